@@ -1,0 +1,103 @@
+"""Images/s of the tf.data Lab pipeline against a plain Python loop, on the same files, in one run.
+
+    python benchmarks/bench_pipeline.py [--count 4000] [--batch-size 250]
+
+Both sides do decode -> Lab -> batch for every image. The plain loop uses PIL and
+skimage.color.rgb2lab one image at a time; the pipeline is colorize_utils.pipeline.make_dataset
+without its cache, so every epoch decodes again. Each side runs `--repeats` passes; best and median are printed.
+Files: Tiny ImageNet training images from $COLORIZE_DATA_DIR or ../shared/data, else the embedded
+sample crops written out as JPEGs to a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def find_files(count: int) -> tuple[list[str], str]:
+    """Up to `count` real 64x64 JPEG files, and where they came from."""
+    from colorize_utils import config, data
+
+    for root in (os.environ.get("COLORIZE_DATA_DIR"), config.PROJECT_ROOT.parent / "shared" / "data"):
+        found = data.find_tiny_imagenet(Path(root)) if root else None
+        if found is not None:
+            files = sorted(str(p) for p in found.glob("train/*/images/*.JPEG"))
+            step = max(1, len(files) // count)
+            return files[::step][:count], str(found)
+    from PIL import Image
+
+    folder = Path(tempfile.mkdtemp(prefix="bench_samples_"))
+    crops = data.load_splits("samples", (count, 0, 0), 64, 0).train.images
+    for index, crop in enumerate(crops):
+        Image.fromarray(crop).save(folder / f"{index:05d}.jpg", quality=90)
+    return sorted(str(p) for p in folder.glob("*.jpg")), f"embedded samples written to {folder}"
+
+
+def plain_loop(files: list[str], batch_size: int) -> int:
+    """decode -> Lab -> batch with PIL and skimage, one image at a time."""
+    from PIL import Image
+    from skimage.color import rgb2lab
+
+    batch, seen = [], 0
+    for path in files:
+        with Image.open(path) as image:
+            lab = rgb2lab(np.asarray(image.convert("RGB")))
+        batch.append(lab)
+        if len(batch) == batch_size:
+            lab_batch = np.stack(batch)
+            lightness, ab = lab_batch[..., :1], lab_batch[..., 1:]  # the (L, ab) pair a model sees
+            seen += len(lightness)
+            batch = []
+    if batch:
+        seen += len(np.stack(batch))
+    return seen
+
+
+def tf_pipeline(files: list[str], batch_size: int, repeats: int) -> list[float]:
+    """The project's tf.data pipeline over the same files, uncached: images/s of each pass."""
+    from colorize_utils import data, pipeline
+
+    scans = [data.scan_image(path) for path in files]
+    split = data.ImageSplit("bench", ["" for _ in files], paths=files,
+                            needs_pil=[s.needs_pil for s in scans],
+                            formats=[s.image_format for s in scans], shapes=[s.shape for s in scans])
+    dataset = pipeline.make_dataset(split, 64, batch_size, cache=False)
+    for _ in dataset.take(1):  # build, trace and compile the pipeline before timing
+        pass
+    rates = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        seen = sum(int(lightness.shape[0]) for lightness, _ in dataset)
+        rates.append(seen / (time.perf_counter() - started))
+    return rates
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=8000)
+    parser.add_argument("--batch-size", type=int, default=250)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    files, where = find_files(args.count)
+    print(f"{len(files)} files from {where}; {os.cpu_count()} CPU cores")
+    plain_rates = []
+    for _ in range(args.repeats):
+        started = time.perf_counter()
+        seen = plain_loop(files, args.batch_size)
+        plain_rates.append(seen / (time.perf_counter() - started))
+    tf_rates = tf_pipeline(files, args.batch_size, args.repeats)
+    for name, rates in (("plain loop (PIL + skimage.rgb2lab)", plain_rates), ("tf.data pipeline", tf_rates)):
+        print(f"{name:34s}: best {max(rates):7.0f} images/s, median {np.median(rates):7.0f} "
+              f"({', '.join(f'{r:.0f}' for r in rates)})")
+    print(f"speed-up, best vs best: {max(tf_rates) / max(plain_rates):.1f}x; "
+          f"median vs median: {np.median(tf_rates) / np.median(plain_rates):.1f}x (target: at least 5x)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""Run profiles and project paths: one place that says how big a run is and where things go."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# The paper's sizes: 10,000 / 1,000 / 1,000 64x64 ImageNet images and 2,000 CIFAR-10 images.
+PAPER_SIZES = (10_000, 1_000, 1_000)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How large a run is: data sizes, schedule and model width for every notebook."""
+
+    name: str
+    dataset: str  # default data source of the 64x64 notebooks ("auto" = Tiny ImageNet, else samples)
+    train_size: int
+    val_size: int
+    test_size: int
+    cifar_train_size: int  # baseline notebook (CIFAR-10, 32x32)
+    cifar_val_size: int
+    cifar_test_size: int
+    epochs: int
+    baseline_epochs: int
+    batch_size: int
+    width: int  # channels of the paper CNN's first conv layer; deeper layers are multiples of it
+    lr_patience: int  # epochs without val-loss improvement before Adam's lr drops 1e-3 -> 1e-4
+    image_size: int = 64
+    seed: int = 42
+
+    @property
+    def sizes(self) -> tuple[int, int, int]:
+        """(train, val, test) sizes of the 64x64 data."""
+        return (self.train_size, self.val_size, self.test_size)
+
+    @property
+    def cifar_sizes(self) -> tuple[int, int, int]:
+        """(train, val, test) sizes of the CIFAR-10 baseline data."""
+        return (self.cifar_train_size, self.cifar_val_size, self.cifar_test_size)
+
+    def to_dict(self) -> dict:
+        """Plain dict for metrics records."""
+        return dataclasses.asdict(self)
+
+
+PROFILES: dict[str, Profile] = {
+    # Seconds per notebook: nbval and CI. The embedded sample photos make it deterministic offline.
+    "smoke": Profile(
+        name="smoke", dataset="samples",
+        train_size=64, val_size=16, test_size=16,
+        cifar_train_size=64, cifar_val_size=16, cifar_test_size=16,
+        epochs=2, baseline_epochs=2, batch_size=16, width=4, lr_patience=1,
+    ),
+    # A few minutes per notebook on a laptop CPU: the default of the main command.
+    "demo": Profile(
+        name="demo", dataset="auto",
+        train_size=2_000, val_size=200, test_size=200,
+        cifar_train_size=1_800, cifar_val_size=200, cifar_test_size=1_000,
+        epochs=8, baseline_epochs=10, batch_size=50, width=8, lr_patience=2,
+    ),
+    # The paper's sizes and schedule (200 epochs, batch 250); meant for a GPU.
+    "paper": Profile(
+        name="paper", dataset="auto",
+        train_size=PAPER_SIZES[0], val_size=PAPER_SIZES[1], test_size=PAPER_SIZES[2],
+        cifar_train_size=1_800, cifar_val_size=200, cifar_test_size=1_000,
+        epochs=200, baseline_epochs=200, batch_size=250, width=32, lr_patience=10,
+    ),
+}
+
+DEFAULT_PROFILE = "demo"
+
+
+def get_profile(name: str | None = None) -> Profile:
+    """The named profile; without a name, $COLORIZE_PROFILE or the default ("demo")."""
+    name = name or os.environ.get("COLORIZE_PROFILE") or DEFAULT_PROFILE
+    if name not in PROFILES:
+        raise ValueError(f"Unknown profile {name!r}; choose one of {sorted(PROFILES)}.")
+    return PROFILES[name]
+
+
+def data_dir() -> Path:
+    """Where datasets are looked up and downloaded: $COLORIZE_DATA_DIR, else <project>/data."""
+    configured = os.environ.get("COLORIZE_DATA_DIR")
+    return Path(configured).expanduser().resolve() if configured else PROJECT_ROOT / "data"
+
+
+def results_dir(profile: str | Profile, override: str | os.PathLike | None = None) -> Path:
+    """Where a profile's figures, tables, models and records go (the runner overrides it to stage)."""
+    if override:
+        return Path(override)
+    name = profile.name if isinstance(profile, Profile) else profile
+    return PROJECT_ROOT / "results" / name

@@ -1,0 +1,494 @@
+"""Data sources and splits: where the color images come from, and which go to train / val / test.
+
+`load_splits(source, sizes, ...)` returns disjoint, seed-deterministic splits of color images plus a
+`DataReport` that counts what was skipped (unreadable files, grayscale images) and converted
+(RGBA, palette, CMYK, 16-bit ...). `pipeline.make_dataset()` turns a split into a tf.data pipeline;
+`split_to_lab()` turns it into numpy (L, ab) arrays for any Keras backend.
+
+Sources:
+- "tiny-imagenet": the 64x64 ImageNet subset in its original `tiny-imagenet-200/` layout, looked up
+  under the data directory and downloaded from its public zip when missing.
+- "cifar10": a `cifar10/{train,test}/<class>/*.jpg` tree under the data directory, else tensorflow-datasets.
+- "folder:<path>": any tree of JPEG / PNG / BMP / GIF / WebP files (sub-folder name = label).
+- "samples": natural color photos shipped inside installed packages, cut into crops; works offline.
+- "auto": Tiny ImageNet when present or downloadable, else the samples (and the report says so).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import warnings
+import zipfile
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFile
+
+from . import config
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
+TINY_IMAGENET_URL = "http://cs231n.stanford.edu/tiny-imagenet-200.zip"
+TINY_IMAGENET_DIRNAME = "tiny-imagenet-200"
+SOURCES = ("auto", "tiny-imagenet", "cifar10", "samples", "folder:<path>")
+SPLIT_NAMES = ("train", "val", "test")
+
+# Formats and modes TensorFlow's decode_image reads exactly as we want; anything else goes via PIL.
+_TF_FORMATS = {"JPEG", "PNG", "BMP"}
+_GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
+_GRAY_SPREAD = 3  # an RGB image whose 99th-percentile max-min channel spread is <= this is gray
+
+ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated file must fail to load, so it can be skipped
+
+
+# ----------------------------------------------------------------------------- decoding
+
+
+def pil_to_rgb(image: Image.Image) -> np.ndarray:
+    """Any PIL image -> uint8 RGB array: alpha composited on white, palette/CMYK/16-bit converted."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        # 16-bit (or 32-bit int) gray: scale to 8 bits instead of PIL's clipping convert("L").
+        array = np.asarray(image, dtype=np.float64)
+        peak = 65535.0 if array.max() > 255 else 255.0
+        gray = np.round(np.clip(array / peak, 0, 1) * 255).astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=-1)
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, rgba)
+    return np.asarray(image.convert("RGB"), dtype=np.uint8)
+
+
+def read_rgb(path: str | os.PathLike) -> np.ndarray:
+    """Decode one image file to uint8 RGB with PIL (first frame of animations)."""
+    with Image.open(path) as image:
+        image.seek(0)
+        image.load()
+        return pil_to_rgb(image)
+
+
+def is_grayscale(rgb: np.ndarray) -> bool:
+    """True when an RGB image carries no color to learn (all channels about equal)."""
+    spread = rgb.max(axis=-1).astype(np.int16) - rgb.min(axis=-1).astype(np.int16)
+    return bool(np.percentile(spread, 99) <= _GRAY_SPREAD)
+
+
+@dataclass
+class ScanResult:
+    """What a look at one image found: 'ok', 'corrupt' or 'gray', and whether TF can decode it."""
+
+    status: str
+    needs_pil: bool = False
+    mode: str = ""
+    error: str = ""
+    image_format: str = ""
+    shape: tuple = ()  # (height, width)
+
+
+def scan_image(item) -> ScanResult:
+    """Check one candidate (a file path or an in-memory uint8 array) before it joins a split."""
+    if isinstance(item, np.ndarray):
+        return ScanResult("gray" if is_grayscale(item) else "ok", mode="array", shape=item.shape[:2])
+    try:
+        with Image.open(item) as image:
+            mode, image_format = image.mode, image.format
+            image.seek(0)
+            image.load()
+            rgb = pil_to_rgb(image)
+    except Exception as error:  # any decoder failure means the file is unusable: skip and count
+        return ScanResult("corrupt", error=f"{type(error).__name__}: {error}")
+    needs_pil = not (image_format in _TF_FORMATS and mode in ("RGB", "L"))
+    gray = mode in _GRAY_MODES or is_grayscale(rgb)
+    return ScanResult("gray" if gray else "ok", needs_pil=needs_pil, mode=mode,
+                      image_format=image_format, shape=rgb.shape[:2])
+
+
+def fit_to_size(rgb: np.ndarray, size: int) -> np.ndarray:
+    """Resize the shorter side to `size` and centre-crop to size x size (no-op when already so)."""
+    height, width = rgb.shape[:2]
+    if (height, width) == (size, size):
+        return rgb
+    scale = size / min(height, width)
+    new_w, new_h = max(size, round(width * scale)), max(size, round(height * scale))
+    resized = np.asarray(Image.fromarray(rgb).resize((new_w, new_h), Image.BILINEAR))
+    top, left = (new_h - size) // 2, (new_w - size) // 2
+    return resized[top:top + size, left:left + size]
+
+
+# ----------------------------------------------------------------------------- splits and report
+
+
+@dataclass
+class ImageSplit:
+    """One split: either image file paths (decoded by the pipeline) or in-memory uint8 images."""
+
+    name: str
+    labels: list[str]
+    paths: list[str] | None = None
+    needs_pil: list[bool] | None = None  # per file: decode with PIL (format or mode TF cannot read as wanted)
+    formats: list[str] | None = None  # per file: PIL's format name ("JPEG", "PNG", ...)
+    shapes: list[tuple] | None = None  # per file: (height, width) as stored
+    images: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def rgb(self, image_size: int) -> np.ndarray:
+        """All images as a uint8 array (N, size, size, 3), decoded with PIL (no TensorFlow needed)."""
+        if self.images is not None:
+            return np.stack([fit_to_size(image, image_size) for image in self.images]) \
+                if len(self.images) else np.zeros((0, image_size, image_size, 3), np.uint8)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            images = list(pool.map(lambda p: fit_to_size(read_rgb(p), image_size), self.paths))
+        return np.stack(images) if images else np.zeros((0, image_size, image_size, 3), np.uint8)
+
+
+@dataclass
+class DataReport:
+    """What load_splits() did: the source, the sizes asked and got, and what it skipped or converted."""
+
+    source: str
+    root: str
+    seed: int
+    requested: dict
+    sizes: dict = field(default_factory=dict)
+    skipped_corrupt: int = 0
+    skipped_gray: int = 0
+    converted: dict = field(default_factory=dict)
+    corrupt_examples: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """Plain dict for metrics records."""
+        return dataclasses.asdict(self)
+
+    def summary(self) -> str:
+        """Human-readable account, printed by the notebooks."""
+        lines = [f"source: {self.source} ({self.root})",
+                 "sizes: " + ", ".join(f"{k} {v}" for k, v in self.sizes.items())
+                 + "  (requested " + ", ".join(f"{k} {v}" for k, v in self.requested.items()) + ")",
+                 f"skipped: {self.skipped_corrupt} unreadable, {self.skipped_gray} grayscale",
+                 "converted via PIL: " + (", ".join(f"{v} {k}" for k, v in sorted(self.converted.items()))
+                                           or "none")]
+        lines += [f"note: {note}" for note in self.notes]
+        return "\n".join(lines)
+
+
+@dataclass
+class ColorizationData:
+    """The three splits and the report of how they were made."""
+
+    train: ImageSplit
+    val: ImageSplit
+    test: ImageSplit
+    report: DataReport
+    image_size: int
+
+    def __getitem__(self, name: str) -> ImageSplit:
+        if name not in SPLIT_NAMES:
+            raise KeyError(f"split must be one of {SPLIT_NAMES}; got {name!r}")
+        return getattr(self, name)
+
+
+def _interleave_by_class(pool: dict[str, list], rng: np.random.Generator) -> list[tuple]:
+    """Shuffle each class, then take one of each class in turn: any prefix is balanced across classes."""
+    classes = sorted(pool)
+    rng.shuffle(classes)
+    queues = []
+    for label in classes:
+        order = rng.permutation(len(pool[label]))
+        queues.append([(pool[label][i], label) for i in order])
+    longest = max((len(q) for q in queues), default=0)
+    return [queue[i] for i in range(longest) for queue in queues if i < len(queue)]
+
+
+class _SplitTaker:
+    """Takes valid images in order from an interleaved candidate list, scanning as it goes."""
+
+    def __init__(self, candidates: list[tuple], report: DataReport):
+        self.candidates, self.position, self.report = candidates, 0, report
+
+    def take(self, name: str, count: int) -> ImageSplit:
+        chosen: list[tuple] = []
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            while len(chosen) < count and self.position < len(self.candidates):
+                # Scan a chunk in parallel, a little more than needed to cover skips.
+                need = count - len(chosen)
+                chunk = self.candidates[self.position:self.position + max(need + need // 20 + 8, 64)]
+                results = list(pool.map(lambda cand: scan_image(cand[0]), chunk))
+                for (item, label), result in zip(chunk, results):
+                    self.position += 1
+                    if result.status == "corrupt":
+                        self.report.skipped_corrupt += 1
+                        if len(self.report.corrupt_examples) < 10:
+                            self.report.corrupt_examples.append(f"{item}: {result.error}")
+                        continue
+                    if result.status == "gray":
+                        self.report.skipped_gray += 1
+                        continue
+                    if result.needs_pil:
+                        self.report.converted[result.mode] = self.report.converted.get(result.mode, 0) + 1
+                    chosen.append((item, label, result))
+                    if len(chosen) == count:
+                        break
+        if len(chosen) < count:
+            self.report.notes.append(
+                f"{name}: only {len(chosen)} usable images of the {count} requested.")
+        labels = [label for _, label, _ in chosen]
+        if chosen and isinstance(chosen[0][0], np.ndarray):
+            return ImageSplit(name, labels, images=np.stack([item for item, _, _ in chosen]))
+        return ImageSplit(name, labels, paths=[str(item) for item, _, _ in chosen],
+                          needs_pil=[scan.needs_pil for _, _, scan in chosen],
+                          formats=[scan.image_format for _, _, scan in chosen],
+                          shapes=[tuple(scan.shape) for _, _, scan in chosen])
+
+
+def _make_splits(train_pool: dict, test_pool: dict | None, sizes, seed: int, report: DataReport,
+                 image_size: int) -> ColorizationData:
+    """Test from the test pool when there is one (else first from the train pool), then val, then train."""
+    train_size, val_size, test_size = (int(s) for s in sizes)
+    if min(train_size, val_size, test_size) < 0 or train_size == 0:
+        raise ValueError(f"sizes must be (train > 0, val >= 0, test >= 0); got {sizes}.")
+    rng = np.random.default_rng(seed)
+    train_taker = _SplitTaker(_interleave_by_class(train_pool, rng), report)
+    test_taker = _SplitTaker(_interleave_by_class(test_pool, rng), report) if test_pool else train_taker
+    test = test_taker.take("test", test_size)
+    val = train_taker.take("val", val_size)
+    train = train_taker.take("train", train_size)
+    report.sizes = {"train": len(train), "val": len(val), "test": len(test)}
+    if len(train) == 0:
+        raise ValueError(f"No usable color images for training in {report.root}.\n{report.summary()}")
+    return ColorizationData(train, val, test, report, image_size)
+
+
+# ----------------------------------------------------------------------------- sources
+
+
+def _list_images(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+
+
+def folder_pool(root: str | os.PathLike) -> dict[str, list[str]]:
+    """Images under `root` grouped by their first sub-folder (the label; '' for files at the top)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"Image folder {root} does not exist.")
+    pool: dict[str, list[str]] = {}
+    for path in _list_images(root):
+        relative = path.relative_to(root).parts
+        pool.setdefault(relative[0] if len(relative) > 1 else "", []).append(str(path))
+    if not pool:
+        raise ValueError(f"No image files ({', '.join(IMAGE_EXTENSIONS)}) found under {root}.")
+    return pool
+
+
+def find_tiny_imagenet(root: Path) -> Path | None:
+    """The tiny-imagenet-200 folder under a data directory (plain, or as keras.utils.get_file extracts it)."""
+    for candidate in (root / TINY_IMAGENET_DIRNAME,
+                      root / f"{TINY_IMAGENET_DIRNAME}_extracted" / TINY_IMAGENET_DIRNAME):
+        if (candidate / "train").is_dir() and (candidate / "wnids.txt").is_file():
+            return candidate
+    return None
+
+
+def download_tiny_imagenet(root: Path, origin: str = TINY_IMAGENET_URL) -> Path:
+    """Download and extract the public Tiny ImageNet zip (about 237 MB) into the data directory."""
+    import keras
+
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        keras.utils.get_file("tiny-imagenet-200.zip", origin=origin, cache_dir=str(root),
+                             cache_subdir="", extract=True)
+    except Exception as error:
+        raise RuntimeError(
+            f"Could not download Tiny ImageNet from {origin} ({error}).\n"
+            f"Without a network, place the unzipped folder at {root / TINY_IMAGENET_DIRNAME} "
+            "(or set COLORIZE_DATA_DIR to a folder that holds tiny-imagenet-200/)."
+        ) from error
+    found = find_tiny_imagenet(root)
+    if found is None:
+        raise RuntimeError(f"The archive from {origin} did not contain a tiny-imagenet-200/ folder "
+                           f"with train/ and wnids.txt (looked in {root}).")
+    zip_path = root / "tiny-imagenet-200.zip"
+    if zip_path.exists() and zipfile.is_zipfile(zip_path):
+        zip_path.unlink()  # extracted: the 237 MB archive is no longer needed
+    return found
+
+
+def tiny_imagenet_pools(root: Path) -> tuple[dict, dict | None]:
+    """Train pool from train/<wnid>/images, test pool from val/ (labelled by val_annotations.txt)."""
+    train_pool = {}
+    for class_dir in sorted((root / "train").iterdir()):
+        images = _list_images(class_dir / "images") if (class_dir / "images").is_dir() else []
+        if images:
+            train_pool[class_dir.name] = [str(p) for p in images]
+    if not train_pool:
+        raise ValueError(f"{root}/train holds no <wnid>/images/*.JPEG files; is the download complete?")
+    test_pool: dict[str, list[str]] = {}
+    annotations = root / "val" / "val_annotations.txt"
+    if annotations.is_file():
+        for line in annotations.read_text().splitlines():
+            parts = line.split("\t")
+            if len(parts) >= 2 and (root / "val" / "images" / parts[0]).is_file():
+                test_pool.setdefault(parts[1], []).append(str(root / "val" / "images" / parts[0]))
+    return train_pool, (test_pool or None)
+
+
+def _cifar10_pools(root: Path, download: bool) -> tuple[dict, dict | None, str]:
+    """CIFAR-10 from a cifar10/{train,test}/<class>/ tree, else from tensorflow-datasets."""
+    folder = root / "cifar10"
+    if (folder / "train").is_dir():
+        test = folder_pool(folder / "test") if (folder / "test").is_dir() else None
+        return folder_pool(folder / "train"), test, str(folder)
+    os.environ.setdefault("TFDS_DATA_DIR", str(root / "tensorflow_datasets"))
+    import tensorflow_datasets as tfds
+
+    try:
+        builder = tfds.builder("cifar10", data_dir=str(root / "tensorflow_datasets"))
+        if download:
+            builder.download_and_prepare()
+        names = builder.info.features["label"].names
+        pools = []
+        for split in ("train", "test"):
+            images, labels = tfds.as_numpy(builder.as_dataset(split=split, batch_size=-1,
+                                                              as_supervised=True))
+            pool: dict[str, list] = {}
+            for image, label in zip(images, labels):
+                pool.setdefault(names[int(label)], []).append(image)
+            pools.append(pool)
+    except Exception as error:
+        raise RuntimeError(
+            f"CIFAR-10 is not available ({type(error).__name__}: {error}).\n"
+            f"Either put a cifar10/{{train,test}}/<class>/*.jpg tree in {root}, or run once with a "
+            "network so tensorflow-datasets can download it (download=True)."
+        ) from error
+    return pools[0], pools[1], f"tensorflow-datasets cifar10 in {root / 'tensorflow_datasets'}"
+
+
+# Natural color photos that ship inside installed packages: (name, loader). Split by photo so test
+# crops never come from a training photo.
+def _sample_photos() -> dict[str, np.ndarray]:
+    import matplotlib.cbook
+    import skimage.data
+
+    photos = {name: getattr(skimage.data, name)() for name in ("astronaut", "coffee", "rocket", "chelsea")}
+    with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as handle:
+        photos["grace_hopper"] = pil_to_rgb(Image.open(handle))
+    return photos
+
+
+SAMPLE_SPLIT_PHOTOS = {"train": ("astronaut", "coffee", "rocket"), "val": ("grace_hopper",),
+                       "test": ("chelsea",)}
+
+
+def sample_crops(photo: np.ndarray, count: int, size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """`count` random size x size crops of one photo at several scales, some mirrored."""
+    scaled = []
+    for factor in (1.5, 2.0, 3.0, 4.0):  # the photo's short side as a multiple of the crop size
+        short = int(size * factor)
+        height, width = photo.shape[:2]
+        scale = short / min(height, width)
+        scaled.append(np.asarray(Image.fromarray(photo).resize(
+            (max(size, round(width * scale)), max(size, round(height * scale))), Image.BILINEAR)))
+    crops = []
+    for _ in range(count):
+        image = scaled[rng.integers(len(scaled))]
+        top = rng.integers(image.shape[0] - size + 1)
+        left = rng.integers(image.shape[1] - size + 1)
+        crop = image[top:top + size, left:left + size]
+        crops.append(crop[:, ::-1].copy() if rng.random() < 0.5 else crop.copy())
+    return crops
+
+
+def _sample_pools(sizes, image_size: int, seed: int) -> dict[str, dict]:
+    """One pool per split, each with enough crops (plus spares for gray skips) of that split's photos."""
+    photos = _sample_photos()
+    rng = np.random.default_rng(seed)
+    pools = {}
+    for split, count in zip(SPLIT_NAMES, sizes):
+        names = SAMPLE_SPLIT_PHOTOS[split]
+        per_photo = -(-int(count) // len(names)) + 4
+        pools[split] = {name: sample_crops(photos[name], per_photo, image_size, rng) for name in names}
+    return pools
+
+
+def load_splits(source: str = "auto", sizes=config.PAPER_SIZES, image_size: int = 64, seed: int = 0,
+                root: str | os.PathLike | None = None, download: bool = True) -> ColorizationData:
+    """Disjoint, seed-deterministic train / val / test splits of color images from a source."""
+    root = Path(root) if root is not None else config.data_dir()
+    sizes = tuple(int(s) for s in sizes)
+    if len(sizes) != 3:
+        raise ValueError(f"sizes must be (train, val, test); got {sizes}.")
+    report = DataReport(source=source, root=str(root), seed=seed,
+                        requested=dict(zip(SPLIT_NAMES, sizes)))
+    if source == "auto":
+        found = find_tiny_imagenet(root)
+        if found is None and download:
+            try:
+                found = download_tiny_imagenet(root)
+            except RuntimeError as error:
+                report.notes.append(f"Tiny ImageNet unavailable ({str(error).splitlines()[0]}); "
+                                    "using the embedded sample photos instead.")
+        if found is None:
+            if not report.notes:
+                report.notes.append(f"No Tiny ImageNet under {root}; using the embedded sample photos.")
+            source = "samples"
+        else:
+            source = "tiny-imagenet"
+        report.source = source
+        if source == "samples":
+            warnings.warn(report.notes[0], stacklevel=2)
+    if source == "tiny-imagenet":
+        found = find_tiny_imagenet(root)
+        if found is None:
+            if not download:
+                raise FileNotFoundError(
+                    f"Tiny ImageNet not found under {root}. Put the unzipped tiny-imagenet-200/ folder "
+                    f"there, set COLORIZE_DATA_DIR, or pass download=True to fetch {TINY_IMAGENET_URL}.")
+            found = download_tiny_imagenet(root)
+        report.root = str(found)
+        train_pool, test_pool = tiny_imagenet_pools(found)
+        return _make_splits(train_pool, test_pool, sizes, seed, report, image_size)
+    if source == "cifar10":
+        train_pool, test_pool, where = _cifar10_pools(root, download)
+        report.root = where
+        return _make_splits(train_pool, test_pool, sizes, seed, report, image_size)
+    if source.startswith("folder:"):
+        folder = Path(source.split(":", 1)[1]).expanduser()
+        report.root = str(folder)
+        return _make_splits(folder_pool(folder), None, sizes, seed, report, image_size)
+    if source == "samples":
+        report.root = "photos shipped with scikit-image and matplotlib"
+        pools = _sample_pools(sizes, image_size, seed)
+        report.notes.append("The samples are crops of 5 photos (train: astronaut, coffee, rocket; "
+                            "val: grace_hopper; test: chelsea): a demonstration set, not a benchmark.")
+        splits = {}
+        for name, count in zip(SPLIT_NAMES, sizes):
+            rng = np.random.default_rng(seed)
+            splits[name] = _SplitTaker(_interleave_by_class(pools[name], rng), report).take(name, count)
+        report.sizes = {name: len(split) for name, split in splits.items()}
+        return ColorizationData(splits["train"], splits["val"], splits["test"], report, image_size)
+    raise ValueError(f"Unknown data source {source!r}; choose one of {SOURCES}.")
+
+
+def class_counts(split: ImageSplit) -> Counter:
+    """How many images of each label a split holds."""
+    return Counter(split.labels)
+
+
+def load_datasets(source: str = "auto", sizes=config.PAPER_SIZES, image_size: int = 64,
+                  batch_size: int = 250, seed: int = 0, binning=None,
+                  root: str | os.PathLike | None = None, download: bool = True):
+    """Train / val / test tf.data.Datasets of (L, ab) batches, plus the ColorizationData behind them."""
+    from .pipeline import make_dataset
+
+    data = load_splits(source, sizes, image_size, seed, root, download)
+    datasets = {name: make_dataset(data[name], image_size, batch_size, shuffle=(name == "train"),
+                                   seed=seed, binning=binning)
+                for name in SPLIT_NAMES if len(data[name])}
+    return datasets, data

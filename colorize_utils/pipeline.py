@@ -1,0 +1,124 @@
+"""The tf.data Lab pipeline: files -> decode -> size -> cache -> shuffle -> batch -> (L, ab) -> prefetch.
+
+Decoding runs in parallel inside TensorFlow; the rare files TF cannot read as we want (CMYK, WebP,
+alpha, palette, 16-bit) are flagged by the data scan and decoded with PIL instead. The uint8 images
+are cached (4x smaller than float Lab), and the Lab conversion runs once per *batch*, vectorised.
+
+`split_to_lab()` gives the same (L, ab) as numpy arrays without TensorFlow, for the JAX backend.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from keras import ops
+
+from .binning import ChannelBins
+from .color import uint8_rgb_to_lab
+from .data import ImageSplit, fit_to_size, read_rgb
+
+
+def rgb_uint8_to_model_pair(rgb_uint8, binning: ChannelBins | None = None):
+    """uint8 RGB (..., 3) -> (L (..., 1) in [0, 100], ab (..., 2) in Lab units, or ab bin indices)."""
+    lab = uint8_rgb_to_lab(rgb_uint8)
+    lightness, ab = lab[..., :1], lab[..., 1:]
+    return lightness, (binning.encode(ab) if binning is not None else ab)
+
+
+def split_to_lab(split: ImageSplit, image_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """A whole split as numpy arrays L (N, H, W, 1) and ab (N, H, W, 2), on any Keras backend."""
+    lightness, ab = rgb_uint8_to_model_pair(split.rgb(image_size))
+    return ops.convert_to_numpy(lightness), ops.convert_to_numpy(ab)
+
+
+def _decode_with_pil(path, image_size) -> np.ndarray:
+    return fit_to_size(read_rgb(path.decode() if isinstance(path, bytes) else path), int(image_size))
+
+
+def _decode_file(path, needs_pil, image_size: int):
+    """One file -> uint8 (size, size, 3) tensor, by TF's decoders or, when flagged, by PIL."""
+    import tensorflow as tf
+
+    def with_tf():
+        image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+        return _fit_to_size_tf(image, image_size)
+
+    def with_pil():
+        return tf.numpy_function(_decode_with_pil, [path, image_size], tf.uint8, stateful=False)
+
+    image = tf.cond(needs_pil, with_pil, with_tf)
+    image.set_shape([image_size, image_size, 3])
+    return image
+
+
+def _fit_to_size_tf(image, size: int):
+    """TF twin of data.fit_to_size: shorter side to `size`, centre crop; untouched when already so."""
+    import tensorflow as tf
+
+    shape = tf.shape(image)
+    height, width = shape[0], shape[1]
+
+    def resize_and_crop():
+        scale = tf.cast(size, tf.float32) / tf.cast(tf.minimum(height, width), tf.float32)
+        new_h = tf.maximum(size, tf.cast(tf.round(tf.cast(height, tf.float32) * scale), tf.int32))
+        new_w = tf.maximum(size, tf.cast(tf.round(tf.cast(width, tf.float32) * scale), tf.int32))
+        resized = tf.image.resize(image, [new_h, new_w], antialias=True)
+        cropped = tf.image.resize_with_crop_or_pad(resized, size, size)
+        return tf.cast(tf.clip_by_value(tf.round(cropped), 0, 255), tf.uint8)
+
+    same = tf.logical_and(tf.equal(height, size), tf.equal(width, size))
+    return tf.cond(same, lambda: tf.cast(image, tf.uint8), resize_and_crop)
+
+
+def rgb_dataset(split: ImageSplit, image_size: int):
+    """tf.data.Dataset of uint8 (size, size, 3) images of a split, decoded in parallel, in split order."""
+    import tensorflow as tf
+
+    if split.images is not None:
+        images = split.rgb(image_size)
+        return tf.data.Dataset.from_tensor_slices(images)
+    parallel = {"num_parallel_calls": tf.data.AUTOTUNE}
+    native = split.shapes is not None and all(tuple(s) == (image_size, image_size) for s in split.shapes)
+    if native and not any(split.needs_pil):
+        # The common case (e.g. all of Tiny ImageNet): no per-file branches, and files decoded in
+        # chunks of 64 per map call, which halves tf.data's per-element overhead (about 1.8x faster).
+        all_jpeg = all(f == "JPEG" for f in split.formats or [""])
+        spec = tf.TensorSpec([image_size, image_size, 3], tf.uint8)
+
+        def decode_one(path):
+            raw = tf.io.read_file(path)
+            image = (tf.io.decode_jpeg(raw, channels=3) if all_jpeg
+                     else tf.io.decode_image(raw, channels=3, expand_animations=False))
+            image.set_shape(spec.shape)
+            return image
+
+        chunks = tf.data.Dataset.from_tensor_slices(split.paths).batch(64)
+        return chunks.map(lambda paths: tf.map_fn(decode_one, paths, fn_output_signature=spec),
+                          **parallel).unbatch()
+    files = tf.data.Dataset.from_tensor_slices((split.paths, split.needs_pil))
+    return files.map(lambda path, flag: _decode_file(path, flag, image_size), **parallel)
+
+
+def make_dataset(split: ImageSplit, image_size: int, batch_size: int, shuffle: bool = False,
+                 seed: int = 0, binning: ChannelBins | None = None, cache: bool = True,
+                 drop_remainder: bool = False):
+    """Batches of (L, ab) — or (L, ab bin indices) with a binning — from a split, ready for fit()."""
+    import keras
+    import tensorflow as tf
+
+    if keras.backend.backend() != "tensorflow":
+        raise RuntimeError("make_dataset() builds a tf.data pipeline, which needs KERAS_BACKEND=tensorflow; "
+                           "on other backends use split_to_lab() for numpy arrays.")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1; got {batch_size}.")
+    if len(split) == 0:
+        raise ValueError(f"The {split.name} split is empty; ask load_splits() for a size above 0.")
+    dataset = rgb_dataset(split, image_size)
+    if cache:
+        dataset = dataset.cache()
+    if shuffle:
+        dataset = dataset.shuffle(min(len(split), 10_000), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
+    # XLA fuses the ~30 element-wise ops of the Lab conversion into one pass: about 3x faster on CPU.
+    to_pair = tf.function(lambda images: rgb_uint8_to_model_pair(images, binning), jit_compile=True)
+    dataset = dataset.map(to_pair, num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,104 @@
+"""Figures shared by the notebooks: image grids, Lab channels, ab histograms, bin occupancy."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .binning import ChannelBins
+from .color import lab_channels_to_rgb_uint8
+
+
+def image_grid(columns: dict[str, Sequence[np.ndarray]], row_labels: Sequence[str] | None = None,
+               cell_size: float = 1.6, title: str | None = None):
+    """A grid whose columns are named image lists (uint8 RGB or float gray), e.g. gray | model | truth."""
+    names = list(columns)
+    num_rows = len(columns[names[0]])
+    fig, axes = plt.subplots(num_rows, len(names), figsize=(cell_size * len(names), cell_size * num_rows),
+                             squeeze=False)
+    for col, name in enumerate(names):
+        for row in range(num_rows):
+            axis = axes[row, col]
+            image = np.asarray(columns[name][row])
+            axis.imshow(image.squeeze(), cmap="gray" if image.ndim == 2 or image.shape[-1] == 1 else None,
+                        vmin=0, vmax=255 if image.dtype == np.uint8 else 100)
+            axis.set_xticks([])
+            axis.set_yticks([])
+            if row == 0:
+                axis.set_title(name, fontsize=9)
+            if col == 0 and row_labels is not None:
+                axis.set_ylabel(row_labels[row], fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def lab_channels_figure(lightness: np.ndarray, ab: np.ndarray, count: int = 4):
+    """The paper's Fig. 3: color image, then its L, a and b channels, for a few images."""
+    count = min(count, len(lightness))
+    fig, axes = plt.subplots(count, 4, figsize=(7.5, 1.9 * count), squeeze=False)
+    rgb = lab_channels_to_rgb_uint8(lightness[:count], ab[:count])
+    for row in range(count):
+        panels = [(rgb[row], None, None, "color"), (lightness[row, ..., 0], "gray", (0, 100), "L"),
+                  (ab[row, ..., 0], "RdYlGn_r", (-100, 100), "a (green-red)"),
+                  (ab[row, ..., 1], "YlGnBu_r", (-100, 100), "b (blue-yellow)")]
+        for col, (image, cmap, limits, name) in enumerate(panels):
+            kwargs = {} if limits is None else {"vmin": limits[0], "vmax": limits[1]}
+            axes[row, col].imshow(image, cmap=cmap, **kwargs)
+            axes[row, col].set_xticks([])
+            axes[row, col].set_yticks([])
+            if row == 0:
+                axes[row, col].set_title(name, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def ab_histogram_figure(ab: np.ndarray, bins: int = 100):
+    """The paper's Fig. 9: histograms of the A and B values of the training pixels."""
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3))
+    for axis, channel, name in zip(axes, range(2), ("A", "B")):
+        axis.hist(ab[..., channel].ravel(), bins=bins, range=(-100, 100), color="gray")
+        axis.set_yscale("log")
+        axis.set_xlabel(f"{name} value")
+        axis.set_ylabel("pixels")
+    fig.tight_layout()
+    return fig
+
+
+def bin_occupancy_figure(binnings: Sequence[ChannelBins]):
+    """Share of training pixels per bin, for several (fitted) binnings, A and B side by side."""
+    fig, axes = plt.subplots(len(binnings), 2, figsize=(9, 1.9 * len(binnings)), squeeze=False)
+    for row, binning in enumerate(binnings):
+        for channel, name in enumerate(("A", "B")):
+            share = binning.counts[channel] / max(1, binning.counts[channel].sum())
+            widths = np.diff(binning.edges[channel])
+            axes[row, channel].bar(binning.edges[channel, :-1], share, width=widths, align="edge",
+                                   color="steelblue", edgecolor="white")
+            axes[row, channel].set_title(f"{name}, {binning.num_classes} bins", fontsize=9)
+            axes[row, channel].set_ylabel("share")
+    fig.tight_layout()
+    return fig
+
+
+def loss_curve_figure(history: dict, title: str = "", lr_key: str = "learning_rate"):
+    """Training (and validation) loss per epoch, with learning-rate drops marked."""
+    fig, axis = plt.subplots(figsize=(6, 3.2))
+    epochs = np.arange(1, len(history["loss"]) + 1)
+    axis.plot(epochs, history["loss"], label="train loss")
+    if "val_loss" in history:
+        axis.plot(epochs, history["val_loss"], label="val loss")
+    rates = history.get(lr_key)
+    if rates is not None:
+        for epoch in range(1, len(rates)):
+            if rates[epoch] < rates[epoch - 1]:
+                axis.axvline(epoch + 1, color="red", linestyle="--",
+                             label=f"lr {rates[epoch - 1]:.0e} -> {rates[epoch]:.0e}")
+    axis.set_xlabel("epoch")
+    axis.set_ylabel("loss")
+    axis.set_title(title)
+    axis.legend()
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,146 @@
+"""Where results go: one save_fig(), tables as CSV + Markdown, metrics records with provenance."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+from pathlib import Path
+from typing import Sequence
+
+from . import config
+
+
+def git_commit() -> str:
+    """The project's current commit (with '-dirty' when the tree has changes), or 'unknown'."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=config.PROJECT_ROOT, text=True,
+                                capture_output=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=config.PROJECT_ROOT, text=True, capture_output=True).stdout.strip()
+        return commit + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+class ResultsWriter:
+    """Writes one notebook's figures, tables and metrics record under a profile's results folder."""
+
+    def __init__(self, notebook: str, profile: config.Profile, results_dir: str | os.PathLike | None = None):
+        self.notebook = notebook
+        self.profile = profile
+        self.root = config.results_dir(profile, results_dir)
+        for sub in ("figures", "tables", "metrics", "models"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+        self.metrics: dict = {}
+        self.context: dict = {}
+
+    def path(self, kind: str, name: str) -> Path:
+        """Path of an output file of a kind ('figures', 'tables', 'metrics', 'models')."""
+        return self.root / kind / name
+
+    def save_fig(self, fig, name: str, dpi: int = 110) -> Path:
+        """Save a matplotlib figure as results/<profile>/figures/<name>.png."""
+        path = self.path("figures", f"{name}.png")
+        fig.savefig(path, dpi=dpi, bbox_inches="tight")
+        return path
+
+    def save_table(self, rows: Sequence[dict], name: str, float_format: str = "{:.4g}") -> Path:
+        """Write rows (dicts with the same keys) as <name>.csv and a Markdown <name>.md; returns the CSV."""
+        if not rows:
+            raise ValueError(f"Table {name!r} has no rows.")
+        columns = list(rows[0])
+        csv_path = self.path("tables", f"{name}.csv")
+        with open(csv_path, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(rows)
+        self.path("tables", f"{name}.md").write_text(
+            markdown_table(rows, float_format) + "\n\n" + self.provenance_line() + "\n")
+        return csv_path
+
+    def provenance_line(self) -> str:
+        """One line saying which run made a table."""
+        data = self.context.get("data", {})
+        return (f"_profile {self.profile.name}, data {data.get('source', '?')} "
+                f"(train/val/test {data.get('sizes', {})}), seed {self.profile.seed}, "
+                f"commit {git_commit()[:12]}, {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC_")
+
+    def record(self, **metrics) -> None:
+        """Add metrics to this notebook's record (written by write_metrics())."""
+        self.metrics.update(metrics)
+
+    def write_metrics(self) -> Path:
+        """Write results/<profile>/metrics/<notebook>.json with the metrics and their provenance."""
+        record = {
+            "notebook": self.notebook,
+            "profile": self.profile.to_dict(),
+            "git_commit": git_commit(),
+            "timestamp": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "python": platform.python_version(),
+            **self.context,
+            "metrics": self.metrics,
+        }
+        path = self.path("metrics", f"{self.notebook}.json")
+        path.write_text(json.dumps(record, indent=1, default=_to_json))
+        return path
+
+
+def _to_json(value):
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"Cannot record {type(value).__name__} in a metrics file.")
+
+
+def markdown_table(rows: Sequence[dict], float_format: str = "{:.4g}") -> str:
+    """Rows of dicts as a GitHub Markdown table."""
+    columns = list(rows[0])
+
+    def cell(value) -> str:
+        return float_format.format(value) if isinstance(value, float) else str(value)
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(row.get(c, "")) for c in columns) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def load_metrics(profile: str, notebook: str, results_dir: str | os.PathLike | None = None) -> dict:
+    """Read a metrics record written by write_metrics()."""
+    path = config.results_dir(profile, results_dir) / "metrics" / f"{notebook}.json"
+    if not path.exists():
+        raise FileNotFoundError(f"No metrics record at {path}; run notebook {notebook} first.")
+    return json.loads(path.read_text())
+
+
+class NotebookRun:
+    """A notebook's resolved parameters (profile, data source, sizes, seed) and its ResultsWriter."""
+
+    def __init__(self, notebook: str, profile: str | None = None, dataset: str | None = None,
+                 sizes: Sequence[int] | None = None, seed: int | None = None,
+                 results_dir: str | os.PathLike | None = None):
+        self.profile = config.get_profile(profile)
+        self.dataset = dataset or self.profile.dataset
+        self.sizes = tuple(int(s) for s in sizes) if sizes else self.profile.sizes
+        self.seed = self.profile.seed if seed is None else int(seed)
+        self.writer = ResultsWriter(notebook, self.profile, results_dir)
+        # Models of earlier notebooks are read from the promoted results, not this run's staging folder.
+        self.models_dir = config.results_dir(self.profile) / "models"
+
+    def describe(self) -> str:
+        """One line for the notebook's output."""
+        return (f"profile={self.profile.name} dataset={self.dataset} sizes={self.sizes} "
+                f"seed={self.seed} results={self.writer.root}")
+
+
+def start_notebook(notebook: str, profile: str | None = None, dataset: str | None = None,
+                   sizes: Sequence[int] | None = None, seed: int | None = None,
+                   results_dir: str | os.PathLike | None = None) -> NotebookRun:
+    """Resolve a notebook's parameters against its profile and prepare where its results go."""
+    run = NotebookRun(notebook, profile, dataset, sizes, seed, results_dir)
+    print(run.describe())
+    return run

@@ -1,0 +1,120 @@
+"""Run every numbered notebook in order with papermill, headless, into results/<profile>/.
+
+    python -m colorize_utils.runner --profile demo          # all notebooks
+    python -m colorize_utils.runner --profile smoke --only 01
+
+Each notebook writes into a staging folder; only when it finishes are its executed copy, figures,
+tables, models and metrics record moved into results/<profile>/. A failing notebook stops the run
+with the failing cell's error, keeps its executed copy as <name>.FAILED.ipynb, and leaves the last
+good results untouched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from . import config
+
+NOTEBOOK_DIR = config.PROJECT_ROOT / "notebooks"
+# The numbered notebooks, in the order they run; later notebooks read models saved by earlier ones.
+NOTEBOOKS = ["01_data_prep"]
+
+
+def notebook_path(name: str) -> Path:
+    """Path of a registered notebook."""
+    return NOTEBOOK_DIR / f"{name}.ipynb"
+
+
+def select_notebooks(only: list[str] | None) -> list[str]:
+    """Registered notebooks, filtered by number or name prefixes ('01', '03_loss')."""
+    if not only:
+        return list(NOTEBOOKS)
+    chosen = [name for name in NOTEBOOKS if any(name.startswith(prefix) for prefix in only)]
+    if not chosen:
+        raise ValueError(f"No notebook matches {only}; registered: {NOTEBOOKS}.")
+    return chosen
+
+
+def _promote(staging: Path, destination: Path) -> list[Path]:
+    """Move every file of a finished notebook's staging folder into place, replacing older copies."""
+    moved = []
+    for source in sorted(p for p in staging.rglob("*") if p.is_file()):
+        target = destination / source.relative_to(staging)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, target)
+        moved.append(target)
+    shutil.rmtree(staging, ignore_errors=True)
+    return moved
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook raised; the message names the cell and the error."""
+
+
+def run_notebook(name: str, profile: str, extra_parameters: dict | None = None,
+                 progress_bar: bool = True) -> list[Path]:
+    """Execute one notebook with papermill into staging; promote its outputs only on success."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    results = config.results_dir(profile)
+    staging = results / f".staging-{name}"
+    shutil.rmtree(staging, ignore_errors=True)
+    (staging / "notebooks").mkdir(parents=True)
+    executed = staging / "notebooks" / f"{name}.ipynb"
+    parameters = {"PROFILE": profile, "RESULTS_DIR": str(staging), **(extra_parameters or {})}
+    failed_copy = results / "notebooks" / f"{name}.FAILED.ipynb"
+    try:
+        papermill.execute_notebook(str(notebook_path(name)), str(executed), parameters=parameters,
+                                   cwd=str(NOTEBOOK_DIR), kernel_name="python3",
+                                   progress_bar=progress_bar, log_output=False)
+    except PapermillExecutionError as error:
+        failed_copy.parent.mkdir(parents=True, exist_ok=True)
+        if executed.exists():
+            os.replace(executed, failed_copy)
+        shutil.rmtree(staging, ignore_errors=True)
+        raise NotebookFailed(
+            f"{name} failed in cell {error.exec_count}: {error.ename}: {error.evalue}\n"
+            f"The executed copy is {failed_copy}; the last good results in {results} are untouched."
+        ) from error
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    failed_copy.unlink(missing_ok=True)
+    return _promote(staging, results)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point: run the selected notebooks of a profile in order."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", default=None,
+                        help=f"one of {sorted(config.PROFILES)} (default: $COLORIZE_PROFILE or "
+                             f"{config.DEFAULT_PROFILE})")
+    parser.add_argument("--only", nargs="*", help="notebook numbers or name prefixes to run (default: all)")
+    parser.add_argument("--dataset", default=None, help="override the 64x64 notebooks' data source")
+    parser.add_argument("--no-progress", action="store_true", help="no per-cell progress bar")
+    args = parser.parse_args(argv)
+    profile = config.get_profile(args.profile).name
+    extra = {"DATASET": args.dataset} if args.dataset else {}
+    names = select_notebooks(args.only)
+    print(f"Running {len(names)} notebook(s) with profile {profile!r} into {config.results_dir(profile)}")
+    for index, name in enumerate(names, 1):
+        started = time.time()
+        print(f"[{index}/{len(names)}] {name} ...", flush=True)
+        try:
+            outputs = run_notebook(name, profile, extra, progress_bar=not args.no_progress)
+        except NotebookFailed as error:
+            print(f"FAILED: {error}", file=sys.stderr)
+            return 1
+        print(f"[{index}/{len(names)}] {name} done in {time.time() - started:.0f} s, "
+              f"{len(outputs)} files written", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
