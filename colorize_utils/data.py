@@ -20,7 +20,7 @@ import dataclasses
 import os
 import warnings
 import zipfile
-from collections import Counter
+from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -195,47 +195,53 @@ class ColorizationData:
         return getattr(self, name)
 
 
-def _interleave_by_class(pool: dict[str, list], rng: np.random.Generator) -> list[tuple]:
-    """Shuffle each class, then take one of each class in turn: any prefix is balanced across classes."""
-    classes = sorted(pool)
-    rng.shuffle(classes)
-    queues = []
-    for label in classes:
-        order = rng.permutation(len(pool[label]))
-        queues.append([(pool[label][i], label) for i in order])
-    longest = max((len(q) for q in queues), default=0)
-    return [queue[i] for i in range(longest) for queue in queues if i < len(queue)]
-
-
 class _SplitTaker:
-    """Takes valid images in order from an interleaved candidate list, scanning as it goes."""
+    """Takes valid images class by class in rounds (one per class per round), scanning as it goes.
 
-    def __init__(self, candidates: list[tuple], report: DataReport):
-        self.candidates, self.position, self.report = candidates, 0, report
+    Every split it hands out is balanced across classes to within one image, and successive
+    take() calls never return an image twice, so splits drawn from one taker are disjoint.
+    """
+
+    def __init__(self, pool: dict[str, list], rng: np.random.Generator, report: DataReport):
+        classes = sorted(pool)
+        rng.shuffle(classes)
+        self.queues = [(label, deque(pool[label][i] for i in rng.permutation(len(pool[label]))))
+                       for label in classes]
+        self.report = report
+
+    def _record(self, item, result: ScanResult) -> bool:
+        """Count a skipped or converted image; True when it can be used."""
+        if result.status == "corrupt":
+            self.report.skipped_corrupt += 1
+            if len(self.report.corrupt_examples) < 10:
+                self.report.corrupt_examples.append(f"{item}: {result.error}")
+            return False
+        if result.status == "gray":
+            self.report.skipped_gray += 1
+            return False
+        if result.needs_pil:
+            kind = f"{result.image_format} {result.mode}"
+            self.report.converted[kind] = self.report.converted.get(kind, 0) + 1
+        return True
 
     def take(self, name: str, count: int) -> ImageSplit:
         chosen: list[tuple] = []
         with ThreadPoolExecutor(max_workers=8) as pool:
-            while len(chosen) < count and self.position < len(self.candidates):
-                # Scan a chunk in parallel, a little more than needed to cover skips.
-                need = count - len(chosen)
-                chunk = self.candidates[self.position:self.position + max(need + need // 20 + 8, 64)]
-                results = list(pool.map(lambda cand: scan_image(cand[0]), chunk))
-                for (item, label), result in zip(chunk, results):
-                    self.position += 1
-                    if result.status == "corrupt":
-                        self.report.skipped_corrupt += 1
-                        if len(self.report.corrupt_examples) < 10:
-                            self.report.corrupt_examples.append(f"{item}: {result.error}")
-                        continue
-                    if result.status == "gray":
-                        self.report.skipped_gray += 1
-                        continue
-                    if result.needs_pil:
-                        self.report.converted[result.mode] = self.report.converted.get(result.mode, 0) + 1
-                    chosen.append((item, label, result))
-                    if len(chosen) == count:
-                        break
+            while len(chosen) < count:
+                # One round: the next usable image of each class that still has images.
+                wanting = [queue for queue in self.queues if queue[1]][:count - len(chosen)]
+                if not wanting:
+                    break
+                while wanting:
+                    candidates = [(label, queue.popleft()) for label, queue in wanting]
+                    results = list(pool.map(lambda candidate: scan_image(candidate[1]), candidates))
+                    retry = []
+                    for (label, item), result, queue in zip(candidates, results, wanting):
+                        if self._record(item, result):
+                            chosen.append((item, label, result))
+                        elif queue[1]:
+                            retry.append(queue)
+                    wanting = retry
         if len(chosen) < count:
             self.report.notes.append(
                 f"{name}: only {len(chosen)} usable images of the {count} requested.")
@@ -255,8 +261,8 @@ def _make_splits(train_pool: dict, test_pool: dict | None, sizes, seed: int, rep
     if min(train_size, val_size, test_size) < 0 or train_size == 0:
         raise ValueError(f"sizes must be (train > 0, val >= 0, test >= 0); got {sizes}.")
     rng = np.random.default_rng(seed)
-    train_taker = _SplitTaker(_interleave_by_class(train_pool, rng), report)
-    test_taker = _SplitTaker(_interleave_by_class(test_pool, rng), report) if test_pool else train_taker
+    train_taker = _SplitTaker(train_pool, rng, report)
+    test_taker = _SplitTaker(test_pool, rng, report) if test_pool else train_taker
     test = test_taker.take("test", test_size)
     val = train_taker.take("val", val_size)
     train = train_taker.take("train", train_size)
@@ -470,7 +476,7 @@ def load_splits(source: str = "auto", sizes=config.PAPER_SIZES, image_size: int 
         splits = {}
         for name, count in zip(SPLIT_NAMES, sizes):
             rng = np.random.default_rng(seed)
-            splits[name] = _SplitTaker(_interleave_by_class(pools[name], rng), report).take(name, count)
+            splits[name] = _SplitTaker(pools[name], rng, report).take(name, count)
         report.sizes = {name: len(split) for name, split in splits.items()}
         return ColorizationData(splits["train"], splits["val"], splits["test"], report, image_size)
     raise ValueError(f"Unknown data source {source!r}; choose one of {SOURCES}.")

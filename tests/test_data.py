@@ -1,0 +1,224 @@
+"""Data sources, splits and robust decoding, on real images (../shared/data and the embedded photos)."""
+
+import shutil
+import zipfile
+
+import numpy as np
+import pytest
+import skimage.color
+from PIL import Image
+
+from colorize_utils import data, pipeline
+from colorize_utils.binning import UniformBins
+
+
+def _all_items(split):
+    return split.paths if split.paths is not None else [image.tobytes() for image in split.images]
+
+
+def test_tiny_imagenet_splits_are_disjoint_deterministic_and_balanced(shared_data):
+    first = data.load_splits("tiny-imagenet", (400, 200, 200), seed=7, root=shared_data, download=False)
+    again = data.load_splits("tiny-imagenet", (400, 200, 200), seed=7, root=shared_data, download=False)
+    other = data.load_splits("tiny-imagenet", (400, 200, 200), seed=8, root=shared_data, download=False)
+    assert first.report.sizes == {"train": 400, "val": 200, "test": 200}
+    for name in data.SPLIT_NAMES:
+        assert first[name].paths == again[name].paths
+    assert first.train.paths != other.train.paths
+    train, val, test = (set(first[name].paths) for name in data.SPLIT_NAMES)
+    assert not (train & val) and not (train & test) and not (val & test)
+    # test comes from the official val/ folder, train and val from train/
+    assert all("/val/images/" in p for p in test) and all("/train/" in p for p in train | val)
+    # sampled evenly across synsets: every class within one image of every other
+    for split in (first.train, first.val, first.test):
+        counts = data.class_counts(split)
+        assert max(counts.values()) - min(counts.values()) <= 1
+    assert len(data.class_counts(first.train)) >= 200
+
+
+def test_tiny_imagenet_grayscale_images_are_excluded_and_counted(shared_data):
+    loaded = data.load_splits("tiny-imagenet", (1500, 0, 0), seed=0, root=shared_data, download=False)
+    assert loaded.report.skipped_gray > 0  # the real set has a few grayscale images
+    rgb = loaded.train.rgb(64)
+    assert not any(data.is_grayscale(image) for image in rgb)
+
+
+def test_requesting_more_than_available_shrinks_and_says_so(shared_data):
+    loaded = data.load_splits("cifar10", (5000, 10, 10), image_size=32, root=shared_data, download=False)
+    assert loaded.report.sizes["train"] < 2000
+    assert any("train: only" in note for note in loaded.report.notes)
+
+
+def test_cifar10_folder_tree(shared_data):
+    loaded = data.load_splits("cifar10", (100, 20, 50), image_size=32, seed=0, root=shared_data,
+                              download=False)
+    assert len(loaded.train) == 100 and len(loaded.test) == 50
+    assert all("/cifar10/test/" in p for p in loaded.test.paths)
+    assert set(loaded.train.labels) == {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog",
+                                        "horse", "ship", "truck"}
+    lightness, ab = pipeline.split_to_lab(loaded.test, 32)
+    assert lightness.shape == (50, 32, 32, 1) and ab.shape == (50, 32, 32, 2)
+
+
+def test_cifar10_without_data_or_network_is_a_clear_error(tmp_path):
+    with pytest.raises(RuntimeError, match="cifar10"):
+        data.load_splits("cifar10", (10, 2, 2), image_size=32, root=tmp_path, download=False)
+
+
+def test_samples_are_split_by_photo_and_deterministic():
+    first = data.load_splits("samples", (60, 12, 12), seed=3)
+    again = data.load_splits("samples", (60, 12, 12), seed=3)
+    assert set(first.test.labels) == {"chelsea"} and set(first.val.labels) == {"grace_hopper"}
+    assert set(first.train.labels) == {"astronaut", "coffee", "rocket"}
+    for name in data.SPLIT_NAMES:
+        np.testing.assert_array_equal(first[name].images, again[name].images)
+    assert first.train.images.shape == (60, 64, 64, 3)
+
+
+def test_auto_without_tiny_imagenet_falls_back_to_samples_and_says_so(tmp_path):
+    with pytest.warns(UserWarning, match="sample photos"):
+        loaded = data.load_splits("auto", (8, 2, 2), root=tmp_path, download=False)
+    assert loaded.report.source == "samples"
+    assert any("sample photos" in note for note in loaded.report.notes)
+
+
+def test_auto_prefers_tiny_imagenet(shared_data):
+    loaded = data.load_splits("auto", (8, 2, 2), root=shared_data, download=False)
+    assert loaded.report.source == "tiny-imagenet"
+
+
+def test_unknown_source_and_bad_sizes_are_clear_errors(tmp_path):
+    with pytest.raises(ValueError, match="Unknown data source"):
+        data.load_splits("imagenet-21k", (8, 2, 2), root=tmp_path)
+    with pytest.raises(ValueError, match="sizes"):
+        data.load_splits("samples", (8, 2))
+    with pytest.raises(FileNotFoundError, match="Tiny ImageNet not found"):
+        data.load_splits("tiny-imagenet", (8, 2, 2), root=tmp_path, download=False)
+
+
+def test_tiny_imagenet_download_and_extract(shared_data, tmp_path):
+    """The real download code, fed a zip in the public archive's layout through a file:// URL."""
+    source = shared_data / "tiny-imagenet-200"
+    wnids = sorted(p.name for p in (source / "train").iterdir())[:3]
+    archive = tmp_path / "served" / "tiny-imagenet-200.zip"
+    archive.parent.mkdir()
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr("tiny-imagenet-200/wnids.txt", "\n".join(wnids) + "\n")
+        for wnid in wnids:
+            for image in sorted((source / "train" / wnid / "images").glob("*.JPEG"))[:6]:
+                handle.write(image, f"tiny-imagenet-200/train/{wnid}/images/{image.name}")
+    root = tmp_path / "data"
+    found = data.download_tiny_imagenet(root, origin=archive.as_uri())
+    assert found == data.find_tiny_imagenet(root)
+    loaded = data.load_splits("tiny-imagenet", (9, 3, 3), root=root, download=False)
+    assert loaded.report.sizes == {"train": 9, "val": 3, "test": 3}
+
+
+def test_failed_download_says_where_to_put_the_folder(tmp_path):
+    with pytest.raises(RuntimeError, match="tiny-imagenet-200"):
+        data.download_tiny_imagenet(tmp_path, origin=(tmp_path / "missing.zip").as_uri())
+
+
+@pytest.fixture()
+def awkward_folder(tiny_imagenet_files, tmp_path):
+    """Real color photos saved in every awkward way, plus broken and grayscale files."""
+    folder = tmp_path / "photos"
+    (folder / "good").mkdir(parents=True)
+    (folder / "odd").mkdir()
+    color = [f for f in tiny_imagenet_files if not data.is_grayscale(data.read_rgb(f))][:24]
+    for path in color[:12]:
+        shutil.copy(path, folder / "good" / path.name)
+    rgb = [data.read_rgb(p) for p in color[12:]]
+    Image.fromarray(rgb[0]).convert("CMYK").save(folder / "odd" / "cmyk.jpg")
+    Image.fromarray(rgb[1]).convert("P", palette=Image.ADAPTIVE).save(folder / "odd" / "palette.png")
+    rgba = Image.fromarray(rgb[2]).convert("RGBA")
+    rgba.putalpha(200)
+    rgba.save(folder / "odd" / "alpha.png")
+    Image.fromarray(rgb[3]).save(folder / "odd" / "photo.webp", lossless=True)
+    Image.fromarray(rgb[4]).save(folder / "odd" / "photo.bmp")
+    Image.fromarray(rgb[5]).save(folder / "odd" / "photo.gif")
+    Image.fromarray(rgb[6]).resize((96, 80)).save(folder / "odd" / "large.png")
+    Image.fromarray(rgb[7]).save(folder / "odd" / "plain.png")
+    Image.fromarray(rgb[8]).convert("L").save(folder / "odd" / "gray.jpg")
+    Image.fromarray(np.repeat(rgb[9][..., :1], 3, axis=-1)).save(folder / "odd" / "gray_as_rgb.png")
+    raw = (folder / "good" / color[0].name).read_bytes()
+    (folder / "odd" / "truncated.jpg").write_bytes(raw[: len(raw) // 2])
+    (folder / "odd" / "not_an_image.png").write_bytes(b"this is not a png file")
+    (folder / "odd" / "empty.jpg").write_bytes(b"")
+    return folder
+
+
+def test_folder_source_skips_and_counts_corrupt_and_gray_files(awkward_folder):
+    loaded = data.load_splits(f"folder:{awkward_folder}", (100, 0, 0), seed=0)
+    report = loaded.report
+    assert report.skipped_corrupt == 3
+    assert report.skipped_gray == 2
+    assert report.sizes["train"] == 12 + 8
+    assert report.converted == {"JPEG CMYK": 1, "PNG P": 1, "GIF P": 1, "PNG RGBA": 1, "WEBP RGB": 1}
+    assert len(report.corrupt_examples) == 3 and "truncated.jpg" in " ".join(report.corrupt_examples)
+    assert "3 unreadable, 2 grayscale" in report.summary()
+
+
+def test_pipeline_decodes_awkward_files_like_pil(awkward_folder):
+    loaded = data.load_splits(f"folder:{awkward_folder}", (100, 0, 0), seed=0)
+    split = loaded.train
+    assert any(split.needs_pil) and not all(split.needs_pil)
+    tf_images = np.concatenate([batch for batch in pipeline.rgb_dataset(split, 64).batch(64)])
+    pil_images = split.rgb(64)
+    assert tf_images.shape == pil_images.shape == (len(split), 64, 64, 3)
+    for path, tf_image, pil_image in zip(split.paths, tf_images, pil_images):
+        difference = np.abs(tf_image.astype(int) - pil_image.astype(int))
+        if path.endswith("large.png"):  # TF and PIL resample slightly differently
+            assert np.mean(difference) <= 3, path
+        elif path.lower().endswith((".jpeg", ".jpg")):  # two JPEG decoders: off by a level or two
+            assert np.mean(difference) <= 2 and difference.max() <= 16, path
+        else:  # lossless formats decode identically
+            assert difference.max() == 0, path
+
+
+def test_alpha_is_composited_on_white():
+    rgba = np.zeros((4, 4, 4), dtype=np.uint8)
+    rgba[..., 0] = 255  # red, fully transparent
+    rgb = data.pil_to_rgb(Image.fromarray(rgba, "RGBA"))
+    assert (rgb == 255).all()
+
+
+def test_sixteen_bit_images_are_scaled_not_clipped():
+    gray16 = Image.fromarray(np.full((4, 4), 65535 // 2, dtype=np.uint16))
+    rgb = data.pil_to_rgb(gray16)
+    assert rgb.shape == (4, 4, 3) and abs(int(rgb[0, 0, 0]) - 128) <= 1
+
+
+def test_make_dataset_yields_lab_pairs_and_bin_targets(shared_data):
+    loaded = data.load_splits("tiny-imagenet", (40, 8, 8), seed=0, root=shared_data, download=False)
+    batches = list(pipeline.make_dataset(loaded.train, 64, batch_size=16))
+    assert [int(b[0].shape[0]) for b in batches] == [16, 16, 8]
+    lightness, ab = batches[0]
+    assert lightness.shape == (16, 64, 64, 1) and ab.shape == (16, 64, 64, 2)
+    decoded = next(iter(pipeline.rgb_dataset(loaded.train, 64).batch(16))).numpy()
+    reference = skimage.color.rgb2lab(decoded / 255.0)  # independent oracle
+    np.testing.assert_allclose(lightness.numpy(), reference[..., :1], atol=1e-3)
+    np.testing.assert_allclose(ab.numpy(), reference[..., 1:], atol=1e-3)
+    reference_ab = reference[..., 1:]
+    bins = UniformBins(10)
+    _, targets = next(iter(pipeline.make_dataset(loaded.train, 64, batch_size=16, binning=bins)))
+    assert targets.dtype.name == "int32" and targets.shape == (16, 64, 64, 2)
+    agree = targets.numpy() == np.asarray(bins.encode(reference_ab))
+    assert agree.mean() > 0.999  # only values within float error of a bin edge may differ
+
+
+def test_shuffle_is_seeded(shared_data):
+    loaded = data.load_splits("tiny-imagenet", (64, 0, 0), seed=0, root=shared_data, download=False)
+
+    def first_batch(seed):
+        dataset = pipeline.make_dataset(loaded.train, 64, batch_size=8, shuffle=True, seed=seed)
+        return next(iter(dataset))[0].numpy()
+
+    np.testing.assert_array_equal(first_batch(1), first_batch(1))
+    assert not np.array_equal(first_batch(1), first_batch(2))
+
+
+def test_load_datasets_returns_all_three(shared_data):
+    datasets, loaded = data.load_datasets("tiny-imagenet", (16, 8, 8), batch_size=8, root=shared_data,
+                                          download=False)
+    assert set(datasets) == {"train", "val", "test"}
+    assert loaded.report.sizes == {"train": 16, "val": 8, "test": 8}
