@@ -138,6 +138,13 @@ class ImageSplit:
     def __len__(self) -> int:
         return len(self.labels)
 
+    def head(self, count: int) -> "ImageSplit":
+        """The first `count` images of the split."""
+        def cut(values):
+            return None if values is None else values[:count]
+        return ImageSplit(self.name, self.labels[:count], cut(self.paths), cut(self.needs_pil),
+                          cut(self.formats), cut(self.shapes), cut(self.images))
+
     def rgb(self, image_size: int) -> np.ndarray:
         """All images as a uint8 array (N, size, size, 3), decoded with PIL (no TensorFlow needed)."""
         if self.images is not None:
@@ -424,8 +431,22 @@ def _sample_pools(sizes, image_size: int, seed: int) -> dict[str, dict]:
 
 
 def load_splits(source: str = "auto", sizes=config.PAPER_SIZES, image_size: int = 64, seed: int = 0,
-                root: str | os.PathLike | None = None, download: bool = True) -> ColorizationData:
-    """Disjoint, seed-deterministic train / val / test splits of color images from a source."""
+                root: str | os.PathLike | None = None, download: bool = True,
+                fallback: str | None = None) -> ColorizationData:
+    """Disjoint, seed-deterministic train / val / test splits of color images from a source.
+
+    With `fallback` (e.g. "samples"), a source that cannot be had (no files, no network) is replaced
+    by the fallback, and the report says so.
+    """
+    if fallback is not None and source != fallback:
+        try:
+            return load_splits(source, sizes, image_size, seed, root, download)
+        except (RuntimeError, FileNotFoundError) as error:
+            loaded = load_splits(fallback, sizes, image_size, seed, root, download)
+            note = f"{source} unavailable ({str(error).splitlines()[0]}); using {fallback} instead."
+            loaded.report.notes.insert(0, note)
+            warnings.warn(note, stacklevel=2)
+            return loaded
     root = Path(root) if root is not None else config.data_dir()
     sizes = tuple(int(s) for s in sizes)
     if len(sizes) != 3:

@@ -13,7 +13,7 @@ from .color import lab_channels_to_rgb_uint8
 
 def image_grid(columns: dict[str, Sequence[np.ndarray]], row_labels: Sequence[str] | None = None,
                cell_size: float = 1.6, title: str | None = None):
-    """A grid whose columns are named image lists (uint8 RGB or float gray), e.g. gray | model | truth."""
+    """A grid whose columns are named lists of uint8 images (RGB or gray), e.g. gray | model | truth."""
     names = list(columns)
     num_rows = len(columns[names[0]])
     fig, axes = plt.subplots(num_rows, len(names), figsize=(cell_size * len(names), cell_size * num_rows),
@@ -22,8 +22,8 @@ def image_grid(columns: dict[str, Sequence[np.ndarray]], row_labels: Sequence[st
         for row in range(num_rows):
             axis = axes[row, col]
             image = np.asarray(columns[name][row])
-            axis.imshow(image.squeeze(), cmap="gray" if image.ndim == 2 or image.shape[-1] == 1 else None,
-                        vmin=0, vmax=255 if image.dtype == np.uint8 else 100)
+            gray = image.ndim == 2 or image.shape[-1] == 1
+            axis.imshow(image.squeeze(), cmap="gray" if gray else None, vmin=0, vmax=255)
             axis.set_xticks([])
             axis.set_yticks([])
             if row == 0:
@@ -102,3 +102,16 @@ def loss_curve_figure(history: dict, title: str = "", lr_key: str = "learning_ra
     axis.legend()
     fig.tight_layout()
     return fig
+
+
+def colorization_grid(lightness: np.ndarray, predictions: dict[str, np.ndarray], ab_true: np.ndarray | None,
+                      row_labels: Sequence[str] | None = None, show_input: bool = True, title: str | None = None):
+    """Rows of images; columns: the gray input, each prediction (ab) and the ground truth."""
+    columns: dict[str, Sequence[np.ndarray]] = {}
+    if show_input:
+        columns["input (L)"] = list(np.round(lightness[..., 0] * 2.55).astype(np.uint8))
+    for name, ab in predictions.items():
+        columns[name] = list(lab_channels_to_rgb_uint8(lightness, ab))
+    if ab_true is not None:
+        columns["ground truth"] = list(lab_channels_to_rgb_uint8(lightness, ab_true))
+    return image_grid(columns, row_labels, title=title)

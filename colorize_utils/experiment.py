@@ -1,0 +1,145 @@
+"""The steps every training notebook shares: data + bins, build, train, predict, baselines.
+
+A notebook makes one `Experiment` from its NotebookRun and data, then asks it to train ModelSpecs.
+On the TensorFlow backend the data flows through the tf.data pipeline; on any other backend (JAX on
+a GPU host without TensorFlow) through numpy arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+from keras import ops
+
+from . import losses, metrics, models, pipeline, training
+from .binning import UniformBins
+from .data import ColorizationData
+from .reporting import NotebookRun
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model of a comparison: its name, architecture, head, loss, dropout and bins."""
+
+    name: str
+    loss: str = "l2"
+    head: str = "regression"
+    dropout: float = 0.0
+    num_bins: int = 10
+    architecture: str = "paper_cnn"  # or "baseline"
+
+    @property
+    def uses_bins(self) -> bool:
+        """True for classification models, which train on bin indices."""
+        return self.head == "classification"
+
+
+# The paper's loss comparison (Table 1, Fig. 6), in the paper's column order.
+LOSS_COMPARISON = (
+    ModelSpec("l2_dropout", loss="l2", dropout=0.4),
+    ModelSpec("smooth_l1", loss="smooth_l1"),
+    ModelSpec("l2", loss="l2"),
+    ModelSpec("cross_entropy", loss="cross_entropy", head="classification"),
+)
+
+
+class Experiment:
+    """Holds a notebook's data, fitted bins and trained models."""
+
+    def __init__(self, run: NotebookRun, data: ColorizationData, epochs: int | None = None):
+        self.run, self.data, self.image_size = run, data, data.image_size
+        self.epochs = epochs or run.profile.epochs
+        self.tf_pipeline = keras.backend.backend() == "tensorflow"
+        # Numpy (L, ab) of val and test: small, and what predictions and metrics are computed on.
+        self.val_L, self.val_ab = pipeline.split_to_lab(data.val, self.image_size) if len(data.val) else (None, None)
+        self.test_L, self.test_ab = pipeline.split_to_lab(data.test, self.image_size)
+        self._train_arrays = None if self.tf_pipeline else pipeline.split_to_lab(data.train, self.image_size)
+        self._binnings: dict[int, UniformBins] = {}
+        self._train_ab_sample = None
+        self.results: dict[str, training.TrainResult] = {}
+
+    @property
+    def train_ab_sample(self) -> np.ndarray:
+        """ab of (up to 2,000) training images: what bins and the mean-color baseline are fitted on."""
+        if self._train_ab_sample is None:
+            if self._train_arrays is not None:
+                self._train_ab_sample = self._train_arrays[1][:2000]
+            else:
+                self._train_ab_sample = pipeline.split_to_lab(self.data.train.head(2000), self.image_size)[1]
+        return self._train_ab_sample
+
+    @property
+    def train_ab_mean(self) -> np.ndarray:
+        """Mean ab of the training pixels (the mean-color baseline's prediction)."""
+        return self.train_ab_sample.reshape(-1, 2).mean(axis=0)
+
+    def binning(self, num_bins: int) -> UniformBins:
+        """The paper's equal-width bins, unbin values fitted on the training pixels."""
+        if num_bins not in self._binnings:
+            self._binnings[num_bins] = UniformBins(num_bins).fit(self.train_ab_sample)
+        return self._binnings[num_bins]
+
+    def _data(self, split: str, binning):
+        batch_size = self.run.profile.batch_size
+        if self.tf_pipeline:
+            if split == "val" and not len(self.data.val):
+                return None
+            return pipeline.make_dataset(self.data[split], self.image_size, batch_size, shuffle=split == "train",
+                                         seed=self.run.seed, binning=binning)
+        lightness, ab = self._train_arrays if split == "train" else (self.val_L, self.val_ab)
+        if lightness is None:
+            return None
+        target = ops.convert_to_numpy(binning.encode(ab)) if binning is not None else ab
+        return lightness, target
+
+    def build(self, spec: ModelSpec) -> keras.Model:
+        """A fresh, seeded model for a spec."""
+        models.set_seed(self.run.seed)
+        width = self.run.profile.width
+        if spec.architecture == "baseline":
+            return models.build_baseline(self.image_size, width=4 * width, head=spec.head,
+                                         num_bins=spec.num_bins, dropout=spec.dropout)
+        return models.build_paper_cnn(self.image_size, width=width, head=spec.head, num_bins=spec.num_bins,
+                                      dropout=spec.dropout)
+
+    def train(self, spec: ModelSpec) -> training.TrainResult:
+        """Build and train one model into results/<profile>/models/<name>/ and keep the result."""
+        binning = self.binning(spec.num_bins) if spec.uses_bins else None
+        profile = self.run.profile
+        config = training.TrainConfig(epochs=self.epochs, batch_size=profile.batch_size,
+                                      lr_patience=profile.lr_patience, seed=self.run.seed)
+        model = self.build(spec)
+        print(f"{spec.name}: {model.count_params():,} parameters, {self.epochs} epochs")
+        result = training.train(model, self._data("train", binning), self._data("val", binning),
+                                losses.get_loss(spec.loss), self.run.writer.path("models", spec.name),
+                                config, binning)
+        self.results[spec.name] = result
+        return result
+
+    def predict(self, name: str, lightness: np.ndarray) -> np.ndarray:
+        """ab predictions of a trained model (unbin(argmax) for classifiers)."""
+        result = self.results[name]
+        return models.predict_ab(result.model, lightness, result.binning)
+
+    def predictions(self, lightness: np.ndarray, ab_true: np.ndarray) -> dict[str, np.ndarray]:
+        """ab from both baselines and every trained model, baselines first."""
+        gray_name, mean_name = metrics.BASELINE_NAMES
+        outputs = {gray_name: metrics.gray_prediction(ab_true),
+                   mean_name: metrics.mean_color_prediction(ab_true, self.train_ab_mean)}
+        outputs.update({name: self.predict(name, lightness) for name in self.results})
+        return outputs
+
+    def closeness_table(self) -> list[dict]:
+        """Table 1: closeness on the test split of both baselines and every trained model."""
+        rows = [metrics.closeness_row(name, self.test_L, ab, self.test_ab)
+                for name, ab in self.predictions(self.test_L, self.test_ab).items()]
+        return metrics.add_baseline_verdicts(rows, "frobenius_ab")
+
+    def timing_rows(self) -> list[dict]:
+        """Seconds per epoch and parameter count of each trained model."""
+        return [{"model": name, "parameters": int(result.model.count_params()),
+                 "epochs": len(result.history.get("loss", [])),
+                 "seconds_per_epoch": result.mean_seconds_per_epoch}
+                for name, result in self.results.items()]

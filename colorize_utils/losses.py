@@ -1,0 +1,64 @@
+"""The paper's losses as Keras losses in keras.ops: L2, smooth L1, and cross-entropy over bins.
+
+Regression losses compare ab in Lab units. Each returns one value per image (Keras averages the batch).
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="colorize")
+class L2Loss(keras.losses.Loss):
+    """Mean squared error over every ab value of an image."""
+
+    def __init__(self, name: str = "l2", **kwargs):
+        super().__init__(name=name, **kwargs)
+
+    def call(self, y_true, y_pred):
+        error = ops.cast(y_pred, "float32") - ops.cast(y_true, "float32")
+        return ops.mean(ops.square(error), axis=(1, 2, 3))
+
+
+@keras.saving.register_keras_serializable(package="colorize")
+class SmoothL1Loss(keras.losses.Loss):
+    """The paper's smooth L1 (Huber): 0.5 x^2 where |x| < delta, else delta (|x| - 0.5 delta); mean per image."""
+
+    def __init__(self, delta: float = 1.0, name: str = "smooth_l1", **kwargs):
+        super().__init__(name=name, **kwargs)
+        if delta <= 0:
+            raise ValueError(f"delta must be positive; got {delta}.")
+        self.delta = float(delta)
+
+    def call(self, y_true, y_pred):
+        error = ops.abs(ops.cast(y_pred, "float32") - ops.cast(y_true, "float32"))
+        quadratic = 0.5 * ops.square(error)
+        linear = self.delta * (error - 0.5 * self.delta)
+        return ops.mean(ops.where(error < self.delta, quadratic, linear), axis=(1, 2, 3))
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "delta": self.delta}
+
+
+@keras.saving.register_keras_serializable(package="colorize")
+class BinnedCrossEntropy(keras.losses.Loss):
+    """Cross-entropy of per-channel bin logits (N, H, W, 2, num_bins) against bin indices (N, H, W, 2)."""
+
+    def __init__(self, name: str = "binned_cross_entropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+
+    def call(self, y_true, y_pred):
+        per_value = keras.losses.sparse_categorical_crossentropy(
+            ops.cast(y_true, "int32"), ops.cast(y_pred, "float32"), from_logits=True, axis=-1)
+        return ops.mean(per_value, axis=(1, 2, 3))
+
+
+LOSSES = {"l2": L2Loss, "smooth_l1": SmoothL1Loss, "cross_entropy": BinnedCrossEntropy}
+
+
+def get_loss(name: str) -> keras.losses.Loss:
+    """A loss by name: 'l2', 'smooth_l1' or 'cross_entropy'."""
+    if name not in LOSSES:
+        raise ValueError(f"Unknown loss {name!r}; choose one of {sorted(LOSSES)}.")
+    return LOSSES[name]()

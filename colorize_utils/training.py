@@ -1,0 +1,169 @@
+"""One train() for every notebook: Adam(1e-3) dropped to 1e-4 on a val-loss plateau, checkpoints, resume.
+
+Data is either tf.data.Datasets of (L, target) batches (TensorFlow backend) or numpy arrays
+(any backend: JAX on a GPU host without TensorFlow). Everything a run leaves sits in its run folder:
+
+    run_dir/model.keras      the best model (lowest val loss)
+    run_dir/bins.json        its bin table (classification models)
+    run_dir/history.csv/json per-epoch loss, val loss, learning rate and seconds
+    run_dir/backup/          BackupAndRestore state: rerunning an interrupted train() resumes it
+    run_dir/tensorboard/     TensorBoard logs (TensorFlow backend)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from .binning import ChannelBins, load_binning
+
+
+@dataclass
+class TrainConfig:
+    """The paper's schedule: Adam(1e-3, default betas), lr x0.1 to 1e-4 on a val-loss plateau, batch 250."""
+
+    epochs: int = 200
+    batch_size: int = 250
+    learning_rate: float = 1e-3
+    min_learning_rate: float = 1e-4
+    lr_patience: int = 10
+    seed: int = 0
+    verbose: str | int = "auto"  # "auto": a progress bar interactively, one line per epoch headless
+
+
+@dataclass
+class TrainResult:
+    """What train() produced: the best model, its history and where it was saved."""
+
+    model: keras.Model
+    history: dict
+    run_dir: Path
+    seconds_per_epoch: list = field(default_factory=list)
+    binning: ChannelBins | None = None
+
+    @property
+    def mean_seconds_per_epoch(self) -> float:
+        """Mean wall time of the epochs run in this call."""
+        return float(np.mean(self.seconds_per_epoch)) if self.seconds_per_epoch else float("nan")
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite."""
+
+
+class _EpochLog(keras.callbacks.Callback):
+    """Records learning rate and wall time per epoch; stops at the first non-finite loss."""
+
+    def __init__(self):
+        super().__init__()
+        self.seconds: list[float] = []
+        self.diverged_at: tuple[int, int] | None = None
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch, self._started = epoch, time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.diverged_at = (self._epoch + 1, batch + 1)
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self._started)
+        if logs is not None:
+            logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            logs["seconds"] = self.seconds[-1]
+
+
+def _verbosity(verbose: str | int) -> int:
+    if verbose != "auto":
+        return int(verbose)
+    return 2 if os.environ.get("COLORIZE_HEADLESS") else 1
+
+
+def _tensorflow_available() -> bool:
+    try:
+        import tensorflow  # noqa: F401
+    except ImportError:
+        return False
+    return keras.backend.backend() == "tensorflow"
+
+
+def train(model: keras.Model, train_data, val_data, loss: keras.losses.Loss, run_dir: str | os.PathLike,
+          config: TrainConfig, binning: ChannelBins | None = None) -> TrainResult:
+    """Compile and fit a model with the paper's schedule, keep the best epoch, and save it with its bins.
+
+    `train_data` / `val_data`: tf.data.Datasets of (L, target) batches, or (L, target) numpy tuples.
+    Rerunning with the same run_dir after an interruption resumes from the last finished epoch.
+    """
+    if config.epochs < 1:
+        raise ValueError(f"epochs must be at least 1; got {config.epochs}.")
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if not (run_dir / "backup").exists():  # not resuming: drop what an earlier, finished run left
+        for stale in ("history.csv", "history.json", "model.keras"):
+            (run_dir / stale).unlink(missing_ok=True)
+        shutil.rmtree(run_dir / "tensorboard", ignore_errors=True)
+    keras.utils.set_random_seed(config.seed)
+    if binning is not None:
+        binning.save(run_dir / "bins.json")
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss)
+    monitor = "val_loss" if val_data is not None else "loss"
+    epoch_log = _EpochLog()
+    callbacks = [
+        epoch_log,
+        keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.1, patience=config.lr_patience,
+                                          min_lr=config.min_learning_rate, verbose=0),
+        keras.callbacks.ModelCheckpoint(str(run_dir / "model.keras"), monitor=monitor, save_best_only=True),
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
+        keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
+    ]
+    if _tensorflow_available():
+        callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False))
+    fit_args = {"epochs": config.epochs, "callbacks": callbacks, "verbose": _verbosity(config.verbose)}
+    if isinstance(train_data, tuple):
+        fit_args.update(x=train_data[0], y=train_data[1], batch_size=config.batch_size, shuffle=True)
+    else:
+        fit_args.update(x=train_data)
+    history = model.fit(validation_data=val_data, **fit_args)
+    if epoch_log.diverged_at is not None:
+        epoch, batch = epoch_log.diverged_at
+        raise TrainingDiverged(
+            f"{model.name}: the loss became NaN/inf at epoch {epoch}, batch {batch}. Lower the learning "
+            f"rate (now {config.learning_rate}) or check the inputs for NaN; {run_dir} keeps the last good "
+            "checkpoint.")
+    full_history = _read_history(run_dir / "history.csv") or {k: list(v) for k, v in history.history.items()}
+    (run_dir / "history.json").write_text(json.dumps(
+        {"config": asdict(config), "model": model.name, "history": full_history}, indent=1))
+    best = keras.saving.load_model(run_dir / "model.keras") if (run_dir / "model.keras").exists() else model
+    return TrainResult(best, full_history, run_dir, epoch_log.seconds, binning)
+
+
+def _read_history(path: Path) -> dict:
+    """The CSV log (which spans resumed runs) as {column: [values per epoch]}."""
+    if not path.exists():
+        return {}
+    lines = [line.split(",") for line in path.read_text().strip().splitlines()]
+    header, rows = lines[0], [row for row in lines[1:] if row and row[0] != "epoch"]
+    def number(text: str) -> float:
+        return float("nan") if text in ("NA", "") else float(text)
+
+    return {name: [number(row[i]) for row in rows] for i, name in enumerate(header)}
+
+
+def load_trained(run_dir: str | os.PathLike) -> tuple[keras.Model, ChannelBins | None]:
+    """The best model saved by train() and its bin table (None for regression models)."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "model.keras").exists():
+        raise FileNotFoundError(f"No trained model in {run_dir}; run the notebook that trains it first.")
+    bins = load_binning(run_dir / "bins.json") if (run_dir / "bins.json").exists() else None
+    return keras.saving.load_model(run_dir / "model.keras"), bins

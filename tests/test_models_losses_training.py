@@ -1,0 +1,216 @@
+"""Model builders, losses (against hand-computed values), unbin(argmax) decoding and train()."""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+from colorize_utils import losses, metrics, models, training
+from colorize_utils.binning import UniformBins
+
+
+@pytest.mark.parametrize("head, num_bins, shape", [("regression", 10, (64, 64, 2)),
+                                                   ("classification", 10, (64, 64, 2, 10)),
+                                                   ("classification", 30, (64, 64, 2, 30))])
+def test_paper_cnn_shapes_and_parameter_count(head, num_bins, shape):
+    model = models.build_paper_cnn(64, width=4, head=head, num_bins=num_bins)
+    assert tuple(model.output.shape[1:]) == shape
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert len(convs) == 9 and all(layer.kernel_size == (5, 5) for layer in convs)
+    assert not any("pool" in layer.name or "up" in layer.name for layer in model.layers)
+    # ReLU then BatchNorm after every conv
+    names = [layer.name for layer in model.layers]
+    for index in range(1, 10):
+        assert names.index(f"conv{index}_relu") < names.index(f"conv{index}_bn")
+    # hand count: convs (5*5*in*out + out) + BN (4*out) + FC bottleneck + head
+    widths = [4 * m for m, _ in models.PAPER_CNN_LAYERS]
+    expected, previous = 0, 1
+    for out in widths:
+        expected += 25 * previous * out + out + 4 * out
+        previous = out
+    fc_units = 8 * 4
+    expected += 4 * 4 * widths[-1] * fc_units + fc_units + 4 * fc_units
+    outputs = int(np.prod(shape))
+    expected += fc_units * outputs + outputs
+    assert model.count_params() == expected
+
+
+def test_strides_take_64_to_4():
+    model = models.build_paper_cnn(64, width=2)
+    assert tuple(model.get_layer("conv9_bn").output.shape[1:3]) == (4, 4)
+
+
+def test_dropout_follows_batch_norm():
+    model = models.build_paper_cnn(64, width=2, dropout=0.4)
+    names = [layer.name for layer in model.layers]
+    assert names.index("conv1_bn") + 1 == names.index("conv1_dropout")
+    assert model.get_layer("conv1_dropout").rate == pytest.approx(0.4)
+
+
+def test_baseline_is_three_convs_and_one_fc():
+    model = models.build_baseline(32, width=8)
+    assert tuple(model.output.shape[1:]) == (32, 32, 2)
+    assert sum(isinstance(layer, keras.layers.Conv2D) for layer in model.layers) == 3
+    assert sum(isinstance(layer, keras.layers.Dense) for layer in model.layers) == 1
+
+
+def test_bad_builder_arguments_are_clear_errors():
+    with pytest.raises(ValueError, match="head"):
+        models.build_paper_cnn(64, width=2, head="both")
+    with pytest.raises(ValueError, match="multiple of 16"):
+        models.build_paper_cnn(60, width=2)
+    with pytest.raises(ValueError, match="dropout"):
+        models.build_paper_cnn(64, width=2, dropout=1.5)
+
+
+def test_l2_loss_hand_computed():
+    y_true = np.zeros((1, 1, 2, 2), np.float32)
+    y_pred = np.array([[[[1, 2], [3, 4]]]], np.float32)
+    assert float(losses.L2Loss()(y_true, y_pred)) == pytest.approx((1 + 4 + 9 + 16) / 4)
+
+
+def test_smooth_l1_hand_computed():
+    y_true = np.zeros((1, 1, 2, 2), np.float32)
+    y_pred = np.array([[[[0.5, -0.5], [2.0, -3.0]]]], np.float32)
+    # 0.5 * 0.25 twice, then |2| - 0.5 and |3| - 0.5
+    expected = (0.125 + 0.125 + 1.5 + 2.5) / 4
+    assert float(losses.SmoothL1Loss()(y_true, y_pred)) == pytest.approx(expected)
+
+
+def test_binned_cross_entropy_hand_computed():
+    logits = np.zeros((1, 1, 1, 2, 3), np.float32)
+    logits[0, 0, 0, 0] = [np.log(2.0), 0.0, 0.0]  # softmax = (0.5, 0.25, 0.25)
+    targets = np.array([[[[0, 1]]]], np.int32)  # A -> bin 0 (p 0.5), B -> bin 1 (p 1/3)
+    expected = (-np.log(0.5) - np.log(1 / 3)) / 2
+    assert float(losses.BinnedCrossEntropy()(targets, logits)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_unknown_loss_is_a_clear_error():
+    with pytest.raises(ValueError, match="Unknown loss"):
+        losses.get_loss("l3")
+
+
+def test_classifier_prediction_is_unbin_of_argmax():
+    bins = UniformBins(10).fit(np.random.default_rng(0).normal(0, 30, (5000, 2)))
+    lightness = np.full((2, 64, 64, 1), 50.0, np.float32)
+    model = models.build_paper_cnn(64, width=2, head="classification", num_bins=10)
+    predicted = models.predict_ab(model, lightness, bins)
+    logits = np.asarray(model(lightness, training=False))
+    expected = np.take_along_axis(bins.bin_values[None, None, None],
+                                  logits.argmax(-1)[..., None].transpose(0, 1, 2, 3, 4), axis=-1)
+    manual = np.stack([bins.bin_values[c][logits[..., c, :].argmax(-1)] for c in range(2)], axis=-1)
+    np.testing.assert_allclose(predicted, manual, atol=1e-5)
+    assert expected.size  # shapes line up
+    with pytest.raises(ValueError, match="bin table"):
+        models.predict_ab(model, lightness)
+
+
+def _toy_arrays(count=24, size=64, seed=0):
+    rng = np.random.default_rng(seed)
+    lightness = rng.uniform(0, 100, (count, size, size, 1)).astype(np.float32)
+    ab = np.stack([lightness[..., 0] * 0.3 - 15, 10 - lightness[..., 0] * 0.2], -1).astype(np.float32)
+    return lightness, ab
+
+
+def test_train_runs_saves_and_resumes(tmp_path):
+    lightness, ab = _toy_arrays()
+    models.set_seed(0)
+    model = models.build_paper_cnn(64, width=2)
+    weights_before = [w.copy() for w in model.get_weights()]
+    config = training.TrainConfig(epochs=2, batch_size=8, lr_patience=1, verbose=0)
+    result = training.train(model, (lightness, ab), (lightness[:8], ab[:8]), losses.L2Loss(), tmp_path, config)
+    assert any(not np.allclose(a, b) for a, b in zip(weights_before, model.get_weights()))
+    assert (tmp_path / "model.keras").exists() and (tmp_path / "history.csv").exists()
+    history = json.loads((tmp_path / "history.json").read_text())["history"]
+    assert len(history["loss"]) == 2 and "learning_rate" in history and "val_loss" in history
+    assert len(result.seconds_per_epoch) == 2
+    reloaded, bins = training.load_trained(tmp_path)
+    assert bins is None
+    np.testing.assert_allclose(models.predict_ab(reloaded, lightness[:2]),
+                               models.predict_ab(result.model, lightness[:2]), atol=1e-4)
+
+
+def test_train_resumes_after_interruption(tmp_path):
+    lightness, ab = _toy_arrays()
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise KeyboardInterrupt
+
+    models.set_seed(0)
+    model = models.build_paper_cnn(64, width=2)
+    config = training.TrainConfig(epochs=4, batch_size=8, lr_patience=5, verbose=0)
+    model.compile(optimizer="adam", loss=losses.L2Loss())
+    backup = keras.callbacks.BackupAndRestore(str(tmp_path / "backup"))
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(lightness, ab, epochs=4, batch_size=8, verbose=0, callbacks=[backup, Interrupt()])
+    assert (tmp_path / "backup").exists()
+    result = training.train(models.build_paper_cnn(64, width=2), (lightness, ab), (lightness[:8], ab[:8]),
+                            losses.L2Loss(), tmp_path, config)
+    assert len(result.seconds_per_epoch) == 2  # epochs 3 and 4 only: resumed, not restarted
+    assert not (tmp_path / "backup").exists()
+
+
+def test_classification_training_saves_bin_table(tmp_path):
+    lightness, ab = _toy_arrays()
+    bins = UniformBins(10).fit(ab)
+    targets = np.asarray(bins.encode(ab))
+    models.set_seed(0)
+    model = models.build_paper_cnn(64, width=2, head="classification")
+    config = training.TrainConfig(epochs=1, batch_size=8, verbose=0)
+    training.train(model, (lightness, targets), None, losses.BinnedCrossEntropy(), tmp_path, config, bins)
+    _, loaded_bins = training.load_trained(tmp_path)
+    np.testing.assert_allclose(loaded_bins.bin_values, bins.bin_values)
+
+
+def test_nan_loss_stops_with_a_clear_message(tmp_path):
+    lightness, ab = _toy_arrays(count=16)
+    ab[:] = np.nan
+    model = models.build_paper_cnn(64, width=2)
+    config = training.TrainConfig(epochs=3, batch_size=8, verbose=0)
+    with pytest.raises(training.TrainingDiverged, match="NaN"):
+        training.train(model, (lightness, ab), None, losses.L2Loss(), tmp_path, config)
+
+
+def test_closeness_metrics_hand_computed():
+    truth = np.zeros((1, 2, 2, 2))
+    predicted = np.full((1, 2, 2, 2), 10.0)
+    assert metrics.frobenius_ab(predicted, truth)[0] == pytest.approx(np.sqrt(8 * 0.01))
+    assert metrics.rms_ab(predicted, truth)[0] == pytest.approx(10.0)
+    lightness = np.full((1, 2, 2, 1), 50.0)
+    assert metrics.frobenius_rgb(lightness, truth, truth)[0] == 0.0
+    rows = metrics.add_baseline_verdicts([{"model": "gray (ab = 0)", "m": 2.0}, {"model": "mean color", "m": 1.0},
+                                          {"model": "a", "m": 0.5}, {"model": "b", "m": 1.5}], "m")
+    assert [row["vs_baselines"] for row in rows[2:]] == ["beats both", "beats gray (ab = 0) only"]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
+def test_train_on_jax_backend(tmp_path):
+    """Builders, losses and train() run on JAX with numpy arrays (how the GPU host trains)."""
+    script = textwrap.dedent(f"""
+        import numpy as np
+        from colorize_utils import losses, models, training
+        from colorize_utils.binning import UniformBins
+        rng = np.random.default_rng(0)
+        L = rng.uniform(0, 100, (16, 64, 64, 1)).astype("float32")
+        ab = rng.normal(0, 20, (16, 64, 64, 2)).astype("float32")
+        bins = UniformBins(10).fit(ab)
+        config = training.TrainConfig(epochs=1, batch_size=8, verbose=0)
+        r = training.train(models.build_paper_cnn(64, width=2), (L, ab), (L, ab), losses.SmoothL1Loss(),
+                           r"{tmp_path}/reg", config)
+        c = training.train(models.build_paper_cnn(64, width=2, head="classification"),
+                           (L, np.asarray(bins.encode(ab))), None, losses.BinnedCrossEntropy(),
+                           r"{tmp_path}/cls", config, bins)
+        print("ok", models.predict_ab(c.model, L[:2], bins).shape)
+    """)
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    completed = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert "ok (2, 64, 64, 2)" in completed.stdout
