@@ -81,7 +81,8 @@ class Experiment:
             self._binnings[num_bins] = UniformBins(num_bins).fit(self.train_ab_sample)
         return self._binnings[num_bins]
 
-    def _data(self, split: str, binning):
+    def training_data(self, split: str, binning=None):
+        """Train or val data for fit(): a tf.data pipeline (TensorFlow backend) or numpy (L, target)."""
         batch_size = self.run.profile.batch_size
         if self.tf_pipeline:
             if split == "val" and not len(self.data.val):
@@ -112,7 +113,7 @@ class Experiment:
                                       lr_patience=profile.lr_patience, seed=self.run.seed)
         model = self.build(spec)
         print(f"{spec.name}: {model.count_params():,} parameters, {self.epochs} epochs")
-        result = training.train(model, self._data("train", binning), self._data("val", binning),
+        result = training.train(model, self.training_data("train", binning), self.training_data("val", binning),
                                 losses.get_loss(spec.loss), self.run.writer.path("models", spec.name),
                                 config, binning)
         self.results[spec.name] = result

@@ -1,13 +1,20 @@
-"""Evaluation metrics on numpy arrays: the paper's closeness, plus what tables need for baselines.
+"""Evaluation metrics on numpy arrays: the paper's closeness and binned accuracy, and the field's
+PSNR, SSIM, colorfulness and AuC, plus the gray and mean-color baselines every table carries.
 
-ab arrays are in Lab units, shape (N, H, W, 2); L is (N, H, W, 1). Per-image metrics return (N,).
+ab arrays are in Lab units, shape (N, H, W, 2); L is (N, H, W, 1); RGB is uint8 (N, H, W, 3).
+Per-image metrics return (N,).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.ndimage import gaussian_filter
 
+from .binning import ChannelBins
 from .color import lab_channels_to_rgb_uint8
+
+PSNR_CAP_DB = 100.0  # PSNR of identical images is infinite; per-image values are capped here
+AUC_THRESHOLDS = np.arange(0, 151)  # Zhang et al. 2016: ab error thresholds 0..150
 
 # The paper's "Euclidean" closeness is the Frobenius norm of (predicted - true) per image. Its
 # numbers (11-19 at 64x64) only make sense with ab scaled to about [-1, 1]; we divide by the bin
@@ -70,3 +77,82 @@ def add_baseline_verdicts(rows: list[dict], metric: str, lower_is_better: bool =
         row["vs_baselines"] = ("beats both" if len(beaten) == len(baselines) else
                                f"beats {beaten[0]} only" if beaten else "beats neither")
     return rows
+
+
+def binned_accuracy(ab_pred: np.ndarray, ab_true: np.ndarray, binning: ChannelBins) -> np.ndarray:
+    """Per image: share of pixel-channel values (A and B together) whose bin matches the truth's."""
+    predicted = np.asarray(binning.encode(np.asarray(ab_pred, np.float32)))
+    actual = np.asarray(binning.encode(np.asarray(ab_true, np.float32)))
+    return np.mean(predicted == actual, axis=(1, 2, 3))
+
+
+def psnr(rgb_pred: np.ndarray, rgb_true: np.ndarray) -> np.ndarray:
+    """Per-image PSNR in dB of uint8 RGB images (peak 255), capped at PSNR_CAP_DB for identical images."""
+    error = np.mean((np.asarray(rgb_pred, np.float64) - np.asarray(rgb_true, np.float64)) ** 2, axis=(1, 2, 3))
+    with np.errstate(divide="ignore"):
+        values = 10.0 * np.log10(255.0 ** 2 / error)
+    return np.minimum(values, PSNR_CAP_DB)
+
+
+def ssim(rgb_pred: np.ndarray, rgb_true: np.ndarray, sigma: float = 1.5) -> np.ndarray:
+    """Per-image SSIM (Wang et al. 2004: Gaussian window sigma 1.5, K1 0.01, K2 0.03) averaged over RGB."""
+    x = np.asarray(rgb_pred, np.float64)
+    y = np.asarray(rgb_true, np.float64)
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    # Blur over the two spatial axes only, truncated at 3.5 sigma (an 11x11 window at sigma 1.5).
+    blur_sigma = (0, sigma, sigma, 0)
+
+    def blur(values):
+        return gaussian_filter(values, blur_sigma, truncate=3.5, mode="reflect")
+
+    mu_x, mu_y = blur(x), blur(y)
+    var_x = blur(x * x) - mu_x ** 2
+    var_y = blur(y * y) - mu_y ** 2
+    cov = blur(x * y) - mu_x * mu_y
+    index = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x ** 2 + mu_y ** 2 + c1) * (var_x + var_y + c2))
+    # Leave out the border where the window falls off the image, as skimage does.
+    pad = int(3.5 * sigma + 0.5)
+    return index[:, pad:-pad, pad:-pad, :].mean(axis=(1, 2, 3))
+
+
+def colorfulness(rgb: np.ndarray) -> np.ndarray:
+    """Per-image colorfulness CF (Hasler and Suesstrunk 2003) with absolute rg and yb; 0 for gray images."""
+    rgb = np.asarray(rgb, np.float64)
+    red, green, blue = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    rg = np.abs(red - green)
+    yb = np.abs(0.5 * (red + green) - blue)
+    spread = np.sqrt(rg.std(axis=(1, 2)) ** 2 + yb.std(axis=(1, 2)) ** 2)
+    mean = np.sqrt(rg.mean(axis=(1, 2)) ** 2 + yb.mean(axis=(1, 2)) ** 2)
+    return spread + 0.3 * mean
+
+
+def ab_error_auc(ab_pred: np.ndarray, ab_true: np.ndarray, thresholds: np.ndarray = AUC_THRESHOLDS) -> np.ndarray:
+    """Per image: area under the curve of the share of pixels whose ab error is within each threshold.
+
+    The error is the Euclidean distance in ab (Lab units); the curve over 0..150 is averaged, so a perfect
+    prediction scores 1 (Zhang et al. 2016).
+    """
+    error = np.sqrt(np.sum((np.asarray(ab_pred, np.float64) - np.asarray(ab_true, np.float64)) ** 2, axis=-1))
+    flat = error.reshape(len(error), -1)
+    return np.stack([(flat <= t).mean(axis=1) for t in thresholds], axis=1).mean(axis=1)
+
+
+def evaluate(name: str, lightness: np.ndarray, ab_pred: np.ndarray, ab_true: np.ndarray,
+             binnings: dict[int, ChannelBins] | None = None) -> tuple[dict, dict]:
+    """Every metric for one model (or baseline): a table row of means, and the per-image arrays."""
+    rgb_pred = lab_channels_to_rgb_uint8(lightness, ab_pred)
+    rgb_true = lab_channels_to_rgb_uint8(lightness, ab_true)
+    per_image = {
+        "frobenius_ab": frobenius_ab(ab_pred, ab_true),
+        "rms_ab": rms_ab(ab_pred, ab_true),
+        "psnr": psnr(rgb_pred, rgb_true),
+        "ssim": ssim(rgb_pred, rgb_true),
+        "auc": ab_error_auc(ab_pred, ab_true),
+        "colorfulness": colorfulness(rgb_pred),
+    }
+    for num_bins, binning in (binnings or {}).items():
+        per_image[f"accuracy_{num_bins}_bins"] = binned_accuracy(ab_pred, ab_true, binning)
+    row = {"model": name, **{key: float(np.mean(values)) for key, values in per_image.items()}}
+    row["colorfulness_gap"] = row["colorfulness"] - float(np.mean(colorfulness(rgb_true)))
+    row["images"] = int(len(ab_true))
+    return row, per_image

@@ -115,3 +115,21 @@ def colorization_grid(lightness: np.ndarray, predictions: dict[str, np.ndarray],
     if ab_true is not None:
         columns["ground truth"] = list(lab_channels_to_rgb_uint8(lightness, ab_true))
     return image_grid(columns, row_labels, title=title)
+
+
+def gan_loss_figure(history: dict, warmup_epochs: int = 0):
+    """Generator and discriminator losses per epoch, with the end of the L1-only warm-up marked."""
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3))
+    epochs = np.arange(1, len(history["d_loss"]) + 1)
+    for axis, key, title in zip(axes, ("d_loss", "g_adversarial", "g_l1"),
+                                ("discriminator loss", "generator adversarial loss", "generator L1 (ab / 110)")):
+        axis.plot(epochs, history[key], label="train")
+        if f"val_{key}" in history:
+            axis.plot(epochs, history[f"val_{key}"], label="val")
+        if warmup_epochs:
+            axis.axvline(warmup_epochs + 0.5, color="red", linestyle="--", label="end of L1 warm-up")
+        axis.set_title(title, fontsize=9)
+        axis.set_xlabel("epoch")
+        axis.legend(fontsize=7)
+    fig.tight_layout()
+    return fig

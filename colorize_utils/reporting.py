@@ -33,13 +33,13 @@ class ResultsWriter:
         self.notebook = notebook
         self.profile = profile
         self.root = config.results_dir(profile, results_dir)
-        for sub in ("figures", "tables", "metrics", "models"):
+        for sub in ("figures", "tables", "metrics", "models", "turing"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         self.metrics: dict = {}
         self.context: dict = {}
 
     def path(self, kind: str, name: str) -> Path:
-        """Path of an output file of a kind ('figures', 'tables', 'metrics', 'models')."""
+        """Path of an output file of a kind ('figures', 'tables', 'metrics', 'models', 'turing')."""
         return self.root / kind / name
 
     def save_fig(self, fig, name: str, dpi: int = 110) -> Path:
@@ -128,8 +128,10 @@ class NotebookRun:
         self.sizes = tuple(int(s) for s in sizes) if sizes else self.profile.sizes
         self.seed = self.profile.seed if seed is None else int(seed)
         self.writer = ResultsWriter(notebook, self.profile, results_dir)
-        # Models of earlier notebooks are read from the promoted results, not this run's staging folder.
-        self.models_dir = config.results_dir(self.profile) / "models"
+        # Earlier notebooks' models (and people's Turing-test answers) are read from the published
+        # results folder, not from this run's staging folder.
+        self.published_dir = config.results_dir(self.profile)
+        self.models_dir = self.published_dir / "models"
 
     def describe(self) -> str:
         """One line for the notebook's output."""

@@ -1,0 +1,151 @@
+"""Metrics on hand-made cases, the Turing test's scoring, its command line, and evaluation helpers."""
+
+import io
+
+import numpy as np
+import pytest
+import skimage.metrics
+
+from colorize_utils import evaluation, metrics, turing
+from colorize_utils.binning import UniformBins
+
+
+def _rgb(seed=0, count=3, size=32):
+    return np.random.default_rng(seed).integers(0, 256, (count, size, size, 3)).astype(np.uint8)
+
+
+def test_psnr_identical_is_capped_and_matches_skimage():
+    images = _rgb()
+    assert np.all(metrics.psnr(images, images) == metrics.PSNR_CAP_DB)
+    noisy = np.clip(images.astype(int) + 20, 0, 255).astype(np.uint8)
+    expected = [skimage.metrics.peak_signal_noise_ratio(t, p, data_range=255) for t, p in zip(images, noisy)]
+    np.testing.assert_allclose(metrics.psnr(noisy, images), expected, rtol=1e-9)
+
+
+def test_ssim_matches_skimage_and_is_one_for_identical_images():
+    images = _rgb(1, size=48)
+    noisy = np.clip(images.astype(int) + np.random.default_rng(2).integers(-25, 25, images.shape), 0, 255).astype(np.uint8)
+    expected = [skimage.metrics.structural_similarity(p, t, gaussian_weights=True, sigma=1.5, data_range=255,
+                                                      use_sample_covariance=False, channel_axis=-1)
+                for p, t in zip(noisy, images)]
+    np.testing.assert_allclose(metrics.ssim(noisy, images), expected, atol=1e-6)
+    np.testing.assert_allclose(metrics.ssim(images, images), 1.0, atol=1e-9)
+
+
+def test_colorfulness_of_gray_is_zero_and_hand_computed_for_flat_color():
+    gray = np.repeat(_rgb(3)[..., :1], 3, axis=-1)
+    np.testing.assert_allclose(metrics.colorfulness(gray), 0.0, atol=1e-12)
+    flat = np.zeros((1, 4, 4, 3), np.uint8)
+    flat[...] = (200, 100, 50)  # rg = 100, yb = |150 - 50| = 100, no spread
+    assert metrics.colorfulness(flat)[0] == pytest.approx(0.3 * np.sqrt(100 ** 2 + 100 ** 2))
+
+
+def test_auc_perfect_is_one_and_constant_error_is_exact():
+    ab = np.random.default_rng(4).integers(-60, 60, (2, 8, 8, 2)).astype(np.float64)
+    np.testing.assert_allclose(metrics.ab_error_auc(ab, ab), 1.0)
+    shifted = ab + np.array([30.0, 40.0])  # every pixel off by exactly 50 (integers: no rounding)
+    # thresholds 0..150: the pixels count from t = 50 on -> 101 of 151 thresholds
+    np.testing.assert_allclose(metrics.ab_error_auc(shifted, ab), 101 / 151)
+
+
+def test_binned_accuracy_counts_a_and_b_together():
+    bins = UniformBins(10)
+    truth = np.array([[[[5.0, 5.0], [25.0, -25.0]]]])
+    predicted = np.array([[[[15.0, -5.0], [25.0, 30.0]]]])  # A right, B wrong; A right, B wrong
+    assert metrics.binned_accuracy(predicted, truth, bins)[0] == pytest.approx(0.5)
+
+
+def test_gray_baseline_accuracy_is_share_of_values_in_the_zero_bin():
+    bins = UniformBins(10)
+    truth = np.array([[[[1.0, 2.0], [3.0, 50.0]]]])
+    gray = metrics.gray_prediction(truth)
+    assert metrics.binned_accuracy(gray, truth, bins)[0] == pytest.approx(0.75)
+
+
+def test_evaluate_row_has_every_metric():
+    lightness = np.full((2, 16, 16, 1), 60.0)
+    truth = np.random.default_rng(5).normal(0, 20, (2, 16, 16, 2))
+    row, per_image = metrics.evaluate("m", lightness, truth, truth, {10: UniformBins(10)})
+    assert row["frobenius_ab"] == 0 and row["auc"] == 1 and row["accuracy_10_bins"] == 1
+    assert row["psnr"] == metrics.PSNR_CAP_DB and row["colorfulness_gap"] == pytest.approx(0)
+    assert per_image["ssim"].shape == (2,)
+
+
+def _deck(count=10):
+    real = _rgb(6, count=count, size=8)
+    fakes = {"a": _rgb(7, count=count, size=8), "b": _rgb(8, count=count, size=8)}
+    return turing.make_deck(real, fakes, seed=3), real, fakes
+
+
+def test_deck_is_seeded_shows_each_image_once_and_half_real():
+    deck, _, _ = _deck()
+    again, _, _ = _deck()
+    np.testing.assert_array_equal(deck["images"], again["images"])
+    assert sorted(deck["image_ids"]) == [f"test_{i:05d}" for i in range(10)]
+    assert list(deck["sources"]).count("real") == 5
+    assert set(deck["sources"]) == {"real", "a", "b"}
+
+
+def test_turing_scoring_and_csv(tmp_path):
+    deck, _, _ = _deck()
+    answers = tmp_path / "answers.csv"
+    test = turing.TuringTest(deck, answers, session="s1")
+    while not test.done:
+        test.answer(judged_real=True)  # someone who always says "real"
+    score = test.summary()
+    assert score["adversuc"] == 1.0 and score["real_judged_real_share"] == 1.0
+    assert score["colorized_shown"] == 5 and score["real_shown"] == 5
+    with pytest.raises(IndexError):
+        test.current()
+    second = turing.TuringTest(deck, answers, session="s2")
+    while not second.done:
+        second.answer(judged_real=second.current().is_real)  # a perfect judge
+    everyone = turing.summarize(turing.read_answers(answers))
+    assert everyone["sessions"] == 2 and everyone["answers"] == 20
+    assert everyone["adversuc"] == pytest.approx(0.5)
+    assert set(everyone["per_model"]) == {"a", "b"}
+
+
+def test_turing_command_line(tmp_path, capsys):
+    deck, _, _ = _deck(count=4)
+    path = turing.save_deck(deck, tmp_path / "deck.npz")
+    replies = io.StringIO("r\nx\nc\nr\nc\n")
+    assert turing.main([str(path), "--no-viewer"], stdin=replies) == 0
+    output = capsys.readouterr().out
+    assert "AdverSuc" in output and "please answer" in output
+    assert len(turing.read_answers(tmp_path / "answers.csv")) == 4
+    assert turing.main([str(path), "--report"]) == 0
+    assert "4 answers from 1 session" in capsys.readouterr().out
+
+
+def test_turing_widget_builds_and_records_clicks(tmp_path):
+    deck, _, _ = _deck(count=2)
+    test = turing.TuringTest(deck, tmp_path / "answers.csv")
+    widget = turing.turing_widget(test)
+    real_button = widget.children[2].children[0]
+    real_button.click()
+    real_button.click()
+    assert test.done and "Done" in widget.children[0].value
+
+
+def test_fooling_proxy_spots_an_obvious_fake():
+    rng = np.random.default_rng(9)
+    real = rng.integers(0, 256, (40, 16, 16, 3)).astype(np.uint8)
+    fake = np.repeat(real[..., :1], 3, axis=-1)  # gray "colorizations"
+    result = turing.fooling_proxy(real[:20], fake[:20], real[20:], fake[20:], epochs=15, seed=0)
+    assert result["accuracy"] > 0.8 and result["eval_images"] == 40
+
+
+def test_categories_and_best_worst():
+    assert evaluation.category_of("n09428293") == "landscape"
+    assert evaluation.category_of("n02791270") == "indoor scene"
+    assert evaluation.category_of("n01443537") == evaluation.OTHER_GROUP
+    per_image = {"frobenius_ab": np.array([3.0, 1.0, 2.0, 5.0])}
+    best, worst = evaluation.best_and_worst(per_image, count=2)
+    assert list(best) == [1, 2] and list(worst) == [3, 0]
+    labels = ["n09428293", "n09428293", "n02791270", "n01443537"]
+    values = {"m": {"frobenius_ab": np.array([1.0, 2.0, 3.0, 4.0])},
+              "g": {"frobenius_ab": np.array([2.0, 2.0, 2.0, 4.0])}}
+    rows = evaluation.category_table(labels, values, "m", "g")
+    assert rows[0] == {"category": "landscape", "images": 2, "m": 1.5, "g": 2.0, "gain_over_baseline": 0.5}
+    assert rows[1]["category"] == "indoor scene" and rows[1]["gain_over_baseline"] == -1.0
