@@ -119,43 +119,37 @@ class ConditionalGAN(keras.Model):
         # Both networks are functional models, built already: nothing to create here.
         self.built = True
 
-    def _l1(self, ab_real, ab_fake):
-        return ops.mean(ops.abs(ab_real - ab_fake)) / AB_OUTPUT_RANGE
+    def _pix2pix_losses(self, data, training: bool) -> dict:
+        """The pix2pix losses of one batch: discriminator, generator (adversarial + lambda x L1)."""
+        lightness, ab_real, _ = keras.utils.unpack_x_y_sample_weight(data)
+        ab_fake = self.generator(lightness, training=training)
+        real_logits = self.discriminator([lightness, ab_real], training=training)
+        fake_logits = self.discriminator([lightness, ab_fake], training=training)
+        g_adversarial = _bce_from_logits(1.0, fake_logits)
+        g_l1 = ops.mean(ops.abs(ab_real - ab_fake)) / AB_OUTPUT_RANGE
+        return {"d_loss": 0.5 * (_bce_from_logits(1.0, real_logits) + _bce_from_logits(0.0, fake_logits)),
+                "g_adversarial": g_adversarial, "g_l1": g_l1,
+                "g_loss": self.adversarial_weight * g_adversarial + self.l1_weight * g_l1}
+
+    def _update_trackers(self, values: dict) -> dict:
+        for name, value in values.items():
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
 
     def train_step(self, data):
         import tensorflow as tf
 
-        lightness, ab_real = data
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            ab_fake = self.generator(lightness, training=True)
-            real_logits = self.discriminator([lightness, ab_real], training=True)
-            fake_logits = self.discriminator([lightness, ab_fake], training=True)
-            d_loss = 0.5 * (_bce_from_logits(1.0, real_logits) + _bce_from_logits(0.0, fake_logits))
-            g_adversarial = _bce_from_logits(1.0, fake_logits)
-            g_l1 = self._l1(ab_real, ab_fake)
-            g_loss = self.adversarial_weight * g_adversarial + self.l1_weight * g_l1
-        g_grads = g_tape.gradient(g_loss, self.generator.trainable_weights)
+            values = self._pix2pix_losses(data, training=True)
+        g_grads = g_tape.gradient(values["g_loss"], self.generator.trainable_weights)
         self.g_optimizer.apply_gradients(zip(g_grads, self.generator.trainable_weights))
-        d_grads = d_tape.gradient(d_loss, self.discriminator.trainable_weights)
+        d_grads = d_tape.gradient(values["d_loss"], self.discriminator.trainable_weights)
         # During the warm-up the discriminator still learns, but its verdict does not steer the generator.
         self.d_optimizer.apply_gradients(zip(d_grads, self.discriminator.trainable_weights))
-        for name, value in (("d_loss", d_loss), ("g_loss", g_loss), ("g_adversarial", g_adversarial), ("g_l1", g_l1)):
-            self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        return self._update_trackers(values)
 
     def test_step(self, data):
-        lightness, ab_real = data
-        ab_fake = self.generator(lightness, training=False)
-        real_logits = self.discriminator([lightness, ab_real], training=False)
-        fake_logits = self.discriminator([lightness, ab_fake], training=False)
-        d_loss = 0.5 * (_bce_from_logits(1.0, real_logits) + _bce_from_logits(0.0, fake_logits))
-        g_adversarial = _bce_from_logits(1.0, fake_logits)
-        g_l1 = self._l1(ab_real, ab_fake)
-        values = {"d_loss": d_loss, "g_adversarial": g_adversarial, "g_l1": g_l1,
-                  "g_loss": self.adversarial_weight * g_adversarial + self.l1_weight * g_l1}
-        for name, value in values.items():
-            self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        return self._update_trackers(self._pix2pix_losses(data, training=False))
 
 
 @dataclass

@@ -1,0 +1,76 @@
+"""The cGAN: U-Net generator, 30x30 PatchGAN, one train step, save/reload, warm-up and resume."""
+
+import keras
+import numpy as np
+import pytest
+
+from colorize_utils import gan, models
+
+
+def _batch(count=8, seed=0):
+    rng = np.random.default_rng(seed)
+    lightness = rng.uniform(0, 100, (count, 64, 64, 1)).astype(np.float32)
+    ab = rng.normal(0, 25, (count, 64, 64, 2)).astype(np.float32)
+    return lightness, ab
+
+
+def test_generator_shape_range_and_skip_connections():
+    generator = gan.build_generator(64, width=4)
+    lightness, _ = _batch()
+    output = np.asarray(generator(lightness, training=False))
+    assert output.shape == (8, 64, 64, 2)
+    assert np.abs(output).max() <= gan.AB_OUTPUT_RANGE
+    names = [layer.name for layer in generator.layers]
+    assert sum(name.startswith("skip") for name in names) == 5  # 6 levels: 5 skips plus the output
+    assert sum("dropout" in name for name in names) == 3
+    assert sum(isinstance(layer, keras.layers.Conv2DTranspose) for layer in generator.layers) == 6
+
+
+def test_generator_output_reaches_the_ab_range():
+    generator = gan.build_generator(64, width=4)
+    last = generator.get_layer("ab_tanh")
+    kernel, bias = last.get_weights()
+    last.set_weights([kernel, np.full_like(bias, 10.0)])  # saturate the tanh
+    output = np.asarray(generator(_batch()[0], training=False))
+    assert output.max() == pytest.approx(gan.AB_OUTPUT_RANGE, rel=1e-3)
+
+
+def test_discriminator_outputs_a_30x30_patch_map():
+    discriminator = gan.build_discriminator(64, width=4)
+    assert tuple(discriminator.output.shape[1:]) == (gan.PATCH_GRID, gan.PATCH_GRID, 1)
+    lightness, ab = _batch(2)
+    assert np.asarray(discriminator([lightness, ab])).shape == (2, 30, 30, 1)
+
+
+def test_bad_generator_size_is_a_clear_error():
+    with pytest.raises(ValueError, match="power of two"):
+        gan.build_generator(48)
+
+
+def test_one_train_step_changes_both_networks():
+    models.set_seed(0)
+    generator, discriminator = gan.build_generator(64, 4), gan.build_discriminator(64, 4)
+    cgan = gan.ConditionalGAN(generator, discriminator)
+    cgan.compile()
+    g_before = [w.copy() for w in generator.get_weights()]
+    d_before = [w.copy() for w in discriminator.get_weights()]
+    logs = cgan.train_on_batch(*_batch(), return_dict=True)
+    assert {"d_loss", "g_loss", "g_adversarial", "g_l1"} <= set(logs)
+    assert all(np.isfinite(float(value)) for value in logs.values())
+    assert any(not np.allclose(a, b) for a, b in zip(g_before, generator.get_weights()))
+    assert any(not np.allclose(a, b) for a, b in zip(d_before, discriminator.get_weights()))
+
+
+def test_train_gan_saves_a_generator_that_reloads_identically(tmp_path):
+    models.set_seed(0)
+    lightness, ab = _batch(16)
+    config = gan.GANConfig(epochs=2, batch_size=8, warmup_epochs=1, verbose=0)
+    best, history, seconds = gan.train_gan(gan.build_generator(64, 4), gan.build_discriminator(64, 4),
+                                           (lightness, ab), (lightness[:8], ab[:8]), tmp_path, config)
+    assert len(history["d_loss"]) == 2 and len(seconds) == 2
+    # during the L1-only warm-up epoch the generator loss is exactly 100 x L1
+    assert history["g_loss"][0] == pytest.approx(100 * history["g_l1"][0], rel=1e-4)
+    reloaded = keras.saving.load_model(tmp_path / "model.keras")
+    np.testing.assert_allclose(models.predict_ab(reloaded, lightness[:4]), models.predict_ab(best, lightness[:4]),
+                               atol=1e-5)
+    assert (tmp_path / "history.json").exists() and not (tmp_path / "backup").exists()
