@@ -15,11 +15,14 @@ from . import config
 
 
 def git_commit() -> str:
-    """The project's current commit (with '-dirty' when the tree has changes), or 'unknown'."""
+    """The project's current commit (with '-dirty' when code has changes), or 'unknown'.
+
+    Changes under results/ do not count: they are what the runs themselves write.
+    """
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=config.PROJECT_ROOT, text=True,
                                 capture_output=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!results"],
                                cwd=config.PROJECT_ROOT, text=True, capture_output=True).stdout.strip()
         return commit + ("-dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
