@@ -59,7 +59,7 @@ PROFILES: dict[str, Profile] = {
     # A few minutes per notebook on a laptop CPU: the default of the main command.
     "demo": Profile(
         name="demo", dataset="auto",
-        train_size=2_000, val_size=200, test_size=200,
+        train_size=2_000, val_size=200, test_size=1_000,
         cifar_train_size=1_800, cifar_val_size=200, cifar_test_size=1_000,
         epochs=8, baseline_epochs=10, batch_size=50, width=8, lr_patience=2,
     ),

@@ -195,11 +195,17 @@ class ColorizationData:
     test: ImageSplit
     report: DataReport
     image_size: int
+    label_names: dict = field(default_factory=dict)  # e.g. wnid -> "goldfish" for Tiny ImageNet
 
     def __getitem__(self, name: str) -> ImageSplit:
         if name not in SPLIT_NAMES:
             raise KeyError(f"split must be one of {SPLIT_NAMES}; got {name!r}")
         return getattr(self, name)
+
+    def readable_labels(self, split: str, count: int | None = None) -> list[str]:
+        """The first `count` labels of a split, as names where known (for figure captions)."""
+        labels = self[split].labels[:count]
+        return [self.label_names.get(label, label) for label in labels]
 
 
 class _SplitTaker:
@@ -331,6 +337,19 @@ def download_tiny_imagenet(root: Path, origin: str = TINY_IMAGENET_URL) -> Path:
     if zip_path.exists() and zipfile.is_zipfile(zip_path):
         zip_path.unlink()  # extracted: the 237 MB archive is no longer needed
     return found
+
+
+def synset_names(root: str | os.PathLike) -> dict[str, str]:
+    """wnid -> first name from Tiny ImageNet's words.txt (empty when it is missing)."""
+    words = Path(root) / "words.txt"
+    if not words.exists():
+        return {}
+    names = {}
+    for line in words.read_text().splitlines():
+        parts = line.split("\t", 1)
+        if len(parts) == 2:
+            names[parts[0]] = parts[1].split(",")[0]
+    return names
 
 
 def tiny_imagenet_pools(root: Path) -> tuple[dict, dict | None]:
@@ -480,7 +499,9 @@ def load_splits(source: str = "auto", sizes=config.PAPER_SIZES, image_size: int 
             found = download_tiny_imagenet(root)
         report.root = str(found)
         train_pool, test_pool = tiny_imagenet_pools(found)
-        return _make_splits(train_pool, test_pool, sizes, seed, report, image_size)
+        loaded = _make_splits(train_pool, test_pool, sizes, seed, report, image_size)
+        loaded.label_names = synset_names(found)
+        return loaded
     if source == "cifar10":
         train_pool, test_pool, where = _cifar10_pools(root, download)
         report.root = where

@@ -112,18 +112,3 @@ def synset_table(labels: list[str], per_image: dict[str, dict], model: str, base
                                           - per_image[model][metric][indices]).mean())}
             for label, indices in groups.items()]
     return sorted(rows, key=lambda row: -row["gain_over_baseline"])
-
-
-def synset_names(tiny_imagenet_root: str | Path | None) -> dict[str, str]:
-    """wnid -> first name from Tiny ImageNet's words.txt (empty when unavailable)."""
-    if tiny_imagenet_root is None:
-        return {}
-    words = Path(tiny_imagenet_root) / "words.txt"
-    if not words.exists():
-        return {}
-    names = {}
-    for line in words.read_text().splitlines():
-        parts = line.split("\t", 1)
-        if len(parts) == 2:
-            names[parts[0]] = parts[1].split(",")[0]
-    return names

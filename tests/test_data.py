@@ -222,3 +222,10 @@ def test_load_datasets_returns_all_three(shared_data):
                                           download=False)
     assert set(datasets) == {"train", "val", "test"}
     assert loaded.report.sizes == {"train": 16, "val": 8, "test": 8}
+
+
+def test_tiny_imagenet_labels_have_readable_names(shared_data):
+    loaded = data.load_splits("tiny-imagenet", (8, 2, 2), root=shared_data, download=False)
+    assert loaded.label_names["n01443537"] == "goldfish"
+    names = loaded.readable_labels("train", 3)
+    assert len(names) == 3 and all(not name.startswith("n0") for name in names)
