@@ -371,12 +371,30 @@ def tiny_imagenet_pools(root: Path) -> tuple[dict, dict | None]:
     return train_pool, (test_pool or None)
 
 
+CIFAR10_HOST = "www.cs.toronto.edu"  # where tensorflow-datasets downloads CIFAR-10 from
+
+
+def _host_resolves(host: str) -> bool:
+    """True when the host name resolves: a quick, offline-safe check before a download."""
+    import socket
+
+    try:
+        socket.getaddrinfo(host, 443)
+    except OSError:
+        return False
+    return True
+
+
 def _cifar10_pools(root: Path, download: bool) -> tuple[dict, dict | None, str]:
     """CIFAR-10 from a cifar10/{train,test}/<class>/ tree, else from tensorflow-datasets."""
     folder = root / "cifar10"
     if (folder / "train").is_dir():
         test = folder_pool(folder / "test") if (folder / "test").is_dir() else None
         return folder_pool(folder / "train"), test, str(folder)
+    if download and not _host_resolves(CIFAR10_HOST):
+        # tensorflow-datasets would retry for minutes before giving up; say so at once instead.
+        raise RuntimeError(f"CIFAR-10 is not under {root} and {CIFAR10_HOST} cannot be reached (no network?). "
+                           f"Put a cifar10/{{train,test}}/<class>/*.jpg tree in {root}, or run with a network.")
     os.environ.setdefault("TFDS_DATA_DIR", str(root / "tensorflow_datasets"))
     import tensorflow_datasets as tfds
 

@@ -59,9 +59,15 @@ def test_cifar10_folder_tree(shared_data):
     assert lightness.shape == (50, 32, 32, 1) and ab.shape == (50, 32, 32, 2)
 
 
-def test_cifar10_without_data_or_network_is_a_clear_error(tmp_path):
+def test_cifar10_without_data_or_network_is_a_clear_error(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="cifar10"):
         data.load_splits("cifar10", (10, 2, 2), image_size=32, root=tmp_path, download=False)
+    monkeypatch.setattr(data, "_host_resolves", lambda host: False)  # offline: fail at once, no retries
+    with pytest.raises(RuntimeError, match="cannot be reached"):
+        data.load_splits("cifar10", (10, 2, 2), image_size=32, root=tmp_path, download=True)
+    with pytest.warns(UserWarning, match="using samples"):
+        loaded = data.load_splits("cifar10", (10, 2, 2), image_size=32, root=tmp_path, fallback="samples")
+    assert loaded.report.source == "samples" and "cifar10 unavailable" in loaded.report.notes[0]
 
 
 def test_samples_are_split_by_photo_and_deterministic():
