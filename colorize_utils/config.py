@@ -63,6 +63,14 @@ PROFILES: dict[str, Profile] = {
         cifar_train_size=1_800, cifar_val_size=200, cifar_test_size=1_000,
         epochs=8, baseline_epochs=10, batch_size=50, width=8, lr_patience=2,
     ),
+    # The paper's data sizes and batch on a CPU: a short schedule and a narrow CNN (about 30 minutes
+    # for notebook 03 on 2 cores). The largest run that fits a machine without a GPU.
+    "medium": Profile(
+        name="medium", dataset="auto",
+        train_size=PAPER_SIZES[0], val_size=PAPER_SIZES[1], test_size=PAPER_SIZES[2],
+        cifar_train_size=1_800, cifar_val_size=200, cifar_test_size=1_000,
+        epochs=15, baseline_epochs=20, batch_size=250, width=8, lr_patience=3,
+    ),
     # The paper's sizes and schedule (200 epochs, batch 250); meant for a GPU.
     "paper": Profile(
         name="paper", dataset="auto",

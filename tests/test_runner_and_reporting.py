@@ -73,8 +73,9 @@ def test_unknown_profile_and_notebook_are_clear_errors():
 
 
 def test_profiles_are_ordered_by_size():
-    smoke, demo, paper = (config.get_profile(name) for name in ("smoke", "demo", "paper"))
-    assert smoke.train_size < demo.train_size < paper.train_size == 10_000
+    smoke, demo, medium, paper = (config.get_profile(name) for name in ("smoke", "demo", "medium", "paper"))
+    assert smoke.train_size < demo.train_size < paper.train_size == medium.train_size == 10_000
+    assert smoke.epochs < demo.epochs < medium.epochs < paper.epochs
     assert paper.epochs == 200 and paper.batch_size == 250
     assert (paper.val_size, paper.test_size) == (1_000, 1_000)
 
