@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 from keras import ops
 
-AB_RANGE = (-100.0, 100.0)  # the paper bins ab over [-100, 100]; values outside land in the end bins
+AB_RANGE = (-100.0, 100.0)
+_FIT_CHUNK = 1 << 20  # pixels per encode() call in fit()  # the paper bins ab over [-100, 100]; values outside land in the end bins
 
 
 class ChannelBins:
@@ -80,16 +81,21 @@ class ChannelBins:
 
     def fit(self, ab) -> "ChannelBins":
         """Set every bin's value to the mean of the training pixels in it (centre when empty)."""
-        ab = np.asarray(ab, dtype=np.float64).reshape(-1, 2)
+        ab = np.asarray(ab, dtype=np.float32).reshape(-1, 2)
         if ab.shape[0] == 0:
             raise ValueError("fit() needs at least one training pixel.")
-        indices = np.asarray(ops.convert_to_numpy(self.encode(ab)))
         values, counts = self.centres.copy(), np.zeros_like(self.counts)
-        for channel in range(2):
-            counts[channel] = np.bincount(indices[:, channel], minlength=self.num_classes)
-            sums = np.bincount(indices[:, channel], weights=ab[:, channel], minlength=self.num_classes)
-            filled = counts[channel] > 0
-            values[channel, filled] = sums[filled] / counts[channel, filled]
+        sums = np.zeros(counts.shape, dtype=np.float64)
+        # In chunks: tens of millions of training pixels must not become one giant tensor.
+        for start in range(0, len(ab), _FIT_CHUNK):
+            chunk = ab[start:start + _FIT_CHUNK]
+            indices = np.asarray(ops.convert_to_numpy(self.encode(chunk)))
+            for channel in range(2):
+                counts[channel] += np.bincount(indices[:, channel], minlength=self.num_classes)
+                sums[channel] += np.bincount(indices[:, channel], weights=chunk[:, channel].astype(np.float64),
+                                             minlength=self.num_classes)
+        filled = counts > 0
+        values[filled] = sums[filled] / counts[filled]
         self.bin_values, self.counts = values, counts
         return self
 
@@ -123,6 +129,12 @@ class UniformBins(ChannelBins):
             raise ValueError(f"value_range must be (low, high) with high > low; got {value_range}.")
         single = np.linspace(low, high, int(num_bins) + 1)
         super().__init__(np.stack([single, single]), bin_values, counts)
+        self.low, self.width = float(low), float(high - low) / int(num_bins)
+
+    def encode(self, ab):
+        """bin(): floor((ab - low) / width), clipped to the end bins; constant memory, any bin count."""
+        scaled = (ops.cast(ab, "float32") - self.low) / self.width
+        return ops.clip(ops.cast(ops.floor(scaled), "int32"), 0, self.num_classes - 1)
 
 
 def binning_from_config(config: dict) -> ChannelBins:

@@ -81,9 +81,10 @@ def best_and_worst(per_image: dict[str, np.ndarray], metric: str = "frobenius_ab
     return order[:count], order[::-1][:count]
 
 
-def category_table(labels: list[str], per_image: dict[str, dict], model: str, baseline: str,
+def category_table(labels: list[str], per_image: dict[str, dict], model: str, baselines: tuple[str, ...],
                    metric: str = "frobenius_ab") -> list[dict]:
-    """Per category group: images, the model's and the baseline's mean metric, and the model's gain."""
+    """Per category group: images, the model's and each baseline's mean metric, and the model's gain over
+    the first baseline (positive = better, for a lower-is-better metric)."""
     groups = defaultdict(list)
     for index, label in enumerate(labels):
         groups[category_of(label)].append(index)
@@ -92,11 +93,10 @@ def category_table(labels: list[str], per_image: dict[str, dict], model: str, ba
         indices = groups.get(group, [])
         if not indices:
             continue
-        model_values = per_image[model][metric][indices]
-        base_values = per_image[baseline][metric][indices]
-        rows.append({"category": group, "images": len(indices), f"{model}": float(model_values.mean()),
-                     f"{baseline}": float(base_values.mean()),
-                     "gain_over_baseline": float((base_values - model_values).mean())})
+        row = {"category": group, "images": len(indices), model: float(per_image[model][metric][indices].mean())}
+        row.update({name: float(per_image[name][metric][indices].mean()) for name in baselines})
+        row["gain_over_" + baselines[0]] = row[baselines[0]] - row[model]
+        rows.append(row)
     return rows
 
 

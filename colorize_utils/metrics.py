@@ -81,9 +81,12 @@ def add_baseline_verdicts(rows: list[dict], metric: str, lower_is_better: bool =
 
 def binned_accuracy(ab_pred: np.ndarray, ab_true: np.ndarray, binning: ChannelBins) -> np.ndarray:
     """Per image: share of pixel-channel values (A and B together) whose bin matches the truth's."""
-    predicted = np.asarray(binning.encode(np.asarray(ab_pred, np.float32)))
-    actual = np.asarray(binning.encode(np.asarray(ab_true, np.float32)))
-    return np.mean(predicted == actual, axis=(1, 2, 3))
+    shares = []
+    for start in range(0, len(ab_true), 64):  # in chunks of images, to bound memory
+        predicted = np.asarray(binning.encode(np.asarray(ab_pred[start:start + 64], np.float32)))
+        actual = np.asarray(binning.encode(np.asarray(ab_true[start:start + 64], np.float32)))
+        shares.append(np.mean(predicted == actual, axis=(1, 2, 3)))
+    return np.concatenate(shares) if shares else np.zeros(0)
 
 
 def psnr(rgb_pred: np.ndarray, rgb_true: np.ndarray) -> np.ndarray:

@@ -145,7 +145,8 @@ def test_categories_and_best_worst():
     assert list(best) == [1, 2] and list(worst) == [3, 0]
     labels = ["n09428293", "n09428293", "n02791270", "n01443537"]
     values = {"m": {"frobenius_ab": np.array([1.0, 2.0, 3.0, 4.0])},
-              "g": {"frobenius_ab": np.array([2.0, 2.0, 2.0, 4.0])}}
-    rows = evaluation.category_table(labels, values, "m", "g")
-    assert rows[0] == {"category": "landscape", "images": 2, "m": 1.5, "g": 2.0, "gain_over_baseline": 0.5}
-    assert rows[1]["category"] == "indoor scene" and rows[1]["gain_over_baseline"] == -1.0
+              "g": {"frobenius_ab": np.array([2.0, 2.0, 2.0, 4.0])},
+              "c": {"frobenius_ab": np.array([1.0, 1.0, 1.0, 1.0])}}
+    rows = evaluation.category_table(labels, values, "m", ("g", "c"))
+    assert rows[0] == {"category": "landscape", "images": 2, "m": 1.5, "g": 2.0, "c": 1.0, "gain_over_g": 0.5}
+    assert rows[1]["category"] == "indoor scene" and rows[1]["gain_over_g"] == -1.0
