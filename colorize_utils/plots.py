@@ -93,7 +93,7 @@ def loss_curve_figure(history: dict, title: str = "", lr_key: str = "learning_ra
     rates = history.get(lr_key)
     if rates is not None:
         for epoch in range(1, len(rates)):
-            if rates[epoch] < rates[epoch - 1]:
+            if rates[epoch] < 0.9 * rates[epoch - 1]:  # a real drop, not float rounding at min_lr
                 axis.axvline(epoch + 1, color="red", linestyle="--",
                              label=f"lr {rates[epoch - 1]:.0e} -> {rates[epoch]:.0e}")
     axis.set_xlabel("epoch")
