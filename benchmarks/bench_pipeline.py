@@ -51,7 +51,7 @@ def plain_loop(files: list[str], batch_size: int) -> int:
         batch.append(lab)
         if len(batch) == batch_size:
             lab_batch = np.stack(batch)
-            lightness, ab = lab_batch[..., :1], lab_batch[..., 1:]  # the (L, ab) pair a model sees
+            lightness, _ab = lab_batch[..., :1], lab_batch[..., 1:]  # the (L, ab) pair a model sees
             seen += len(lightness)
             batch = []
     if batch:
