@@ -100,15 +100,17 @@ def category_table(labels: list[str], per_image: dict[str, dict], model: str, ba
     return rows
 
 
-def synset_table(labels: list[str], per_image: dict[str, dict], model: str, baseline: str,
+def synset_table(labels: list[str], per_image: dict[str, dict], model: str, baselines: tuple[str, ...],
                  names: dict[str, str] | None = None, metric: str = "frobenius_ab") -> list[dict]:
-    """Per synset: the model's gain over the baseline, best first."""
+    """Per synset: the model's and each baseline's mean metric and the gain over the first baseline, best first."""
     groups = defaultdict(list)
     for index, label in enumerate(labels):
         groups[label].append(index)
-    rows = [{"synset": label, "name": (names or {}).get(label, label), "category": category_of(label),
-             "images": len(indices),
-             "gain_over_baseline": float((per_image[baseline][metric][indices]
-                                          - per_image[model][metric][indices]).mean())}
-            for label, indices in groups.items()]
-    return sorted(rows, key=lambda row: -row["gain_over_baseline"])
+    rows = []
+    for label, indices in groups.items():
+        row = {"synset": label, "name": (names or {}).get(label, label), "category": category_of(label),
+               "images": len(indices), model: float(per_image[model][metric][indices].mean())}
+        row.update({name: float(per_image[name][metric][indices].mean()) for name in baselines})
+        row["gain_over_" + baselines[0]] = row[baselines[0]] - row[model]
+        rows.append(row)
+    return sorted(rows, key=lambda row: -row["gain_over_" + baselines[0]])

@@ -150,6 +150,8 @@ def test_categories_and_best_worst():
     rows = evaluation.category_table(labels, values, "m", ("g", "c"))
     assert rows[0] == {"category": "landscape", "images": 2, "m": 1.5, "g": 2.0, "c": 1.0, "gain_over_g": 0.5}
     assert rows[1]["category"] == "indoor scene" and rows[1]["gain_over_g"] == -1.0
+    synsets = evaluation.synset_table(labels, values, "m", ("g", "c"))
+    assert synsets[0]["synset"] == "n09428293" and synsets[0]["c"] == 1.0 and synsets[0]["gain_over_g"] == 0.5
 
 
 def test_loss_curve_marks_only_real_learning_rate_drops():
