@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -26,7 +25,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from .training import _EpochLog, _read_history, _verbosity
+from .training import _EpochLog, _read_history, _verbosity, prepare_run_dir
 
 AB_OUTPUT_RANGE = 110.0  # tanh * 110 covers the a and b values of every sRGB color
 PATCH_GRID = 30
@@ -193,14 +192,7 @@ def train_gan(generator: keras.Model, discriminator: keras.Model, train_data, va
     """Train the cGAN; saves run_dir/model.keras (the generator), history, and a resumable backup."""
     if keras.backend.backend() != "tensorflow":
         raise RuntimeError("GAN training uses a tf.GradientTape train_step: set KERAS_BACKEND=tensorflow.")
-    if config.epochs < 1:
-        raise ValueError(f"epochs must be at least 1; got {config.epochs}.")
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if not (run_dir / "backup").exists():  # a fresh run: nothing of an earlier one is kept
-        for stale in ("history.csv", "history.json", "model.keras"):
-            (run_dir / stale).unlink(missing_ok=True)
-        shutil.rmtree(run_dir / "tensorboard", ignore_errors=True)
+    run_dir = prepare_run_dir(run_dir, config.epochs)
     keras.utils.set_random_seed(config.seed)
     gan = ConditionalGAN(generator, discriminator, config.l1_weight, name="cgan")
     gan.build(generator.input.shape)  # BackupAndRestore needs a built model

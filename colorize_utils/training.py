@@ -84,6 +84,19 @@ class _EpochLog(keras.callbacks.Callback):
             logs["seconds"] = self.seconds[-1]
 
 
+def prepare_run_dir(run_dir: str | os.PathLike, epochs: int) -> Path:
+    """Check the epochs and make the run folder; unless resuming, drop what an earlier, finished run left."""
+    if epochs < 1:
+        raise ValueError(f"epochs must be at least 1; got {epochs}.")
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if not (run_dir / "backup").exists():  # BackupAndRestore's state exists only mid-run
+        for stale in ("history.csv", "history.json", "model.keras"):
+            (run_dir / stale).unlink(missing_ok=True)
+        shutil.rmtree(run_dir / "tensorboard", ignore_errors=True)
+    return run_dir
+
+
 def _verbosity(verbose: str | int) -> int:
     if verbose != "auto":
         return int(verbose)
@@ -105,14 +118,7 @@ def train(model: keras.Model, train_data, val_data, loss: keras.losses.Loss, run
     `train_data` / `val_data`: tf.data.Datasets of (L, target) batches, or (L, target) numpy tuples.
     Rerunning with the same run_dir after an interruption resumes from the last finished epoch.
     """
-    if config.epochs < 1:
-        raise ValueError(f"epochs must be at least 1; got {config.epochs}.")
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if not (run_dir / "backup").exists():  # not resuming: drop what an earlier, finished run left
-        for stale in ("history.csv", "history.json", "model.keras"):
-            (run_dir / stale).unlink(missing_ok=True)
-        shutil.rmtree(run_dir / "tensorboard", ignore_errors=True)
+    run_dir = prepare_run_dir(run_dir, config.epochs)
     keras.utils.set_random_seed(config.seed)
     if binning is not None:
         binning.save(run_dir / "bins.json")
