@@ -7,3 +7,12 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """`colorize_utils.colorize(...)` without importing TensorFlow when the package is imported."""
+    if name == "colorize":
+        from .inference import colorize
+
+        return colorize
+    raise AttributeError(f"module 'colorize_utils' has no attribute {name!r}")

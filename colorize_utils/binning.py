@@ -20,8 +20,37 @@ from pathlib import Path
 import numpy as np
 from keras import ops
 
-AB_RANGE = (-100.0, 100.0)
-_FIT_CHUNK = 1 << 20  # pixels per encode() call in fit()  # the paper bins ab over [-100, 100]; values outside land in the end bins
+AB_RANGE = (-100.0, 100.0)  # the paper bins ab over [-100, 100]; values outside land in the end bins
+_FIT_CHUNK = 1 << 20  # pixels per encode() call in fit(): constant memory over any number of pixels
+DECODINGS = ("argmax", "mean", "annealed")
+DEFAULT_TEMPERATURE = 0.38  # Zhang et al. 2016's annealed-mean temperature
+
+
+def check_decoding(decode: str, temperature: float) -> None:
+    """Raise a ValueError naming the allowed values for a bad decoding mode or temperature."""
+    if decode not in DECODINGS:
+        raise ValueError(f"Unknown decoding {decode!r}; choose one of {DECODINGS}.")
+    if not float(temperature) > 0:
+        raise ValueError(f"temperature must be > 0 (Zhang et al. use 0.38); got {temperature}.")
+
+
+def decode_distribution(logits, values, decode: str = "argmax", temperature: float = DEFAULT_TEMPERATURE):
+    """Turn class logits (..., Q) into a value per position, given each class's value `values` (Q, ...).
+
+    argmax: the value of the most likely class (the paper's unbin(argmax)); mean: the expectation under
+    softmax(logits); annealed: the expectation under softmax(logits / T), Zhang et al.'s annealed mean
+    (T -> 0 approaches argmax, T = 1 is the mean).
+    """
+    check_decoding(decode, temperature)
+    values = ops.convert_to_tensor(np.asarray(values, np.float32))
+    logits = ops.cast(logits, "float32")
+    if decode == "argmax":
+        return ops.take(values, ops.argmax(logits, axis=-1), axis=0)
+    scaled = logits if decode == "mean" else logits / float(temperature)
+    probabilities = ops.softmax(scaled, axis=-1)
+    if len(values.shape) == 1:
+        return ops.sum(probabilities * values, axis=-1)
+    return ops.tensordot(probabilities, values, axes=1)
 
 
 class ChannelBins:
@@ -75,9 +104,18 @@ class ChannelBins:
         flat_values = ops.convert_to_tensor(self.bin_values.reshape(-1).astype("float32"))
         return ops.take(flat_values, indices + offsets)
 
-    def decode_logits(self, logits):
-        """Prediction of a classification head (..., 2, num_bins): unbin(argmax), as in the paper."""
-        return self.decode(ops.argmax(logits, axis=-1))
+    def decode_logits(self, logits, decode: str = "argmax", temperature: float = DEFAULT_TEMPERATURE):
+        """ab (..., 2) from a classification head's logits (..., 2, num_bins).
+
+        "argmax" is the paper's unbin(argmax); "mean" and "annealed" take each channel's expectation
+        over its fitted bin values (see decode_distribution).
+        """
+        if decode == "argmax":
+            check_decoding(decode, temperature)
+            return self.decode(ops.argmax(logits, axis=-1))
+        per_channel = [decode_distribution(logits[..., channel, :], self.bin_values[channel], decode, temperature)
+                       for channel in range(2)]
+        return ops.stack(per_channel, axis=-1)
 
     def fit(self, ab) -> "ChannelBins":
         """Set every bin's value to the mean of the training pixels in it (centre when empty)."""
@@ -137,9 +175,211 @@ class UniformBins(ChannelBins):
         return ops.clip(ops.cast(ops.floor(scaled), "int32"), 0, self.num_classes - 1)
 
 
-def binning_from_config(config: dict) -> ChannelBins:
+class QuantileBins(ChannelBins):
+    """Density-aware bins (the paper's first future-work item): per-channel quantile edges, so every bin
+    holds about the same share of training pixels. Build with `QuantileBins.from_pixels(ab, num_bins)`."""
+
+    kind = "quantile"
+
+    @classmethod
+    def from_pixels(cls, ab, num_bins: int = 10, sample: int = 2_000_000, seed: int = 0) -> "QuantileBins":
+        """Edges at the 0, 1/n, ..., 1 quantiles of (a sample of) the training pixels, then fit()."""
+        if int(num_bins) < 2:
+            raise ValueError(f"num_bins must be at least 2; got {num_bins}.")
+        ab = np.asarray(ab, np.float32).reshape(-1, 2)
+        if len(ab) == 0:
+            raise ValueError("QuantileBins.from_pixels() needs at least one training pixel.")
+        picked = ab if len(ab) <= sample else ab[np.random.default_rng(seed).choice(len(ab), sample, replace=False)]
+        quantiles = np.linspace(0.0, 1.0, int(num_bins) + 1)
+        edges = np.quantile(picked.astype(np.float64), quantiles, axis=0).T  # (2, num_bins + 1)
+        edges[:, 0], edges[:, -1] = min(AB_RANGE[0], edges[:, 0].min()), max(AB_RANGE[1], edges[:, -1].max())
+        # Many pixels are exactly gray (a = b = 0), so neighbouring quantiles can coincide: keep the edges
+        # strictly increasing by nudging ties apart (a bin then holds the whole tied mass).
+        for channel in range(2):
+            for index in range(1, edges.shape[1]):
+                edges[channel, index] = max(edges[channel, index], edges[channel, index - 1] + 1e-3)
+        return cls(edges).fit(ab)
+
+
+class JointBins:
+    """Joint (a, b) bins (the paper's second future-work item, Zhang et al. 2016's 313 classes).
+
+    A grid of `step`-sized cells over the ab plane, keeping only the cells that training pixels occupy;
+    each kept cell decodes to the mean (a, b) of its training pixels. One head, Q classes. Soft encoding
+    spreads a target over its `neighbours` nearest cells with a Gaussian of `sigma`, and `class_weights`
+    are Zhang et al.'s rebalancing weights ((1 - lambda) p~ + lambda / Q)^-1, normalised to mean 1 under p~.
+    """
+
+    kind = "joint"
+    num_heads = 1
+
+    def __init__(self, centres, bin_values=None, counts=None, step: float = 10.0,
+                 value_range: tuple[float, float] = (-110.0, 110.0)):
+        centres = np.asarray(centres, np.float64).reshape(-1, 2)
+        if len(centres) < 2:
+            raise ValueError(f"JointBins needs at least 2 kept cells; got {len(centres)}.")
+        self.centres, self.step = centres, float(step)
+        self.value_range = (float(value_range[0]), float(value_range[1]))
+        self.num_classes = len(centres)
+        self.bin_values = centres.copy() if bin_values is None else np.asarray(bin_values, np.float64).reshape(-1, 2)
+        self.counts = np.zeros(len(centres), np.int64) if counts is None else np.asarray(counts, np.int64)
+        # Every grid cell -> its nearest kept cell: encode() becomes one table look-up (constant memory and
+        # time per pixel, so fitting on hundreds of millions of training pixels is quick).
+        low, size = self.value_range[0], self.grid_size
+        grid = low + (np.stack(np.meshgrid(np.arange(size), np.arange(size), indexing="ij"), -1) + 0.5) * self.step
+        distance2 = np.sum((grid.reshape(-1, 1, 2) - centres[None]) ** 2, axis=-1)
+        self.lookup = np.argmin(distance2, axis=1).astype(np.int32)  # (size * size,)
+
+    @property
+    def grid_size(self) -> int:
+        """Cells per side of the grid over value_range."""
+        return int(np.ceil((self.value_range[1] - self.value_range[0]) / self.step))
+
+    @property
+    def num_bins(self) -> int:
+        """Number of kept (a, b) cells, Q."""
+        return self.num_classes
+
+    @property
+    def is_fitted(self) -> bool:
+        """True once fit() has seen training pixels."""
+        return bool(self.counts.sum() > 0)
+
+    @classmethod
+    def from_pixels(cls, ab, step: float = 10.0, min_count: int = 1,
+                    value_range: tuple[float, float] = (-110.0, 110.0)) -> "JointBins":
+        """Grid cells of `step` over `value_range`^2 holding at least `min_count` training pixels, fitted.
+
+        `ab` is an array (..., 2) or an iterable of such chunks (one pass, constant memory): every kept
+        cell decodes to the mean (a, b) of the training pixels inside it.
+        """
+        if not step > 0:
+            raise ValueError(f"step must be > 0; got {step}.")
+        low, high = value_range
+        size = int(np.ceil((high - low) / step))
+        counts = np.zeros(size * size, np.int64)
+        sums = np.zeros((size * size, 2), np.float64)
+        chunks = [ab] if isinstance(ab, np.ndarray) else ab
+        for chunk in chunks:
+            chunk = np.asarray(chunk, np.float32).reshape(-1, 2)
+            for start in range(0, len(chunk), _FIT_CHUNK):
+                part = chunk[start:start + _FIT_CHUNK]
+                cells = np.clip(np.floor((part - low) / step).astype(np.int64), 0, size - 1)
+                flat = cells[:, 0] * size + cells[:, 1]
+                counts += np.bincount(flat, minlength=size * size)
+                for channel in range(2):
+                    sums[:, channel] += np.bincount(flat, weights=part[:, channel], minlength=size * size)
+        kept = np.flatnonzero(counts >= max(1, min_count))
+        if len(kept) < 2:
+            raise ValueError(f"Only {len(kept)} ab cells hold {min_count}+ training pixels; need at least 2 "
+                             "(are the training images gray?).")
+        centres = low + (np.stack([kept // size, kept % size], -1) + 0.5) * step
+        values = sums[kept] / counts[kept, None]
+        return cls(centres, values, counts[kept], step=step, value_range=value_range)
+
+    def encode(self, ab):
+        """bin(): ab (..., 2) -> index of the kept cell holding it (else the nearest kept one), (..., 1)."""
+        size = self.grid_size
+        cells = ops.clip(ops.cast(ops.floor((ops.cast(ab, "float32") - self.value_range[0]) / self.step), "int32"),
+                         0, size - 1)
+        flat = cells[..., 0] * size + cells[..., 1]
+        return ops.expand_dims(ops.take(ops.convert_to_tensor(self.lookup), flat), -1)
+
+    def squared_distances(self, ab):
+        """Squared distance of ab (..., 2) to every kept cell centre: (..., Q)."""
+        ab = ops.cast(ab, "float32")
+        centres = ops.convert_to_tensor(self.centres.astype("float32"))
+        # |x - c|^2 = |x|^2 - 2 x.c + |c|^2 as a matmul: far cheaper than broadcasting (..., Q, 2).
+        cross = ops.matmul(ab, ops.transpose(centres))
+        return (ops.sum(ab * ab, axis=-1, keepdims=True) - 2.0 * cross
+                + ops.sum(centres * centres, axis=-1))
+
+    def decode(self, indices):
+        """unbin(): indices (..., 1) -> ab (..., 2), the fitted mean of each cell."""
+        values = ops.convert_to_tensor(self.bin_values.astype("float32"))
+        return ops.take(values, ops.cast(indices[..., 0], "int32"), axis=0)
+
+    def decode_logits(self, logits, decode: str = "argmax", temperature: float = DEFAULT_TEMPERATURE):
+        """ab (..., 2) from logits (..., 1, Q) by argmax, mean or annealed mean over the cells' values."""
+        return decode_distribution(logits[..., 0, :], self.bin_values, decode, temperature)
+
+    def soft_encode(self, ab, neighbours: int = 5, sigma: float = 5.0):
+        """Soft targets (..., Q): a Gaussian (sigma, Lab units) over the `neighbours` nearest cells, sum 1."""
+        distances = self.squared_distances(ab)
+        nearest = min(int(neighbours), self.num_classes)
+        neg_top, top_index = ops.top_k(-distances, k=nearest)
+        weights = ops.exp(neg_top / (2.0 * sigma * sigma))
+        weights = weights / ops.sum(weights, axis=-1, keepdims=True)
+        one_hot = ops.one_hot(top_index, self.num_classes)  # (..., k, Q)
+        return ops.sum(one_hot * ops.expand_dims(weights, -1), axis=-2)
+
+    def fit(self, ab) -> "JointBins":
+        """Set every cell's value to the mean (a, b) of the training pixels nearest to it (centre when empty)."""
+        ab = np.asarray(ab, np.float32).reshape(-1, 2)
+        if ab.shape[0] == 0:
+            raise ValueError("fit() needs at least one training pixel.")
+        counts = np.zeros(self.num_classes, np.int64)
+        sums = np.zeros((self.num_classes, 2), np.float64)
+        for start in range(0, len(ab), _FIT_CHUNK):
+            chunk = ab[start:start + _FIT_CHUNK]
+            indices = np.asarray(ops.convert_to_numpy(self.encode(chunk)))[:, 0]
+            counts += np.bincount(indices, minlength=self.num_classes)
+            for channel in range(2):
+                sums[:, channel] += np.bincount(indices, weights=chunk[:, channel].astype(np.float64),
+                                                minlength=self.num_classes)
+        values = self.centres.copy()
+        filled = counts > 0
+        values[filled] = sums[filled] / counts[filled, None]
+        self.bin_values, self.counts = values, counts
+        return self
+
+    def prior(self, sigma: float = 5.0) -> np.ndarray:
+        """The empirical class distribution p, smoothed over the ab plane with a Gaussian of `sigma`."""
+        if not self.is_fitted:
+            raise ValueError("prior() needs fitted bins: call fit() on the training pixels first.")
+        p = self.counts / self.counts.sum()
+        distance2 = np.sum((self.centres[:, None, :] - self.centres[None, :, :]) ** 2, axis=-1)
+        kernel = np.exp(-distance2 / (2.0 * sigma * sigma))
+        smoothed = kernel @ p
+        return smoothed / smoothed.sum()
+
+    def class_weights(self, lam: float = 0.5, sigma: float = 5.0) -> np.ndarray:
+        """Zhang et al.'s rebalancing weights w = ((1 - lam) p~ + lam / Q)^-1, scaled so E_p~[w] = 1."""
+        if not 0.0 <= lam <= 1.0:
+            raise ValueError(f"lam must be in [0, 1]; got {lam}.")
+        smoothed = self.prior(sigma)
+        weights = 1.0 / ((1.0 - lam) * smoothed + lam / self.num_classes)
+        return weights / np.sum(smoothed * weights)
+
+    def get_config(self) -> dict:
+        """JSON-serialisable description, enough to rebuild the binning exactly."""
+        return {"kind": self.kind, "centres": self.centres.tolist(), "step": self.step,
+                "value_range": list(self.value_range), "bin_values": self.bin_values.tolist(), "counts": self.counts.tolist()}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "JointBins":
+        """Rebuild from get_config()."""
+        return cls(config["centres"], config.get("bin_values"), config.get("counts"), config.get("step", 10.0),
+                   tuple(config.get("value_range", (-110.0, 110.0))))
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the bin table as JSON (saved beside the model that uses it)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.get_config()))
+        return path
+
+    def __repr__(self) -> str:
+        return f"JointBins(num_classes={self.num_classes}, step={self.step}, fitted={self.is_fitted})"
+
+
+def binning_from_config(config: dict):
     """Rebuild a binning from get_config() output."""
     kind = config.get("kind")
+    if kind == "joint":
+        return JointBins.from_config(config)
+    if kind == "quantile":
+        return QuantileBins(config["edges"], config.get("bin_values"), config.get("counts"))
     if kind == "uniform":
         edges = np.asarray(config["edges"])
         return UniformBins(edges.shape[1] - 1, (edges[0, 0], edges[0, -1]),
@@ -149,7 +389,7 @@ def binning_from_config(config: dict) -> ChannelBins:
     raise ValueError(f"Unknown binning kind {kind!r} in bin table.")
 
 
-def load_binning(path: str | os.PathLike) -> ChannelBins:
+def load_binning(path: str | os.PathLike):
     """Read a bin table written by save()."""
     path = Path(path)
     if not path.exists():

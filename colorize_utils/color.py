@@ -76,6 +76,47 @@ def uint8_rgb_to_lab(rgb_uint8, dtype: str = "float32"):
     return _linear_to_lab(linear, dtype)
 
 
+def lab_to_linear_rgb(lab, dtype: str = "float32"):
+    """Lab (..., 3) -> linear-light RGB, not clipped: a channel outside [0, 1] means out of the sRGB gamut."""
+    lab = ops.cast(lab, dtype)
+    lightness, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
+    fy = (lightness + 16.0) / 116.0
+    fx = a / 500.0 + fy
+    fz = ops.maximum(fy - b / 200.0, 0.0)
+    f = ops.stack([fx, fy, fz], axis=-1)
+    xyz = ops.where(
+        f > _F_INV_THRESHOLD,
+        ops.power(ops.maximum(f, _F_INV_THRESHOLD), 3),
+        (f - _F_OFFSET) / _KAPPA_SLOPE,
+    )
+    return ops.matmul(xyz * _const(_WHITE_D65, dtype), _const(_XYZ_TO_RGB.T, dtype))
+
+
+def fit_ab_to_gamut(lightness: np.ndarray, ab: np.ndarray, iterations: int = 8) -> np.ndarray:
+    """Shrink each out-of-gamut pixel's ab toward gray (by bisection on its chroma) until L + ab is a real
+    sRGB color, so converting to RGB keeps L instead of clipping channels (which shifts lightness).
+
+    numpy in, numpy out: L (..., 1), ab (..., 2) -> ab (..., 2). Gray (ab = 0) is always in gamut.
+    """
+    lightness = np.asarray(lightness, np.float32)
+    ab = np.asarray(ab, np.float32)
+
+    def in_gamut(scale):
+        linear = ops.convert_to_numpy(lab_to_linear_rgb(np.concatenate([lightness, ab * scale], axis=-1)))
+        return np.all((linear >= -1e-4) & (linear <= 1.0 + 1e-4), axis=-1, keepdims=True)
+
+    inside = in_gamut(np.ones(ab.shape[:-1] + (1,), np.float32))
+    if inside.all():
+        return ab
+    low = np.where(inside, 1.0, 0.0).astype(np.float32)
+    high = np.ones_like(low)
+    for _ in range(iterations):
+        middle = np.where(inside, 1.0, (low + high) / 2.0)
+        ok = in_gamut(middle)
+        low, high = np.where(ok, middle, low), np.where(ok, high, middle)
+    return ab * low
+
+
 def lab_to_rgb(lab, dtype: str = "float32"):
     """Lab, shape (..., 3) -> sRGB in [0, 1]; out-of-gamut colors are clipped, never NaN."""
     lab = ops.cast(lab, dtype)

@@ -140,9 +140,13 @@ class ImageSplit:
 
     def head(self, count: int) -> "ImageSplit":
         """The first `count` images of the split."""
+        return self.slice(0, count)
+
+    def slice(self, start: int, stop: int) -> "ImageSplit":
+        """Images start..stop-1 of the split (for decoding a large split chunk by chunk)."""
         def cut(values):
-            return None if values is None else values[:count]
-        return ImageSplit(self.name, self.labels[:count], cut(self.paths), cut(self.needs_pil),
+            return None if values is None else values[start:stop]
+        return ImageSplit(self.name, self.labels[start:stop], cut(self.paths), cut(self.needs_pil),
                           cut(self.formats), cut(self.shapes), cut(self.images))
 
     def rgb(self, image_size: int) -> np.ndarray:
@@ -429,6 +433,28 @@ def _sample_photos() -> dict[str, np.ndarray]:
     photos = {name: getattr(skimage.data, name)() for name in ("astronaut", "coffee", "rocket", "chelsea")}
     with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as handle:
         photos["grace_hopper"] = pil_to_rgb(Image.open(handle))
+    return photos
+
+
+# Full-size natural color photos that ship with scikit-image and matplotlib, for showing and scoring the
+# shipped colorizer on photos it never saw (it is trained on Tiny ImageNet only).
+NATURAL_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "motorcycle", "grace_hopper")
+
+
+def natural_photos(names: tuple[str, ...] = NATURAL_PHOTOS) -> dict[str, np.ndarray]:
+    """Full-resolution uint8 RGB photos by name (see NATURAL_PHOTOS), offline."""
+    import skimage.data
+
+    photos = {}
+    for name in names:
+        if name == "grace_hopper":
+            photos[name] = _sample_photos()["grace_hopper"]
+        elif name == "motorcycle":
+            photos[name] = np.ascontiguousarray(skimage.data.stereo_motorcycle()[0])
+        elif name in ("astronaut", "coffee", "chelsea", "rocket"):
+            photos[name] = np.ascontiguousarray(getattr(skimage.data, name)())
+        else:
+            raise ValueError(f"Unknown photo {name!r}; choose from {NATURAL_PHOTOS}.")
     return photos
 
 

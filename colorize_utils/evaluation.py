@@ -114,3 +114,112 @@ def synset_table(labels: list[str], per_image: dict[str, dict], model: str, base
         row["gain_over_" + baselines[0]] = row[baselines[0]] - row[model]
         rows.append(row)
     return sorted(rows, key=lambda row: -row["gain_over_" + baselines[0]])
+
+
+# Display labels for stable row ids; applied only when a table is rendered.
+DISPLAY_LABELS = {metrics.GRAY: "gray (ab = 0)", metrics.MEAN_COLOR: "mean color"}
+HIGHER_IS_BETTER = {"frobenius_ab": False, "rms_ab": False, "psnr": True, "ssim": True, "auc": True,
+                    "colorfulness": True, "accuracy_10_bins": True, "accuracy_30_bins": True,
+                    "accuracy_50_bins": True}
+
+
+def build_metrics_table(lightness: np.ndarray, ab_true: np.ndarray, predictions: dict[str, np.ndarray],
+                        binnings: dict | None = None, reference: str = metrics.GRAY,
+                        interval_metrics: tuple[str, ...] = ("auc", "psnr", "accuracy_10_bins"),
+                        seed: int = 0) -> tuple[list[dict], dict[str, dict]]:
+    """Every metric of every prediction (keyed by stable ids, baselines included), with intervals.
+
+    The gray row's binned accuracies are gray's better side of the 0 bin edge. For each metric in
+    `interval_metrics`, every other row gets `<metric>_vs_<reference>`: the mean paired difference and its
+    95% bootstrap interval over test images, and a verdict (better / worse / tie: a tie when the interval
+    holds 0).
+    """
+    binnings = binnings or {}
+    rows, per_image = [], {}
+    for name, ab in predictions.items():
+        row, values = metrics.evaluate(name, lightness, ab, ab_true, binnings)
+        rows.append(row)
+        per_image[name] = values
+    metrics.gray_better_side(rows, per_image, lightness, ab_true, binnings)
+    if reference in per_image:
+        for row in rows:
+            if row["model"] == reference:
+                continue
+            for metric in interval_metrics:
+                if metric not in per_image[reference]:
+                    continue
+                mean, low, high = metrics.paired_bootstrap(per_image[row["model"]][metric],
+                                                           per_image[reference][metric], seed=seed)
+                verdict = metrics.verdict(low, high, HIGHER_IS_BETTER.get(metric, True))
+                row[f"{metric}_vs_{reference}"] = f"{mean:+.4g} [{low:+.4g}, {high:+.4g}] {verdict}"
+    return rows, per_image
+
+
+def render_rows(rows: list[dict], columns: list[str] | None = None) -> list[dict]:
+    """Rows ready to print or save: display labels for baseline ids, chosen columns in order."""
+    rendered = []
+    for row in rows:
+        out = {key: row.get(key, "") for key in (columns or list(row))}
+        if "model" in out:
+            out["model"] = DISPLAY_LABELS.get(out["model"], out["model"])
+        if isinstance(out.get("notes"), list):
+            out["notes"] = "; ".join(out["notes"])
+        rendered.append(out)
+    return rendered
+
+
+def select_model(rows: list[dict], gray_psnr_margin: float = 0.5, candidates: list[str] | None = None) -> str | None:
+    """The selection rule, fixed before any run: the highest AuC among models whose PSNR is within
+    `gray_psnr_margin` dB of gray's, ties broken by colorfulness. None when no model qualifies."""
+    by_id = {row["model"]: row for row in rows}
+    if metrics.GRAY not in by_id:
+        raise ValueError("select_model() needs the gray baseline's row (id 'gray').")
+    floor = by_id[metrics.GRAY]["psnr"] - gray_psnr_margin
+    pool = [row for row in rows if row["model"] not in (metrics.GRAY, metrics.MEAN_COLOR)
+            and (candidates is None or row["model"] in candidates) and row["psnr"] >= floor]
+    if not pool:
+        return None
+    return max(pool, key=lambda row: (round(row["auc"], 4), row["colorfulness"]))["model"]
+
+
+def photo_table(photos: dict[str, np.ndarray], colorized: dict[str, dict[str, np.ndarray]],
+                train_ab_mean: np.ndarray, bin_counts=(10,)) -> tuple[list[dict], list[dict]]:
+    """Score full-size colorizations against the original color photos, beside gray and mean color.
+
+    `colorized[method][photo]` is a uint8 RGB output. Each photo is scored at its own size and counts
+    once in the means. ab of an output is read back from its RGB; the baselines use the photo's own L.
+    Gray's binned accuracy is its better side of the 0 edge, chosen once over all photos.
+    Returns (mean rows per method, per-photo rows).
+    """
+    from keras import ops
+
+    from .binning import UniformBins
+    from .pipeline import rgb_uint8_to_model_pair
+
+    binnings = {n: UniformBins(n) for n in bin_counts}
+    per_photo = []
+    for photo_name, rgb in photos.items():
+        lightness, ab_true = (ops.convert_to_numpy(t)[None] for t in rgb_uint8_to_model_pair(rgb))
+        predictions = {**metrics.baseline_predictions(ab_true, train_ab_mean),
+                       "gray_below_zero": np.full_like(ab_true, metrics.GRAY_BELOW_ZERO)}
+        for method, outputs in colorized.items():
+            if photo_name in outputs:
+                _, ab = rgb_uint8_to_model_pair(outputs[photo_name])
+                predictions[method] = ops.convert_to_numpy(ab)[None]
+        for name, ab in predictions.items():
+            row, _ = metrics.evaluate(name, lightness, ab, ab_true, binnings)
+            per_photo.append({"photo": photo_name, **row})
+    methods = [metrics.GRAY, metrics.MEAN_COLOR, *colorized]
+    means = []
+    for method in methods:
+        picked = [row for row in per_photo if row["model"] == method]
+        keys = [k for k in picked[0] if k not in ("photo", "model", "images")]
+        mean_row = {"model": method, **{k: float(np.mean([row[k] for row in picked])) for k in keys},
+                    "photos": len(picked)}
+        if method == metrics.GRAY:
+            below = [row for row in per_photo if row["model"] == "gray_below_zero"]
+            for num_bins in bin_counts:
+                key = f"accuracy_{num_bins}_bins"
+                mean_row[key] = max(mean_row[key], float(np.mean([row[key] for row in below])))
+        means.append(mean_row)
+    return means, [row for row in per_photo if row["model"] != "gray_below_zero"]

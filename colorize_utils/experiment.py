@@ -13,8 +13,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from . import losses, metrics, models, pipeline, training
-from .binning import UniformBins
+from . import colorizer, losses, metrics, models, pipeline, training
+from .binning import JointBins, QuantileBins, UniformBins
 from .data import ColorizationData
 from .reporting import NotebookRun
 
@@ -28,13 +28,29 @@ class ModelSpec:
     head: str = "regression"
     dropout: float = 0.0
     num_bins: int = 10
-    architecture: str = "paper_cnn"  # or "baseline"
+    architecture: str = "paper_cnn"  # "baseline", or "colorizer" (the fully convolutional model)
+    bins: str = "uniform"  # classification bins: "uniform" (the paper's), "quantile" or "joint" (a, b)
+    rebalance: bool = False  # Zhang et al.'s class rebalancing (lambda 0.5; joint bins)
 
     @property
     def uses_bins(self) -> bool:
         """True for classification models, which train on bin indices."""
         return self.head == "classification"
 
+
+# The ablation of notebook 07: the paper CNN beside the fully convolutional colorizer with each step of
+# the recipe added in turn (same data, same steps).
+ABLATION = (
+    ModelSpec("paper_cnn_ce10", loss="cross_entropy", head="classification"),
+    ModelSpec("fcn_l2", loss="l2", architecture="colorizer"),
+    ModelSpec("fcn_uniform10", loss="cross_entropy", head="classification", architecture="colorizer"),
+    ModelSpec("fcn_quantile10", loss="cross_entropy", head="classification", architecture="colorizer",
+              bins="quantile"),
+    ModelSpec("fcn_joint", loss="cross_entropy", head="classification", architecture="colorizer", bins="joint"),
+    ModelSpec("fcn_joint_rebalanced", loss="cross_entropy", head="classification", architecture="colorizer",
+              bins="joint", rebalance=True),
+)
+COLORIZER_WIDTH = 16  # the shipped colorizer's width (colorizer.ColorizerConfig)
 
 # The paper's loss comparison (Table 1, Fig. 6), in the paper's column order.
 LOSS_COMPARISON = (
@@ -56,7 +72,8 @@ class Experiment:
         self.val_L, self.val_ab = pipeline.split_to_lab(data.val, self.image_size) if len(data.val) else (None, None)
         self.test_L, self.test_ab = pipeline.split_to_lab(data.test, self.image_size)
         self._train_arrays = None if self.tf_pipeline else pipeline.split_to_lab(data.train, self.image_size)
-        self._binnings: dict[int, UniformBins] = {}
+        self._binnings: dict = {}
+        self._train_rgb = self._val_rgb = None
         self._train_ab_sample = None
         self.results: dict[str, training.TrainResult] = {}
 
@@ -75,11 +92,19 @@ class Experiment:
         """Mean ab of the training pixels (the mean-color baseline's prediction)."""
         return self.train_ab_sample.reshape(-1, 2).mean(axis=0)
 
-    def binning(self, num_bins: int) -> UniformBins:
-        """The paper's equal-width bins, unbin values fitted on the training pixels."""
-        if num_bins not in self._binnings:
-            self._binnings[num_bins] = UniformBins(num_bins).fit(self.train_ab_sample)
-        return self._binnings[num_bins]
+    def binning(self, num_bins: int, kind: str = "uniform"):
+        """Bins fitted on the training pixels: the paper's equal-width ones, quantile or joint (a, b)."""
+        key = (kind, num_bins)
+        if key not in self._binnings:
+            if kind == "uniform":
+                self._binnings[key] = UniformBins(num_bins).fit(self.train_ab_sample)
+            elif kind == "quantile":
+                self._binnings[key] = QuantileBins.from_pixels(self.train_ab_sample, num_bins)
+            elif kind == "joint":
+                self._binnings[key] = JointBins.from_pixels(self.train_ab_sample)
+            else:
+                raise ValueError(f"Unknown bins {kind!r}; choose 'uniform', 'quantile' or 'joint'.")
+        return self._binnings[key]
 
     def training_data(self, split: str, binning=None):
         """Train or val data for fit(): a tf.data pipeline (TensorFlow backend) or numpy (L, target)."""
@@ -99,6 +124,12 @@ class Experiment:
         """A fresh, seeded model for a spec."""
         models.set_seed(self.run.seed)
         width = self.run.profile.width
+        if spec.architecture == "colorizer":
+            if not spec.uses_bins:
+                return models.build_colorizer(COLORIZER_WIDTH, "regression", name=spec.name)
+            binning = self.binning(spec.num_bins, spec.bins)
+            return models.build_colorizer(COLORIZER_WIDTH, "classification", binning.num_heads,
+                                          binning.num_classes, name=spec.name)
         if spec.architecture == "baseline":
             return models.build_baseline(self.image_size, width=4 * width, head=spec.head,
                                          num_bins=spec.num_bins, dropout=spec.dropout)
@@ -107,6 +138,8 @@ class Experiment:
 
     def train(self, spec: ModelSpec) -> training.TrainResult:
         """Build and train one model into results/<profile>/models/<name>/ and keep the result."""
+        if spec.architecture == "colorizer":
+            return self._train_colorizer(spec)
         binning = self.binning(spec.num_bins) if spec.uses_bins else None
         profile = self.run.profile
         config = training.TrainConfig(epochs=self.epochs, batch_size=profile.batch_size,
@@ -119,10 +152,36 @@ class Experiment:
         self.results[spec.name] = result
         return result
 
-    def predict(self, name: str, lightness: np.ndarray) -> np.ndarray:
-        """ab predictions of a trained model (unbin(argmax) for classifiers)."""
+    def _train_colorizer(self, spec: ModelSpec) -> training.TrainResult:
+        """The fully convolutional colorizer: random flips and crops, targets at 1/4 resolution."""
+        profile = self.run.profile
+        binning = self.binning(spec.num_bins, spec.bins) if spec.uses_bins else None
+        if self._train_rgb is None:
+            self._train_rgb = self.data.train.rgb(self.image_size)
+            self._val_rgb = self.data.val.rgb(self.image_size) if len(self.data.val) else None
+        batch_size = min(profile.batch_size, len(self._train_rgb))
+        steps = max(1, len(self._train_rgb) // batch_size)  # one pass over the training images per epoch
+        crop = self.image_size - 8 if self.image_size >= 16 else self.image_size
+        config = training.TrainConfig(epochs=self.epochs, batch_size=batch_size, lr_patience=profile.lr_patience,
+                                      seed=self.run.seed, steps_per_epoch=steps)
+        model = self.build(spec)
+        loss = (colorizer.colorizer_loss(binning, 0.5 if spec.rebalance else None, soft=True) if spec.uses_bins
+                else losses.get_loss(spec.loss))
+        print(f"{spec.name}: {model.count_params():,} parameters, {self.epochs} epochs of {steps} steps")
+        train_data = pipeline.make_colorizer_dataset(self._train_rgb, batch_size, crop, augment=True,
+                                                     seed=self.run.seed)
+        val_data = (pipeline.make_colorizer_dataset(self._val_rgb, batch_size, None, augment=False, repeat=False)
+                    if self._val_rgb is not None else None)
+        result = training.train(model, train_data, val_data, loss, self.run.writer.path("models", spec.name),
+                                config, binning)
+        self.results[spec.name] = result
+        return result
+
+    def predict(self, name: str, lightness: np.ndarray, decode: str = "argmax",
+                temperature: float = 0.38) -> np.ndarray:
+        """ab predictions of a trained model (classifiers: unbin(argmax) unless `decode` says otherwise)."""
         result = self.results[name]
-        return models.predict_ab(result.model, lightness, result.binning)
+        return models.predict_ab(result.model, lightness, result.binning, decode=decode, temperature=temperature)
 
     def predictions(self, lightness: np.ndarray, ab_true: np.ndarray) -> dict[str, np.ndarray]:
         """ab from both baselines and every trained model, baselines first."""

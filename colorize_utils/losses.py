@@ -54,6 +54,46 @@ class BinnedCrossEntropy(keras.losses.Loss):
         return ops.mean(per_value, axis=(1, 2, 3))
 
 
+@keras.saving.register_keras_serializable(package="colorize")
+class ColorClassCrossEntropy(keras.losses.Loss):
+    """Cross-entropy of bin logits (N, h, w, heads, Q) against *ab targets* (N, h, w, 2), encoded in the loss.
+
+    With joint (a, b) bins and `soft=True` the target is Zhang et al.'s soft encoding (a Gaussian over the 5
+    nearest cells, sigma 5); otherwise one-hot bin indices. `class_weights` (Q,) rebalance rare colours:
+    each pixel's loss is scaled by the weight of its nearest class (Zhang et al. 2016, eq. 3-4).
+    Taking ab, not indices, lets one data pipeline feed every binning of an ablation.
+    """
+
+    def __init__(self, binning_config: dict, soft: bool = True, class_weights=None, neighbours: int = 5,
+                 sigma: float = 5.0, name: str = "color_class_cross_entropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        from .binning import binning_from_config
+
+        self.binning_config = dict(binning_config)
+        self.binning = binning_from_config(self.binning_config)
+        self.soft = bool(soft) and self.binning.kind == "joint"
+        self.class_weights = None if class_weights is None else [float(w) for w in class_weights]
+        self.neighbours, self.sigma = int(neighbours), float(sigma)
+
+    def call(self, y_true, y_pred):
+        logits = ops.cast(y_pred, "float32")
+        log_probabilities = ops.log_softmax(logits, axis=-1)  # (N, h, w, heads, Q)
+        indices = ops.cast(self.binning.encode(y_true), "int32")  # (N, h, w, heads)
+        if self.soft:
+            target = ops.expand_dims(self.binning.soft_encode(y_true, self.neighbours, self.sigma), -2)
+        else:
+            target = ops.one_hot(indices, self.binning.num_classes)
+        per_value = -ops.sum(target * log_probabilities, axis=-1)  # (N, h, w, heads)
+        if self.class_weights is not None:
+            weights = ops.convert_to_tensor(self.class_weights, "float32")
+            per_value = per_value * ops.take(weights, indices, axis=0)
+        return ops.mean(per_value, axis=(1, 2, 3))
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "binning_config": self.binning_config, "soft": self.soft,
+                "class_weights": self.class_weights, "neighbours": self.neighbours, "sigma": self.sigma}
+
+
 LOSSES = {"l2": L2Loss, "smooth_l1": SmoothL1Loss, "cross_entropy": BinnedCrossEntropy}
 
 

@@ -12,7 +12,6 @@ import numpy as np
 import keras
 from keras import layers, ops
 
-from .binning import ChannelBins
 
 # The paper's final CNN: 9 conv layers, kernel 5, each ReLU then BatchNorm, down-sampling only by
 # strided convs. Its figure with the channel numbers is lost; as in its source (Zhang et al. 2016),
@@ -102,25 +101,115 @@ def build_paper_cnn(image_size: int = 64, width: int = 32, head: str = "regressi
     return keras.Model(inputs, outputs, name=f"paper_cnn_{suffix}")
 
 
+# ----------------------------------------------------------------------------- the fully convolutional colorizer
+
+COLORIZER_DOWNSAMPLE = 4  # the colorizer predicts ab at 1/4 of its input's resolution, as Zhang et al.
+COLORIZER_MULTIPLE = 8  # inputs must be a multiple of 8 (three stride-2 stages)
+
+
+@keras.saving.register_keras_serializable(package="colorize")
+class ClassHeads(layers.Layer):
+    """(N, h, w, heads * classes) -> (N, h, w, heads, classes), for any h and w (Reshape needs them fixed)."""
+
+    def __init__(self, num_heads: int, num_classes: int, **kwargs):
+        super().__init__(**kwargs)
+        self.num_heads, self.num_classes = int(num_heads), int(num_classes)
+
+    def call(self, inputs):
+        shape = ops.shape(inputs)
+        return ops.reshape(inputs, (shape[0], shape[1], shape[2], self.num_heads, self.num_classes))
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:3], self.num_heads, self.num_classes)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "num_heads": self.num_heads, "num_classes": self.num_classes}
+
+
+def _conv_bn_relu(x, filters: int, name: str, strides: int = 1, dilation: int = 1, momentum: float = 0.99):
+    """3x3 conv (no bias: BatchNorm follows) -> BatchNorm -> ReLU."""
+    x = layers.Conv2D(filters, 3, strides=strides, dilation_rate=dilation, padding="same", use_bias=False,
+                      name=f"{name}_conv")(x)
+    x = layers.BatchNormalization(momentum=momentum, name=f"{name}_bn")(x)
+    return layers.ReLU(name=f"{name}_relu")(x)
+
+
+def build_colorizer(width: int = 16, head: str = "classification", num_heads: int = 1,
+                    num_classes: int = 313, name: str | None = None, bn_momentum: float = 0.99) -> keras.Model:
+    """A fully convolutional colorizer for inputs of any size (a multiple of 8): L -> ab at 1/4 resolution.
+
+    Encoder: three stride-2 stages (w, 2w, 4w, 8w channels) down to 1/8; a middle of four 8w convs, two of
+    them dilated (dilation 2), which widens the receptive field at little cost; then up to 1/4 resolution,
+    joined with the 1/4 encoder features (a U-Net skip) and two 4w convs. No fully connected layer, so
+    every weight is shared across positions and the model cannot memorise fixed colour patterns (what
+    sank the paper CNN's FC head). Predicting at 1/4 resolution is Zhang et al. 2016's choice: chroma
+    varies slowly, and it cuts the costly late layers 16x. Callers upsample ab to the image's size.
+
+    head="classification": logits (N, H/4, W/4, num_heads, num_classes) — one head over joint (a, b)
+    bins, or two heads (A and B) over per-channel bins. head="regression": ab (N, H/4, W/4, 2) in Lab units.
+    `bn_momentum`: BatchNorm's moving-average momentum; runs of a few hundred steps need a lower one (0.9),
+    or inference uses statistics still weighted toward their initial values.
+    """
+    if head not in HEADS:
+        raise ValueError(f"head must be one of {HEADS}; got {head!r}.")
+    if width < 1:
+        raise ValueError(f"width must be at least 1; got {width}.")
+    if head == "classification" and num_classes < 2:
+        raise ValueError(f"A classification head needs num_classes >= 2; got {num_classes}.")
+    inputs = keras.Input((None, None, 1), name="L")
+    x = layers.Rescaling(1.0 / 50.0, offset=-1.0, name="L_scaled")(inputs)
+    x = _conv_bn_relu(x, width, "enc1a", momentum=bn_momentum)
+    x = _conv_bn_relu(x, 2 * width, "enc1b", strides=2, momentum=bn_momentum)  # 1/2
+    x = _conv_bn_relu(x, 2 * width, "enc2a", momentum=bn_momentum)
+    quarter = _conv_bn_relu(x, 4 * width, "enc2b", strides=2, momentum=bn_momentum)  # 1/4
+    x = _conv_bn_relu(quarter, 4 * width, "enc3a", momentum=bn_momentum)
+    x = _conv_bn_relu(x, 8 * width, "enc3b", strides=2, momentum=bn_momentum)  # 1/8
+    for index, dilation in enumerate((1, 2, 2, 1)):
+        x = _conv_bn_relu(x, 8 * width, f"mid{index + 1}", dilation=dilation, momentum=bn_momentum)
+    x = layers.UpSampling2D(2, interpolation="bilinear", name="up")(x)  # back to 1/4
+    x = layers.Concatenate(name="skip")([x, quarter])
+    x = _conv_bn_relu(x, 4 * width, "dec1", momentum=bn_momentum)
+    x = _conv_bn_relu(x, 4 * width, "dec2", momentum=bn_momentum)
+    if head == "regression":
+        small = keras.initializers.VarianceScaling(scale=1e-2, mode="fan_in")
+        x = layers.Conv2D(2, 1, kernel_initializer=small, name="ab_scaled")(x)
+        outputs = layers.Rescaling(AB_OUTPUT_SCALE, name="ab")(x)
+    else:
+        x = layers.Conv2D(num_heads * num_classes, 1, name="logits")(x)
+        outputs = ClassHeads(num_heads, num_classes, name="ab_logits")(x)
+    return keras.Model(inputs, outputs, name=name or f"colorizer_{head}")
+
+
+def is_fully_convolutional(model: keras.Model) -> bool:
+    """True for the colorizer (any input size, ab at 1/4 resolution), False for the paper's CNNs."""
+    return model.input.shape[1] is None
+
+
 def is_classifier(model: keras.Model) -> bool:
     """True when the model outputs bin logits (H, W, 2, num_bins) rather than ab."""
     return len(model.output.shape) == 5
 
 
-def predict_ab(model: keras.Model, lightness: np.ndarray, binning: ChannelBins | None = None,
-               batch_size: int = 64) -> np.ndarray:
-    """ab predictions in Lab units for L (N, H, W, 1); classifiers decode as unbin(argmax).
+def predict_ab(model: keras.Model, lightness: np.ndarray, binning=None, batch_size: int = 64,
+               decode: str = "argmax", temperature: float = 0.38) -> np.ndarray:
+    """ab predictions in Lab units, at the input's resolution, for L (N, H, W, 1).
 
+    Classifiers decode by `decode` ("argmax" = the paper's unbin(argmax), "mean", or "annealed" with
+    `temperature`). The fully convolutional colorizer's 1/4-resolution ab is upsampled bilinearly.
     Batches are decoded one at a time, so a 50-bin classifier never holds all its logits at once.
     """
     classifier = is_classifier(model)
     if classifier and binning is None:
         raise ValueError(f"{model.name} predicts bins: pass the bin table it was trained with.")
     outputs = []
+    height, width = lightness.shape[1:3]
     for start in range(0, len(lightness), batch_size):
         batch = ops.convert_to_tensor(np.asarray(lightness[start:start + batch_size], np.float32))
         output = model(batch, training=False)
-        outputs.append(ops.convert_to_numpy(binning.decode_logits(output) if classifier else output))
+        ab = binning.decode_logits(output, decode, temperature) if classifier else output
+        if tuple(ab.shape[1:3]) != (height, width):
+            ab = ops.image.resize(ab, (height, width), interpolation="bilinear")
+        outputs.append(ops.convert_to_numpy(ab))
     if not outputs:
         return np.zeros(tuple(lightness.shape[:-1]) + (2,), np.float32)
     return np.concatenate(outputs).astype(np.float32)

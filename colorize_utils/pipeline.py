@@ -122,3 +122,60 @@ def make_dataset(split: ImageSplit, image_size: int, batch_size: int, shuffle: b
     to_pair = tf.function(lambda images: rgb_uint8_to_model_pair(images, binning), jit_compile=True)
     dataset = dataset.map(to_pair, num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def make_colorizer_dataset(images: np.ndarray, batch_size: int, crop_size: int | None = None,
+                           augment: bool = True, seed: int = 0, repeat: bool = True, downsample: int = 4):
+    """Batches of (L (crop, crop, 1), ab at 1/downsample resolution) from uint8 RGB images (N, H, W, 3).
+
+    The fully convolutional colorizer's training data. `images` may be a numpy array or a memmap: it is
+    never embedded in the graph (100,000 Tiny ImageNet images are 1.2 GB); shuffled indices are gathered
+    in chunks instead. With `augment`: random horizontal flips and random `crop_size` crops (seeded);
+    without, a centre crop. The ab target is each downsample x downsample block's mean ab, matching the
+    model's 1/4-resolution output. `repeat` makes it endless, for training by steps rather than epochs.
+    """
+    import tensorflow as tf
+
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1; got {batch_size}.")
+    if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8 or len(images) == 0:
+        raise ValueError(f"images must be a non-empty uint8 array (N, H, W, 3); got {images.dtype} {images.shape}.")
+    count, height, width = images.shape[:3]
+    crop = int(crop_size or min(height, width))
+    if crop % (2 * downsample) or crop > min(height, width):
+        raise ValueError(f"crop_size must be a multiple of {2 * downsample} and at most {min(height, width)}; "
+                         f"got {crop}.")
+    indices = tf.data.Dataset.range(count)
+    if augment:
+        indices = indices.shuffle(count, seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        indices = indices.repeat()
+
+    def gather(chunk):
+        return images[np.sort(chunk)] if augment else images[chunk]
+
+    spec = [None, height, width, 3]
+    dataset = indices.batch(256).map(
+        lambda chunk: tf.ensure_shape(tf.numpy_function(gather, [chunk], tf.uint8, stateful=False), spec),
+        num_parallel_calls=tf.data.AUTOTUNE).unbatch()
+    if augment:
+        # A seeded stream of random numbers beside the images: stateless ops stay deterministic in parallel.
+        randoms = tf.data.Dataset.random(seed=seed).batch(2)
+
+        def augment_one(image, random_pair):
+            image = tf.image.stateless_random_flip_left_right(image, tf.stack([random_pair[0], seed]))
+            return tf.image.stateless_random_crop(image, [crop, crop, 3], tf.stack([random_pair[1], seed]))
+
+        dataset = tf.data.Dataset.zip((dataset, randoms)).map(augment_one, num_parallel_calls=tf.data.AUTOTUNE)
+    elif crop != height or crop != width:
+        top, left = (height - crop) // 2, (width - crop) // 2
+        dataset = dataset.map(lambda image: image[top:top + crop, left:left + crop],
+                              num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.batch(batch_size, drop_remainder=repeat)
+
+    def to_pair(batch):
+        lightness, ab = rgb_uint8_to_model_pair(batch)
+        return lightness, tf.nn.avg_pool2d(ab, downsample, downsample, "VALID")
+
+    dataset = dataset.map(tf.function(to_pair, jit_compile=True), num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)

@@ -40,6 +40,7 @@ class ResultsWriter:
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         self.metrics: dict = {}
         self.context: dict = {}
+        self.seed = profile.seed  # the run's seed (NotebookRun sets it when a notebook overrides it)
 
     def path(self, kind: str, name: str) -> Path:
         """Path of an output file of a kind ('figures', 'tables', 'metrics', 'models', 'turing')."""
@@ -69,7 +70,7 @@ class ResultsWriter:
         """One line saying which run made a table."""
         data = self.context.get("data", {})
         return (f"_profile {self.profile.name}, data {data.get('source', '?')} "
-                f"(train/val/test {data.get('sizes', {})}), seed {self.profile.seed}, "
+                f"(train/val/test {data.get('sizes', {})}), seed {self.seed}, "
                 f"commit {git_commit()[:12]}, {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC_")
 
     def record(self, **metrics) -> None:
@@ -84,11 +85,16 @@ class ResultsWriter:
             "git_commit": git_commit(),
             "timestamp": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "python": platform.python_version(),
+            "seed": self.seed,
             **self.context,
             "metrics": self.metrics,
         }
         path = self.path("metrics", f"{self.notebook}.json")
-        path.write_text(json.dumps(record, indent=1, default=_to_json))
+        # Strict JSON: NaN / infinity (e.g. PSNR of identical images, an undefined ratio) become null.
+        text = json.dumps(json_safe(record), indent=1, default=_to_json, allow_nan=False)
+        partial = path.with_name(path.name + ".partial")
+        partial.write_text(text)
+        os.replace(partial, path)
         return path
 
 
@@ -131,6 +137,7 @@ class NotebookRun:
         self.sizes = tuple(int(s) for s in sizes) if sizes else self.profile.sizes
         self.seed = self.profile.seed if seed is None else int(seed)
         self.writer = ResultsWriter(notebook, self.profile, results_dir)
+        self.writer.seed = self.seed
         # Earlier notebooks' models (and people's Turing-test answers) are read from the published
         # results folder, not from this run's staging folder.
         self.published_dir = config.results_dir(self.profile)
@@ -149,3 +156,20 @@ def start_notebook(notebook: str, profile: str | None = None, dataset: str | Non
     run = NotebookRun(notebook, profile, dataset, sizes, seed, results_dir)
     print(run.describe())
     return run
+
+
+def json_safe(value):
+    """A copy of nested dicts/lists with NaN and infinities replaced by None (strict JSON has neither)."""
+    import math
+
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if hasattr(value, "tolist"):
+        return json_safe(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value

@@ -37,6 +37,9 @@ class TrainConfig:
     lr_patience: int = 10
     seed: int = 0
     verbose: str | int = "auto"  # "auto": a progress bar interactively, one line per epoch headless
+    steps_per_epoch: int | None = None  # for endless (repeated) data: an "epoch" is this many steps
+    max_minutes: float | None = None  # stop after the first epoch that ends past this wall time (resumable)
+    jit_compile: bool | str = "auto"
 
 
 @dataclass
@@ -48,6 +51,19 @@ class TrainResult:
     run_dir: Path
     seconds_per_epoch: list = field(default_factory=list)
     binning: ChannelBins | None = None
+    out_of_time: bool = False  # stopped by TrainConfig.max_minutes before the last epoch (rerun resumes)
+
+    @property
+    def best_epoch(self) -> int | None:
+        """1-based epoch of the kept checkpoint (lowest val loss, else loss), None without history."""
+        key = "val_loss" if self.history.get("val_loss") else "loss"
+        values = [v if math.isfinite(v) else math.inf for v in self.history.get(key, [])]
+        return int(np.argmin(values)) + 1 if values else None
+
+    @property
+    def epochs_run(self) -> int:
+        """Epochs in the history (across resumed runs)."""
+        return len(self.history.get("loss", []))
 
     @property
     def mean_seconds_per_epoch(self) -> float:
@@ -60,13 +76,16 @@ class TrainingDiverged(RuntimeError):
 
 
 class _EpochLog(keras.callbacks.Callback):
-    """Records learning rate and wall time per epoch; stops at the first non-finite loss."""
+    """Records learning rate and wall time per epoch; stops at the first non-finite loss or past a time budget."""
 
-    def __init__(self):
+    def __init__(self, max_minutes: float | None = None):
         super().__init__()
         self.seconds: list[float] = []
         self.diverged_at: tuple[int, int] | None = None
         self._epoch = 0
+        self.max_seconds = None if max_minutes is None else 60.0 * float(max_minutes)
+        self.out_of_time = False
+        self._call_started = time.perf_counter()
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch, self._started = epoch, time.perf_counter()
@@ -82,6 +101,9 @@ class _EpochLog(keras.callbacks.Callback):
         if logs is not None:
             logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
             logs["seconds"] = self.seconds[-1]
+        if self.max_seconds is not None and time.perf_counter() - self._call_started > self.max_seconds:
+            self.out_of_time = True
+            self.model.stop_training = True
 
 
 def prepare_run_dir(run_dir: str | os.PathLike, epochs: int) -> Path:
@@ -122,9 +144,9 @@ def train(model: keras.Model, train_data, val_data, loss: keras.losses.Loss, run
     keras.utils.set_random_seed(config.seed)
     if binning is not None:
         binning.save(run_dir / "bins.json")
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss)
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss, jit_compile=config.jit_compile)
     monitor = "val_loss" if val_data is not None else "loss"
-    epoch_log = _EpochLog()
+    epoch_log = _EpochLog(config.max_minutes)
     callbacks = [
         epoch_log,
         keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.1, patience=config.lr_patience,
@@ -135,11 +157,12 @@ def train(model: keras.Model, train_data, val_data, loss: keras.losses.Loss, run
     ]
     if _tensorflow_available():
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False))
-    fit_args = {"epochs": config.epochs, "callbacks": callbacks, "verbose": _verbosity(config.verbose)}
+    fit_args = {"epochs": config.epochs, "callbacks": callbacks, "verbose": _verbosity(config.verbose),
+                "steps_per_epoch": config.steps_per_epoch}
     if isinstance(train_data, tuple):
         fit_args.update(x=train_data[0], y=train_data[1], batch_size=config.batch_size, shuffle=True)
     else:
-        fit_args.update(x=train_data)
+        fit_args.update(x=train_data, shuffle=False)  # a tf.data pipeline shuffles itself
     history = model.fit(validation_data=val_data, **fit_args)
     if epoch_log.diverged_at is not None:
         epoch, batch = epoch_log.diverged_at
@@ -150,8 +173,11 @@ def train(model: keras.Model, train_data, val_data, loss: keras.losses.Loss, run
     full_history = _read_history(run_dir / "history.csv") or {k: list(v) for k, v in history.history.items()}
     (run_dir / "history.json").write_text(json.dumps(
         {"config": asdict(config), "model": model.name, "history": full_history}, indent=1))
-    best = keras.saving.load_model(run_dir / "model.keras") if (run_dir / "model.keras").exists() else model
-    return TrainResult(best, full_history, run_dir, epoch_log.seconds, binning)
+    best = (keras.saving.load_model(run_dir / "model.keras", compile=False)
+            if (run_dir / "model.keras").exists() else model)
+    result = TrainResult(best, full_history, run_dir, epoch_log.seconds, binning)
+    result.out_of_time = epoch_log.out_of_time
+    return result
 
 
 def _read_history(path: Path) -> dict:
@@ -172,4 +198,11 @@ def load_trained(run_dir: str | os.PathLike) -> tuple[keras.Model, ChannelBins |
     if not (run_dir / "model.keras").exists():
         raise FileNotFoundError(f"No trained model in {run_dir}; run the notebook that trains it first.")
     bins = load_binning(run_dir / "bins.json") if (run_dir / "bins.json").exists() else None
-    return keras.saving.load_model(run_dir / "model.keras"), bins
+    return load_model(run_dir / "model.keras"), bins
+
+
+def load_model(path: str | os.PathLike) -> keras.Model:
+    """A saved .keras model for inference, with this package's custom layers and losses registered."""
+    from . import losses, models  # noqa: F401  (importing registers the custom objects)
+
+    return keras.saving.load_model(path, compile=False)

@@ -1,0 +1,237 @@
+"""The command line: `python -m colorize_utils {colorize,train-colorizer,run,turing} ...`.
+
+Each subcommand parses and checks its arguments before importing TensorFlow, so a mistake fails in
+a second with a message that says what is allowed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+
+def _train_colorizer_parser(sub) -> None:
+    from .colorizer import ColorizerConfig
+
+    defaults = ColorizerConfig()
+    parser = sub.add_parser(
+        "train-colorizer", help="train (or resume) the shipped fully convolutional colorizer and export it",
+        description="Train the fully convolutional colorizer on Tiny ImageNet (every usable training image), "
+                    "evaluate it on the test split and export it with its card to colorize_utils/pretrained/. "
+                    "Rerun the same command after an interruption: it resumes from the last finished block "
+                    "of --steps-per-epoch steps.")
+    parser.add_argument("--data-dir", default=None,
+                        help="folder holding tiny-imagenet-200/ (default: $COLORIZE_DATA_DIR, else data/)")
+    parser.add_argument("--run-dir", default=defaults.run_dir, help="training state, cache and history")
+    parser.add_argument("--out", default=None, help="export folder (default: colorize_utils/pretrained)")
+    for name in ("train_size", "val_size", "test_size", "width", "batch_size", "crop_size", "steps",
+                 "steps_per_epoch", "seed"):
+        parser.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(defaults, name))
+    parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    parser.add_argument("--rebalance-lambda", type=float, default=defaults.rebalance_lambda)
+    parser.add_argument("--max-minutes", type=float, default=None,
+                        help="stop after the block that ends past this wall time (rerun to continue)")
+    parser.add_argument("--no-export", action="store_true", help="train and evaluate only")
+
+
+def _run_train_colorizer(args) -> int:
+    from . import colorizer, reporting
+
+    fields = {f.name for f in dataclasses.fields(colorizer.ColorizerConfig)}
+    cfg = colorizer.ColorizerConfig(**{k: v for k, v in vars(args).items() if k in fields})
+    cfg.validate()
+    started = time.perf_counter()
+    result, bins, arrays, report = colorizer.train_colorizer(cfg)
+    train_seconds = sum(result.history.get("seconds", []))
+    steps_done = result.epochs_run * cfg.steps_per_epoch
+    print(f"trained {steps_done} steps ({result.epochs_run} blocks) in {train_seconds / 60:.1f} min of training; "
+          f"kept block {result.best_epoch}" + (" (stopped by --max-minutes; rerun to continue)"
+                                               if result.out_of_time else ""), flush=True)
+    mean_ab = colorizer.train_ab_mean(arrays["train"])
+    rows, _ = colorizer.evaluate_colorizer(result.model, bins, arrays["test"], mean_ab,
+                                           decodings=(("annealed", 0.38), ("mean", 1.0), ("argmax", 1.0)))
+    print(reporting.markdown_table(rows))
+    card = {
+        "model": "colorize_utils.models.build_colorizer", "width": cfg.width,
+        "parameters": int(result.model.count_params()),
+        "input": "Lab L (any size, a multiple of 8; colorize() pads), output: logits over joint (a, b) bins at 1/4 resolution",
+        "bins": {"kind": bins.kind, "classes": bins.num_classes, "step": bins.step,
+                 "fitted_on_pixels": int(bins.counts.sum())},
+        "loss": f"soft-encoded (5 nearest, sigma 5) cross-entropy, rebalanced with lambda {cfg.rebalance_lambda}",
+        "default_decoding": {"decode": "annealed", "temperature": 0.38},
+        "train_ab_mean": [float(v) for v in mean_ab],
+        "training": {**dataclasses.asdict(cfg), "steps_done": steps_done, "blocks_run": result.epochs_run,
+                     "kept_block": result.best_epoch, "images_seen": steps_done * cfg.batch_size,
+                     "train_seconds": train_seconds,
+                     "images_per_second": steps_done * cfg.batch_size / train_seconds if train_seconds else None,
+                     "stopped_by_time_budget": bool(result.out_of_time)},
+        "data": {k: report.get(k) for k in ("source", "root", "sizes", "skipped_corrupt", "skipped_gray", "notes")},
+        "test_metrics": {"split": f"Tiny ImageNet val/ folder, {len(arrays['test'])} images at 64x64", "rows": rows},
+        "machine": colorizer.machine_description(), "git_commit": reporting.git_commit(),
+        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "wall_seconds_this_call": time.perf_counter() - started,
+    }
+    Path(cfg.run_dir, "card.json").write_text(json.dumps(reporting.json_safe(card), indent=1))
+    if not args.no_export:
+        out = colorizer.export_pretrained(cfg.run_dir, reporting.json_safe(card),
+                                          args.out or colorizer.PRETRAINED_DIR)
+        print(f"exported to {out}")
+    return 0
+
+
+def _colorize_parser(sub) -> None:
+    parser = sub.add_parser(
+        "colorize", help="colorize photos (files, folders or globs) with the shipped or a given model",
+        description="Colorize images. Each input's L (lightness) is kept at full resolution; color inputs are "
+                    "reduced to their L first. Outputs are PNGs named after the input's stem in --out; inputs "
+                    "are never overwritten.")
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or glob patterns")
+    parser.add_argument("--out", required=True, metavar="DIR", help="folder for the colorized PNGs")
+    parser.add_argument("--model", default=None, help="a .keras model (default: the shipped colorizer)")
+    parser.add_argument("--decode", default="annealed", help="annealed (default), mean or argmax")
+    parser.add_argument("--temperature", type=float, default=0.38, help="annealed-mean temperature (> 0)")
+    parser.add_argument("--working-size", type=int, default=None,
+                        help="short side, in pixels, at which the model sees the photo (default 64)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def collect_inputs(patterns: list[str]) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Expand files, folders (recursively) and globs into image files; and (input, reason) for the rest."""
+    import glob
+
+    from .inference import READ_EXTENSIONS
+
+    files, problems, seen = [], [], set()
+
+    def add(path: Path):
+        key = path.resolve()
+        if key not in seen:
+            seen.add(key)
+            files.append(path)
+
+    for pattern in patterns:
+        path = Path(pattern).expanduser()
+        if path.is_dir():
+            found = []
+            try:
+                for root, _dirs, names in os.walk(path, followlinks=False):
+                    found += [Path(root) / n for n in sorted(names) if Path(n).suffix.lower() in READ_EXTENSIONS]
+            except OSError as error:
+                problems.append((pattern, f"cannot list the folder ({error.strerror})"))
+            if not found:
+                problems.append((pattern, f"folder holds no images ({', '.join(READ_EXTENSIONS)})"))
+            for item in sorted(found):
+                add(item)
+        elif path.exists() or path.is_symlink():
+            add(path)
+        elif any(ch in pattern for ch in "*?["):
+            matches = sorted(Path(p) for p in glob.glob(os.path.expanduser(pattern), recursive=True))
+            matches = [m for m in matches if m.is_file()]
+            if not matches:
+                problems.append((pattern, "no file matches this pattern"))
+            for item in matches:
+                add(item)
+        else:
+            problems.append((pattern, "no such file or folder"))
+    return files, problems
+
+
+def output_path(source: Path, out_dir: Path, taken: set) -> Path:
+    """out_dir/<stem>.png, never an input file and never twice in a run (then <stem>_2.png, ...)."""
+    candidate, index = out_dir / f"{source.stem}.png", 1
+    while candidate.resolve() in taken or candidate.resolve() == source.resolve():
+        index += 1
+        candidate = out_dir / f"{source.stem}_{index}.png"
+    return candidate
+
+
+def _run_colorize(args) -> int:
+    from .binning import check_decoding
+
+    try:
+        check_decoding(args.decode, args.temperature)
+        if args.working_size is not None and args.working_size < 8:
+            raise ValueError(f"--working-size must be at least 8; got {args.working_size}.")
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    files, skipped = collect_inputs(args.inputs)
+    out_dir = Path(args.out).expanduser()
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / ".colorize_write_test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        print(f"error: cannot write to --out {out_dir} ({error.strerror}); choose a writable folder.",
+              file=sys.stderr)
+        return 2
+    if not files:
+        for item, reason in skipped:
+            print(f"skipped {item}: {reason}", file=sys.stderr)
+        print("error: nothing to colorize.", file=sys.stderr)
+        return 1
+    from PIL import Image
+
+    from . import inference
+
+    try:
+        colorizer = (inference.default_colorizer() if args.model is None
+                     else inference.load_colorizer(args.model))
+    except (FileNotFoundError, ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    working = args.working_size or inference.DEFAULT_WORKING_SIZE
+    inputs = {path.resolve() for path in files}
+    taken: set = set(inputs)
+    written = []
+    progress = None
+    if len(files) > 1 and not args.no_progress:
+        from tqdm import tqdm
+
+        progress = tqdm(total=len(files), unit="image", file=sys.stderr)
+    for source in files:
+        try:
+            rgb = inference.read_image_file(source)
+            result = inference.colorize(rgb, colorizer, args.decode, args.temperature, working)
+            target = output_path(source, out_dir, taken)
+            partial = target.with_name(target.name + ".partial")
+            Image.fromarray(result).save(partial, format="PNG")
+            os.replace(partial, target)
+            taken.add(target.resolve())
+            written.append((source, target))
+        except (inference.UnusableImage, ValueError, OSError, MemoryError) as error:
+            skipped.append((str(source), str(error) or type(error).__name__))
+        if progress is not None:
+            progress.update(1)
+    if progress is not None:
+        progress.close()
+    print(f"colorized {len(written)} of {len(written) + len(skipped)} inputs into {out_dir}")
+    for item, reason in skipped:
+        print(f"  skipped {item}: {reason}")
+    return 0 if written else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every subcommand."""
+    parser = argparse.ArgumentParser(prog="python -m colorize_utils", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _colorize_parser(sub)
+    _train_colorizer_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `python -m colorize_utils`."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    handlers = {"colorize": _run_colorize, "train-colorizer": _run_train_colorizer}
+    return handlers[args.command](args)

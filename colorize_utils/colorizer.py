@@ -1,0 +1,254 @@
+"""Training the fully convolutional colorizer that ships with the package, reproducibly and resumably.
+
+    python -m colorize_utils train-colorizer --data-dir ~/tiny --max-minutes 90
+
+One command: load (and cache) the data, fit joint (a, b) bins and Zhang et al.'s rebalancing weights on
+every training pixel, train by steps with random flips and crops, keep the checkpoint with the lowest
+validation loss, evaluate it on the test split beside the gray and mean-color baselines, and export it
+with a JSON card to `colorize_utils/pretrained/`. Rerunning the same command after an interruption resumes
+from the last finished "epoch" (a block of `steps_per_epoch` steps) with the same history.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import platform
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import config as project_config
+
+PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
+MODEL_FILE, BINS_FILE, CARD_FILE = "colorizer.keras", "colorizer.bins.json", "colorizer.card.json"
+
+
+@dataclass
+class ColorizerConfig:
+    """Everything that defines a colorizer training run (recorded in its card)."""
+
+    source: str = "tiny-imagenet"
+    data_dir: str | None = None  # folder holding tiny-imagenet-200/ (default: $COLORIZE_DATA_DIR or data/)
+    train_size: int = 110_000  # more than Tiny ImageNet has: take every usable training image
+    val_size: int = 1_000
+    test_size: int = 2_000
+    image_size: int = 64
+    crop_size: int = 56
+    width: int = 16
+    batch_size: int = 128
+    steps: int = 8_000
+    steps_per_epoch: int = 250
+    learning_rate: float = 1e-3
+    lr_patience: int = 3
+    bin_step: float = 10.0
+    rebalance_lambda: float = 0.5
+    soft_sigma: float = 5.0
+    soft_neighbours: int = 5
+    seed: int = 42
+    max_minutes: float | None = None
+    run_dir: str = str(project_config.PROJECT_ROOT / "results" / "colorizer" / "run")
+
+    @property
+    def epochs(self) -> int:
+        """Blocks of steps_per_epoch steps (checkpoint, validation and resume happen per block)."""
+        return max(1, -(-int(self.steps) // int(self.steps_per_epoch)))
+
+    def validate(self) -> None:
+        """Fail at once, before any work, on settings that cannot train."""
+        if self.crop_size % 8 or self.crop_size > self.image_size:
+            raise ValueError(f"crop_size must be a multiple of 8 and at most image_size ({self.image_size}); "
+                             f"got {self.crop_size}.")
+        for name in ("train_size", "batch_size", "steps", "steps_per_epoch", "width"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be at least 1; got {getattr(self, name)}.")
+        if not 0.0 <= self.rebalance_lambda <= 1.0:
+            raise ValueError(f"rebalance_lambda must be in [0, 1]; got {self.rebalance_lambda}.")
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def load_image_arrays(cfg: ColorizerConfig) -> tuple[dict[str, np.ndarray], dict]:
+    """uint8 images (N, size, size, 3) per split and the data report, cached in the run folder.
+
+    Scanning and decoding 100,000 JPEGs takes minutes on 2 cores; a resumed run reads the cache instead.
+    """
+    from .data import load_splits
+
+    cache = Path(cfg.run_dir) / "data"
+    key = {k: getattr(cfg, k) for k in ("source", "train_size", "val_size", "test_size", "image_size", "seed")}
+    key["data_dir"] = str(Path(cfg.data_dir).expanduser().resolve()) if cfg.data_dir else str(project_config.data_dir())
+    manifest = cache / "manifest.json"
+    if manifest.exists() and json.loads(manifest.read_text()).get("key") == key:
+        saved = json.loads(manifest.read_text())
+        arrays = {name: np.load(cache / f"{name}.npy", mmap_mode="r") for name in ("train", "val", "test")}
+        return arrays, saved["report"] | {"labels": saved["labels"]}
+    data = load_splits(cfg.source, (cfg.train_size, cfg.val_size, cfg.test_size), cfg.image_size, cfg.seed,
+                       root=key["data_dir"], download=True)
+    cache.mkdir(parents=True, exist_ok=True)
+    arrays = {}
+    for name in ("train", "val", "test"):
+        split = data[name]
+        images = np.lib.format.open_memmap(cache / f"{name}.npy.partial", "w+", np.uint8,
+                                           (len(split), cfg.image_size, cfg.image_size, 3))
+        for start in range(0, len(split), 5_000):  # decode in chunks: bounded memory
+            images[start:start + 5_000] = split.slice(start, start + 5_000).rgb(cfg.image_size)
+        images.flush()
+        del images
+        os.replace(cache / f"{name}.npy.partial", cache / f"{name}.npy")
+        arrays[name] = np.load(cache / f"{name}.npy", mmap_mode="r")
+    labels = {name: data[name].labels for name in ("train", "val", "test")}
+    report = data.report.to_dict()
+    manifest.write_text(json.dumps({"key": key, "report": report, "labels": labels}))
+    return arrays, report | {"labels": labels}
+
+
+def iter_ab(images: np.ndarray, chunk: int = 2_000):
+    """ab (n, H, W, 2) of uint8 RGB images, chunk by chunk (for fitting bins on every training pixel)."""
+    from keras import ops
+
+    from .pipeline import rgb_uint8_to_model_pair
+
+    for start in range(0, len(images), chunk):
+        yield ops.convert_to_numpy(rgb_uint8_to_model_pair(np.asarray(images[start:start + chunk]))[1])
+
+
+def fit_bins(train_images: np.ndarray, step: float = 10.0):
+    """Joint (a, b) bins fitted on every training pixel, in one constant-memory pass."""
+    from .binning import JointBins
+
+    return JointBins.from_pixels(iter_ab(train_images), step=step)
+
+
+def train_ab_mean(train_images: np.ndarray) -> np.ndarray:
+    """Mean ab of every training pixel (the mean-color baseline), one pass."""
+    total, count = np.zeros(2), 0
+    for ab in iter_ab(train_images):
+        total += ab.reshape(-1, 2).sum(axis=0, dtype=np.float64)
+        count += ab.shape[0] * ab.shape[1] * ab.shape[2]
+    return total / max(count, 1)
+
+
+# ----------------------------------------------------------------------------- training
+
+
+def colorizer_loss(bins, rebalance_lambda: float | None, soft: bool = True, sigma: float = 5.0,
+                   neighbours: int = 5):
+    """The colorizer's classification loss for a binning: soft-encoded and rebalanced for joint bins."""
+    from .losses import ColorClassCrossEntropy
+
+    weights = None
+    if rebalance_lambda is not None and bins.kind == "joint":
+        weights = bins.class_weights(rebalance_lambda, sigma)
+    return ColorClassCrossEntropy(bins.get_config(), soft=soft, class_weights=weights, neighbours=neighbours,
+                                  sigma=sigma)
+
+
+def train_colorizer(cfg: ColorizerConfig):
+    """Train (or resume) the shipped colorizer; returns (TrainResult, bins, arrays, data report)."""
+    from . import models, pipeline, training
+
+    cfg.validate()
+    run_dir = Path(cfg.run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    arrays, report = load_image_arrays(cfg)
+    print(f"data: train {len(arrays['train'])}, val {len(arrays['val'])}, test {len(arrays['test'])} "
+          f"({time.perf_counter() - started:.0f} s)", flush=True)
+    bins_path = run_dir / "bins.json"
+    if bins_path.exists():
+        from .binning import load_binning
+
+        bins = load_binning(bins_path)
+    else:
+        bins = fit_bins(arrays["train"], cfg.bin_step)
+    print(f"bins: {bins.num_classes} joint (a, b) cells from {int(bins.counts.sum()):,} training pixels", flush=True)
+    models.set_seed(cfg.seed)
+    model = models.build_colorizer(cfg.width, "classification", 1, bins.num_classes, name="colorizer")
+    train_data = pipeline.make_colorizer_dataset(arrays["train"], cfg.batch_size, cfg.crop_size, augment=True,
+                                                 seed=cfg.seed)
+    val_data = pipeline.make_colorizer_dataset(arrays["val"], cfg.batch_size, None, augment=False, repeat=False)
+    train_config = training.TrainConfig(
+        epochs=cfg.epochs, batch_size=cfg.batch_size, learning_rate=cfg.learning_rate,
+        min_learning_rate=cfg.learning_rate / 10, lr_patience=cfg.lr_patience, seed=cfg.seed,
+        steps_per_epoch=cfg.steps_per_epoch, max_minutes=cfg.max_minutes)
+    loss = colorizer_loss(bins, cfg.rebalance_lambda, True, cfg.soft_sigma, cfg.soft_neighbours)
+    (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=1))
+    result = training.train(model, train_data, val_data, loss, run_dir, train_config, bins)
+    return result, bins, arrays, report
+
+
+# ----------------------------------------------------------------------------- evaluation and export
+
+
+def machine_description() -> dict:
+    """CPU model, core count and library versions, for cards and benchmark records."""
+    import keras
+
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = {"python": platform.python_version(), "keras": keras.__version__, "numpy": np.__version__,
+                "backend": keras.backend.backend()}
+    try:
+        import tensorflow as tf
+
+        versions["tensorflow"] = tf.__version__
+    except ImportError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(), **versions}
+
+
+def export_pretrained(run_dir: str | os.PathLike, card: dict, out_dir: str | os.PathLike = PRETRAINED_DIR) -> Path:
+    """Copy the kept checkpoint and its bins into the package, with the card; each file written atomically."""
+    from .training import load_model
+
+    run_dir, out_dir = Path(run_dir), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # Re-saved without the optimizer's state: a third of the size, and all inference needs.
+    partial_model = out_dir / "colorizer.partial.keras"
+    load_model(run_dir / "model.keras").save(partial_model)
+    os.replace(partial_model, out_dir / MODEL_FILE)
+    shutil.copyfile(run_dir / "bins.json", out_dir / f"{BINS_FILE}.partial")
+    os.replace(out_dir / f"{BINS_FILE}.partial", out_dir / BINS_FILE)
+    (out_dir / f"{CARD_FILE}.partial").write_text(json.dumps(card, indent=1))
+    os.replace(out_dir / f"{CARD_FILE}.partial", out_dir / CARD_FILE)
+    return out_dir
+
+
+def evaluate_colorizer(model, bins, images: np.ndarray, mean_ab: np.ndarray,
+                       decodings=(("annealed", 0.38),), batch_size: int = 100) -> tuple[list[dict], dict]:
+    """All metrics of the colorizer (per decoding) and both baselines on uint8 test images (N, H, W, 3).
+
+    The gray row's binned accuracies are gray's better side (ab = 0 or a hair below 0: 0 is a bin edge).
+    """
+    from keras import ops
+
+    from . import metrics, models
+    from .binning import UniformBins
+    from .pipeline import rgb_uint8_to_model_pair
+
+    lightness, ab_true = (ops.convert_to_numpy(t) for t in rgb_uint8_to_model_pair(np.asarray(images)))
+    binnings = {n: UniformBins(n) for n in (10, 30, 50)}
+    predictions = metrics.baseline_predictions(ab_true, mean_ab)
+    for decode, temperature in decodings:
+        name = "colorizer" if len(decodings) == 1 else f"colorizer_{decode}" + (
+            f"_T{temperature:g}" if decode == "annealed" else "")
+        predictions[name] = models.predict_ab(model, lightness, bins, batch_size, decode, temperature)
+    rows, per_image = [], {}
+    for name, ab in predictions.items():
+        row, values = metrics.evaluate(name, lightness, ab, ab_true, binnings)
+        rows.append(row)
+        per_image[name] = values
+    metrics.gray_better_side(rows, per_image, lightness, ab_true, binnings)
+    return rows, per_image

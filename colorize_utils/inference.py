@@ -1,0 +1,303 @@
+"""Colorizing people's photos: `colorize()` for arrays, `colorize_file()` for files, the shipped model.
+
+The model predicts ab at a small working resolution (the scale it was trained at); the ab is upsampled
+smoothly to the photo's full size and joined with the photo's own, full-resolution L, so the output keeps
+every detail of the input's lightness (unchanged within rounding). Large photos are recombined in strips
+of rows, so memory stays a small multiple of the image's own size.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from .binning import DEFAULT_TEMPERATURE, check_decoding
+
+PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
+DEFAULT_MODEL = PRETRAINED_DIR / "colorizer.keras"
+DEFAULT_WORKING_SIZE = 64  # short side the model sees: the scale of Tiny ImageNet, which it was trained on
+MAX_PIXELS = 120_000_000  # larger images are refused before decoding (a 12000 x 9000 photo is 108 MP)
+STRIP_ROWS = 256  # rows recombined at a time
+# PIL warns above its own limit (89 MP) and refuses twice that; ours is documented and checked first.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+
+@dataclass
+class Colorizer:
+    """A loaded model with its bin table and card: what colorize() needs, loaded once."""
+
+    model: object
+    binning: object | None
+    path: Path
+    card: dict = field(default_factory=dict)
+
+    @property
+    def fully_convolutional(self) -> bool:
+        """True for the colorizer (any input size); False for the paper's fixed-size CNNs."""
+        return self.model.input.shape[1] is None
+
+
+def load_colorizer(path: str | os.PathLike | None = None) -> Colorizer:
+    """A saved model (default: the shipped one) with the bin table beside it (`<stem>.bins.json` or `bins.json`)."""
+    from .binning import load_binning
+    from .training import load_model
+
+    path = Path(path) if path is not None else DEFAULT_MODEL
+    if path.is_dir():
+        path = path / "model.keras"
+    if not path.is_file():
+        hint = ("the shipped model is missing from the package: reinstall it, or train one with "
+                "`python -m colorize_utils train-colorizer`" if path == DEFAULT_MODEL else
+                "pass a .keras file saved by this package (or its run folder)")
+        raise FileNotFoundError(f"No model at {path}; {hint}.")
+    model = load_model(path)
+    binning = None
+    for candidate in (path.with_name(path.stem + ".bins.json"), path.with_name("bins.json")):
+        if candidate.is_file():
+            binning = load_binning(candidate)
+            break
+    if len(model.output.shape) == 5 and binning is None:
+        raise FileNotFoundError(f"{path} predicts bins but no bin table was found beside it "
+                                f"({path.stem}.bins.json or bins.json).")
+    card_path = path.with_name(path.stem + ".card.json")
+    card = json.loads(card_path.read_text()) if card_path.is_file() else {}
+    return Colorizer(model, binning, path, card)
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_colorizer(path: str) -> Colorizer:
+    return load_colorizer(path)
+
+
+def default_colorizer() -> Colorizer:
+    """The shipped model, loaded on first use and reused."""
+    return _cached_colorizer(str(DEFAULT_MODEL))
+
+
+def as_rgb_uint8(image) -> np.ndarray:
+    """An H x W x 3 uint8 RGB array from an RGB or H x W gray array (uint8, 16-bit or float in [0, 1])."""
+    array = np.asarray(image)
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] != 3):
+        raise ValueError(f"image must be H x W x 3 (RGB) or H x W (gray); got shape {array.shape}. "
+                         "For RGBA, composite on a background first (the command line does).")
+    if min(array.shape[:2]) < 1:
+        raise ValueError(f"image is empty (shape {array.shape}).")
+    if array.dtype == np.uint8:
+        pass
+    elif np.issubdtype(array.dtype, np.floating):
+        if not np.all(np.isfinite(array)):
+            raise ValueError("image holds NaN or infinite values.")
+        array = np.round(np.clip(array, 0.0, 1.0) * 255.0).astype(np.uint8)
+    elif np.issubdtype(array.dtype, np.integer) or array.dtype == bool:
+        peak = 65535 if array.max(initial=0) > 255 else 255
+        array = np.round(np.clip(array.astype(np.float64) / peak, 0, 1) * 255).astype(np.uint8)
+    else:
+        raise ValueError(f"image dtype {array.dtype} is not supported; pass uint8 (or 16-bit, or float in [0, 1]).")
+    if array.ndim == 2:
+        array = np.repeat(array[..., None], 3, axis=-1)
+    return np.ascontiguousarray(array)
+
+
+def lightness_of(rgb: np.ndarray) -> np.ndarray:
+    """Lab L (H x W float32, 0..100) of uint8 RGB, strip by strip."""
+    from keras import ops
+
+    from .color import uint8_rgb_to_lab
+
+    out = np.empty(rgb.shape[:2], np.float32)
+    for start in range(0, rgb.shape[0], STRIP_ROWS):
+        strip = uint8_rgb_to_lab(rgb[start:start + STRIP_ROWS])
+        out[start:start + STRIP_ROWS] = ops.convert_to_numpy(strip[..., 0])
+    return out
+
+
+def gray_of(rgb: np.ndarray) -> np.ndarray:
+    """The uint8 gray image (H x W) whose Lab L is the photo's L: the photo with its color removed."""
+    from keras import ops
+
+    from .color import lab_to_rgb
+
+    lightness = lightness_of(as_rgb_uint8(rgb))
+    out = np.empty(lightness.shape, np.uint8)
+    for start in range(0, len(lightness), STRIP_ROWS):
+        strip = lightness[start:start + STRIP_ROWS, :, None]
+        lab = np.concatenate([strip, np.zeros(strip.shape[:2] + (2,), np.float32)], axis=-1)
+        out[start:start + STRIP_ROWS] = np.round(ops.convert_to_numpy(lab_to_rgb(lab))[..., 1] * 255.0)
+    return out
+
+
+def working_shape(height: int, width: int, short_side: int, multiple: int = 8) -> tuple[int, int]:
+    """(h, w) with the shorter side `short_side`, the aspect kept, each rounded to a multiple of 8."""
+    scale = short_side / min(height, width)
+    return (max(multiple, int(round(height * scale / multiple)) * multiple),
+            max(multiple, int(round(width * scale / multiple)) * multiple))
+
+
+def _resize_float(channel: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Resize one float32 channel (area-like when shrinking) with PIL."""
+    return np.asarray(Image.fromarray(channel.astype(np.float32), mode="F").resize(
+        (width, height), Image.Resampling.BILINEAR, reducing_gap=2.0), np.float32)
+
+
+def upsample_rows(small: np.ndarray, height: int, width: int, start: int, stop: int) -> np.ndarray:
+    """Rows start..stop-1 of `small` (h, w, C) bilinearly upsampled to (height, width) (half-pixel centres)."""
+    h, w = small.shape[:2]
+
+    def coordinates(count_out, count_in, first, last):
+        positions = (np.arange(first, last) + 0.5) * (count_in / count_out) - 0.5
+        positions = np.clip(positions, 0, count_in - 1)
+        low = np.floor(positions).astype(np.int64)
+        high = np.minimum(low + 1, count_in - 1)
+        return low, high, (positions - low).astype(np.float32)
+
+    y0, y1, wy = coordinates(height, h, start, stop)
+    x0, x1, wx = coordinates(width, w, 0, width)
+    top = small[y0][:, x0] * (1 - wx)[None, :, None] + small[y0][:, x1] * wx[None, :, None]
+    bottom = small[y1][:, x0] * (1 - wx)[None, :, None] + small[y1][:, x1] * wx[None, :, None]
+    return top * (1 - wy)[:, None, None] + bottom * wy[:, None, None]
+
+
+def predict_small_ab(colorizer: Colorizer, lightness: np.ndarray, decode: str, temperature: float,
+                     working_size: int) -> np.ndarray:
+    """ab (h, w, 2) predicted from a full-resolution L at the model's working resolution."""
+    from keras import ops
+
+    height, width = lightness.shape
+    if colorizer.fully_convolutional:
+        work_h, work_w = working_shape(height, width, working_size)
+    else:  # the paper's CNNs take one fixed size
+        work_h, work_w = (int(d) for d in colorizer.model.input.shape[1:3])
+    small_l = np.clip(_resize_float(lightness, work_h, work_w), 0.0, 100.0)
+    output = colorizer.model(ops.convert_to_tensor(small_l[None, :, :, None]), training=False)
+    if len(output.shape) == 5:
+        ab = colorizer.binning.decode_logits(output, decode, temperature)
+    else:
+        ab = output
+    return np.asarray(ops.convert_to_numpy(ab)[0], np.float32)
+
+
+def colorize(image, model=None, decode: str = "annealed", temperature: float = DEFAULT_TEMPERATURE,
+             working_size: int = DEFAULT_WORKING_SIZE) -> np.ndarray:
+    """Colorize one image: H x W x 3 uint8 RGB (only its L is used) or H x W gray -> H x W x 3 uint8 RGB.
+
+    `model`: None (the shipped model, loaded once), a path to a .keras file, or a loaded `Colorizer`.
+    `decode`: "annealed" (default, Zhang et al.'s annealed mean at `temperature`), "mean" or "argmax".
+    """
+    from keras import ops
+
+    from .color import fit_ab_to_gamut, lab_to_rgb
+
+    check_decoding(decode, temperature)
+    if int(working_size) < 8:
+        raise ValueError(f"working_size must be at least 8 pixels; got {working_size}.")
+    rgb = as_rgb_uint8(image)
+    if rgb.shape[0] * rgb.shape[1] > MAX_PIXELS:
+        raise ValueError(f"image has {rgb.shape[0] * rgb.shape[1]:,} pixels, above the limit of {MAX_PIXELS:,}; "
+                         "downscale it first.")
+    colorizer = model if isinstance(model, Colorizer) else (
+        default_colorizer() if model is None else _cached_colorizer(str(Path(model))))
+    lightness = lightness_of(rgb)
+    small_ab = predict_small_ab(colorizer, lightness, decode, temperature, int(working_size))
+    height, width = lightness.shape
+    out = np.empty((height, width, 3), np.uint8)
+    for start in range(0, height, STRIP_ROWS):
+        stop = min(height, start + STRIP_ROWS)
+        strip_l = lightness[start:stop, :, None]
+        ab = fit_ab_to_gamut(strip_l, upsample_rows(small_ab, height, width, start, stop))
+        lab = np.concatenate([strip_l, ab], axis=-1)
+        strip = ops.convert_to_numpy(lab_to_rgb(lab))
+        out[start:stop] = np.round(strip * 255.0).astype(np.uint8)
+    return out
+
+
+# ----------------------------------------------------------------------------- files
+
+READ_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+
+
+class UnusableImage(ValueError):
+    """A file that cannot be colorized, with the reason in words."""
+
+
+def read_image_file(path: str | os.PathLike) -> np.ndarray:
+    """A file -> uint8 RGB as a viewer shows it (EXIF orientation applied, alpha on white, first frame).
+
+    Raises UnusableImage with a plain reason (unreadable, truncated, too large, not an image).
+    """
+    from .data import pil_to_rgb
+
+    path = Path(path)
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                raise UnusableImage(f"{width}x{height} pixels is above the limit of {MAX_PIXELS:,}; downscale it")
+            image.seek(0)
+            image.load()
+            image = ImageOps.exif_transpose(image) or image
+            return pil_to_rgb(image)
+    except UnusableImage:
+        raise
+    except Image.DecompressionBombError as error:
+        raise UnusableImage(f"refused as a possible decompression bomb ({error})") from error
+    except FileNotFoundError as error:
+        raise UnusableImage("file not found") from error
+    except PermissionError as error:
+        raise UnusableImage("no permission to read it") from error
+    except IsADirectoryError as error:
+        raise UnusableImage("is a directory") from error
+    except (OSError, SyntaxError, ValueError, Image.UnidentifiedImageError) as error:
+        reason = "not an image PIL can read" if isinstance(error, Image.UnidentifiedImageError) else \
+            f"unreadable or truncated ({type(error).__name__}: {error})"
+        raise UnusableImage(reason) from error
+
+
+def interactive_panel(photos: dict[str, np.ndarray], models: dict[str, str | os.PathLike | None] | None = None):
+    """An ipywidgets panel for JupyterLab: pick a photo (or type an image path), a model, the decoding and
+    the temperature, and see the original beside its colorization. Returns the widget."""
+    import io
+
+    import ipywidgets as widgets
+
+    models = models or {"shipped colorizer": None}
+    photo = widgets.Dropdown(options=list(photos), description="photo")
+    path = widgets.Text(placeholder="or an image path", description="path")
+    model = widgets.Dropdown(options=list(models), description="model")
+    decode = widgets.Dropdown(options=["annealed", "mean", "argmax"], value="annealed", description="decode")
+    temperature = widgets.FloatSlider(value=DEFAULT_TEMPERATURE, min=0.05, max=1.0, step=0.01,
+                                      description="T")
+    message = widgets.Label()
+    original_view, colorized_view = widgets.Image(format="png", width=360), widgets.Image(format="png", width=360)
+
+    def png(array: np.ndarray) -> bytes:
+        buffer = io.BytesIO()
+        Image.fromarray(array).save(buffer, format="PNG")
+        return buffer.getvalue()
+
+    def update(_=None):
+        try:
+            rgb = read_image_file(path.value) if path.value.strip() else photos[photo.value]
+            chosen = models[model.value]
+            colorizer = default_colorizer() if chosen is None else _cached_colorizer(str(chosen))
+            result = colorize(rgb, colorizer, decode.value, temperature.value)
+        except (UnusableImage, ValueError, FileNotFoundError) as error:
+            message.value = f"cannot colorize: {error}"
+            return
+        message.value = f"{rgb.shape[1]}x{rgb.shape[0]}, {decode.value}" + (
+            f" T={temperature.value:.2f}" if decode.value == "annealed" else "")
+        original_view.value, colorized_view.value = png(rgb), png(result)
+
+    for control in (photo, model, decode, temperature):
+        control.observe(update, names="value")
+    path.on_submit(update)
+    update()
+    return widgets.VBox([widgets.HBox([photo, path]), widgets.HBox([model, decode, temperature]), message,
+                         widgets.HBox([original_view, colorized_view])])

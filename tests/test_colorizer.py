@@ -1,0 +1,163 @@
+"""The fully convolutional colorizer and its recipe: joint and quantile bins, soft encoding, rebalancing,
+decodings, the loss, and a real-data run that shows the model learns."""
+
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+from colorize_utils import losses, models, pipeline, training
+from colorize_utils.binning import JointBins, QuantileBins, UniformBins, decode_distribution, load_binning
+
+
+def test_joint_bins_keep_only_occupied_cells_and_decode_to_their_pixel_means():
+    ab = np.array([[1.0, 2.0], [3.0, 4.0], [-55.0, 31.0], [-51.0, 39.0], [80.0, -80.0]], np.float32)
+    bins = JointBins.from_pixels(ab)
+    assert bins.num_classes == 3  # three occupied 10x10 cells
+    index = np.asarray(bins.encode(ab))[:, 0]
+    assert index[0] == index[1] and index[2] == index[3] and len(set(index)) == 3
+    np.testing.assert_allclose(bins.bin_values[index[0]], [2.0, 3.0])
+    np.testing.assert_allclose(bins.bin_values[index[2]], [-53.0, 35.0])
+    # an unoccupied cell encodes to the nearest kept one
+    assert np.asarray(bins.encode(np.array([[70.0, -70.0]])))[0, 0] == index[4]
+    # a chunked pass gives the same bins as one array
+    chunked = JointBins.from_pixels(iter([ab[:2], ab[2:]]))
+    np.testing.assert_allclose(chunked.bin_values, bins.bin_values)
+    loaded = load_binning(bins.save("/tmp/joint_bins_test.json"))
+    np.testing.assert_array_equal(np.asarray(loaded.encode(ab)), np.asarray(bins.encode(ab)))
+
+
+def test_soft_encoding_is_a_gaussian_over_the_five_nearest_cells():
+    rng = np.random.default_rng(0)
+    bins = JointBins.from_pixels(rng.normal(0, 30, (50_000, 2)))
+    point = np.array([[3.0, -7.0]], np.float32)
+    soft = np.asarray(bins.soft_encode(point))[0]
+    assert np.count_nonzero(soft) == 5 and soft.sum() == pytest.approx(1.0, abs=1e-5)
+    distance2 = np.sum((bins.centres - point) ** 2, axis=1)
+    nearest = np.argsort(distance2)[:5]
+    expected = np.exp(-distance2[nearest] / (2 * 5.0 ** 2))
+    np.testing.assert_allclose(soft[nearest], expected / expected.sum(), rtol=1e-4)
+
+
+def test_rebalancing_weights_follow_zhang_and_average_one_under_the_prior():
+    rng = np.random.default_rng(1)
+    bins = JointBins.from_pixels(np.concatenate([rng.normal(0, 5, (90_000, 2)), rng.normal(40, 20, (10_000, 2))]))
+    prior, weights = bins.prior(), bins.class_weights(0.5)
+    assert np.sum(prior * weights) == pytest.approx(1.0)
+    unnormalised = 1.0 / (0.5 * prior + 0.5 / bins.num_classes)
+    np.testing.assert_allclose(weights / weights[0], unnormalised / unnormalised[0], rtol=1e-6)
+    common, rare = np.argmax(prior), np.argmin(prior)
+    assert weights[rare] > 5 * weights[common]  # rare colours count more
+    # lambda 0: weights 1 / p~ (every class carries the same total weight); lambda 1: no rebalancing
+    np.testing.assert_allclose(bins.class_weights(0.0) * prior, 1.0 / bins.num_classes, rtol=1e-6)
+    np.testing.assert_allclose(bins.class_weights(1.0), 1.0, rtol=1e-6)
+
+
+def test_quantile_bins_hold_equal_shares_of_training_pixels():
+    rng = np.random.default_rng(2)
+    ab = np.concatenate([np.zeros((20_000, 2)), rng.laplace(0, 10, (80_000, 2))]).astype(np.float32)
+    bins = QuantileBins.from_pixels(ab, 10)
+    assert np.all(np.diff(bins.edges, axis=1) > 0)
+    shares = bins.counts / bins.counts.sum(axis=1, keepdims=True)
+    # away from the tied mass at exactly 0, every bin holds about a tenth
+    assert np.median(shares) == pytest.approx(0.1, abs=0.02)
+    uniform = UniformBins(10).fit(ab)
+    assert (uniform.counts / uniform.counts.sum(axis=1, keepdims=True)).max() > 0.4  # the paper's bins don't
+
+
+def test_decodings_argmax_mean_and_annealed_mean():
+    values = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 20.0]])
+    logits = np.log(np.array([[0.5, 0.3, 0.2]], np.float32))
+    argmax = np.asarray(decode_distribution(logits, values, "argmax"))
+    mean = np.asarray(decode_distribution(logits, values, "mean"))
+    annealed = np.asarray(decode_distribution(logits, values, "annealed", 0.38))
+    np.testing.assert_allclose(argmax, [[0.0, 0.0]])
+    np.testing.assert_allclose(mean, [[3.0, 4.0]], atol=1e-5)
+    sharpened = np.array([0.5, 0.3, 0.2]) ** (1 / 0.38)
+    sharpened /= sharpened.sum()
+    np.testing.assert_allclose(annealed, [sharpened @ values], atol=1e-4)
+    assert np.linalg.norm(annealed) < np.linalg.norm(mean)  # between argmax and mean
+    np.testing.assert_allclose(np.asarray(decode_distribution(logits, values, "annealed", 1.0)), mean, atol=1e-5)
+    with pytest.raises(ValueError, match="temperature"):
+        decode_distribution(logits, values, "annealed", 0.0)
+    with pytest.raises(ValueError, match="argmax"):
+        decode_distribution(logits, values, "median")
+
+
+def test_channel_bins_decode_with_every_mode():
+    bins = UniformBins(10)
+    logits = np.full((1, 2, 10), -20.0, np.float32)
+    logits[0, 0, 3] = logits[0, 0, 4] = 0.0  # A: half in bin 3 (centre -30), half in bin 4 (-10)
+    logits[0, 1, 9] = 0.0
+    np.testing.assert_allclose(np.asarray(bins.decode_logits(logits, "mean")), [[-20.0, 90.0]], atol=1e-3)
+
+
+@pytest.mark.parametrize("size", [(64, 64), (40, 72), (8, 16)])
+def test_colorizer_takes_any_size_and_predicts_at_a_quarter(size):
+    model = models.build_colorizer(4, num_classes=7)
+    output = model(np.zeros((1, *size, 1), np.float32))
+    assert tuple(output.shape) == (1, size[0] // 4, size[1] // 4, 1, 7)
+    assert not any(isinstance(layer, keras.layers.Dense) for layer in model.layers)
+    regression = models.build_colorizer(4, head="regression")
+    assert tuple(regression(np.zeros((2, *size, 1), np.float32)).shape) == (2, size[0] // 4, size[1] // 4, 2)
+
+
+def test_soft_rebalanced_loss_matches_a_hand_computation():
+    rng = np.random.default_rng(3)
+    bins = JointBins.from_pixels(rng.normal(0, 25, (20_000, 2)))
+    weights = bins.class_weights(0.5)
+    loss = losses.ColorClassCrossEntropy(bins.get_config(), soft=True, class_weights=weights)
+    ab = rng.normal(0, 25, (2, 3, 3, 2)).astype(np.float32)
+    logits = rng.normal(0, 1, (2, 3, 3, 1, bins.num_classes)).astype(np.float32)
+    value = float(loss(ab, logits))
+    soft = np.asarray(bins.soft_encode(ab))
+    log_p = logits[..., 0, :] - np.log(np.exp(logits[..., 0, :]).sum(-1, keepdims=True))
+    nearest = np.asarray(bins.encode(ab))[..., 0]
+    expected = np.mean(-(soft * log_p).sum(-1) * weights[nearest])
+    assert value == pytest.approx(expected, rel=1e-4)
+    # the config round-trips (a saved model's compiled loss can be rebuilt)
+    again = losses.ColorClassCrossEntropy.from_config(loss.get_config())
+    assert float(again(ab, logits)) == pytest.approx(value, rel=1e-6)
+
+
+def test_saved_colorizer_loads_in_a_fresh_process_that_imports_only_the_loader(tmp_path):
+    model = models.build_colorizer(4, num_classes=5)
+    model.save(tmp_path / "m.keras")
+    expected = np.asarray(model(np.full((1, 16, 16, 1), 50.0, np.float32), training=False))
+    np.save(tmp_path / "expected.npy", expected)
+    script = textwrap.dedent(f"""
+        import numpy as np
+        from colorize_utils.training import load_model
+        model = load_model({str(tmp_path / "m.keras")!r})
+        out = np.asarray(model(np.full((1, 16, 16, 1), 50.0, np.float32), training=False))
+        np.testing.assert_allclose(out, np.load({str(tmp_path / "expected.npy")!r}), atol=1e-5)
+        print("ok")
+    """)
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0 and "ok" in completed.stdout, completed.stderr[-2000:]
+
+
+def test_the_colorizer_learns_on_real_images(shared_data):
+    """On 48 real Tiny ImageNet images, the fully convolutional model's L2 falls well below gray's."""
+    from colorize_utils.data import load_splits
+
+    data = load_splits("tiny-imagenet", (48, 0, 0), 64, seed=5, root=shared_data, download=False)
+    images = data.train.rgb(64)
+    train = pipeline.make_colorizer_dataset(images, 16, None, augment=False, repeat=True)
+    keras.utils.set_random_seed(0)
+    model = models.build_colorizer(8, head="regression", bn_momentum=0.9)
+    config = training.TrainConfig(epochs=6, batch_size=16, steps_per_epoch=25, learning_rate=1e-3, verbose=0,
+                                  lr_patience=100)
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as run_dir:
+        result = training.train(model, train, None, losses.L2Loss(), run_dir, config)
+    evaluation = pipeline.make_colorizer_dataset(images, 48, None, augment=False, repeat=False)
+    lightness, ab = next(iter(evaluation))
+    ab = np.asarray(ab)
+    gray_loss = float(np.mean(np.square(ab).sum(-1).mean(axis=(1, 2)) / 2))
+    model_loss = float(np.mean(np.square(np.asarray(result.model(lightness, training=False)) - ab)))
+    assert model_loss < 0.5 * gray_loss, (model_loss, gray_loss)
