@@ -2,9 +2,11 @@
 
 import os
 
-# TensorFlow's C++ start-up chatter (and, on machines without a GPU, CUDA probing) would otherwise
-# land in every notebook's output; real errors still raise as Python exceptions.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TensorFlow's C++ start-up chatter would otherwise land in every notebook's output; real errors still
+# raise as Python exceptions. On a machine with no NVIDIA driver at all, TensorFlow's CUDA probe logs a
+# harmless "failed call to cuInit" error line: only there are C++ error lines silenced too.
+_NO_NVIDIA_DRIVER = not os.path.exists("/dev/nvidiactl") and not os.path.exists("/proc/driver/nvidia")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3" if _NO_NVIDIA_DRIVER else "2")
 
 __version__ = "0.1.0"
 

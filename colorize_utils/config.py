@@ -97,9 +97,24 @@ def data_dir() -> Path:
     return Path(configured).expanduser().resolve() if configured else PROJECT_ROOT / "data"
 
 
+def published_root() -> Path:
+    """results/: the committed results of real runs, replaced only on purpose (`runner --publish`)."""
+    return PROJECT_ROOT / "results"
+
+
+def results_root() -> Path:
+    """Where runs write: $COLORIZE_RESULTS_ROOT, else runs/ (git-ignored).
+
+    The rule: a run never touches the published results/ unless it asks to (`runner --publish`, which
+    points this at results/), so a new user's run can neither overwrite nor mix with the published ones.
+    """
+    configured = os.environ.get("COLORIZE_RESULTS_ROOT")
+    return Path(configured).expanduser().resolve() if configured else PROJECT_ROOT / "runs"
+
+
 def results_dir(profile: str | Profile, override: str | os.PathLike | None = None) -> Path:
     """Where a profile's figures, tables, models and records go (the runner overrides it to stage)."""
     if override:
         return Path(override)
     name = profile.name if isinstance(profile, Profile) else profile
-    return PROJECT_ROOT / "results" / name
+    return results_root() / name

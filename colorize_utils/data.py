@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import warnings
 import zipfile
 from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
@@ -271,12 +270,39 @@ class _SplitTaker:
                           shapes=[tuple(scan.shape) for _, _, scan in chosen])
 
 
+MIN_TRAIN_IMAGES = 10  # fewer usable training images than this (unless fewer were asked for) is refused
+
+
+def scale_sizes(sizes, available: int) -> tuple[int, int, int]:
+    """Shrink (train, val, test) in proportion when one pool holds fewer images than they add up to."""
+    train_size, val_size, test_size = sizes
+    total = train_size + val_size + test_size
+    if available >= total:
+        return train_size, val_size, test_size
+    val = val_size * available // total
+    test = test_size * available // total
+    return available - val - test, val, test
+
+
 def _make_splits(train_pool: dict, test_pool: dict | None, sizes, seed: int, report: DataReport,
                  image_size: int) -> ColorizationData:
-    """Test from the test pool when there is one (else first from the train pool), then val, then train."""
+    """Test from the test pool when there is one (else first from the train pool), then val, then train.
+
+    When one pool must supply all three splits and holds fewer files than they add up to (a folder of
+    someone's own photos), the three are scaled down in proportion, and the report says so.
+    """
     train_size, val_size, test_size = (int(s) for s in sizes)
     if min(train_size, val_size, test_size) < 0 or train_size == 0:
         raise ValueError(f"sizes must be (train > 0, val >= 0, test >= 0); got {sizes}.")
+    if not test_pool:
+        available = sum(len(items) for items in train_pool.values())
+        scaled = scale_sizes((train_size, val_size, test_size), available)
+        if scaled != (train_size, val_size, test_size):
+            note = (f"{available} images for train/val/test of {train_size}/{val_size}/{test_size}: "
+                    f"scaled in proportion to {scaled[0]}/{scaled[1]}/{scaled[2]}.")
+            report.notes.append(note)
+            print(note, flush=True)
+            train_size, val_size, test_size = scaled
     rng = np.random.default_rng(seed)
     train_taker = _SplitTaker(train_pool, rng, report)
     test_taker = _SplitTaker(test_pool, rng, report) if test_pool else train_taker
@@ -284,8 +310,10 @@ def _make_splits(train_pool: dict, test_pool: dict | None, sizes, seed: int, rep
     val = train_taker.take("val", val_size)
     train = train_taker.take("train", train_size)
     report.sizes = {"train": len(train), "val": len(val), "test": len(test)}
-    if len(train) == 0:
-        raise ValueError(f"No usable color images for training in {report.root}.\n{report.summary()}")
+    if len(train) < min(MIN_TRAIN_IMAGES, int(sizes[0])):
+        raise ValueError(f"Only {len(train)} usable color images are left for training in {report.root} "
+                         f"(val {len(val)}, test {len(test)}); at least {MIN_TRAIN_IMAGES} are needed. Add color "
+                         f"photos, or ask for smaller val/test sizes.\n{report.summary()}")
     return ColorizationData(train, val, test, report, image_size)
 
 
@@ -493,6 +521,37 @@ def _sample_pools(sizes, image_size: int, seed: int) -> dict[str, dict]:
     return pools
 
 
+def _first_reason(error: BaseException) -> str:
+    """The innermost cause of an error, in one short line (no nested messages)."""
+    while error.__cause__ is not None:
+        error = error.__cause__
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    if "] " in text:  # "... -- [Errno -2] Name or service not known" -> "Name or service not known"
+        text = text.rsplit("] ", 1)[1]
+    return text if len(text) < 160 else text[:157] + "..."
+
+
+def fallback_note(wanted: str, reason: str, used: str) -> str:
+    """One plain line: what was tried, why it failed, what is used instead, and how to supply real data."""
+    how = {"tiny-imagenet": "put the unzipped tiny-imagenet-200/ folder in a folder and set COLORIZE_DATA_DIR to it",
+           "cifar10": "put a cifar10/{train,test}/<class>/*.jpg tree in a folder and set COLORIZE_DATA_DIR to it"}
+    used_text = "the embedded sample photos (a demonstration set)" if used == "samples" else used
+    return (f"Data: {wanted} unavailable ({reason}). Using {used_text} instead. For real data, "
+            f"{how.get(wanted, 'pass another source')}.")
+
+
+def check_source(source: str) -> None:
+    """Raise a ValueError naming the accepted values when `source` is not a data source."""
+    if source in SOURCES[:-1]:
+        return
+    if source.startswith("folder:"):
+        folder = Path(source.split(":", 1)[1]).expanduser()
+        if not folder.is_dir():
+            raise ValueError(f"folder {folder} does not exist; give folder:/path/to/a/folder/of/images.")
+        return
+    raise ValueError(f"Unknown data source {source!r}; choose one of {', '.join(SOURCES)}.")
+
+
 def load_splits(source: str = "auto", sizes=config.PAPER_SIZES, image_size: int = 64, seed: int = 0,
                 root: str | os.PathLike | None = None, download: bool = True,
                 fallback: str | None = None) -> ColorizationData:
@@ -506,9 +565,9 @@ def load_splits(source: str = "auto", sizes=config.PAPER_SIZES, image_size: int 
             return load_splits(source, sizes, image_size, seed, root, download)
         except (RuntimeError, FileNotFoundError) as error:
             loaded = load_splits(fallback, sizes, image_size, seed, root, download)
-            note = f"{source} unavailable ({str(error).splitlines()[0]}); using {fallback} instead."
+            note = fallback_note(source, _first_reason(error), fallback)
             loaded.report.notes.insert(0, note)
-            warnings.warn(note, stacklevel=2)
+            print(note, flush=True)
             return loaded
     root = Path(root) if root is not None else config.data_dir()
     sizes = tuple(int(s) for s in sizes)
@@ -522,17 +581,17 @@ def load_splits(source: str = "auto", sizes=config.PAPER_SIZES, image_size: int 
             try:
                 found = download_tiny_imagenet(root)
             except RuntimeError as error:
-                report.notes.append(f"Tiny ImageNet unavailable ({str(error).splitlines()[0]}); "
-                                    "using the embedded sample photos instead.")
+                report.notes.append(fallback_note("tiny-imagenet", f"not under {root}, and the download failed: "
+                                                  f"{_first_reason(error)}", "samples"))
         if found is None:
             if not report.notes:
-                report.notes.append(f"No Tiny ImageNet under {root}; using the embedded sample photos.")
+                report.notes.append(fallback_note("tiny-imagenet", f"not under {root}", "samples"))
             source = "samples"
         else:
             source = "tiny-imagenet"
         report.source = source
         if source == "samples":
-            warnings.warn(report.notes[0], stacklevel=2)
+            print(report.notes[0], flush=True)
     if source == "tiny-imagenet":
         found = find_tiny_imagenet(root)
         if found is None:

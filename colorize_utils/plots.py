@@ -47,11 +47,14 @@ def lab_channels_figure(lightness: np.ndarray, ab: np.ndarray, count: int = 4):
                   (ab[row, ..., 1], "YlGnBu_r", (-100, 100), "b (blue-yellow)")]
         for col, (image, cmap, limits, name) in enumerate(panels):
             kwargs = {} if limits is None else {"vmin": limits[0], "vmax": limits[1]}
-            axes[row, col].imshow(image, cmap=cmap, **kwargs)
+            shown = axes[row, col].imshow(image, cmap=cmap, **kwargs)
             axes[row, col].set_xticks([])
             axes[row, col].set_yticks([])
             if row == 0:
                 axes[row, col].set_title(name, fontsize=9)
+            if col > 0:  # what the colors of the L, a and b panels mean, in Lab units
+                colorbar = fig.colorbar(shown, ax=axes[row, col], fraction=0.046, pad=0.03)
+                colorbar.ax.tick_params(labelsize=6)
     fig.tight_layout()
     return fig
 

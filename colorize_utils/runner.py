@@ -40,14 +40,29 @@ def select_notebooks(only: list[str] | None) -> list[str]:
     return chosen
 
 
-def _promote(staging: Path, destination: Path) -> list[Path]:
-    """Move every file of a finished notebook's staging folder into place, replacing older copies."""
-    moved = []
+MANIFEST_DIR = ".manifests"  # per notebook: the files its last successful run wrote
+
+
+def _promote(staging: Path, destination: Path, name: str) -> list[Path]:
+    """Move every file of a finished notebook's staging folder into place, replacing older copies, and
+    delete what this notebook's previous run wrote but this one did not (no stale tables from another
+    data source survive beside new ones)."""
+    manifest = destination / MANIFEST_DIR / f"{name}.txt"
+    previous = set(manifest.read_text().splitlines()) if manifest.exists() else set()
+    moved, written = [], set()
     for source in sorted(p for p in staging.rglob("*") if p.is_file()):
-        target = destination / source.relative_to(staging)
+        relative = source.relative_to(staging)
+        target = destination / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(source, target)
         moved.append(target)
+        written.add(relative.as_posix())
+    for stale in sorted(previous - written):
+        (destination / stale).unlink(missing_ok=True)
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    partial = manifest.with_name(manifest.name + ".partial")
+    partial.write_text("\n".join(sorted(written)) + "\n")
+    os.replace(partial, manifest)
     shutil.rmtree(staging, ignore_errors=True)
     return moved
 
@@ -72,7 +87,7 @@ def run_notebook(name: str, profile: str, extra_parameters: dict | None = None,
     try:
         papermill.execute_notebook(str(notebook_path(name)), str(executed), parameters=parameters,
                                    cwd=str(NOTEBOOK_DIR), kernel_name="python3",
-                                   progress_bar=progress_bar, log_output=False)
+                                   progress_bar=progress_bar, log_output=True)
     except PapermillExecutionError as error:
         failed_copy.parent.mkdir(parents=True, exist_ok=True)
         if executed.exists():
@@ -86,7 +101,7 @@ def run_notebook(name: str, profile: str, extra_parameters: dict | None = None,
         shutil.rmtree(staging, ignore_errors=True)
         raise
     failed_copy.unlink(missing_ok=True)
-    return _promote(staging, results)
+    return _promote(staging, results, name)
 
 
 def refresh_expected_outputs(names: list[str]) -> None:
@@ -124,13 +139,19 @@ def refresh_expected_outputs(names: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point: run the selected notebooks of a profile in order."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--profile", default=None,
-                        help=f"one of {sorted(config.PROFILES)} (default: $COLORIZE_PROFILE or "
-                             f"{config.DEFAULT_PROFILE})")
+    parser = argparse.ArgumentParser(prog="python -m colorize_utils.runner", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", default=None, choices=sorted(config.PROFILES),
+                        help=f"run size (default: $COLORIZE_PROFILE or {config.DEFAULT_PROFILE})")
     parser.add_argument("--only", nargs="*", help="notebook numbers or name prefixes to run (default: all)")
-    parser.add_argument("--dataset", default=None, help="override the 64x64 notebooks' data source")
+    parser.add_argument("--dataset", default=None,
+                        help="the 64x64 notebooks' data source: auto, tiny-imagenet, cifar10, samples or "
+                             "folder:/path/to/photos (default: the profile's)")
+    parser.add_argument("--sizes", default=None, metavar="TRAIN,VAL,TEST",
+                        help="data sizes of the 64x64 notebooks, e.g. 500,50,100 (default: the profile's)")
     parser.add_argument("--no-progress", action="store_true", help="no per-cell progress bar")
+    parser.add_argument("--publish", action="store_true",
+                        help="maintainers: write into the committed results/<profile>/ instead of runs/<profile>/")
     parser.add_argument("--refresh-expected-outputs", action="store_true",
                         help="maintainers: re-run the notebooks in smoke and store the outputs nbval checks")
     args = parser.parse_args(argv)
@@ -139,9 +160,34 @@ def main(argv: list[str] | None = None) -> int:
         refresh_expected_outputs(select_notebooks(args.only))
         return 0
     profile = config.get_profile(args.profile).name
-    # Kernels inherit this: training then prints one line per epoch instead of a progress bar.
+    if args.publish:
+        os.environ["COLORIZE_RESULTS_ROOT"] = str(config.published_root())
+    extra = {}
+    if args.dataset:
+        from .data import check_source
+
+        try:
+            check_source(args.dataset)
+        except ValueError as error:
+            parser.error(str(error))
+        extra["DATASET"] = args.dataset
+    if args.sizes:
+        try:
+            sizes = [int(part) for part in args.sizes.split(",")]
+            if len(sizes) != 3 or sizes[0] < 1 or min(sizes) < 0:
+                raise ValueError
+        except ValueError:
+            parser.error(f"--sizes takes three whole numbers TRAIN,VAL,TEST with TRAIN >= 1; got {args.sizes!r}")
+        extra["SIZES"] = sizes
+    # What long cells print (one line per epoch, with the time left) reaches this terminal too.
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logging.getLogger("papermill").setLevel(logging.INFO)
+    # Kernels inherit these: training prints one line per epoch instead of a progress bar, and TensorFlow's
+    # C++ start-up lines stay out of the notebooks.
     os.environ["COLORIZE_HEADLESS"] = "1"
-    extra = {"DATASET": args.dataset} if args.dataset else {}
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     names = select_notebooks(args.only)
     print(f"Running {len(names)} notebook(s) with profile {profile!r} into {config.results_dir(profile)}")
     for index, name in enumerate(names, 1):

@@ -85,6 +85,7 @@ class _EpochLog(keras.callbacks.Callback):
         self._epoch = 0
         self.max_seconds = None if max_minutes is None else 60.0 * float(max_minutes)
         self.out_of_time = False
+        self.epochs_ended = 0
         self._call_started = time.perf_counter()
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -97,6 +98,7 @@ class _EpochLog(keras.callbacks.Callback):
             self.model.stop_training = True
 
     def on_epoch_end(self, epoch, logs=None):
+        self.epochs_ended = epoch + 1  # counts epochs of earlier, resumed calls too
         self.seconds.append(time.perf_counter() - self._started)
         if logs is not None:
             logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
@@ -104,6 +106,27 @@ class _EpochLog(keras.callbacks.Callback):
         if self.max_seconds is not None and time.perf_counter() - self._call_started > self.max_seconds:
             self.out_of_time = True
             self.model.stop_training = True
+
+
+class _ProgressLine(keras.callbacks.Callback):
+    """Headless runs: one plain line per epoch, with the model, the epoch, the losses and the time left."""
+
+    def __init__(self, name: str, epochs: int):
+        super().__init__()
+        self.name, self.epochs = name, epochs
+        self._started = time.perf_counter()
+        self._first_epoch = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self._first_epoch is None:
+            self._first_epoch = epoch
+        done = epoch - self._first_epoch + 1
+        per_epoch = (time.perf_counter() - self._started) / done
+        left = per_epoch * (self.epochs - epoch - 1)
+        losses = "  ".join(f"{key} {float(logs[key]):.4g}" for key in ("loss", "val_loss") if key in logs)
+        print(f"{self.name}: epoch {epoch + 1}/{self.epochs}  {losses}  {per_epoch:.0f} s/epoch, "
+              f"about {left / 60:.1f} min left", flush=True)
 
 
 def prepare_run_dir(run_dir: str | os.PathLike, epochs: int) -> Path:
@@ -152,12 +175,18 @@ def train(model: keras.Model, train_data, val_data, loss: keras.losses.Loss, run
         keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.1, patience=config.lr_patience,
                                           min_lr=config.min_learning_rate, verbose=0),
         keras.callbacks.ModelCheckpoint(str(run_dir / "model.keras"), monitor=monitor, save_best_only=True),
-        keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
+        # Kept when a time budget or a NaN stops the run early, so that rerunning resumes it; train()
+        # removes it itself once every epoch has run.
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup"), delete_checkpoint=False),
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
     ]
     if _tensorflow_available():
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False))
-    fit_args = {"epochs": config.epochs, "callbacks": callbacks, "verbose": _verbosity(config.verbose),
+    verbosity = _verbosity(config.verbose)
+    if verbosity == 2:  # headless (the runner, papermill): our own line with the time left instead of Keras's
+        callbacks.append(_ProgressLine(model.name, config.epochs))
+        verbosity = 0
+    fit_args = {"epochs": config.epochs, "callbacks": callbacks, "verbose": verbosity,
                 "steps_per_epoch": config.steps_per_epoch}
     if isinstance(train_data, tuple):
         fit_args.update(x=train_data[0], y=train_data[1], batch_size=config.batch_size, shuffle=True)
@@ -171,10 +200,18 @@ def train(model: keras.Model, train_data, val_data, loss: keras.losses.Loss, run
             f"rate (now {config.learning_rate}) or check the inputs for NaN; {run_dir} keeps the last good "
             "checkpoint.")
     full_history = _read_history(run_dir / "history.csv") or {k: list(v) for k, v in history.history.items()}
+    finished = epoch_log.epochs_ended >= config.epochs and not epoch_log.out_of_time
+    if finished:
+        shutil.rmtree(run_dir / "backup", ignore_errors=True)
     (run_dir / "history.json").write_text(json.dumps(
         {"config": asdict(config), "model": model.name, "history": full_history}, indent=1))
-    best = (keras.saving.load_model(run_dir / "model.keras", compile=False)
-            if (run_dir / "model.keras").exists() else model)
+    best = model
+    if (run_dir / "model.keras").exists():
+        best = load_model(run_dir / "model.keras")
+        if not (run_dir / "backup").exists():  # finished: keep only what inference needs (a third the size)
+            partial = run_dir / "model.partial.keras"
+            best.save(partial)
+            os.replace(partial, run_dir / "model.keras")
     result = TrainResult(best, full_history, run_dir, epoch_log.seconds, binning)
     result.out_of_time = epoch_log.out_of_time
     return result

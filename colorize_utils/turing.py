@@ -86,12 +86,20 @@ def load_deck(path: str | os.PathLike) -> dict:
 class TuringTest:
     """Shows a deck's images one at a time and scores the answers."""
 
-    def __init__(self, deck: dict, answers_csv: str | os.PathLike | None = None, session: str | None = None):
+    def __init__(self, deck: dict, answers_csv: str | os.PathLike | None = None, session: str | None = None,
+                 count: int | None = None, resume: bool = False):
         self.trials = [Trial(i, image, str(source), str(image_id)) for i, (image, source, image_id)
                        in enumerate(zip(deck["images"], deck["sources"], deck["image_ids"]))]
+        if count is not None:
+            if count < 1:
+                raise ValueError(f"count must be at least 1; got {count}.")
+            self.trials = self.trials[:count]  # the deck is shuffled: its first images are a fair sample
         self.answers: list[dict] = []
         self.answers_csv = Path(answers_csv) if answers_csv else None
         self.session = session or uuid.uuid4().hex[:8]
+        if resume and self.answers_csv is not None:
+            # Pick up where this session stopped: its answers so far count, and its next image is shown.
+            self.answers = [row for row in read_answers(self.answers_csv) if row["session"] == self.session]
 
     @property
     def position(self) -> int:
@@ -252,8 +260,13 @@ def _show_in_terminal(image: np.ndarray, scale: int, folder: Path, index: int, o
 
 def main(argv: list[str] | None = None, stdin=None) -> int:
     """Command line: take the test (answers r / c, q to stop) or print the scores so far."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m colorize_utils.turing", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("deck", help="a deck .npz written by notebook 06 (results/<profile>/turing/deck.npz)")
+    parser.add_argument("--count", type=int, default=None, help="judge only this many images (default: all)")
+    parser.add_argument("--session", default=None,
+                        help="your name for the answers file; rerun with the same name to resume (default: "
+                             "your login name)")
     parser.add_argument("--answers", help="answers CSV (default: answers.csv beside the deck)")
     parser.add_argument("--report", action="store_true", help="print the scores of all answers so far and exit")
     parser.add_argument("--no-viewer", action="store_true", help="only save each image to a file; open no viewer")
@@ -265,13 +278,30 @@ def main(argv: list[str] | None = None, stdin=None) -> int:
     if args.report:
         print(format_summary(summarize(read_answers(answers_csv))))
         return 0
-    test = TuringTest(load_deck(deck_path), answers_csv)
+    if not deck_path.is_file():
+        print(f"No Turing-test deck at {deck_path}. Decks are written by notebook 06 (they are not kept in git): "
+              "run `python -m colorize_utils.runner --only 03 04 05 06` (or the whole runner) first, then "
+              "pass its results/<profile>/turing/deck.npz.", file=sys.stderr)
+        return 2
+    if args.count is not None and args.count < 1:
+        print(f"--count must be at least 1; got {args.count}.", file=sys.stderr)
+        return 2
+    import getpass
+
+    session = args.session or getpass.getuser()
+    test = TuringTest(load_deck(deck_path), answers_csv, session=session, count=args.count, resume=True)
     folder = answers_csv.parent / "turing_images"
     folder.mkdir(parents=True, exist_ok=True)
-    print(f"{len(test.trials)} images. For each: r = real photo, c = colorized, q = stop. Answers go to {answers_csv}")
+    display = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) or sys.platform in ("darwin", "win32")
+    resumed = f" (resuming session {session!r} at image {test.position + 1})" if test.position else ""
+    print(f"{len(test.trials)} images{resumed}. For each: r = real photo, c = colorized, q = stop. "
+          f"Answers are saved as you go to {answers_csv}")
     while not test.done:
-        path = _show_in_terminal(test.current().image, args.scale, folder, test.position, not args.no_viewer)
-        print(f"[{test.position + 1}/{len(test.trials)}] {path}  real or colorized? [r/c/q] ", end="", flush=True)
+        path = _show_in_terminal(test.current().image, args.scale, folder, test.position,
+                                 display and not args.no_viewer)
+        where = "" if display and not args.no_viewer else " (no display: open this file to see it)"
+        print(f"[{test.position + 1}/{len(test.trials)}] {path}{where}  real or colorized? [r/c/q] ", end="",
+              flush=True)
         reply = stdin.readline()
         if not reply or reply.strip().lower().startswith("q"):
             break

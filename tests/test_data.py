@@ -42,6 +42,22 @@ def test_tiny_imagenet_grayscale_images_are_excluded_and_counted(shared_data):
     assert not any(data.is_grayscale(image) for image in rgb)
 
 
+def test_a_small_folder_is_split_in_proportion_and_too_small_is_refused(tmp_path, capsys):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    crops = data.sample_crops(data.natural_photos(("coffee",))["coffee"], 34, 64, rng)
+    for index, crop in enumerate(crops):
+        Image.fromarray(crop).save(folder / f"{index}.png")
+    loaded = data.load_splits(f"folder:{folder}", (2000, 200, 1000), seed=0)
+    assert loaded.report.sizes == {"train": 22, "val": 2, "test": 10}  # 34 files: 2000:200:1000 in proportion
+    assert "34 images for train/val/test of 2000/200/1000: scaled in proportion to 22/2/10" in capsys.readouterr().out
+    for path in list(folder.iterdir())[:25]:
+        path.unlink()
+    with pytest.raises(ValueError, match=r"Only \d+ usable color images are left for training .* at least 10"):
+        data.load_splits(f"folder:{folder}", (2000, 200, 1000), seed=0)
+
+
 def test_requesting_more_than_available_shrinks_and_says_so(shared_data):
     loaded = data.load_splits("cifar10", (5000, 10, 10), image_size=32, root=shared_data, download=False)
     assert loaded.report.sizes["train"] < 2000
@@ -59,15 +75,18 @@ def test_cifar10_folder_tree(shared_data):
     assert lightness.shape == (50, 32, 32, 1) and ab.shape == (50, 32, 32, 2)
 
 
-def test_cifar10_without_data_or_network_is_a_clear_error(tmp_path, monkeypatch):
+def test_cifar10_without_data_or_network_is_a_clear_error(tmp_path, monkeypatch, capsys):
     with pytest.raises(RuntimeError, match="cifar10"):
         data.load_splits("cifar10", (10, 2, 2), image_size=32, root=tmp_path, download=False)
     monkeypatch.setattr(data, "_host_resolves", lambda host: False)  # offline: fail at once, no retries
     with pytest.raises(RuntimeError, match="cannot be reached"):
         data.load_splits("cifar10", (10, 2, 2), image_size=32, root=tmp_path, download=True)
-    with pytest.warns(UserWarning, match="using samples"):
-        loaded = data.load_splits("cifar10", (10, 2, 2), image_size=32, root=tmp_path, fallback="samples")
+    loaded = data.load_splits("cifar10", (10, 2, 2), image_size=32, root=tmp_path, fallback="samples")
     assert loaded.report.source == "samples" and "cifar10 unavailable" in loaded.report.notes[0]
+    printed = capsys.readouterr().out.strip().splitlines()
+    # one plain line (no Python warning, no nested brackets): tried, instead, how to supply real data
+    assert len(printed) == 1 and "Using the embedded sample photos" in printed[0]
+    assert "COLORIZE_DATA_DIR" in printed[0] and ").)" not in printed[0]
 
 
 def test_samples_are_split_by_photo_and_deterministic():
@@ -80,9 +99,9 @@ def test_samples_are_split_by_photo_and_deterministic():
     assert first.train.images.shape == (60, 64, 64, 3)
 
 
-def test_auto_without_tiny_imagenet_falls_back_to_samples_and_says_so(tmp_path):
-    with pytest.warns(UserWarning, match="sample photos"):
-        loaded = data.load_splits("auto", (8, 2, 2), root=tmp_path, download=False)
+def test_auto_without_tiny_imagenet_falls_back_to_samples_and_says_so(tmp_path, capsys):
+    loaded = data.load_splits("auto", (8, 2, 2), root=tmp_path, download=False)
+    assert "sample photos" in capsys.readouterr().out
     assert loaded.report.source == "samples"
     assert any("sample photos" in note for note in loaded.report.notes)
 
@@ -125,15 +144,19 @@ def test_failed_download_says_where_to_put_the_folder(tmp_path):
 
 
 @pytest.fixture()
-def awkward_folder(tiny_imagenet_files, tmp_path):
-    """Real color photos saved in every awkward way, plus broken and grayscale files."""
+def awkward_folder(tmp_path):
+    """Real color photos (crops of the photos shipped with scikit-image) saved in every awkward way, plus
+    broken and grayscale files. Made here, so the test runs on a fresh clone without ../shared/data."""
     folder = tmp_path / "photos"
     (folder / "good").mkdir(parents=True)
     (folder / "odd").mkdir()
-    color = [f for f in tiny_imagenet_files if not data.is_grayscale(data.read_rgb(f))][:24]
-    for path in color[:12]:
-        shutil.copy(path, folder / "good" / path.name)
-    rgb = [data.read_rgb(p) for p in color[12:]]
+    rng = np.random.default_rng(0)
+    crops = [crop for photo in data.natural_photos(("astronaut", "coffee", "rocket")).values()
+             for crop in data.sample_crops(photo, 12, 64, rng)]
+    color = [crop for crop in crops if not data.is_grayscale(crop)][:24]
+    for index, crop in enumerate(color[:12]):
+        Image.fromarray(crop).save(folder / "good" / f"photo_{index}.JPEG", quality=92)
+    rgb = color[12:]
     Image.fromarray(rgb[0]).convert("CMYK").save(folder / "odd" / "cmyk.jpg")
     Image.fromarray(rgb[1]).convert("P", palette=Image.ADAPTIVE).save(folder / "odd" / "palette.png")
     rgba = Image.fromarray(rgb[2]).convert("RGBA")
@@ -146,7 +169,7 @@ def awkward_folder(tiny_imagenet_files, tmp_path):
     Image.fromarray(rgb[7]).save(folder / "odd" / "plain.png")
     Image.fromarray(rgb[8]).convert("L").save(folder / "odd" / "gray.jpg")
     Image.fromarray(np.repeat(rgb[9][..., :1], 3, axis=-1)).save(folder / "odd" / "gray_as_rgb.png")
-    raw = (folder / "good" / color[0].name).read_bytes()
+    raw = (folder / "good" / "photo_0.JPEG").read_bytes()
     (folder / "odd" / "truncated.jpg").write_bytes(raw[: len(raw) // 2])
     (folder / "odd" / "not_an_image.png").write_bytes(b"this is not a png file")
     (folder / "odd" / "empty.jpg").write_bytes(b"")

@@ -162,3 +162,19 @@ def test_loss_curve_marks_only_real_learning_rate_drops():
     fig = plots.loss_curve_figure(history)
     drops = [line for line in fig.axes[0].lines if line.get_linestyle() == "--"]
     assert len(drops) == 1
+
+
+def test_turing_command_line_sizes_resumes_and_explains_a_missing_deck(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    assert turing.main([str(tmp_path / "nowhere.npz")]) == 2
+    assert "notebook 06" in capsys.readouterr().err
+    deck, _, _ = _deck(count=6)
+    path = turing.save_deck(deck, tmp_path / "deck.npz")
+    assert turing.main([str(path), "--count", "4", "--session", "ann"], stdin=io.StringIO("r\nc\nq\n")) == 0
+    first = capsys.readouterr().out
+    assert "4 images" in first and "no display: open this file" in first and "PIL.Image" not in first
+    assert turing.main([str(path), "--count", "4", "--session", "ann"], stdin=io.StringIO("r\nr\n")) == 0
+    assert "resuming session 'ann' at image 3" in capsys.readouterr().out
+    answers = turing.read_answers(tmp_path / "answers.csv")
+    assert len(answers) == 4 and [int(row["trial"]) for row in answers] == [0, 1, 2, 3]

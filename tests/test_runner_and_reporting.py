@@ -34,6 +34,7 @@ def fake_project(tmp_path, monkeypatch):
     (tmp_path / "notebooks").mkdir()
     _notebook(tmp_path / "notebooks" / "01_fake.ipynb", WRITE_RESULTS)
     monkeypatch.setattr(config, "PROJECT_ROOT", tmp_path)
+    monkeypatch.delenv("COLORIZE_RESULTS_ROOT", raising=False)
     monkeypatch.setattr(runner, "NOTEBOOK_DIR", tmp_path / "notebooks")
     monkeypatch.setattr(runner, "NOTEBOOKS", ["01_fake"])
     return tmp_path
@@ -41,7 +42,7 @@ def fake_project(tmp_path, monkeypatch):
 
 def test_successful_run_promotes_outputs(fake_project):
     assert runner.main(["--profile", "smoke", "--no-progress"]) == 0
-    results = fake_project / "results" / "smoke"
+    results = fake_project / "runs" / "smoke"
     assert (results / "notebooks" / "01_fake.ipynb").exists()
     assert (results / "tables" / "table.csv").read_text().splitlines() == ["model,value", "gray,1.5"]
     record = json.loads((results / "metrics" / "01_fake.json").read_text())
@@ -52,7 +53,7 @@ def test_successful_run_promotes_outputs(fake_project):
 
 def test_failed_notebook_keeps_failed_copy_and_last_good_results(fake_project, capsys):
     assert runner.main(["--profile", "smoke", "--no-progress"]) == 0
-    results = fake_project / "results" / "smoke"
+    results = fake_project / "runs" / "smoke"
     good_record = (results / "metrics" / "01_fake.json").read_text()
     with pytest.raises(runner.NotebookFailed, match="ValueError: broken helper"):
         runner.run_notebook("01_fake", "smoke", {"FAIL": True}, progress_bar=False)
@@ -90,3 +91,26 @@ def test_markdown_table_and_record(tmp_path):
     assert "profile smoke" in markdown and "samples" in markdown
     with pytest.raises(ValueError, match="no rows"):
         writer.save_table([], "empty")
+
+
+def test_publish_writes_results_and_a_rerun_removes_what_the_last_run_wrote_but_this_one_did_not(
+        fake_project, monkeypatch):
+    assert runner.main(["--profile", "smoke", "--no-progress", "--publish"]) == 0
+    published = fake_project / "results" / "smoke"
+    assert (published / "tables" / "table.csv").exists()
+    assert not (fake_project / "runs" / "smoke" / "tables" / "table.csv").exists()
+    # the notebook's next run writes another table: the old one must not stay beside the new one
+    _notebook(fake_project / "notebooks" / "01_fake.ipynb", WRITE_RESULTS.replace('"table")', '"renamed")'))
+    monkeypatch.delenv("COLORIZE_RESULTS_ROOT", raising=False)
+    assert runner.main(["--profile", "smoke", "--no-progress", "--publish"]) == 0
+    assert (published / "tables" / "renamed.csv").exists() and not (published / "tables" / "table.csv").exists()
+
+
+def test_runner_help_names_the_command_and_the_accepted_values(capsys):
+    with pytest.raises(SystemExit):
+        runner.main(["--help"])
+    text = capsys.readouterr().out
+    assert "python -m colorize_utils.runner" in text and "folder:/path" in text and "--sizes" in text
+    with pytest.raises(SystemExit):
+        runner.main(["--dataset", "imagenet-21k"])
+    assert "choose one of" in capsys.readouterr().err
