@@ -144,10 +144,11 @@ class ChannelBins:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the bin table as JSON (saved beside the model that uses it)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.get_config(), indent=1))
-        return path
+        from .reporting import atomic_path
+
+        with atomic_path(path) as temporary:
+            temporary.write_text(json.dumps(self.get_config(), indent=1))
+        return Path(path)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(num_bins={self.num_classes}, fitted={self.is_fitted})"
@@ -223,6 +224,8 @@ class JointBins:
         self.num_classes = len(centres)
         self.bin_values = centres.copy() if bin_values is None else np.asarray(bin_values, np.float64).reshape(-1, 2)
         self.counts = np.zeros(len(centres), np.int64) if counts is None else np.asarray(counts, np.int64)
+        self.logit_adjustment: np.ndarray | None = None  # set by with_prior_correction()
+        self.prior_correction: dict | None = None
         # Every grid cell -> its nearest kept cell: encode() becomes one table look-up (constant memory and
         # time per pixel, so fitting on hundreds of millions of training pixels is quick).
         low, size = self.value_range[0], self.grid_size
@@ -278,7 +281,8 @@ class JointBins:
         return cls(centres, values, counts[kept], step=step, value_range=value_range)
 
     def encode(self, ab):
-        """bin(): ab (..., 2) -> index of the kept cell holding it (else the nearest kept one), (..., 1)."""
+        """bin(): ab (..., 2) -> index of the kept cell holding it, shape (..., 1). A value in a dropped cell
+        maps to the kept cell nearest that cell's centre (at most one grid step from the nearest kept one)."""
         size = self.grid_size
         cells = ops.clip(ops.cast(ops.floor((ops.cast(ab, "float32") - self.value_range[0]) / self.step), "int32"),
                          0, size - 1)
@@ -287,12 +291,10 @@ class JointBins:
 
     def squared_distances(self, ab):
         """Squared distance of ab (..., 2) to every kept cell centre: (..., Q)."""
-        ab = ops.cast(ab, "float32")
+        ab = ops.expand_dims(ops.cast(ab, "float32"), -2)
         centres = ops.convert_to_tensor(self.centres.astype("float32"))
-        # |x - c|^2 = |x|^2 - 2 x.c + |c|^2 as a matmul: far cheaper than broadcasting (..., Q, 2).
-        cross = ops.matmul(ab, ops.transpose(centres))
-        return (ops.sum(ab * ab, axis=-1, keepdims=True) - 2.0 * cross
-                + ops.sum(centres * centres, axis=-1))
+        # Differences, not |x|^2 - 2 x.c + |c|^2: exact also where matmuls run in reduced precision (TF32).
+        return ops.sum(ops.square(ab - centres), axis=-1)
 
     def decode(self, indices):
         """unbin(): indices (..., 1) -> ab (..., 2), the fitted mean of each cell."""
@@ -300,16 +302,33 @@ class JointBins:
         return ops.take(values, ops.cast(indices[..., 0], "int32"), axis=0)
 
     def decode_logits(self, logits, decode: str = "argmax", temperature: float = DEFAULT_TEMPERATURE):
-        """ab (..., 2) from logits (..., 1, Q) by argmax, mean or annealed mean over the cells' values."""
-        return decode_distribution(logits[..., 0, :], self.bin_values, decode, temperature)
+        """ab (..., 2) from logits (..., 1, Q) by argmax, mean or annealed mean over the cells' values.
+
+        A model trained with rebalancing weights w may carry a prior correction (`logit_adjustment`,
+        -alpha log w, chosen on validation data): it is added to the logits first. alpha = 1 undoes the
+        rebalancing (the unweighted posterior); alpha = 0 keeps its vivid, rare-colour-seeking output.
+        """
+        logits = logits[..., 0, :]
+        if self.logit_adjustment is not None:
+            logits = ops.cast(logits, "float32") + ops.convert_to_tensor(self.logit_adjustment.astype("float32"))
+        return decode_distribution(logits, self.bin_values, decode, temperature)
+
+    def with_prior_correction(self, alpha: float, lam: float = 0.5, sigma: float = 5.0) -> "JointBins":
+        """A copy whose decoding subtracts alpha * log(rebalancing weights) from the logits (see decode_logits)."""
+        if not 0.0 <= alpha <= 1.0:
+            raise ValueError(f"alpha must be in [0, 1]; got {alpha}.")
+        corrected = JointBins.from_config({**self.get_config(), "prior_correction": None})
+        corrected.logit_adjustment = -float(alpha) * np.log(self.class_weights(lam, sigma))
+        corrected.prior_correction = {"alpha": float(alpha), "lambda": float(lam), "sigma": float(sigma)}
+        return corrected
 
     def soft_encode(self, ab, neighbours: int = 5, sigma: float = 5.0):
         """Soft targets (..., Q): a Gaussian (sigma, Lab units) over the `neighbours` nearest cells, sum 1."""
         distances = self.squared_distances(ab)
         nearest = min(int(neighbours), self.num_classes)
         neg_top, top_index = ops.top_k(-distances, k=nearest)
-        weights = ops.exp(neg_top / (2.0 * sigma * sigma))
-        weights = weights / ops.sum(weights, axis=-1, keepdims=True)
+        # softmax subtracts the largest first: far from every kept cell, exp() would underflow to 0 / 0.
+        weights = ops.softmax(neg_top / (2.0 * sigma * sigma), axis=-1)
         one_hot = ops.one_hot(top_index, self.num_classes)  # (..., k, Q)
         return ops.sum(one_hot * ops.expand_dims(weights, -1), axis=-2)
 
@@ -354,20 +373,26 @@ class JointBins:
     def get_config(self) -> dict:
         """JSON-serialisable description, enough to rebuild the binning exactly."""
         return {"kind": self.kind, "centres": self.centres.tolist(), "step": self.step,
+                "prior_correction": self.prior_correction,
                 "value_range": list(self.value_range), "bin_values": self.bin_values.tolist(), "counts": self.counts.tolist()}
 
     @classmethod
     def from_config(cls, config: dict) -> "JointBins":
         """Rebuild from get_config()."""
-        return cls(config["centres"], config.get("bin_values"), config.get("counts"), config.get("step", 10.0),
+        bins = cls(config["centres"], config.get("bin_values"), config.get("counts"), config.get("step", 10.0),
                    tuple(config.get("value_range", (-110.0, 110.0))))
+        correction = config.get("prior_correction")
+        if not correction:
+            return bins
+        return bins.with_prior_correction(correction["alpha"], correction["lambda"], correction["sigma"])
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the bin table as JSON (saved beside the model that uses it)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.get_config()))
-        return path
+        from .reporting import atomic_path
+
+        with atomic_path(path) as temporary:
+            temporary.write_text(json.dumps(self.get_config()))
+        return Path(path)
 
     def __repr__(self) -> str:
         return f"JointBins(num_classes={self.num_classes}, step={self.step}, fitted={self.is_fitted})"

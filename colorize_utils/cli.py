@@ -37,6 +37,10 @@ def _train_colorizer_parser(sub) -> None:
     parser.add_argument("--max-minutes", type=float, default=None,
                         help="stop after the block that ends past this wall time (rerun to continue)")
     parser.add_argument("--no-export", action="store_true", help="train and evaluate only")
+    parser.add_argument("--fresh", action="store_true",
+                        help="discard the training state in --run-dir (not its data cache) and train from scratch")
+    parser.add_argument("--evaluate-only", action="store_true",
+                        help="no training: calibrate, evaluate and export the kept checkpoint of --run-dir")
 
 
 def _run_train_colorizer(args) -> int:
@@ -46,24 +50,45 @@ def _run_train_colorizer(args) -> int:
     cfg = colorizer.ColorizerConfig(**{k: v for k, v in vars(args).items() if k in fields})
     cfg.validate()
     started = time.perf_counter()
-    result, bins, arrays, report = colorizer.train_colorizer(cfg)
+    if args.fresh:
+        import shutil
+
+        run_dir = Path(cfg.run_dir)
+        for name in ("model.keras", "history.csv", "history.json", "bins.json", "bins.key.json",
+                     "bins.calibrated.json", "card.json", "config.json"):
+            (run_dir / name).unlink(missing_ok=True)
+        for folder in ("backup", "tensorboard"):
+            shutil.rmtree(run_dir / folder, ignore_errors=True)
+    if args.evaluate_only:
+        result, bins, arrays, report = colorizer.load_finished_run(cfg)
+    else:
+        result, bins, arrays, report = colorizer.train_colorizer(cfg)
     train_seconds = sum(result.history.get("seconds", []))
     steps_done = result.epochs_run * cfg.steps_per_epoch
     print(f"trained {steps_done} steps ({result.epochs_run} blocks) in {train_seconds / 60:.1f} min of training; "
           f"kept block {result.best_epoch}" + (" (stopped by --max-minutes; rerun to continue)"
                                                if result.out_of_time else ""), flush=True)
     mean_ab = colorizer.train_ab_mean(arrays["train"])
-    rows, _ = colorizer.evaluate_colorizer(result.model, bins, arrays["test"], mean_ab,
+    calibrated, calibration = colorizer.calibrate_prior_correction(result.model, bins, arrays["val"], mean_ab,
+                                                                   cfg.rebalance_lambda, sigma=cfg.soft_sigma)
+    calibrated.save(Path(cfg.run_dir) / "bins.calibrated.json")
+    alpha = calibrated.prior_correction["alpha"]
+    rows, _ = colorizer.evaluate_colorizer(result.model, calibrated, arrays["test"], mean_ab,
                                            decodings=(("annealed", 0.38), ("mean", 1.0), ("argmax", 1.0)))
+    uncorrected, _ = colorizer.evaluate_colorizer(result.model, bins, arrays["test"], mean_ab,
+                                                  decodings=(("annealed", 0.38),))
+    rows.append({**uncorrected[-1], "model": "colorizer_annealed_T0.38_without_prior_correction"})
     print(reporting.markdown_table(rows))
     card = {
         "model": "colorize_utils.models.build_colorizer", "width": cfg.width,
         "parameters": int(result.model.count_params()),
-        "input": "Lab L (any size, a multiple of 8; colorize() pads), output: logits over joint (a, b) bins at 1/4 resolution",
+        "input": "Lab L (any size, a multiple of 8; colorize() resizes to a working size), output: logits over joint (a, b) bins at 1/4 resolution",
         "bins": {"kind": bins.kind, "classes": bins.num_classes, "step": bins.step,
                  "fitted_on_pixels": int(bins.counts.sum())},
         "loss": f"soft-encoded (5 nearest, sigma 5) cross-entropy, rebalanced with lambda {cfg.rebalance_lambda}",
-        "default_decoding": {"decode": "annealed", "temperature": 0.38},
+        "default_decoding": {"decode": "annealed", "temperature": 0.38, "prior_correction_alpha": alpha},
+        "prior_correction": {"rule": colorizer.PRIOR_CORRECTION_RULE,
+                             "split": "validation", "candidates": calibration, "chosen_alpha": alpha},
         "train_ab_mean": [float(v) for v in mean_ab],
         "training": {**dataclasses.asdict(cfg), "steps_done": steps_done, "blocks_run": result.epochs_run,
                      "kept_block": result.best_epoch, "images_seen": steps_done * cfg.batch_size,
@@ -100,8 +125,11 @@ def _colorize_parser(sub) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def collect_inputs(patterns: list[str]) -> tuple[list[Path], list[tuple[str, str]]]:
-    """Expand files, folders (recursively) and globs into image files; and (input, reason) for the rest."""
+def collect_inputs(patterns: list[str], skip_folder: Path | None = None) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Expand files, folders (recursively) and globs into image files; and (input, reason) for the rest.
+
+    `skip_folder` (the output folder) is not searched, so a rerun does not colorize its own outputs.
+    """
     import glob
 
     from .inference import READ_EXTENSIONS
@@ -119,7 +147,11 @@ def collect_inputs(patterns: list[str]) -> tuple[list[Path], list[tuple[str, str
         if path.is_dir():
             found = []
             try:
-                for root, _dirs, names in os.walk(path, followlinks=False):
+                for root, dirs, names in os.walk(path, followlinks=False):
+                    if skip_folder is not None and skip_folder.exists() and os.path.samefile(root, skip_folder) \
+                            and not os.path.samefile(root, path):
+                        dirs[:] = []
+                        continue
                     found += [Path(root) / n for n in sorted(names) if Path(n).suffix.lower() in READ_EXTENSIONS]
             except OSError as error:
                 problems.append((pattern, f"cannot list the folder ({error.strerror})"))
@@ -141,10 +173,17 @@ def collect_inputs(patterns: list[str]) -> tuple[list[Path], list[tuple[str, str
     return files, problems
 
 
-def output_path(source: Path, out_dir: Path, taken: set) -> Path:
+def _same_file_as_any(candidate: Path, paths) -> bool:
+    """True when candidate is one of `paths` on disk (also on case-insensitive file systems)."""
+    if not candidate.exists():
+        return False
+    return any(os.path.samefile(candidate, path) for path in paths if Path(path).exists())
+
+
+def output_path(source: Path, out_dir: Path, taken: set, inputs: list[Path]) -> Path:
     """out_dir/<stem>.png, never an input file and never twice in a run (then <stem>_2.png, ...)."""
     candidate, index = out_dir / f"{source.stem}.png", 1
-    while candidate.resolve() in taken or candidate.resolve() == source.resolve():
+    while candidate.resolve() in taken or _same_file_as_any(candidate, inputs):
         index += 1
         candidate = out_dir / f"{source.stem}_{index}.png"
     return candidate
@@ -160,8 +199,8 @@ def _run_colorize(args) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    files, skipped = collect_inputs(args.inputs)
     out_dir = Path(args.out).expanduser()
+    files, skipped = collect_inputs(args.inputs, out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         probe = out_dir / ".colorize_write_test"
@@ -196,17 +235,23 @@ def _run_colorize(args) -> int:
 
         progress = tqdm(total=len(files), unit="image", file=sys.stderr)
     for source in files:
+        partial = None
         try:
             rgb = inference.read_image_file(source)
             result = inference.colorize(rgb, colorizer, args.decode, args.temperature, working)
-            target = output_path(source, out_dir, taken)
-            partial = target.with_name(target.name + ".partial")
+            target = output_path(source, out_dir, taken, files)
+            partial = target.with_name(f".{target.stem}.partial.png")
             Image.fromarray(result).save(partial, format="PNG")
             os.replace(partial, target)
             taken.add(target.resolve())
             written.append((source, target))
         except (inference.UnusableImage, ValueError, OSError, MemoryError) as error:
             skipped.append((str(source), str(error) or type(error).__name__))
+        except Exception as error:  # e.g. a TensorFlow error on one odd image must not end the batch
+            skipped.append((str(source), f"could not be colorized ({type(error).__name__}: {error})"))
+        finally:
+            if partial is not None and partial.exists():
+                partial.unlink()
         if progress is not None:
             progress.update(1)
     if progress is not None:

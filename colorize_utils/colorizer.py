@@ -63,7 +63,7 @@ class ColorizerConfig:
         if self.crop_size % 8 or self.crop_size > self.image_size:
             raise ValueError(f"crop_size must be a multiple of 8 and at most image_size ({self.image_size}); "
                              f"got {self.crop_size}.")
-        for name in ("train_size", "batch_size", "steps", "steps_per_epoch", "width"):
+        for name in ("train_size", "val_size", "test_size", "batch_size", "steps", "steps_per_epoch", "width"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be at least 1; got {getattr(self, name)}.")
         if not 0.0 <= self.rebalance_lambda <= 1.0:
@@ -88,6 +88,7 @@ def load_image_arrays(cfg: ColorizerConfig) -> tuple[dict[str, np.ndarray], dict
         saved = json.loads(manifest.read_text())
         arrays = {name: np.load(cache / f"{name}.npy", mmap_mode="r") for name in ("train", "val", "test")}
         return arrays, saved["report"] | {"labels": saved["labels"]}
+    manifest.unlink(missing_ok=True)  # rebuilt below; never pair new arrays with an old manifest
     data = load_splits(cfg.source, (cfg.train_size, cfg.val_size, cfg.test_size), cfg.image_size, cfg.seed,
                        root=key["data_dir"], download=True)
     cache.mkdir(parents=True, exist_ok=True)
@@ -149,34 +150,70 @@ def colorizer_loss(bins, rebalance_lambda: float | None, soft: bool = True, sigm
                                   sigma=sigma)
 
 
+def load_finished_run(cfg: ColorizerConfig):
+    """The kept checkpoint, bins, history, data and report of an earlier run (for --evaluate-only)."""
+    from .binning import load_binning
+    from .training import TrainResult, load_model, read_history
+
+    run_dir = Path(cfg.run_dir)
+    if not (run_dir / "model.keras").exists():
+        raise FileNotFoundError(f"No trained colorizer in {run_dir}; train one first (without --evaluate-only).")
+    arrays, report = load_image_arrays(cfg)
+    history = read_history(run_dir / "history.csv")
+    return TrainResult(load_model(run_dir / "model.keras"), history, run_dir), load_binning(run_dir / "bins.json"), \
+        arrays, report
+
+
 def train_colorizer(cfg: ColorizerConfig):
     """Train (or resume) the shipped colorizer; returns (TrainResult, bins, arrays, data report)."""
     from . import models, pipeline, training
+    from .training import read_history
 
     cfg.validate()
     run_dir = Path(cfg.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    if (run_dir / "model.keras").exists() and not (run_dir / "backup").exists():
+        # A finished run: rerunning the command must not throw its model away and train from scratch.
+        print(f"{run_dir} holds a finished run: evaluating and exporting it (--fresh trains a new one).", flush=True)
+        return load_finished_run(cfg)
+    resuming = (run_dir / "backup").exists()
+    if resuming and (run_dir / "config.json").exists():
+        earlier = json.loads((run_dir / "config.json").read_text())
+        changed = {k: (earlier.get(k), v) for k, v in dataclasses.asdict(cfg).items()
+                   if k not in ("max_minutes", "run_dir", "data_dir") and earlier.get(k) != v}
+        if changed:
+            raise ValueError(f"{run_dir} holds an unfinished run with other settings {changed} (earlier, now); "
+                             "rerun with the earlier settings to resume it, or pass --fresh to start over.")
     started = time.perf_counter()
     arrays, report = load_image_arrays(cfg)
     print(f"data: train {len(arrays['train'])}, val {len(arrays['val'])}, test {len(arrays['test'])} "
           f"({time.perf_counter() - started:.0f} s)", flush=True)
-    bins_path = run_dir / "bins.json"
-    if bins_path.exists():
+    bins_path, bins_key_path = run_dir / "bins.json", run_dir / "bins.key.json"
+    bins_key = {"data": json.loads((Path(cfg.run_dir) / "data" / "manifest.json").read_text())["key"],
+                "bin_step": cfg.bin_step}
+    if bins_path.exists() and bins_key_path.exists() and json.loads(bins_key_path.read_text()) == bins_key:
         from .binning import load_binning
 
         bins = load_binning(bins_path)
-    else:
+    else:  # fitted on every training pixel of *this* data (never reused from another run's data)
         bins = fit_bins(arrays["train"], cfg.bin_step)
+        bins.save(bins_path)
+        bins_key_path.write_text(json.dumps(bins_key))
     print(f"bins: {bins.num_classes} joint (a, b) cells from {int(bins.counts.sum()):,} training pixels", flush=True)
     models.set_seed(cfg.seed)
     model = models.build_colorizer(cfg.width, "classification", 1, bins.num_classes, name="colorizer")
+    # A resumed call must not replay the first call's shuffles, crops and flips: seed by the blocks done.
+    blocks_done = len(read_history(run_dir / "history.csv").get("loss", [])) if resuming else 0
     train_data = pipeline.make_colorizer_dataset(arrays["train"], cfg.batch_size, cfg.crop_size, augment=True,
-                                                 seed=cfg.seed)
-    val_data = pipeline.make_colorizer_dataset(arrays["val"], cfg.batch_size, None, augment=False, repeat=False)
+                                                 seed=cfg.seed + blocks_done)
+    # Endless but unshuffled: the same validation batches every time, and no "ran out of data" warning.
+    val_batch = min(cfg.batch_size, len(arrays["val"]))
+    val_data = pipeline.make_colorizer_dataset(arrays["val"], val_batch, None, augment=False, repeat=True)
     train_config = training.TrainConfig(
         epochs=cfg.epochs, batch_size=cfg.batch_size, learning_rate=cfg.learning_rate,
         min_learning_rate=cfg.learning_rate / 10, lr_patience=cfg.lr_patience, seed=cfg.seed,
-        steps_per_epoch=cfg.steps_per_epoch, max_minutes=cfg.max_minutes)
+        steps_per_epoch=cfg.steps_per_epoch, validation_steps=len(arrays["val"]) // val_batch,
+        max_minutes=cfg.max_minutes, label="colorizer")
     loss = colorizer_loss(bins, cfg.rebalance_lambda, True, cfg.soft_sigma, cfg.soft_neighbours)
     (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=1))
     result = training.train(model, train_data, val_data, loss, run_dir, train_config, bins)
@@ -219,7 +256,8 @@ def export_pretrained(run_dir: str | os.PathLike, card: dict, out_dir: str | os.
     partial_model = out_dir / "colorizer.partial.keras"
     load_model(run_dir / "model.keras").save(partial_model)
     os.replace(partial_model, out_dir / MODEL_FILE)
-    shutil.copyfile(run_dir / "bins.json", out_dir / f"{BINS_FILE}.partial")
+    calibrated = run_dir / "bins.calibrated.json"
+    shutil.copyfile(calibrated if calibrated.exists() else run_dir / "bins.json", out_dir / f"{BINS_FILE}.partial")
     os.replace(out_dir / f"{BINS_FILE}.partial", out_dir / BINS_FILE)
     (out_dir / f"{CARD_FILE}.partial").write_text(json.dumps(card, indent=1))
     os.replace(out_dir / f"{CARD_FILE}.partial", out_dir / CARD_FILE)
@@ -252,3 +290,44 @@ def evaluate_colorizer(model, bins, images: np.ndarray, mean_ab: np.ndarray,
         per_image[name] = values
     metrics.gray_better_side(rows, per_image, lightness, ab_true, binnings)
     return rows, per_image
+
+
+PRIOR_CORRECTION_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+PRIOR_CORRECTION_RULE = ("on the validation split: the most colourful alpha (annealed mean) whose output beats "
+                         "gray's AuC and binned accuracy at 10 bins (gray's better side) and stays within 0.3 dB "
+                         "of gray's PSNR; alpha = 1 when none does")
+
+
+def calibrate_prior_correction(model, bins, val_images: np.ndarray, mean_ab: np.ndarray, lam: float,
+                               temperature: float = 0.38, psnr_margin: float = 0.3,
+                               grid=PRIOR_CORRECTION_GRID, sigma: float = 5.0) -> tuple[object, list[dict]]:
+    """Choose how much of the rebalancing to undo at decoding time, on the validation split only.
+
+    The rule, fixed before any test image is seen: the most colourful alpha (annealed mean at
+    `temperature`) whose output beats gray's AuC and binned accuracy at 10 bins (gray's better side) and
+    stays within `psnr_margin` dB of gray's PSNR; alpha = 1 (the unweighted posterior) when none does.
+    Returns the corrected bins and one row per alpha.
+    """
+    from . import metrics
+
+    rows = []
+    for alpha in grid:
+        corrected = bins.with_prior_correction(alpha, lam, sigma)
+        table, _ = evaluate_colorizer(model, corrected, val_images, mean_ab, decodings=(("annealed", temperature),))
+        by_id = {row["model"]: row for row in table}
+        gray, model_row = by_id[metrics.GRAY], by_id["colorizer"]
+        qualifies = (model_row["auc"] > gray["auc"] and model_row["accuracy_10_bins"] > gray["accuracy_10_bins"]
+                     and model_row["psnr"] >= gray["psnr"] - psnr_margin)
+        rows.append({"alpha": alpha, "auc": model_row["auc"], "gray_auc": gray["auc"],
+                     "accuracy_10_bins": model_row["accuracy_10_bins"], "gray_accuracy_10_bins": gray["accuracy_10_bins"],
+                     "psnr": model_row["psnr"], "gray_psnr": gray["psnr"], "colorfulness": model_row["colorfulness"],
+                     "qualifies": qualifies})
+        print(f"prior correction alpha {alpha}: AuC {model_row['auc']:.4f} (gray {gray['auc']:.4f}), accuracy@10 "
+              f"{model_row['accuracy_10_bins']:.4f} (gray {gray['accuracy_10_bins']:.4f}), PSNR {model_row['psnr']:.2f} "
+              f"(gray {gray['psnr']:.2f}), colorfulness {model_row['colorfulness']:.1f}"
+              + ("  qualifies" if qualifies else ""), flush=True)
+    qualifying = [row for row in rows if row["qualifies"]]
+    chosen = max(qualifying, key=lambda row: row["colorfulness"])["alpha"] if qualifying else 1.0
+    return bins.with_prior_correction(chosen, lam, sigma), rows

@@ -162,15 +162,18 @@ class Experiment:
         batch_size = min(profile.batch_size, len(self._train_rgb))
         steps = max(1, len(self._train_rgb) // batch_size)  # one pass over the training images per epoch
         crop = self.image_size - 8 if self.image_size >= 16 else self.image_size
+        val_batch = min(batch_size, len(self._val_rgb)) if self._val_rgb is not None else None
         config = training.TrainConfig(epochs=self.epochs, batch_size=batch_size, lr_patience=profile.lr_patience,
-                                      seed=self.run.seed, steps_per_epoch=steps)
+                                      seed=self.run.seed, steps_per_epoch=steps,
+                                      validation_steps=len(self._val_rgb) // val_batch if val_batch else None)
         model = self.build(spec)
         loss = (colorizer.colorizer_loss(binning, 0.5 if spec.rebalance else None, soft=True) if spec.uses_bins
                 else losses.get_loss(spec.loss))
         print(f"{spec.name}: {model.count_params():,} parameters, {self.epochs} epochs of {steps} steps")
         train_data = pipeline.make_colorizer_dataset(self._train_rgb, batch_size, crop, augment=True,
                                                      seed=self.run.seed)
-        val_data = (pipeline.make_colorizer_dataset(self._val_rgb, batch_size, None, augment=False, repeat=False)
+        # Endless but unshuffled: the same validation batches every epoch (validation_steps of them).
+        val_data = (pipeline.make_colorizer_dataset(self._val_rgb, val_batch, None, augment=False, repeat=True)
                     if self._val_rgb is not None else None)
         result = training.train(model, train_data, val_data, loss, self.run.writer.path("models", spec.name),
                                 config, binning)

@@ -25,7 +25,8 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from .training import _EpochLog, _read_history, _verbosity, prepare_run_dir
+from .reporting import atomic_path, json_safe
+from .training import EpochLog, load_model, prepare_run_dir, read_history, verbosity
 
 AB_OUTPUT_RANGE = 110.0  # tanh * 110 covers the a and b values of every sRGB color
 PATCH_GRID = 30
@@ -184,7 +185,8 @@ class _SaveGenerator(keras.callbacks.Callback):
         self.path = path
 
     def on_epoch_end(self, epoch, logs=None):
-        self.model.generator.save(self.path)
+        with atomic_path(self.path) as temporary:  # a kill mid-write never leaves a half-written model
+            self.model.generator.save(temporary)
 
 
 def train_gan(generator: keras.Model, discriminator: keras.Model, train_data, val_data,
@@ -198,7 +200,7 @@ def train_gan(generator: keras.Model, discriminator: keras.Model, train_data, va
     gan.build(generator.input.shape)  # BackupAndRestore needs a built model
     gan.compile(keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1),
                 keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1))
-    epoch_log = _EpochLog()
+    epoch_log = EpochLog()
     callbacks = [
         _Warmup(config.warmup_epochs), epoch_log,
         keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
@@ -206,17 +208,20 @@ def train_gan(generator: keras.Model, discriminator: keras.Model, train_data, va
         keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False),
         _SaveGenerator(run_dir / "model.keras"),
     ]
-    fit_args = {"epochs": config.epochs, "callbacks": callbacks, "verbose": _verbosity(config.verbose),
+    fit_args = {"epochs": config.epochs, "callbacks": callbacks, "verbose": verbosity(config.verbose),
                 "validation_data": val_data}
     if isinstance(train_data, tuple):
         fit_args.update(x=train_data[0], y=train_data[1], batch_size=config.batch_size, shuffle=True)
     else:
-        fit_args.update(x=train_data)
+        fit_args.update(x=train_data, shuffle=False)  # a tf.data pipeline shuffles itself
     gan.fit(**fit_args)
     if epoch_log.diverged_at is not None:
-        raise RuntimeError(f"cGAN: a loss became NaN/inf at epoch {epoch_log.diverged_at[0]}; lower the "
+        raise RuntimeError(f"cGAN ({run_dir.name}): a loss became NaN/inf at epoch {epoch_log.diverged_at[0]}; "
+                           f"{run_dir} keeps the last good generator. Lower the "
                            f"learning rate (now {config.learning_rate}).")
-    history = _read_history(run_dir / "history.csv")
-    (run_dir / "history.json").write_text(json.dumps({"config": asdict(config), "history": history}, indent=1))
-    best = keras.saving.load_model(run_dir / "model.keras")
+    history = read_history(run_dir / "history.csv")
+    with atomic_path(run_dir / "history.json") as temporary:
+        temporary.write_text(json.dumps(json_safe({"config": asdict(config), "history": history}), indent=1,
+                                        allow_nan=False))
+    best = load_model(run_dir / "model.keras")
     return best, history, epoch_log.seconds

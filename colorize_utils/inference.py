@@ -18,14 +18,12 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from .binning import DEFAULT_TEMPERATURE, check_decoding
+from .data import MAX_PIXELS
 
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
 DEFAULT_MODEL = PRETRAINED_DIR / "colorizer.keras"
 DEFAULT_WORKING_SIZE = 64  # short side the model sees: the scale of Tiny ImageNet, which it was trained on
-MAX_PIXELS = 120_000_000  # larger images are refused before decoding (a 12000 x 9000 photo is 108 MP)
 STRIP_ROWS = 256  # rows recombined at a time
-# PIL warns above its own limit (89 MP) and refuses twice that; ours is documented and checked first.
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 
 @dataclass
@@ -58,13 +56,19 @@ def load_colorizer(path: str | os.PathLike | None = None) -> Colorizer:
         raise FileNotFoundError(f"No model at {path}; {hint}.")
     model = load_model(path)
     binning = None
-    for candidate in (path.with_name(path.stem + ".bins.json"), path.with_name("bins.json")):
+    # A training run folder holds its calibrated table (with the prior correction) beside the raw one.
+    for candidate in (path.with_name(path.stem + ".bins.json"), path.with_name("bins.calibrated.json"),
+                      path.with_name("bins.json")):
         if candidate.is_file():
             binning = load_binning(candidate)
             break
-    if len(model.output.shape) == 5 and binning is None:
-        raise FileNotFoundError(f"{path} predicts bins but no bin table was found beside it "
-                                f"({path.stem}.bins.json or bins.json).")
+    if len(model.output.shape) == 5:
+        if binning is None:
+            raise FileNotFoundError(f"{path} predicts bins but no bin table was found beside it "
+                                    f"({path.stem}.bins.json or bins.json).")
+        if int(model.output.shape[-1]) != binning.num_classes:
+            raise ValueError(f"{path} predicts {model.output.shape[-1]} classes but its bin table has "
+                             f"{binning.num_classes}: the two files come from different runs.")
     card_path = path.with_name(path.stem + ".card.json")
     card = json.loads(card_path.read_text()) if card_path.is_file() else {}
     return Colorizer(model, binning, path, card)
@@ -92,11 +96,15 @@ def as_rgb_uint8(image) -> np.ndarray:
         raise ValueError(f"image is empty (shape {array.shape}).")
     if array.dtype == np.uint8:
         pass
+    elif array.dtype == bool:
+        array = array.astype(np.uint8) * 255
     elif np.issubdtype(array.dtype, np.floating):
         if not np.all(np.isfinite(array)):
             raise ValueError("image holds NaN or infinite values.")
+        if array.max(initial=0.0) > 1.0 + 1e-6 or array.min(initial=0.0) < -1e-6:
+            raise ValueError("a float image must hold values in [0, 1]; for 0..255 values pass a uint8 array.")
         array = np.round(np.clip(array, 0.0, 1.0) * 255.0).astype(np.uint8)
-    elif np.issubdtype(array.dtype, np.integer) or array.dtype == bool:
+    elif np.issubdtype(array.dtype, np.integer):
         peak = 65535 if array.max(initial=0) > 255 else 255
         array = np.round(np.clip(array.astype(np.float64) / peak, 0, 1) * 255).astype(np.uint8)
     else:
@@ -134,11 +142,16 @@ def gray_of(rgb: np.ndarray) -> np.ndarray:
     return out
 
 
+MAX_WORKING_ASPECT = 8  # the model's input is at most 8 x working_size on its long side
+
+
 def working_shape(height: int, width: int, short_side: int, multiple: int = 8) -> tuple[int, int]:
-    """(h, w) with the shorter side `short_side`, the aspect kept, each rounded to a multiple of 8."""
+    """(h, w) with the shorter side `short_side`, the aspect kept (up to 8:1, so a 1 x 8000 strip cannot
+    become a huge model input), each rounded to a multiple of 8."""
     scale = short_side / min(height, width)
-    return (max(multiple, int(round(height * scale / multiple)) * multiple),
-            max(multiple, int(round(width * scale / multiple)) * multiple))
+    cap = MAX_WORKING_ASPECT * short_side
+    return (min(cap, max(multiple, int(round(height * scale / multiple)) * multiple)),
+            min(cap, max(multiple, int(round(width * scale / multiple)) * multiple)))
 
 
 def _resize_float(channel: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -234,9 +247,15 @@ def read_image_file(path: str | os.PathLike) -> np.ndarray:
     """
     from .data import pil_to_rgb
 
+    import warnings
+
     path = Path(path)
     try:
-        with Image.open(path) as image:
+        with warnings.catch_warnings():
+            # PIL warns between its limit and twice it; the size is checked just below, with a clear message.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            opened = Image.open(path)
+        with opened as image:
             width, height = image.size
             if width * height > MAX_PIXELS:
                 raise UnusableImage(f"{width}x{height} pixels is above the limit of {MAX_PIXELS:,}; downscale it")
@@ -247,7 +266,8 @@ def read_image_file(path: str | os.PathLike) -> np.ndarray:
     except UnusableImage:
         raise
     except Image.DecompressionBombError as error:
-        raise UnusableImage(f"refused as a possible decompression bomb ({error})") from error
+        raise UnusableImage(f"its header claims more than {2 * MAX_PIXELS:,} pixels, above the limit of "
+                            f"{MAX_PIXELS:,} (a possible decompression bomb); refused") from error
     except FileNotFoundError as error:
         raise UnusableImage("file not found") from error
     except PermissionError as error:

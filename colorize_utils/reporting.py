@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import json
@@ -29,6 +30,25 @@ def git_commit() -> str:
         return "unknown"
 
 
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike):
+    """Yield a temporary path beside `path`; on success it is renamed onto `path` in one step.
+
+    An interrupted write (crash, kill, full disk) leaves the previous file untouched and no half-written
+    one: readers see either the old file or the new one. The temporary keeps the suffix, because some
+    writers (matplotlib, Keras) choose the format by it.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+
+
 class ResultsWriter:
     """Writes one notebook's figures, tables and metrics record under a profile's results folder."""
 
@@ -49,7 +69,8 @@ class ResultsWriter:
     def save_fig(self, fig, name: str, dpi: int = 110) -> Path:
         """Save a matplotlib figure as results/<profile>/figures/<name>.png."""
         path = self.path("figures", f"{name}.png")
-        fig.savefig(path, dpi=dpi, bbox_inches="tight")
+        with atomic_path(path) as temporary:
+            fig.savefig(temporary, dpi=dpi, bbox_inches="tight")
         return path
 
     def save_table(self, rows: Sequence[dict], name: str, float_format: str = "{:.4g}") -> Path:
@@ -58,12 +79,12 @@ class ResultsWriter:
             raise ValueError(f"Table {name!r} has no rows.")
         columns = list(rows[0])
         csv_path = self.path("tables", f"{name}.csv")
-        with open(csv_path, "w", newline="") as handle:
+        with atomic_path(csv_path) as temporary, open(temporary, "w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=columns)
             writer.writeheader()
             writer.writerows(rows)
-        self.path("tables", f"{name}.md").write_text(
-            markdown_table(rows, float_format) + "\n\n" + self.provenance_line() + "\n")
+        with atomic_path(self.path("tables", f"{name}.md")) as temporary:
+            temporary.write_text(markdown_table(rows, float_format) + "\n\n" + self.provenance_line() + "\n")
         return csv_path
 
     def provenance_line(self) -> str:
@@ -92,9 +113,8 @@ class ResultsWriter:
         path = self.path("metrics", f"{self.notebook}.json")
         # Strict JSON: NaN / infinity (e.g. PSNR of identical images, an undefined ratio) become null.
         text = json.dumps(json_safe(record), indent=1, default=_to_json, allow_nan=False)
-        partial = path.with_name(path.name + ".partial")
-        partial.write_text(text)
-        os.replace(partial, path)
+        with atomic_path(path) as temporary:
+            temporary.write_text(text)
         return path
 
 

@@ -24,6 +24,7 @@ import keras
 import numpy as np
 
 from .binning import ChannelBins, load_binning
+from .reporting import atomic_path, json_safe
 
 
 @dataclass
@@ -38,8 +39,10 @@ class TrainConfig:
     seed: int = 0
     verbose: str | int = "auto"  # "auto": a progress bar interactively, one line per epoch headless
     steps_per_epoch: int | None = None  # for endless (repeated) data: an "epoch" is this many steps
+    validation_steps: int | None = None  # with endless validation data: batches per validation
     max_minutes: float | None = None  # stop after the first epoch that ends past this wall time (resumable)
     jit_compile: bool | str = "auto"
+    label: str | None = None  # name in progress lines and messages (default: the run folder's name)
 
 
 @dataclass
@@ -75,7 +78,7 @@ class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite."""
 
 
-class _EpochLog(keras.callbacks.Callback):
+class EpochLog(keras.callbacks.Callback):
     """Records learning rate and wall time per epoch; stops at the first non-finite loss or past a time budget."""
 
     def __init__(self, max_minutes: float | None = None):
@@ -103,7 +106,9 @@ class _EpochLog(keras.callbacks.Callback):
         if logs is not None:
             logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
             logs["seconds"] = self.seconds[-1]
-        if self.max_seconds is not None and time.perf_counter() - self._call_started > self.max_seconds:
+        last_epoch = epoch + 1 >= int((self.params or {}).get("epochs") or 0)
+        if (self.max_seconds is not None and not last_epoch
+                and time.perf_counter() - self._call_started > self.max_seconds):
             self.out_of_time = True
             self.model.stop_training = True
 
@@ -129,6 +134,42 @@ class _ProgressLine(keras.callbacks.Callback):
               f"about {left / 60:.1f} min left", flush=True)
 
 
+class _SafeBackup(keras.callbacks.BackupAndRestore):
+    """BackupAndRestore that never saves the weights of a diverged epoch (a NaN stop still ends the epoch,
+    and resuming from NaN weights would be useless), kept after early stops so a rerun resumes, and
+    double-buffered so a kill mid-write cannot leave an unreadable backup."""
+
+    def __init__(self, backup_dir: str, epoch_log: "EpochLog"):
+        super().__init__(backup_dir, delete_checkpoint=False, double_checkpoint=True)
+        self.epoch_log = epoch_log
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.epoch_log.diverged_at is None:
+            super().on_epoch_end(epoch, logs)
+
+
+class _BestCheckpoint(keras.callbacks.Callback):
+    """Keep the model of the epoch with the lowest `monitor`, written atomically (write, then rename).
+
+    Unlike keras.callbacks.ModelCheckpoint, a resumed run starts from the best value of the epochs
+    before the interruption (`best_so_far`), so a worse first resumed epoch cannot replace the best model,
+    and a kill mid-write never leaves a half-written model.keras.
+    """
+
+    def __init__(self, path: Path, monitor: str, best_so_far: float = math.inf):
+        super().__init__()
+        self.path, self.monitor, self.best = Path(path), monitor, best_so_far
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None or not math.isfinite(float(value)) or float(value) >= self.best:
+            return
+        self.best = float(value)
+        temporary = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix}")
+        self.model.save(temporary)
+        os.replace(temporary, self.path)
+
+
 def prepare_run_dir(run_dir: str | os.PathLike, epochs: int) -> Path:
     """Check the epochs and make the run folder; unless resuming, drop what an earlier, finished run left."""
     if epochs < 1:
@@ -142,7 +183,8 @@ def prepare_run_dir(run_dir: str | os.PathLike, epochs: int) -> Path:
     return run_dir
 
 
-def _verbosity(verbose: str | int) -> int:
+def verbosity(verbose: str | int) -> int:
+    """Keras verbosity for fit(): "auto" is a progress bar interactively, 2 (one line per epoch) headless."""
     if verbose != "auto":
         return int(verbose)
     return 2 if os.environ.get("COLORIZE_HEADLESS") else 1
@@ -169,25 +211,25 @@ def train(model: keras.Model, train_data, val_data, loss: keras.losses.Loss, run
         binning.save(run_dir / "bins.json")
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss, jit_compile=config.jit_compile)
     monitor = "val_loss" if val_data is not None else "loss"
-    epoch_log = _EpochLog(config.max_minutes)
+    epoch_log = EpochLog(config.max_minutes)
     callbacks = [
         epoch_log,
         keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.1, patience=config.lr_patience,
                                           min_lr=config.min_learning_rate, verbose=0),
-        keras.callbacks.ModelCheckpoint(str(run_dir / "model.keras"), monitor=monitor, save_best_only=True),
+        _BestCheckpoint(run_dir / "model.keras", monitor, _best_so_far(run_dir / "history.csv", monitor)),
         # Kept when a time budget or a NaN stops the run early, so that rerunning resumes it; train()
         # removes it itself once every epoch has run.
-        keras.callbacks.BackupAndRestore(str(run_dir / "backup"), delete_checkpoint=False),
+        _SafeBackup(str(run_dir / "backup"), epoch_log),
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
     ]
     if _tensorflow_available():
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False))
-    verbosity = _verbosity(config.verbose)
-    if verbosity == 2:  # headless (the runner, papermill): our own line with the time left instead of Keras's
-        callbacks.append(_ProgressLine(model.name, config.epochs))
-        verbosity = 0
-    fit_args = {"epochs": config.epochs, "callbacks": callbacks, "verbose": verbosity,
-                "steps_per_epoch": config.steps_per_epoch}
+    keras_verbosity = verbosity(config.verbose)
+    if keras_verbosity == 2:  # headless (the runner, papermill): our own line with the time left instead of Keras's
+        callbacks.append(_ProgressLine(config.label or run_dir.name, config.epochs))
+        keras_verbosity = 0
+    fit_args = {"epochs": config.epochs, "callbacks": callbacks, "verbose": keras_verbosity,
+                "steps_per_epoch": config.steps_per_epoch, "validation_steps": config.validation_steps}
     if isinstance(train_data, tuple):
         fit_args.update(x=train_data[0], y=train_data[1], batch_size=config.batch_size, shuffle=True)
     else:
@@ -196,15 +238,17 @@ def train(model: keras.Model, train_data, val_data, loss: keras.losses.Loss, run
     if epoch_log.diverged_at is not None:
         epoch, batch = epoch_log.diverged_at
         raise TrainingDiverged(
-            f"{model.name}: the loss became NaN/inf at epoch {epoch}, batch {batch}. Lower the learning "
-            f"rate (now {config.learning_rate}) or check the inputs for NaN; {run_dir} keeps the last good "
-            "checkpoint.")
-    full_history = _read_history(run_dir / "history.csv") or {k: list(v) for k, v in history.history.items()}
-    finished = epoch_log.epochs_ended >= config.epochs and not epoch_log.out_of_time
+            f"{config.label or run_dir.name} ({model.name}): the loss became NaN/inf at epoch {epoch}, batch {batch}. "
+            f"{run_dir / 'model.keras'} is the best model before that. Check the inputs for NaN, or delete "
+            f"{run_dir} and train again with a lower learning rate (now {config.learning_rate}).")
+    full_history = read_history(run_dir / "history.csv") or {k: list(v) for k, v in history.history.items()}
+    epochs_done = max(epoch_log.epochs_ended, len(full_history.get("loss", [])))
+    finished = epochs_done >= config.epochs and not epoch_log.out_of_time
     if finished:
         shutil.rmtree(run_dir / "backup", ignore_errors=True)
-    (run_dir / "history.json").write_text(json.dumps(
-        {"config": asdict(config), "model": model.name, "history": full_history}, indent=1))
+    with atomic_path(run_dir / "history.json") as temporary:
+        temporary.write_text(json.dumps(json_safe({"config": asdict(config), "model": model.name,
+                                                   "history": full_history}), indent=1, allow_nan=False))
     best = model
     if (run_dir / "model.keras").exists():
         best = load_model(run_dir / "model.keras")
@@ -217,7 +261,13 @@ def train(model: keras.Model, train_data, val_data, loss: keras.losses.Loss, run
     return result
 
 
-def _read_history(path: Path) -> dict:
+def _best_so_far(path: Path, monitor: str) -> float:
+    """The lowest finite `monitor` value of the epochs an interrupted run already finished (inf if none)."""
+    values = [v for v in read_history(path).get(monitor, []) if math.isfinite(v)]
+    return min(values) if values else math.inf
+
+
+def read_history(path: Path) -> dict:
     """The CSV log (which spans resumed runs) as {column: [values per epoch]}."""
     if not path.exists():
         return {}

@@ -161,3 +161,23 @@ def test_the_colorizer_learns_on_real_images(shared_data):
     gray_loss = float(np.mean(np.square(ab).sum(-1).mean(axis=(1, 2)) / 2))
     model_loss = float(np.mean(np.square(np.asarray(result.model(lightness, training=False)) - ab)))
     assert model_loss < 0.5 * gray_loss, (model_loss, gray_loss)
+
+
+def test_prior_correction_undoes_rebalancing_at_decoding_and_survives_saving(tmp_path):
+    rng = np.random.default_rng(4)
+    bins = JointBins.from_pixels(np.concatenate([rng.normal(0, 4, (50_000, 2)), rng.normal(30, 25, (5_000, 2))]))
+    logits = rng.normal(0, 1, (2, 3, 3, 1, bins.num_classes)).astype(np.float32)
+    weights = bins.class_weights(0.5)
+    corrected = bins.with_prior_correction(1.0, 0.5)
+    expected = np.asarray(bins.decode_logits(logits - np.log(weights)[None, None, None, None, :], "mean"))
+    np.testing.assert_allclose(np.asarray(corrected.decode_logits(logits, "mean")), expected, atol=1e-4)
+    # alpha 0 changes nothing; the correction pulls colours toward the common (near-gray) ones
+    np.testing.assert_allclose(np.asarray(bins.with_prior_correction(0.0).decode_logits(logits, "mean")),
+                               np.asarray(bins.decode_logits(logits, "mean")), atol=1e-5)
+    assert np.abs(expected).mean() < np.abs(np.asarray(bins.decode_logits(logits, "mean"))).mean()
+    loaded = load_binning(corrected.save(tmp_path / "bins.json"))
+    assert loaded.prior_correction == {"alpha": 1.0, "lambda": 0.5, "sigma": 5.0}
+    np.testing.assert_allclose(np.asarray(loaded.decode_logits(logits, "annealed")),
+                               np.asarray(corrected.decode_logits(logits, "annealed")), atol=1e-5)
+    with pytest.raises(ValueError, match="alpha"):
+        bins.with_prior_correction(1.5)
