@@ -197,6 +197,10 @@ def photo_table(photos: dict[str, np.ndarray], colorized: dict[str, dict[str, np
     from .pipeline import rgb_uint8_to_model_pair
 
     binnings = {n: UniformBins(n) for n in bin_counts}
+    for method, outputs in colorized.items():
+        missing = sorted(set(photos) - set(outputs))
+        if missing:  # the baselines are scored on every photo: a method must be too, or the means differ
+            raise ValueError(f"{method} has no output for {missing}; score every method on the same photos.")
     per_photo = []
     for photo_name, rgb in photos.items():
         lightness, ab_true = (ops.convert_to_numpy(t)[None] for t in rgb_uint8_to_model_pair(rgb))

@@ -195,14 +195,20 @@ class Experiment:
         return outputs
 
     def closeness_table(self) -> list[dict]:
-        """Table 1: closeness on the test split of both baselines and every trained model."""
-        rows = [metrics.closeness_row(name, self.test_L, ab, self.test_ab)
-                for name, ab in self.predictions(self.test_L, self.test_ab).items()]
-        return metrics.add_baseline_verdicts(rows, "frobenius_ab")
+        """Table 1: closeness on the test split of both baselines and every trained model, each model with its
+        kept epoch and a paired-bootstrap verdict against each baseline."""
+        predictions = self.predictions(self.test_L, self.test_ab)
+        rows = [metrics.closeness_row(name, self.test_L, ab, self.test_ab) for name, ab in predictions.items()]
+        per_image = {name: metrics.frobenius_ab(ab, self.test_ab) for name, ab in predictions.items()}
+        for row in rows:
+            result = self.results.get(row["model"])
+            row["best_epoch"] = result.best_epoch if result else ""
+            row["epochs_run"] = result.epochs_run if result else ""
+        return metrics.add_baseline_verdicts(rows, "frobenius_ab", per_image=per_image, seed=self.run.seed)
 
     def timing_rows(self) -> list[dict]:
         """Seconds per epoch and parameter count of each trained model."""
         return [{"model": name, "parameters": int(result.model.count_params()),
-                 "epochs": len(result.history.get("loss", [])),
+                 "epochs_run": result.epochs_run, "best_epoch": result.best_epoch,
                  "seconds_per_epoch": result.mean_seconds_per_epoch}
                 for name, result in self.results.items()]

@@ -62,20 +62,33 @@ def closeness_row(name: str, lightness: np.ndarray, ab_pred: np.ndarray, ab_true
 BASELINE_NAMES = ("gray (ab = 0)", "mean color")
 
 
-def add_baseline_verdicts(rows: list[dict], metric: str, lower_is_better: bool = True) -> list[dict]:
-    """Add a 'vs_baselines' column: which of the gray and mean-color baselines each model beats."""
+def add_baseline_verdicts(rows: list[dict], metric: str, lower_is_better: bool = True,
+                          per_image: dict[str, np.ndarray] | None = None, seed: int = 0) -> list[dict]:
+    """Add a 'vs_baselines' column: which of the gray and mean-color baselines each model beats.
+
+    With `per_image` ({row name: per-image values of `metric`}), a model beats a baseline only when the 95%
+    paired-bootstrap interval of its difference excludes 0 (otherwise "tie"), and a `vs_<baseline>` column
+    gives the mean difference with its interval. Without it, the means are compared (no significance).
+    """
     baselines = {row["model"]: row[metric] for row in rows if row["model"] in BASELINE_NAMES}
 
-    def beats(value, reference):
-        return value < reference if lower_is_better else value > reference
+    def beats(row, name) -> bool:
+        if per_image is None:
+            return row[metric] < baselines[name] if lower_is_better else row[metric] > baselines[name]
+        mean, low, high = paired_bootstrap(per_image[row["model"]], per_image[name], seed=seed)
+        decided = verdict(low, high, higher_is_better=not lower_is_better)
+        row[f"vs_{name.split(' (')[0].replace(' ', '_')}"] = f"{mean:+.3g} [{low:+.3g}, {high:+.3g}] {decided}"
+        return decided == "better"
 
     for row in rows:
         if row["model"] in BASELINE_NAMES:
             row["vs_baselines"] = "baseline"
             continue
-        beaten = [name for name, value in baselines.items() if beats(row[metric], value)]
-        row["vs_baselines"] = ("beats both" if len(beaten) == len(baselines) else
-                               f"beats {beaten[0]} only" if beaten else "beats neither")
+        beaten = [name for name in baselines if beats(row, name)]
+        label = "beats" if per_image is None else "significantly beats"
+        row["vs_baselines"] = (f"{label} both" if len(beaten) == len(baselines) else
+                               f"{label} {beaten[0]} only" if beaten else
+                               ("beats neither" if per_image is None else "tie or worse vs both"))
     return rows
 
 

@@ -178,3 +178,36 @@ def test_turing_command_line_sizes_resumes_and_explains_a_missing_deck(tmp_path,
     assert "resuming session 'ann' at image 3" in capsys.readouterr().out
     answers = turing.read_answers(tmp_path / "answers.csv")
     assert len(answers) == 4 and [int(row["trial"]) for row in answers] == [0, 1, 2, 3]
+
+
+def test_verdicts_come_from_paired_bootstrap_intervals():
+    from colorize_utils import metrics as m
+
+    rng = np.random.default_rng(0)
+    gray = rng.normal(13.0, 7.0, 1000)  # per-image closeness, lower is better
+    mean_color = gray - 0.7 + rng.normal(0, 0.5, 1000)
+    clear_win = mean_color - 0.5 + rng.normal(0, 0.3, 1000)  # beats both, consistently
+    jitter = rng.normal(0, 3.0, 1000)
+    noise = mean_color + (jitter - jitter.mean()) - 0.01  # 0.01 below mean color on average: noise
+    rows = [{"model": name, "frobenius_ab": float(values.mean())} for name, values in
+            (("gray (ab = 0)", gray), ("mean color", mean_color), ("clear", clear_win), ("noise", noise))]
+    per_image = {"gray (ab = 0)": gray, "mean color": mean_color, "clear": clear_win, "noise": noise}
+    m.add_baseline_verdicts(rows, "frobenius_ab", per_image=per_image)
+    assert rows[2]["vs_baselines"] == "significantly beats both"
+    assert rows[3]["frobenius_ab"] < rows[1]["frobenius_ab"]  # the old mean-only rule would say "beats both"
+    assert rows[3]["vs_baselines"] == "significantly beats gray (ab = 0) only"
+    assert rows[3]["vs_mean_color"].endswith("tie")
+    mean, low, high = m.paired_bootstrap(clear_win, mean_color)
+    assert low < mean < high < 0
+
+
+def test_colorfulness_is_the_absolute_value_variant_not_hasler_and_suesstrunks_signed_one():
+    from colorize_utils import metrics as m
+
+    image = np.zeros((1, 4, 4, 3))
+    image[0, :, :2] = (200, 0, 0)  # red half: rg = +200, yb = +100
+    image[0, :, 2:] = (0, 200, 0)  # green half: rg = -200, yb = +100
+    # absolute rg = 200 everywhere: std 0, mean 200; yb = 100 everywhere: std 0, mean 100
+    assert m.colorfulness(image)[0] == pytest.approx(0.3 * np.hypot(200, 100))
+    # the signed formula would give std(rg) = 200, mean(rg) = 0: 200 + 0.3 * 100 = 230, a different number
+    assert m.colorfulness(image)[0] != pytest.approx(200 + 0.3 * 100)
