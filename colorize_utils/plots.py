@@ -142,7 +142,7 @@ def format_table(rows: Sequence[dict], columns: Sequence[str] | None = None, flo
     """Rows as a fixed-width text table (for printing in notebooks and terminals; nothing truncated)."""
     if not rows:
         return "(no rows)"
-    columns = list(columns or rows[0])
+    columns = list(columns or dict.fromkeys(key for row in rows for key in row))
 
     def cell(value) -> str:
         return float_format.format(value) if isinstance(value, float) else str(value)

@@ -77,7 +77,7 @@ class ResultsWriter:
         """Write rows (dicts with the same keys) as <name>.csv and a Markdown <name>.md; returns the CSV."""
         if not rows:
             raise ValueError(f"Table {name!r} has no rows.")
-        columns = list(rows[0])
+        columns = list(dict.fromkeys(key for row in rows for key in row))  # every column, in first-seen order
         csv_path = self.path("tables", f"{name}.csv")
         with atomic_path(csv_path) as temporary, open(temporary, "w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=columns)
@@ -127,8 +127,8 @@ def _to_json(value):
 
 
 def markdown_table(rows: Sequence[dict], float_format: str = "{:.4g}") -> str:
-    """Rows of dicts as a GitHub Markdown table."""
-    columns = list(rows[0])
+    """Rows of dicts as a GitHub Markdown table (every column any row has; blank where a row lacks it)."""
+    columns = list(dict.fromkeys(key for row in rows for key in row))
 
     def cell(value) -> str:
         return float_format.format(value) if isinstance(value, float) else str(value)

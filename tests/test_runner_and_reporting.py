@@ -114,3 +114,11 @@ def test_runner_help_names_the_command_and_the_accepted_values(capsys):
     with pytest.raises(SystemExit):
         runner.main(["--dataset", "imagenet-21k"])
     assert "choose one of" in capsys.readouterr().err
+
+
+def test_tables_keep_every_column_any_row_has(tmp_path):
+    writer = reporting.ResultsWriter("01_x", config.get_profile("smoke"), tmp_path)
+    rows = [{"model": "gray", "value": 1.0}, {"model": "m", "value": 0.5, "vs_gray": "-0.5 [-0.6, -0.4] better"}]
+    writer.save_table(rows, "t")
+    assert (tmp_path / "tables" / "t.csv").read_text().splitlines()[0] == "model,value,vs_gray"
+    assert "| vs_gray |" in (tmp_path / "tables" / "t.md").read_text()
