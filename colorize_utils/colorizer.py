@@ -294,7 +294,7 @@ def evaluate_colorizer(model, bins, images: np.ndarray, mean_ab: np.ndarray,
     """
     from keras import ops
 
-    from . import metrics, models
+    from . import evaluation, metrics, models
     from .binning import UniformBins
     from .pipeline import rgb_uint8_to_model_pair
 
@@ -305,13 +305,7 @@ def evaluate_colorizer(model, bins, images: np.ndarray, mean_ab: np.ndarray,
         name = "colorizer" if len(decodings) == 1 else f"colorizer_{decode}" + (
             f"_T{temperature:g}" if decode == "annealed" else "")
         predictions[name] = models.predict_ab(model, lightness, bins, batch_size, decode, temperature)
-    rows, per_image = [], {}
-    for name, ab in predictions.items():
-        row, values = metrics.evaluate(name, lightness, ab, ab_true, binnings)
-        rows.append(row)
-        per_image[name] = values
-    metrics.gray_better_side(rows, per_image, lightness, ab_true, binnings)
-    return rows, per_image
+    return evaluation.build_metrics_table(lightness, ab_true, predictions, binnings, interval_metrics=())
 
 
 PRIOR_CORRECTION_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)

@@ -161,23 +161,27 @@ def _run_until(script: str, marker: str, count: int) -> list[str]:
     return lines
 
 
-CNN_SCRIPT = """
+# Every fit() prints "EPOCH n" after each epoch and then pauses, so a SIGKILL can land inside the next one.
+SLOW_FIT = """
 import numpy as np, time, keras
-from colorize_utils import losses, models, training
 rng = np.random.default_rng(0)
-lightness = rng.uniform(0, 100, (32, 64, 64, 1)).astype("float32")
-ab = np.concatenate([lightness - 50, 50 - lightness], -1).astype("float32") * 0.5
 class Slow(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         print("EPOCH", epoch + 1, flush=True)
-        time.sleep(1.0)  # room for the kill to land inside the next epoch
-models.set_seed(0)
-config = training.TrainConfig(epochs=5, batch_size=8, lr_patience=10, verbose=0)
-model = models.build_paper_cnn(64, width=2)
+        time.sleep(1.0)
 original_fit = keras.Model.fit
 def fit(self, *args, callbacks=(), **kwargs):
     return original_fit(self, *args, callbacks=[*callbacks, Slow()], **kwargs)
 keras.Model.fit = fit
+"""
+
+CNN_SCRIPT = SLOW_FIT + """
+from colorize_utils import losses, models, training
+lightness = rng.uniform(0, 100, (32, 64, 64, 1)).astype("float32")
+ab = np.concatenate([lightness - 50, 50 - lightness], -1).astype("float32") * 0.5
+models.set_seed(0)
+config = training.TrainConfig(epochs=5, batch_size=8, lr_patience=10, verbose=0)
+model = models.build_paper_cnn(64, width=2)
 result = training.train(model, (lightness, ab), (lightness[:8], ab[:8]), losses.L2Loss(), {run_dir!r}, config)
 print("DONE", len(result.seconds_per_epoch), flush=True)
 """
@@ -196,20 +200,10 @@ def test_sigkill_mid_training_then_rerun_resumes_with_the_same_history(tmp_path)
     assert (tmp_path / "run" / "model.keras").exists() and not (tmp_path / "run" / "backup").exists()
 
 
-GAN_SCRIPT = """
-import numpy as np, time, keras
+GAN_SCRIPT = SLOW_FIT + """
 from colorize_utils import gan, models
-rng = np.random.default_rng(0)
 lightness = rng.uniform(0, 100, (16, 64, 64, 1)).astype("float32")
 ab = np.concatenate([lightness - 50, 50 - lightness], -1).astype("float32") * 0.5
-class Slow(keras.callbacks.Callback):
-    def on_epoch_end(self, epoch, logs=None):
-        print("EPOCH", epoch + 1, flush=True)
-        time.sleep(1.0)
-original_fit = keras.Model.fit
-def fit(self, *args, callbacks=(), **kwargs):
-    return original_fit(self, *args, callbacks=[*callbacks, Slow()], **kwargs)
-keras.Model.fit = fit
 models.set_seed(0)
 config = gan.GANConfig(epochs=4, batch_size=8, warmup_epochs=1, verbose=0)
 generator, history, seconds = gan.train_gan(gan.build_generator(64, 4), gan.build_discriminator(64, 4),
