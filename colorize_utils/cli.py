@@ -1,4 +1,7 @@
-"""The command line: `python -m colorize_utils {colorize,train-colorizer,run,turing} ...`.
+"""The command line: `python -m colorize_utils {colorize,train-colorizer} ...`.
+
+(The notebook runner and the Turing test have their own: `python -m colorize_utils.runner`,
+`python -m colorize_utils.turing`.)
 
 Each subcommand parses and checks its arguments before importing TensorFlow, so a mistake fails in
 a second with a message that says what is allowed.
@@ -271,7 +274,10 @@ def _run_colorize(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every subcommand."""
-    parser = argparse.ArgumentParser(prog="python -m colorize_utils", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m colorize_utils", description="Colorize photos, or train the colorizer that ships.",
+        epilog="Also: python -m colorize_utils.runner (run the notebooks), python -m colorize_utils.turing "
+               "(the colorization Turing test).")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _colorize_parser(sub)
     _train_colorizer_parser(sub)

@@ -347,3 +347,12 @@ def test_nan_in_a_later_epoch_names_the_model_and_epoch_and_keeps_the_last_good_
         keras.Model.fit = original_fit
     kept = training.load_model(tmp_path / "model.keras")
     assert np.isfinite(np.asarray(kept(lightness[:2], training=False))).all()  # the last good model
+
+
+def test_the_tf_data_pipeline_gets_only_the_usable_files_of_the_corpus(corpus):
+    from colorize_utils import pipeline
+
+    loaded = data.load_splits(f"folder:{corpus}", (8, 0, 0), seed=0)
+    batches = list(pipeline.make_dataset(loaded.train, 64, batch_size=4))
+    assert sum(int(lightness.shape[0]) for lightness, _ in batches) == 8
+    assert all(np.isfinite(np.asarray(ab)).all() for _, ab in batches)
