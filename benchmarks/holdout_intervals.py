@@ -4,10 +4,7 @@
 """
 import json, os, time
 import numpy as np
-from colorize_utils import colorizer, evaluation, inference, metrics, reporting
-from colorize_utils.binning import UniformBins
-from colorize_utils.pipeline import rgb_uint8_to_model_pair
-from keras import ops
+from colorize_utils import colorizer, inference, metrics, reporting
 cfg = colorizer.ColorizerConfig(data_dir=os.environ.get("COLORIZE_DATA_DIR", os.path.expanduser("~/tiny")))
 arrays, report = colorizer.load_image_arrays(cfg)
 holdout = colorizer.holdout_test_images(cfg, arrays["test"])

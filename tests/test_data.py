@@ -1,6 +1,5 @@
 """Data sources, splits and robust decoding, on real images (../shared/data and the embedded photos)."""
 
-import shutil
 import zipfile
 
 import numpy as np
