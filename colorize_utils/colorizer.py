@@ -265,7 +265,19 @@ def machine_description() -> dict:
         versions["tensorflow"] = tf.__version__
     except ImportError:
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(), **versions}
+    accelerators = []
+    if versions["backend"] == "jax":
+        import jax
+
+        versions["jax"] = jax.__version__
+        accelerators = [device.device_kind for device in jax.devices() if device.platform != "cpu"]
+    elif versions["backend"] == "tensorflow":
+        import tensorflow as tf
+
+        accelerators = [tf.config.experimental.get_device_details(device).get("device_name", device.name)
+                        for device in tf.config.list_physical_devices("GPU")]
+    return {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(),
+            "gpu": ", ".join(accelerators) or None, **versions}
 
 
 def export_pretrained(run_dir: str | os.PathLike, card: dict, out_dir: str | os.PathLike = PRETRAINED_DIR) -> Path:

@@ -133,8 +133,9 @@ def make_colorizer_dataset(images: np.ndarray, batch_size: int, crop_size: int |
     in chunks instead. With `augment`: random horizontal flips and random `crop_size` crops (seeded);
     without, a centre crop. The ab target is each downsample x downsample block's mean ab, matching the
     model's 1/4-resolution output. `repeat` makes it endless, for training by steps rather than epochs.
+    On a backend other than TensorFlow it is a Python generator of numpy batches with the same recipe.
     """
-    import tensorflow as tf
+    import keras
 
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1; got {batch_size}.")
@@ -145,6 +146,10 @@ def make_colorizer_dataset(images: np.ndarray, batch_size: int, crop_size: int |
     if crop % (2 * downsample) or crop > min(height, width):
         raise ValueError(f"crop_size must be a multiple of {2 * downsample} and at most {min(height, width)}; "
                          f"got {crop}.")
+    if keras.backend.backend() != "tensorflow":
+        return _colorizer_batches(images, batch_size, crop, augment, seed, repeat, downsample)
+    import tensorflow as tf
+
     indices = tf.data.Dataset.range(count)
     if augment:
         indices = indices.shuffle(count, seed=seed, reshuffle_each_iteration=True)
@@ -179,3 +184,34 @@ def make_colorizer_dataset(images: np.ndarray, batch_size: int, crop_size: int |
 
     dataset = dataset.map(tf.function(to_pair, jit_compile=True), num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _colorizer_batches(images: np.ndarray, batch_size: int, crop: int, augment: bool, seed: int, repeat: bool,
+                       downsample: int):
+    """make_colorizer_dataset's recipe as a numpy generator (JAX and other backends have no tf.data)."""
+    rng = np.random.default_rng(seed)
+    count, height, width = images.shape[:3]
+    while True:
+        order = rng.permutation(count) if augment else np.arange(count)
+        stop = count - count % batch_size if repeat else count
+        for start in range(0, stop, batch_size):
+            picked = np.sort(order[start:start + batch_size]) if augment else order[start:start + batch_size]
+            # Crops and flips of the whole batch by one fancy index (no per-image Python loop).
+            count_now = len(picked)
+            if augment:
+                tops = rng.integers(0, height - crop + 1, count_now)
+                lefts = rng.integers(0, width - crop + 1, count_now)
+                flips = rng.random(count_now) < 0.5
+            else:
+                tops = np.full(count_now, (height - crop) // 2)
+                lefts = np.full(count_now, (width - crop) // 2)
+                flips = np.zeros(count_now, bool)
+            offsets = np.arange(crop)
+            rows = tops[:, None] + offsets
+            cols = lefts[:, None] + np.where(flips[:, None], crop - 1 - offsets, offsets)
+            batch = images[picked][np.arange(count_now)[:, None, None], rows[:, :, None], cols[:, None, :]]
+            lightness, ab = (np.asarray(ops.convert_to_numpy(part)) for part in rgb_uint8_to_model_pair(batch))
+            small = ab.reshape(len(batch), crop // downsample, downsample, crop // downsample, downsample, 2)
+            yield lightness, small.mean(axis=(2, 4))
+        if not repeat:
+            return
