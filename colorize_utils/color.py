@@ -101,20 +101,25 @@ def fit_ab_to_gamut(lightness: np.ndarray, ab: np.ndarray, iterations: int = 8) 
     lightness = np.asarray(lightness, np.float32)
     ab = np.asarray(ab, np.float32)
 
-    def in_gamut(scale):
-        linear = ops.convert_to_numpy(lab_to_linear_rgb(np.concatenate([lightness, ab * scale], axis=-1)))
-        return np.all((linear >= -1e-4) & (linear <= 1.0 + 1e-4), axis=-1, keepdims=True)
+    def in_gamut(lightness_part, ab_part):
+        linear = ops.convert_to_numpy(lab_to_linear_rgb(np.concatenate([lightness_part, ab_part], axis=-1)))
+        return np.all((linear >= -1e-4) & (linear <= 1.0 + 1e-4), axis=-1)
 
-    inside = in_gamut(np.ones(ab.shape[:-1] + (1,), np.float32))
-    if inside.all():
+    lightness, ab = np.broadcast_to(lightness, ab.shape[:-1] + (1,)), ab
+    outside = np.flatnonzero(~in_gamut(lightness, ab).reshape(-1))
+    if not len(outside):
         return ab
-    low = np.where(inside, 1.0, 0.0).astype(np.float32)
+    # Bisect only the pixels outside the gamut (usually a small share): the rest keep their ab as it is.
+    flat = ab.reshape(-1, 2).copy()
+    part_l, part_ab = lightness.reshape(-1, 1)[outside], flat[outside]
+    low = np.zeros((len(outside), 1), np.float32)
     high = np.ones_like(low)
     for _ in range(iterations):
-        middle = np.where(inside, 1.0, (low + high) / 2.0)
-        ok = in_gamut(middle)
+        middle = (low + high) / 2.0
+        ok = in_gamut(part_l, part_ab * middle)[:, None]
         low, high = np.where(ok, middle, low), np.where(ok, high, middle)
-    return ab * low
+    flat[outside] = part_ab * low
+    return flat.reshape(ab.shape)
 
 
 def lab_to_rgb(lab, dtype: str = "float32"):

@@ -23,7 +23,12 @@ from .data import MAX_PIXELS
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
 DEFAULT_MODEL = PRETRAINED_DIR / "colorizer.keras"
 DEFAULT_WORKING_SIZE = 64  # short side the model sees: the scale of Tiny ImageNet, which it was trained on
-STRIP_ROWS = 256  # rows recombined at a time
+STRIP_PIXELS = 256 * 1024  # pixels converted at a time: memory stays near the image's own size
+
+
+def strip_rows(width: int) -> int:
+    """Rows per strip for an image `width` pixels wide (whole small images at once, in one call)."""
+    return max(1, STRIP_PIXELS // max(1, int(width)))
 
 
 @dataclass
@@ -121,9 +126,10 @@ def lightness_of(rgb: np.ndarray) -> np.ndarray:
     from .color import uint8_rgb_to_lab
 
     out = np.empty(rgb.shape[:2], np.float32)
-    for start in range(0, rgb.shape[0], STRIP_ROWS):
-        strip = uint8_rgb_to_lab(rgb[start:start + STRIP_ROWS])
-        out[start:start + STRIP_ROWS] = ops.convert_to_numpy(strip[..., 0])
+    rows = strip_rows(rgb.shape[1])
+    for start in range(0, rgb.shape[0], rows):
+        strip = uint8_rgb_to_lab(rgb[start:start + rows])
+        out[start:start + rows] = ops.convert_to_numpy(strip[..., 0])
     return out
 
 
@@ -135,10 +141,11 @@ def gray_of(rgb: np.ndarray) -> np.ndarray:
 
     lightness = lightness_of(as_rgb_uint8(rgb))
     out = np.empty(lightness.shape, np.uint8)
-    for start in range(0, len(lightness), STRIP_ROWS):
-        strip = lightness[start:start + STRIP_ROWS, :, None]
+    rows = strip_rows(lightness.shape[1])
+    for start in range(0, len(lightness), rows):
+        strip = lightness[start:start + rows, :, None]
         lab = np.concatenate([strip, np.zeros(strip.shape[:2] + (2,), np.float32)], axis=-1)
-        out[start:start + STRIP_ROWS] = np.round(ops.convert_to_numpy(lab_to_rgb(lab))[..., 1] * 255.0)
+        out[start:start + rows] = np.round(ops.convert_to_numpy(lab_to_rgb(lab))[..., 1] * 255.0)
     return out
 
 
@@ -178,23 +185,56 @@ def upsample_rows(small: np.ndarray, height: int, width: int, start: int, stop: 
     return top * (1 - wy)[:, None, None] + bottom * wy[:, None, None]
 
 
-def predict_small_ab(colorizer: Colorizer, lightness: np.ndarray, decode: str, temperature: float,
-                     working_size: int) -> np.ndarray:
-    """ab (h, w, 2) predicted from a full-resolution L at the model's working resolution."""
-    from keras import ops
+def resolve_colorizer(model=None) -> Colorizer:
+    """A loaded Colorizer from None (the shipped model, loaded once), a path to a .keras file, or a Colorizer."""
+    if isinstance(model, Colorizer):
+        return model
+    return default_colorizer() if model is None else _cached_colorizer(str(Path(model)))
 
+
+def working_lightness(colorizer: Colorizer, lightness: np.ndarray, working_size: int) -> np.ndarray:
+    """A full-resolution L (H x W) resized to the model's working resolution (short side `working_size`)."""
     height, width = lightness.shape
     if colorizer.fully_convolutional:
         work_h, work_w = working_shape(height, width, working_size)
     else:  # the paper's CNNs take one fixed size
         work_h, work_w = (int(d) for d in colorizer.model.input.shape[1:3])
-    small_l = np.clip(_resize_float(lightness, work_h, work_w), 0.0, 100.0)
-    output = colorizer.model(ops.convert_to_tensor(small_l[None, :, :, None]), training=False)
+    return np.clip(_resize_float(lightness, work_h, work_w), 0.0, 100.0)
+
+
+def predict_working_ab(colorizer: Colorizer, small_lightness: np.ndarray, decode: str,
+                       temperature: float) -> np.ndarray:
+    """ab (N, h, w, 2) predicted from N working-resolution L images (N, h, w) in one model call."""
+    from keras import ops
+
+    output = colorizer.model(ops.convert_to_tensor(np.asarray(small_lightness, np.float32)[..., None]),
+                             training=False)
     if len(output.shape) == 5:
-        ab = colorizer.binning.decode_logits(output, decode, temperature)
-    else:
-        ab = output
-    return np.asarray(ops.convert_to_numpy(ab)[0], np.float32)
+        output = colorizer.binning.decode_logits(output, decode, temperature)
+    return np.asarray(ops.convert_to_numpy(output), np.float32)
+
+
+def recombine(lightness: np.ndarray, small_ab: np.ndarray) -> np.ndarray:
+    """uint8 RGB (H x W x 3) from the full-resolution L and ab at any smaller size, upsampled smoothly and
+    fitted into the RGB gamut without touching L; strip by strip, so memory stays near the image's size."""
+    height, width = lightness.shape
+    out = np.empty((height, width, 3), np.uint8)
+    rows = strip_rows(width)
+    for start in range(0, height, rows):
+        stop = min(height, start + rows)
+        out[start:stop] = lab_to_rgb_uint8(lightness[start:stop], upsample_rows(small_ab, height, width, start, stop))
+    return out
+
+
+def lab_to_rgb_uint8(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
+    """uint8 RGB of L (R x W) and full-resolution ab (R x W x 2), ab first fitted into the gamut (L kept)."""
+    from keras import ops
+
+    from .color import fit_ab_to_gamut, lab_to_rgb
+
+    lightness = lightness[..., None]
+    lab = np.concatenate([lightness, fit_ab_to_gamut(lightness, ab)], axis=-1)
+    return np.round(ops.convert_to_numpy(lab_to_rgb(lab)) * 255.0).astype(np.uint8)
 
 
 def colorize(image, model=None, decode: str = "annealed", temperature: float = DEFAULT_TEMPERATURE,
@@ -204,10 +244,6 @@ def colorize(image, model=None, decode: str = "annealed", temperature: float = D
     `model`: None (the shipped model, loaded once), a path to a .keras file, or a loaded `Colorizer`.
     `decode`: "annealed" (default, Zhang et al.'s annealed mean at `temperature`), "mean" or "argmax".
     """
-    from keras import ops
-
-    from .color import fit_ab_to_gamut, lab_to_rgb
-
     check_decoding(decode, temperature)
     if int(working_size) < 8:
         raise ValueError(f"working_size must be at least 8 pixels; got {working_size}.")
@@ -215,20 +251,10 @@ def colorize(image, model=None, decode: str = "annealed", temperature: float = D
     if rgb.shape[0] * rgb.shape[1] > MAX_PIXELS:
         raise ValueError(f"image has {rgb.shape[0] * rgb.shape[1]:,} pixels, above the limit of {MAX_PIXELS:,}; "
                          "downscale it first.")
-    colorizer = model if isinstance(model, Colorizer) else (
-        default_colorizer() if model is None else _cached_colorizer(str(Path(model))))
+    colorizer = resolve_colorizer(model)
     lightness = lightness_of(rgb)
-    small_ab = predict_small_ab(colorizer, lightness, decode, temperature, int(working_size))
-    height, width = lightness.shape
-    out = np.empty((height, width, 3), np.uint8)
-    for start in range(0, height, STRIP_ROWS):
-        stop = min(height, start + STRIP_ROWS)
-        strip_l = lightness[start:stop, :, None]
-        ab = fit_ab_to_gamut(strip_l, upsample_rows(small_ab, height, width, start, stop))
-        lab = np.concatenate([strip_l, ab], axis=-1)
-        strip = ops.convert_to_numpy(lab_to_rgb(lab))
-        out[start:stop] = np.round(strip * 255.0).astype(np.uint8)
-    return out
+    small = working_lightness(colorizer, lightness, int(working_size))
+    return recombine(lightness, predict_working_ab(colorizer, small[None], decode, temperature)[0])
 
 
 # ----------------------------------------------------------------------------- files
