@@ -122,16 +122,19 @@ def _run_train_colorizer(args) -> int:
 def _colorize_parser(sub) -> None:
     parser = sub.add_parser(
         "colorize", help="colorize photos (files, folders or globs) with the shipped or a given model",
-        description="Colorize images. Each input's L (lightness) is kept at full resolution; color inputs are "
-                    "reduced to their L first. Outputs are PNGs named after the input's stem in --out; inputs "
-                    "are never overwritten.")
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or glob patterns")
-    parser.add_argument("--out", required=True, metavar="DIR", help="folder for the colorized PNGs")
+        description="Colorize images and clips. Each input's L (lightness) is kept at full resolution; color "
+                    "inputs are reduced to their L first. Images are written as PNGs named after the input's stem "
+                    "in --out. Clips (MP4, MOV, MKV, AVI, WebM, animated GIF) keep their container, frame size, "
+                    "frame rate and frame count, and are streamed frame by frame. Inputs are never overwritten.")
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image or clip files, folders or glob patterns")
+    parser.add_argument("--out", required=True, metavar="DIR", help="folder for the colorized outputs")
     parser.add_argument("--model", default=None, help="a .keras model (default: the shipped colorizer)")
     parser.add_argument("--decode", default="annealed", help="annealed (default), mean or argmax")
     parser.add_argument("--temperature", type=float, default=0.38, help="annealed-mean temperature (> 0)")
     parser.add_argument("--working-size", type=int, default=None,
                         help="short side, in pixels, at which the model sees the photo (default 64)")
+    parser.add_argument("--temporal", default="flow", help="clips: none (each frame alone), ema, or flow "
+                        "(default: colors carried along the optical flow, so they do not flicker)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -143,7 +146,9 @@ def collect_inputs(patterns: list[str], skip_folder: Path | None = None) -> tupl
     import glob
 
     from .inference import READ_EXTENSIONS
+    from .video import VIDEO_EXTENSIONS
 
+    extensions = READ_EXTENSIONS + VIDEO_EXTENSIONS
     files, problems, seen = [], [], set()
 
     def add(path: Path):
@@ -162,11 +167,11 @@ def collect_inputs(patterns: list[str], skip_folder: Path | None = None) -> tupl
                             and not os.path.samefile(root, path):
                         dirs[:] = []
                         continue
-                    found += [Path(root) / n for n in sorted(names) if Path(n).suffix.lower() in READ_EXTENSIONS]
+                    found += [Path(root) / n for n in sorted(names) if Path(n).suffix.lower() in extensions]
             except OSError as error:
                 problems.append((pattern, f"cannot list the folder ({error.strerror})"))
             if not found:
-                problems.append((pattern, f"folder holds no images ({', '.join(READ_EXTENSIONS)})"))
+                problems.append((pattern, f"folder holds no images or clips ({', '.join(extensions)})"))
             for item in sorted(found):
                 add(item)
         elif path.exists() or path.is_symlink():
@@ -190,20 +195,41 @@ def _same_file_as_any(candidate: Path, paths) -> bool:
     return any(os.path.samefile(candidate, path) for path in paths if Path(path).exists())
 
 
-def output_path(source: Path, out_dir: Path, taken: set, inputs: list[Path]) -> Path:
-    """out_dir/<stem>.png, never an input file and never twice in a run (then <stem>_2.png, ...)."""
-    candidate, index = out_dir / f"{source.stem}.png", 1
+def output_path(source: Path, out_dir: Path, taken: set, inputs: list[Path], suffix: str = ".png") -> Path:
+    """out_dir/<stem><suffix>, never an input file and never twice in a run (then <stem>_2<suffix>, ...)."""
+    candidate, index = out_dir / f"{source.stem}{suffix}", 1
     while candidate.resolve() in taken or _same_file_as_any(candidate, inputs):
         index += 1
-        candidate = out_dir / f"{source.stem}_{index}.png"
+        candidate = out_dir / f"{source.stem}_{index}{suffix}"
     return candidate
+
+
+def _colorize_one_clip(source: Path, target: Path, colorizer, args, working: int, show_progress: bool):
+    """Colorize one clip into target, with a frames progress bar; returns the ClipResult."""
+    from . import video
+
+    bar = None
+    if show_progress:
+        from tqdm import tqdm
+
+        total = video.ClipReader(source).info.frame_count
+        bar = tqdm(total=total, unit="frame", desc=source.name, file=sys.stderr, leave=False)
+    try:
+        return video.colorize_clip(source, target, colorizer, args.decode, args.temperature, working,
+                                   args.temporal, on_frame=(lambda _: bar.update(1)) if bar else None)
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def _run_colorize(args) -> int:
     from .binning import check_decoding
 
+    from .video import check_temporal
+
     try:
         check_decoding(args.decode, args.temperature)
+        check_temporal(args.temporal)
         if args.working_size is not None and args.working_size < 8:
             raise ValueError(f"--working-size must be at least 8; got {args.working_size}.")
     except ValueError as error:
@@ -238,15 +264,25 @@ def _run_colorize(args) -> int:
     working = args.working_size or inference.DEFAULT_WORKING_SIZE
     inputs = {path.resolve() for path in files}
     taken: set = set(inputs)
-    written = []
+    written, notes = [], []
     progress = None
     if len(files) > 1 and not args.no_progress:
         from tqdm import tqdm
 
         progress = tqdm(total=len(files), unit="image", file=sys.stderr)
+    from . import video
+
     for source in files:
         partial = None
         try:
+            if video.is_clip(source):
+                target = output_path(source, out_dir, taken, files, source.suffix.lower())
+                result = _colorize_one_clip(source, target, colorizer, args, working, not args.no_progress)
+                taken.add(target.resolve())
+                written.append((source, target))
+                if result.warning:
+                    notes.append((str(source), f"{result.warning}; wrote the {result.frames} frames before it"))
+                continue
             rgb = inference.read_image_file(source)
             result = inference.colorize(rgb, colorizer, args.decode, args.temperature, working)
             target = output_path(source, out_dir, taken, files)
@@ -255,7 +291,7 @@ def _run_colorize(args) -> int:
             os.replace(partial, target)
             taken.add(target.resolve())
             written.append((source, target))
-        except (inference.UnusableImage, ValueError, OSError, MemoryError) as error:
+        except (inference.UnusableImage, video.UnusableVideo, ValueError, OSError, MemoryError) as error:
             skipped.append((str(source), str(error) or type(error).__name__))
         except Exception as error:  # e.g. a TensorFlow error on one odd image must not end the batch
             skipped.append((str(source), f"could not be colorized ({type(error).__name__}: {error})"))
@@ -267,6 +303,8 @@ def _run_colorize(args) -> int:
     if progress is not None:
         progress.close()
     print(f"colorized {len(written)} of {len(written) + len(skipped)} inputs into {out_dir}")
+    for item, note in notes:
+        print(f"  partly colorized {item}: {note}")
     for item, reason in skipped:
         print(f"  skipped {item}: {reason}")
     return 0 if written else 1

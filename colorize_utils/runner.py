@@ -23,7 +23,7 @@ from . import config
 NOTEBOOK_DIR = config.PROJECT_ROOT / "notebooks"
 # The numbered notebooks, in the order they run; later notebooks read models saved by earlier ones.
 NOTEBOOKS = ["01_data_prep", "02_baseline", "03_loss_comparison", "04_bin_sweep", "05_cgan", "06_evaluation",
-             "07_beyond"]
+             "07_beyond", "08_video"]
 
 
 def notebook_path(name: str) -> Path:

@@ -1,0 +1,158 @@
+"""Clips through `python -m colorize_utils colorize` and `video.colorize_frames`: frame count, size and rate
+kept, L kept, damaged files reported, memory flat over a long clip, GIFs, and less flicker with the flow."""
+
+from fractions import Fraction
+
+import numpy as np
+import psutil
+import pytest
+from PIL import Image
+
+from colorize_utils import data, video
+from colorize_utils.cli import main as cli_main
+from colorize_utils.pipeline import rgb_uint8_to_model_pair
+
+
+def lightness(rgb: np.ndarray) -> np.ndarray:
+    return np.asarray(rgb_uint8_to_model_pair(rgb)[0])[..., 0]
+
+
+@pytest.fixture(scope="module")
+def photos():
+    return data.natural_photos(("astronaut", "coffee", "grace_hopper"))
+
+
+def write_clip(path, frames: np.ndarray, rate=Fraction(30000, 1001)) -> None:
+    info = video.ClipInfo(frames.shape[2], frames.shape[1], Fraction(rate), None, "video")
+    writer = video.ClipWriter(path, info)
+    for frame in frames:
+        writer.write(frame)
+    writer.close()
+
+
+def read_clip(path) -> tuple[video.ClipInfo, np.ndarray, str | None]:
+    reader = video.ClipReader(path)
+    frames = np.stack(list(reader))
+    return reader.info, frames, reader.error
+
+
+@pytest.mark.parametrize("suffix, size, rate", [(".mp4", (48, 64), Fraction(30000, 1001)),
+                                                (".mov", (49, 65), Fraction(25)),  # odd size: 4:4:4 chroma
+                                                (".webm", (40, 56), Fraction(24))])
+def test_a_clip_keeps_its_frame_count_size_rate_and_lightness(photos, tmp_path, suffix, size, rate):
+    clip = video.synthetic_clip(photos["astronaut"], "pan", 10, size)
+    source = tmp_path / f"clip{suffix}"
+    write_clip(source, clip, rate)
+    _, decoded_input, _ = read_clip(source)
+    out = tmp_path / "out"
+    assert cli_main(["colorize", str(source), "--out", str(out), "--no-progress"]) == 0
+    info, frames, error = read_clip(out / f"clip{suffix}")
+    assert error is None
+    assert (info.width, info.height) == (size[1], size[0])
+    assert info.frame_rate == rate
+    assert len(frames) == 10
+    # The output is lossy video again (H.264 / VP9 at high quality), so L moves by the codec's error only.
+    difference = np.abs(lightness(frames) - lightness(decoded_input))
+    assert difference.mean() < 1.0, difference.mean()
+    # ... and it is colored
+    assert np.abs(frames.astype(int) - frames.mean(axis=-1, keepdims=True)).mean() > 1.0
+
+
+def test_colorized_frames_keep_their_lightness_within_rounding(photos):
+    clip = video.synthetic_clip(photos["coffee"], "zoom", 9, (60, 80))
+    frames = np.stack(list(video.colorize_frames(clip, chunk=4)))
+    assert frames.shape == clip.shape and frames.dtype == np.uint8
+    difference = np.abs(lightness(frames) - lightness(clip))
+    assert difference.max() < 1.5 and difference.mean() < 0.3, (difference.max(), difference.mean())
+
+
+def test_an_animated_gif_comes_back_as_a_gif_with_its_frame_durations(photos, tmp_path):
+    clip = video.synthetic_clip(photos["coffee"], "pan", 5, (40, 50))
+    source = tmp_path / "anim.gif"
+    images = [Image.fromarray(frame) for frame in clip]
+    durations = [50, 100, 150, 100, 60]
+    images[0].save(source, save_all=True, append_images=images[1:], duration=durations, loop=0)
+    assert video.is_clip(source)
+    out = tmp_path / "out"
+    assert cli_main(["colorize", str(source), "--out", str(out), "--no-progress"]) == 0
+    with Image.open(out / "anim.gif") as result:
+        assert result.n_frames == 5 and result.size == (50, 40)
+        got = []
+        for index in range(result.n_frames):
+            result.seek(index)
+            got.append(result.info["duration"])
+    assert got == durations
+
+
+def test_a_damaged_clip_is_reported_and_the_rest_of_the_run_goes_on(photos, tmp_path, capsys):
+    clip = video.synthetic_clip(photos["astronaut"], "pan", 24, (48, 64))
+    good = tmp_path / "in" / "good.mp4"
+    good.parent.mkdir()
+    write_clip(good, clip)
+    payload = good.read_bytes()
+    (tmp_path / "in" / "cut.mp4").write_bytes(payload[:int(len(payload) * 0.6)])  # index first: partly readable
+    (tmp_path / "in" / "headless.mp4").write_bytes(payload[len(payload) // 2:])  # no header at all
+    (tmp_path / "in" / "text.webm").write_text("not a video")
+    out = tmp_path / "out"
+    assert cli_main(["colorize", str(tmp_path / "in"), "--out", str(out), "--no-progress"]) == 0
+    report = capsys.readouterr().out
+    assert "partly colorized" in report and "cut.mp4" in report and "truncated" in report
+    assert "skipped" in report and "headless.mp4" in report and "text.webm" in report
+    assert "not a readable video" in report
+    assert len(read_clip(out / "good.mp4")[1]) == 24
+    cut_frames = len(read_clip(out / "cut.mp4")[1])
+    assert 0 < cut_frames < 24
+    assert not (out / "headless.mp4").exists() and not (out / "text.webm").exists()
+    assert not list(out.glob(".*partial*"))
+
+
+def test_memory_stays_flat_over_a_2000_frame_clip(photos, tmp_path):
+    loop = video.synthetic_clip(photos["coffee"], "pan", 50, (24, 32))
+
+    def frames():
+        for index in range(2000):
+            yield loop[index % len(loop)]
+
+    process = psutil.Process()
+    writer = video.ClipWriter(tmp_path / "long.mp4", video.ClipInfo(32, 24, Fraction(25), None, "video"))
+    resident = {}
+    for index, frame in enumerate(video.colorize_frames(frames(), temporal="flow")):
+        writer.write(frame)
+        if index + 1 in (300, 2000):
+            resident[index + 1] = process.memory_info().rss / 2 ** 20
+    writer.close()
+    assert writer.frames_written == 2000
+    # 1,700 more frames of 24x32x3 held would be 3.9 MiB of pixels alone (more as float32 Lab): allow 3 MiB.
+    assert resident[2000] - resident[300] < 3.0, resident
+    assert video.ClipReader(tmp_path / "long.mp4").info.frame_count == 2000
+
+
+def test_the_flow_method_cuts_flicker_against_frame_by_frame(photos):
+    clip = video.synthetic_clip(photos["grace_hopper"], "pan", 12, (72, 96))
+    scores = video.score_clip(clip, {"frame_by_frame": {"temporal": "none"}, "flow": {"temporal": "flow"}})
+    assert scores.flicker_ratio("flow") < 0.6 * scores.flicker_ratio("frame_by_frame"), scores.flicker
+    # Smoothing must not wash the colors out.
+    colorfulness = {name: np.mean(np.std(frames.astype(float), axis=-1)) for name, frames in scores.frames.items()}
+    assert colorfulness["flow"] > 0.85 * colorfulness["frame_by_frame"]
+
+
+def test_flicker_is_zero_for_a_still_clip_and_positive_for_changing_colors(photos):
+    still = np.repeat(video.synthetic_clip(photos["coffee"], "pan", 1, (48, 64)), 3, axis=0)
+    lab = np.stack([np.asarray(rgb_uint8_to_model_pair(frame)[1]) for frame in still])
+    motions = video.clip_motions(np.stack([lightness(frame) for frame in still]))
+    assert np.allclose(video.clip_flicker(lab, motions), 0.0, atol=0.05)  # the flow of a still clip is ~0
+    shifted = lab.copy()
+    shifted[1] += 5.0  # every pixel's a and b move by 5 in the middle frame: |delta ab| = 5 sqrt(2)
+    assert np.allclose(video.clip_flicker(shifted, motions), 5.0 * np.sqrt(2), atol=0.05)
+
+
+def test_bad_temporal_options_and_unreadable_files_say_what_is_wrong(tmp_path, capsys):
+    assert cli_main(["colorize", str(tmp_path), "--out", str(tmp_path / "o"), "--temporal", "smooth"]) == 2
+    assert "none, ema, flow" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="strength"):
+        video.TemporalFilter("flow", strength=1.5)
+    (tmp_path / "fake.mp4").write_text("hello")
+    with pytest.raises(video.UnusableVideo, match="not a readable video"):
+        video.ClipReader(tmp_path / "fake.mp4")
+    with pytest.raises(video.UnusableVideo, match="no such file"):
+        video.ClipReader(tmp_path / "missing.mp4")
