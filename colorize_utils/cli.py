@@ -39,6 +39,9 @@ def _train_colorizer_parser(sub) -> None:
     parser.add_argument("--rebalance-lambda", type=float, default=defaults.rebalance_lambda)
     parser.add_argument("--max-minutes", type=float, default=None,
                         help="stop after the block that ends past this wall time (rerun to continue)")
+    parser.add_argument("--distribute", default="none",
+                        help="data-parallel training: none (default), mirrored (every GPU of this host, "
+                             "tf.distribute), multi-worker (hosts named in $TF_CONFIG) or data-parallel (JAX)")
     parser.add_argument("--no-export", action="store_true", help="train and evaluate only")
     parser.add_argument("--fresh", action="store_true",
                         help="discard the training state in --run-dir (not its data cache) and train from scratch")
@@ -51,7 +54,11 @@ def _run_train_colorizer(args) -> int:
 
     fields = {f.name for f in dataclasses.fields(colorizer.ColorizerConfig)}
     cfg = colorizer.ColorizerConfig(**{k: v for k, v in vars(args).items() if k in fields})
-    cfg.validate()
+    try:
+        cfg.validate()
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     started = time.perf_counter()
     if args.fresh:
         import shutil
@@ -107,7 +114,7 @@ def _run_train_colorizer(args) -> int:
         "test_metrics": {"split": f"Tiny ImageNet val/ folder, {len(arrays['test'])} images at 64x64", "rows": rows},
         "holdout_metrics": {"split": f"the other {len(holdout)} images of Tiny ImageNet's val/ folder (never used "
                                      "for training, calibration or the test split)", "rows": holdout_rows},
-        "machine": colorizer.machine_description(), "git_commit": reporting.git_commit(),
+        "machine": reporting.machine_description(), "git_commit": reporting.git_commit(),
         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "wall_seconds_this_call": time.perf_counter() - started,
     }

@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import platform
 import shutil
 import time
 from dataclasses import dataclass
@@ -51,6 +50,7 @@ class ColorizerConfig:
     soft_neighbours: int = 5
     seed: int = 42
     max_minutes: float | None = None
+    distribute: str = "none"  # distribute.DISTRIBUTE_MODES: data-parallel over GPUs or hosts
     run_dir: str = str(project_config.PROJECT_ROOT / "results" / "colorizer" / "run")
 
     @property
@@ -68,6 +68,9 @@ class ColorizerConfig:
                 raise ValueError(f"{name} must be at least 1; got {getattr(self, name)}.")
         if not 0.0 <= self.rebalance_lambda <= 1.0:
             raise ValueError(f"rebalance_lambda must be in [0, 1]; got {self.rebalance_lambda}.")
+        from .distribute import check_distribute
+
+        check_distribute(self.distribute)
 
 
 # ----------------------------------------------------------------------------- data
@@ -189,6 +192,7 @@ def holdout_test_images(cfg: ColorizerConfig, test_images: np.ndarray) -> np.nda
 def train_colorizer(cfg: ColorizerConfig):
     """Train (or resume) the shipped colorizer; returns (TrainResult, bins, arrays, data report)."""
     from . import models, pipeline, training
+    from .distribute import distribution_scope
     from .training import read_history
 
     cfg.validate()
@@ -202,7 +206,7 @@ def train_colorizer(cfg: ColorizerConfig):
     if resuming and (run_dir / "config.json").exists():
         earlier = json.loads((run_dir / "config.json").read_text())
         changed = {k: (earlier.get(k), v) for k, v in dataclasses.asdict(cfg).items()
-                   if k not in ("max_minutes", "run_dir", "data_dir") and earlier.get(k) != v}
+                   if k not in ("max_minutes", "run_dir", "data_dir", "distribute") and earlier.get(k, v) != v}
         if changed:
             raise ValueError(f"{run_dir} holds an unfinished run with other settings {changed} (earlier, now); "
                              "rerun with the earlier settings to resume it, or pass --fresh to start over.")
@@ -222,6 +226,10 @@ def train_colorizer(cfg: ColorizerConfig):
         bins.save(bins_path)
         bins_key_path.write_text(json.dumps(bins_key))
     print(f"bins: {bins.num_classes} joint (a, b) cells from {int(bins.counts.sum()):,} training pixels", flush=True)
+    scope = distribution_scope(cfg.distribute)
+    replicas = scope.__enter__()  # the model is built, compiled and fitted in it (exited below)
+    if replicas > 1:
+        print(f"data-parallel over {replicas} replicas ({cfg.distribute}); global batch {cfg.batch_size}", flush=True)
     models.set_seed(cfg.seed)
     model = models.build_colorizer(cfg.width, "classification", 1, bins.num_classes, name="colorizer")
     # A resumed call must not replay the first call's shuffles, crops and flips: seed by the blocks done.
@@ -238,46 +246,14 @@ def train_colorizer(cfg: ColorizerConfig):
         max_minutes=cfg.max_minutes, label="colorizer")
     loss = colorizer_loss(bins, cfg.rebalance_lambda, True, cfg.soft_sigma, cfg.soft_neighbours)
     (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=1))
-    result = training.train(model, train_data, val_data, loss, run_dir, train_config, bins)
+    try:
+        result = training.train(model, train_data, val_data, loss, run_dir, train_config, bins)
+    finally:
+        scope.__exit__(None, None, None)
     return result, bins, arrays, report
 
 
 # ----------------------------------------------------------------------------- evaluation and export
-
-
-def machine_description() -> dict:
-    """CPU model, core count and library versions, for cards and benchmark records."""
-    import keras
-
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    versions = {"python": platform.python_version(), "keras": keras.__version__, "numpy": np.__version__,
-                "backend": keras.backend.backend()}
-    try:
-        import tensorflow as tf
-
-        versions["tensorflow"] = tf.__version__
-    except ImportError:
-        pass
-    accelerators = []
-    if versions["backend"] == "jax":
-        import jax
-
-        versions["jax"] = jax.__version__
-        accelerators = [device.device_kind for device in jax.devices() if device.platform != "cpu"]
-    elif versions["backend"] == "tensorflow":
-        import tensorflow as tf
-
-        accelerators = [tf.config.experimental.get_device_details(device).get("device_name", device.name)
-                        for device in tf.config.list_physical_devices("GPU")]
-    return {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(),
-            "gpu": ", ".join(accelerators) or None, **versions}
 
 
 def export_pretrained(run_dir: str | os.PathLike, card: dict, out_dir: str | os.PathLike = PRETRAINED_DIR) -> Path:

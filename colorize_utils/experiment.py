@@ -16,6 +16,7 @@ from keras import ops
 from . import colorizer, losses, metrics, models, pipeline, training
 from .binning import JointBins, QuantileBins, UniformBins
 from .data import ColorizationData
+from .distribute import check_distribute, distribution_scope
 from .reporting import NotebookRun
 
 
@@ -64,9 +65,12 @@ LOSS_COMPARISON = (
 class Experiment:
     """Holds a notebook's data, fitted bins and trained models."""
 
-    def __init__(self, run: NotebookRun, data: ColorizationData, epochs: int | None = None):
+    def __init__(self, run: NotebookRun, data: ColorizationData, epochs: int | None = None,
+                 distribute: str = "none"):
+        check_distribute(distribute)
         self.run, self.data, self.image_size = run, data, data.image_size
         self.epochs = epochs or run.profile.epochs
+        self.distribute = distribute  # distribute.DISTRIBUTE_MODES: how train() spreads over devices
         self.tf_pipeline = keras.backend.backend() == "tensorflow"
         # Numpy (L, ab) of val and test: small, and what predictions and metrics are computed on.
         self.val_L, self.val_ab = pipeline.split_to_lab(data.val, self.image_size) if len(data.val) else (None, None)
@@ -137,7 +141,12 @@ class Experiment:
                                       dropout=spec.dropout)
 
     def train(self, spec: ModelSpec) -> training.TrainResult:
-        """Build and train one model into results/<profile>/models/<name>/ and keep the result."""
+        """Build and train one model into results/<profile>/models/<name>/ and keep the result (data-parallel
+        when the experiment was made with `distribute`)."""
+        with distribution_scope(self.distribute):
+            return self._build_and_train(spec)
+
+    def _build_and_train(self, spec: ModelSpec) -> training.TrainResult:
         if spec.architecture == "colorizer":
             return self._train_colorizer(spec)
         binning = self.binning(spec.num_bins) if spec.uses_bins else None

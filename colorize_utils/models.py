@@ -26,11 +26,19 @@ def set_seed(seed: int) -> None:
     keras.utils.set_random_seed(int(seed))
 
 
+def batch_norm(name: str, momentum: float = 0.99) -> layers.BatchNormalization:
+    """BatchNormalization; built under a tf.distribute strategy of several replicas, its batch statistics are
+    synchronised across them, so N replicas normalise like one device on the same global batch."""
+    from .distribute import replicas_in_scope
+
+    return layers.BatchNormalization(momentum=momentum, synchronized=replicas_in_scope() > 1, name=name)
+
+
 def _conv_relu_bn(x, filters: int, kernel_size: int, strides: int, dropout: float, name: str):
     """Conv -> ReLU -> BatchNorm (the paper's order), then dropout when asked."""
     x = layers.Conv2D(filters, kernel_size, strides=strides, padding="same", name=f"{name}_conv")(x)
     x = layers.ReLU(name=f"{name}_relu")(x)
-    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    x = batch_norm(f"{name}_bn")(x)
     if dropout:
         x = layers.Dropout(dropout, name=f"{name}_dropout")(x)
     return x
@@ -93,7 +101,7 @@ def build_paper_cnn(image_size: int = 64, width: int = 32, head: str = "regressi
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(fc_units or 8 * width, name="fc")(x)
     x = layers.ReLU(name="fc_relu")(x)
-    x = layers.BatchNormalization(name="fc_bn")(x)
+    x = batch_norm("fc_bn")(x)
     if dropout:
         x = layers.Dropout(dropout, name="fc_dropout")(x)
     outputs = _head(x, image_size, head, num_bins, "output")
@@ -130,7 +138,7 @@ def _conv_bn_relu(x, filters: int, name: str, strides: int = 1, dilation: int = 
     """3x3 conv (no bias: BatchNorm follows) -> BatchNorm -> ReLU."""
     x = layers.Conv2D(filters, 3, strides=strides, dilation_rate=dilation, padding="same", use_bias=False,
                       name=f"{name}_conv")(x)
-    x = layers.BatchNormalization(momentum=momentum, name=f"{name}_bn")(x)
+    x = batch_norm(f"{name}_bn", momentum)(x)
     return layers.ReLU(name=f"{name}_relu")(x)
 
 

@@ -150,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
                              "folder:/path/to/photos (default: the profile's)")
     parser.add_argument("--sizes", default=None, metavar="TRAIN,VAL,TEST",
                         help="data sizes of the 64x64 notebooks, e.g. 500,50,100 (default: the profile's)")
+    parser.add_argument("--distribute", default=None,
+                        help="data-parallel training in the training notebooks: mirrored (every GPU of this host), "
+                             "multi-worker (hosts in $TF_CONFIG) or data-parallel (JAX) (default: none)")
     parser.add_argument("--no-progress", action="store_true", help="no per-cell progress bar")
     parser.add_argument("--publish", action="store_true",
                         help="maintainers: write into the committed results/<profile>/ instead of runs/<profile>/")
@@ -172,6 +175,14 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as error:
             parser.error(str(error))
         extra["DATASET"] = args.dataset
+    if args.distribute:
+        from .distribute import check_distribute
+
+        try:
+            check_distribute(args.distribute)
+        except ValueError as error:
+            parser.error(str(error))
+        extra["DISTRIBUTE"] = args.distribute
     if args.sizes:
         try:
             sizes = [int(part) for part in args.sizes.split(",")]
