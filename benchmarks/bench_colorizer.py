@@ -120,18 +120,14 @@ def main() -> None:
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "results" / "benchmarks"
                                               / "colorizer.json"))
     args = parser.parse_args()
-    from colorize_utils import colorizer, reporting
+    from colorize_utils import reporting
 
-    record = {"machine": colorizer.machine_description(), "git_commit": reporting.git_commit(),
-              "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-              "training": training_throughput(args.widths, args.batch_size, args.steps)}
+    record = {"training": training_throughput(args.widths, args.batch_size, args.steps)}
     record["colorize_photo"] = photo_timing()
     print(json.dumps(record["colorize_photo"], indent=1), flush=True)
     record["command_line"] = command_line()
     print(json.dumps(record["command_line"], indent=1), flush=True)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(reporting.json_safe(record), indent=1))
+    out = reporting.write_benchmark_record(args.out, **record)
     print(f"written to {out}")
 
 

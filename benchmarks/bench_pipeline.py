@@ -1,6 +1,6 @@
 """Images/s of the tf.data Lab pipeline against a plain Python loop, on the same files, in one run.
 
-    python benchmarks/bench_pipeline.py [--count 4000] [--batch-size 250]
+    python benchmarks/bench_pipeline.py [--count 4000] [--batch-size 250] [--out results/benchmarks/pipeline.json]
 
 Both sides do decode -> Lab -> batch for every image. The plain loop uses PIL and
 skimage.color.rgb2lab one image at a time; the pipeline is colorize_utils.pipeline.make_dataset
@@ -83,6 +83,8 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=8000)
     parser.add_argument("--batch-size", type=int, default=250)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "results" / "benchmarks"
+                                              / "pipeline.json"))
     args = parser.parse_args()
     files, where = find_files(args.count)
     print(f"{len(files)} files from {where}; {os.cpu_count()} CPU cores")
@@ -97,6 +99,14 @@ def main() -> None:
               f"({', '.join(f'{r:.0f}' for r in rates)})")
     print(f"speed-up, best vs best: {max(tf_rates) / max(plain_rates):.1f}x; "
           f"median vs median: {np.median(tf_rates) / np.median(plain_rates):.1f}x (target: at least 5x)")
+    from colorize_utils import reporting
+
+    out = reporting.write_benchmark_record(
+        args.out, files=len(files), source=where, batch_size=args.batch_size,
+        plain_loop_images_per_second=plain_rates, pipeline_images_per_second=tf_rates,
+        speedup_median=float(np.median(tf_rates) / np.median(plain_rates)),
+        speedup_best=float(max(tf_rates) / max(plain_rates)))
+    print(f"written to {out}")
 
 
 if __name__ == "__main__":

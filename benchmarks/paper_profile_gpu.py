@@ -63,7 +63,6 @@ def time_gan_step(experiment, width: int, batch_size: int, steps: int) -> float:
     passes are timed with JAX (the optimizer update, a few elementwise ops per weight, is left out).
     """
     import keras
-    import numpy as np
 
     from colorize_utils import gan, pipeline
 
@@ -109,7 +108,7 @@ def project(args) -> None:
     """Measure every model of the paper profile briefly and project the profile's wall time."""
     import keras
 
-    from colorize_utils import colorizer, config, data as data_lib, reporting
+    from colorize_utils import config, data as data_lib, reporting
     from colorize_utils.experiment import Experiment
 
     profile = config.get_profile("paper")
@@ -165,7 +164,7 @@ def project(args) -> None:
                      "seconds_per_epoch": per_epoch, "epochs": epochs, "projected_minutes": per_epoch * epochs / 60,
                      "measured_as": SAME_AS.get(name, name)})
         total += per_epoch * epochs
-    record = {"machine": colorizer.machine_description(), "git_commit": reporting.git_commit(),
+    record = {"machine": reporting.machine_description(), "git_commit": reporting.git_commit(),
               "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
               "profile": profile.to_dict(), "sizes_measured": {"tiny_imagenet": args.sizes, "cifar10": args.cifar_sizes},
               "epochs_measured": args.epochs, "measured": measured, "projection": rows,

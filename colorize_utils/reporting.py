@@ -193,3 +193,51 @@ def json_safe(value):
     if isinstance(value, Path):
         return str(value)
     return value
+
+
+def machine_description() -> dict:
+    """CPU model, core count and library versions, for cards and benchmark records."""
+    import keras
+    import numpy as np
+
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = {"python": platform.python_version(), "keras": keras.__version__, "numpy": np.__version__,
+                "backend": keras.backend.backend()}
+    try:
+        import tensorflow as tf
+
+        versions["tensorflow"] = tf.__version__
+    except ImportError:
+        pass
+    accelerators = []
+    if versions["backend"] == "jax":
+        import jax
+
+        versions["jax"] = jax.__version__
+        accelerators = [device.device_kind for device in jax.devices() if device.platform != "cpu"]
+    elif versions["backend"] == "tensorflow":
+        import tensorflow as tf
+
+        accelerators = [tf.config.experimental.get_device_details(device).get("device_name", device.name)
+                        for device in tf.config.list_physical_devices("GPU")]
+    return {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(),
+            "gpu": ", ".join(accelerators) or None, **versions}
+
+
+def write_benchmark_record(path: str | os.PathLike, **fields) -> Path:
+    """A benchmark's results as strict JSON at `path` (atomically), with the machine, commit and date first."""
+    import time
+
+    record = {"machine": machine_description(), "git_commit": git_commit(),
+              "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **fields}
+    path = Path(path)
+    with atomic_path(path) as temporary:
+        temporary.write_text(json.dumps(json_safe(record), indent=1, allow_nan=False))
+    return path
