@@ -199,7 +199,8 @@ class DataReport:
                  f"skipped: {self.skipped_corrupt} unreadable, {self.skipped_gray} grayscale",
                  "converted via PIL: " + (", ".join(f"{v} {k}" for k, v in sorted(self.converted.items()))
                                            or "none")]
-        lines += [f"note: {note}" for note in self.notes]
+        # The fallback line ("Data: ... unavailable ...") was printed when it happened: not twice.
+        lines += [f"note: {note}" for note in self.notes if not note.startswith("Data: ")]
         return "\n".join(lines)
 
 
