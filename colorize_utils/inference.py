@@ -161,6 +161,12 @@ def working_shape(height: int, width: int, short_side: int, multiple: int = 8) -
             min(cap, max(multiple, int(round(width * scale / multiple)) * multiple)))
 
 
+def resize_short_side(channel: np.ndarray, short_side: int) -> np.ndarray:
+    """A float channel (H x W) resized so its shorter side is `short_side` (aspect kept, as working_shape)."""
+    height, width = channel.shape
+    return _resize_float(channel, *working_shape(height, width, short_side, multiple=1))
+
+
 def _resize_float(channel: np.ndarray, height: int, width: int) -> np.ndarray:
     """Resize one float32 channel (area-like when shrinking) with PIL."""
     return np.asarray(Image.fromarray(channel.astype(np.float32), mode="F").resize(
