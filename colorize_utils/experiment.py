@@ -7,17 +7,19 @@ a GPU host without TensorFlow) through numpy arrays.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import dataclass
 
 import keras
 import numpy as np
 from keras import ops
 
-from . import colorizer, losses, metrics, models, pipeline, training
+from . import colorizer, config, losses, metrics, models, pipeline, training
 from .binning import JointBins, QuantileBins, UniformBins
 from .data import ColorizationData
 from .distribute import check_distribute, distribution_scope
-from .reporting import NotebookRun
+from .reporting import NotebookRun, atomic_path, json_safe
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,9 @@ class ModelSpec:
     architecture: str = "paper_cnn"  # "baseline", or "colorizer" (the fully convolutional model)
     bins: str = "uniform"  # classification bins: "uniform" (the paper's), "quantile" or "joint" (a, b)
     rebalance: bool = False  # Zhang et al.'s class rebalancing (lambda 0.5; joint bins)
+    # The name an earlier notebook of the same run gives this very model (same spec, data and schedule):
+    # train() then loads that one instead of training it again.
+    same_as: str | None = None
 
     @property
     def uses_bins(self) -> bool:
@@ -42,7 +47,7 @@ class ModelSpec:
 # The ablation of notebook 07: the paper CNN beside the fully convolutional colorizer with each step of
 # the recipe added in turn (same data, same steps).
 ABLATION = (
-    ModelSpec("paper_cnn_ce10", loss="cross_entropy", head="classification"),
+    ModelSpec("paper_cnn_ce10", loss="cross_entropy", head="classification", same_as="cross_entropy"),
     ModelSpec("fcn_l2", loss="l2", architecture="colorizer"),
     ModelSpec("fcn_uniform10", loss="cross_entropy", head="classification", architecture="colorizer"),
     ModelSpec("fcn_quantile10", loss="cross_entropy", head="classification", architecture="colorizer",
@@ -51,6 +56,7 @@ ABLATION = (
     ModelSpec("fcn_joint_rebalanced", loss="cross_entropy", head="classification", architecture="colorizer",
               bins="joint", rebalance=True),
 )
+TRAINING_KEY_FILE = "training_key.json"  # beside each trained model: what made it (Experiment.training_key)
 COLORIZER_WIDTH = 16  # the shipped colorizer's width (colorizer.ColorizerConfig)
 
 # The paper's loss comparison (Table 1, Fig. 6), in the paper's column order.
@@ -143,8 +149,42 @@ class Experiment:
     def train(self, spec: ModelSpec) -> training.TrainResult:
         """Build and train one model into results/<profile>/models/<name>/ and keep the result (data-parallel
         when the experiment was made with `distribute`)."""
+        key = self.training_key(spec)
+        if spec.same_as:
+            earlier = self.load_same_training(spec, key)
+            if earlier is not None:
+                self.results[spec.name] = earlier
+                return earlier
         with distribution_scope(self.distribute):
-            return self._build_and_train(spec)
+            result = self._build_and_train(spec)
+        with atomic_path(result.run_dir / TRAINING_KEY_FILE) as temporary:
+            temporary.write_text(json.dumps(key, indent=1))
+        return result
+
+    def training_key(self, spec: ModelSpec) -> dict:
+        """What makes two trainings the same: the spec (not its names), the data, the schedule and the seed."""
+        profile = self.run.profile
+        fields = {k: v for k, v in dataclasses.asdict(spec).items() if k not in ("name", "same_as")}
+        report = self.data.report
+        return json_safe({"spec": fields, "data": {"source": report.source, "root": report.root,
+                                                   "sizes": report.sizes, "image_size": self.image_size},
+                          "seed": self.run.seed, "epochs": self.epochs, "batch_size": profile.batch_size,
+                          "width": profile.width, "lr_patience": profile.lr_patience})
+
+    def load_same_training(self, spec: ModelSpec, key: dict) -> training.TrainResult | None:
+        """The finished model `spec.same_as` of this profile's results, when it was trained exactly like
+        `spec` (its recorded training key matches); None otherwise (then `spec` is trained)."""
+        folder = config.results_dir(self.run.profile) / "models" / spec.same_as
+        key_path = folder / TRAINING_KEY_FILE
+        if not key_path.exists() or (folder / "backup").exists() or not (folder / "model.keras").exists():
+            return None
+        if json.loads(key_path.read_text()) != key:
+            return None
+        model, binning = training.load_trained(folder)
+        history = training.read_history(folder / "history.csv")
+        print(f"{spec.name}: the same model as {spec.same_as}, trained earlier in this run with the same data, "
+              f"schedule and seed: loaded from {folder}, not trained again")
+        return training.TrainResult(model, history, folder, list(history.get("seconds", [])), binning)
 
     def _build_and_train(self, spec: ModelSpec) -> training.TrainResult:
         if spec.architecture == "colorizer":

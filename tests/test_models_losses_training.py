@@ -212,3 +212,26 @@ def test_train_on_jax_backend(tmp_path):
     completed = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert "ok (2, 64, 64, 2)" in completed.stdout
+
+
+def test_a_model_trained_earlier_in_the_run_is_reused_only_when_it_was_trained_the_same_way(tmp_path, monkeypatch):
+    """Notebooks 04 and 07 load notebook 03's cross-entropy CNN instead of training it again; a spec that
+    differs in anything but its name is trained."""
+    from colorize_utils import data as data_lib
+    from colorize_utils.experiment import Experiment, ModelSpec
+    from colorize_utils.reporting import start_notebook
+
+    monkeypatch.setenv("COLORIZE_RESULTS_ROOT", str(tmp_path))
+    loaded = data_lib.load_splits("samples", (32, 8, 8), 64, seed=0)
+    first = Experiment(start_notebook("03_fake", "smoke"), loaded, epochs=1)
+    first.train(ModelSpec("ce", loss="cross_entropy", head="classification"))
+    later = Experiment(start_notebook("04_fake", "smoke"), loaded, epochs=1)
+    same = later.train(ModelSpec("ce_again", loss="cross_entropy", head="classification", same_as="ce"))
+    assert same.run_dir == tmp_path / "smoke" / "models" / "ce"
+    assert not (tmp_path / "smoke" / "models" / "ce_again").exists()
+    assert same.history == first.results["ce"].history
+    other = later.train(ModelSpec("ce_30", loss="cross_entropy", head="classification", num_bins=30, same_as="ce"))
+    assert other.run_dir.name == "ce_30" and (tmp_path / "smoke" / "models" / "ce_30" / "model.keras").exists()
+    longer = Experiment(start_notebook("07_fake", "smoke"), loaded, epochs=2)
+    assert longer.train(ModelSpec("ce_2", loss="cross_entropy", head="classification", same_as="ce")).run_dir.name \
+        == "ce_2"
