@@ -38,7 +38,8 @@ def read_clip(path) -> tuple[video.ClipInfo, np.ndarray, str | None]:
 
 @pytest.mark.parametrize("suffix, size, rate", [(".mp4", (48, 64), Fraction(30000, 1001)),
                                                 (".mov", (49, 65), Fraction(25)),  # odd size: 4:4:4 chroma
-                                                (".webm", (40, 56), Fraction(24))])
+                                                (".webm", (40, 56), Fraction(24)),
+                                                (".avi", (48, 64), Fraction(24000, 1001))])
 def test_a_clip_keeps_its_frame_count_size_rate_and_lightness(photos, tmp_path, suffix, size, rate):
     clip = video.synthetic_clip(photos["astronaut"], "pan", 10, size)
     source = tmp_path / f"clip{suffix}"
