@@ -56,7 +56,7 @@ PROFILES: dict[str, Profile] = {
         cifar_train_size=64, cifar_val_size=16, cifar_test_size=16,
         epochs=2, baseline_epochs=2, batch_size=16, width=4, lr_patience=1,
     ),
-    # A few minutes per notebook on a laptop CPU: the default of the main command.
+    # About 40 minutes for all notebooks on 2 CPU cores (07 the longest): the default of the main command.
     "demo": Profile(
         name="demo", dataset="auto",
         train_size=2_000, val_size=200, test_size=1_000,
