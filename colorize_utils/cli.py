@@ -69,10 +69,14 @@ def _run_train_colorizer(args) -> int:
             (run_dir / name).unlink(missing_ok=True)
         for folder in ("backup", "tensorboard"):
             shutil.rmtree(run_dir / folder, ignore_errors=True)
-    if args.evaluate_only:
-        result, bins, arrays, report = colorizer.load_finished_run(cfg)
-    else:
-        result, bins, arrays, report = colorizer.train_colorizer(cfg)
+    try:
+        if args.evaluate_only:
+            result, bins, arrays, report = colorizer.load_finished_run(cfg)
+        else:
+            result, bins, arrays, report = colorizer.train_colorizer(cfg)
+    except (ValueError, FileNotFoundError, RuntimeError) as error:  # bad data, settings or cluster: no traceback
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     train_seconds = sum(result.history.get("seconds", []))
     steps_done = result.epochs_run * cfg.steps_per_epoch
     print(f"trained {steps_done} steps ({result.epochs_run} blocks) in {train_seconds / 60:.1f} min of training; "
@@ -288,7 +292,9 @@ def _run_colorize(args) -> int:
                 taken.add(target.resolve())
                 written.append((source, target))
                 if result.warning:
-                    notes.append((str(source), f"{result.warning}; wrote the {result.frames} frames before it"))
+                    notes.append((str(source), f"partly colorized: {result.warning}; wrote the {result.frames} "
+                                               "frames before it"))
+                notes += [(str(source), note) for note in result.notes]
                 continue
             rgb = inference.read_image_file(source)
             result = inference.colorize(rgb, colorizer, args.decode, args.temperature, working)
@@ -311,7 +317,7 @@ def _run_colorize(args) -> int:
         progress.close()
     print(f"colorized {len(written)} of {len(written) + len(skipped)} inputs into {out_dir}")
     for item, note in notes:
-        print(f"  partly colorized {item}: {note}")
+        print(f"  {item}: {note}")
     for item, reason in skipped:
         print(f"  skipped {item}: {reason}")
     return 0 if written else 1

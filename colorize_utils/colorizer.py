@@ -191,11 +191,10 @@ def holdout_test_images(cfg: ColorizerConfig, test_images: np.ndarray) -> np.nda
 
 def train_colorizer(cfg: ColorizerConfig):
     """Train (or resume) the shipped colorizer; returns (TrainResult, bins, arrays, data report)."""
-    from . import models, pipeline, training
-    from .distribute import distribution_scope
-    from .training import read_history
+    from .distribute import distribution_scope, prepare_distribution
 
     cfg.validate()
+    prepare_distribution(cfg.distribute)  # before any TensorFlow op: multi-worker must be set up first
     run_dir = Path(cfg.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     if (run_dir / "model.keras").exists() and not (run_dir / "backup").exists():
@@ -226,10 +225,19 @@ def train_colorizer(cfg: ColorizerConfig):
         bins.save(bins_path)
         bins_key_path.write_text(json.dumps(bins_key))
     print(f"bins: {bins.num_classes} joint (a, b) cells from {int(bins.counts.sum()):,} training pixels", flush=True)
-    scope = distribution_scope(cfg.distribute)
-    replicas = scope.__enter__()  # the model is built, compiled and fitted in it (exited below)
-    if replicas > 1:
-        print(f"data-parallel over {replicas} replicas ({cfg.distribute}); global batch {cfg.batch_size}", flush=True)
+    with distribution_scope(cfg.distribute) as replicas:  # the model is built, compiled and fitted in it
+        if replicas > 1:
+            print(f"data-parallel over {replicas} replicas ({cfg.distribute}); global batch {cfg.batch_size}",
+                  flush=True)
+        result = _build_and_fit(cfg, bins, arrays, run_dir, resuming)
+    return result, bins, arrays, report
+
+
+def _build_and_fit(cfg: ColorizerConfig, bins, arrays: dict, run_dir: Path, resuming: bool):
+    """Build the colorizer and fit it by blocks of steps (inside train_colorizer's distribution scope)."""
+    from . import models, pipeline, training
+    from .training import read_history
+
     models.set_seed(cfg.seed)
     model = models.build_colorizer(cfg.width, "classification", 1, bins.num_classes, name="colorizer")
     # A resumed call must not replay the first call's shuffles, crops and flips: seed by the blocks done.
@@ -246,11 +254,7 @@ def train_colorizer(cfg: ColorizerConfig):
         max_minutes=cfg.max_minutes, label="colorizer")
     loss = colorizer_loss(bins, cfg.rebalance_lambda, True, cfg.soft_sigma, cfg.soft_neighbours)
     (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=1))
-    try:
-        result = training.train(model, train_data, val_data, loss, run_dir, train_config, bins)
-    finally:
-        scope.__exit__(None, None, None)
-    return result, bins, arrays, report
+    return training.train(model, train_data, val_data, loss, run_dir, train_config, bins)
 
 
 # ----------------------------------------------------------------------------- evaluation and export

@@ -37,6 +37,30 @@ def check_distribute(mode: str) -> None:
                          "(see README, 'Training on several GPUs or hosts').")
 
 
+_STRATEGIES: dict = {}  # one tf.distribute strategy per mode and process
+
+
+def prepare_distribution(mode: str = "none"):
+    """Create (once) the tf.distribute strategy of `mode`; None for the other modes.
+
+    Call it before any TensorFlow work: MultiWorkerMirroredStrategy must exist before the first op runs
+    ("Collective ops must be configured at program startup"). distribution_scope() calls it too.
+    """
+    check_distribute(mode)
+    if mode not in ("mirrored", "multi-worker"):
+        return None
+    if mode not in _STRATEGIES:
+        import tensorflow as tf
+
+        if mode == "mirrored":
+            # Every GPU; on a host without one, every logical CPU device (how the tests split a CPU in two).
+            devices = (tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU"))
+            _STRATEGIES[mode] = tf.distribute.MirroredStrategy([device.name for device in devices])
+        else:
+            _STRATEGIES[mode] = tf.distribute.MultiWorkerMirroredStrategy()
+    return _STRATEGIES[mode]
+
+
 @contextlib.contextmanager
 def distribution_scope(mode: str = "none"):
     """Context in which models are built, compiled and fitted data-parallel; yields the replica count."""
@@ -44,14 +68,7 @@ def distribution_scope(mode: str = "none"):
     if mode == "none":
         yield 1
     elif mode in ("mirrored", "multi-worker"):
-        import tensorflow as tf
-
-        if mode == "mirrored":
-            # Every GPU; on a host without one, every logical CPU device (how the tests split a CPU in two).
-            devices = (tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU"))
-            strategy = tf.distribute.MirroredStrategy([device.name for device in devices])
-        else:
-            strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        strategy = prepare_distribution(mode)
         with strategy.scope():
             yield strategy.num_replicas_in_sync
     else:

@@ -18,8 +18,8 @@ from keras import ops
 from . import colorizer, config, losses, metrics, models, pipeline, training
 from .binning import JointBins, QuantileBins, UniformBins
 from .data import ColorizationData
-from .distribute import check_distribute, distribution_scope
-from .reporting import NotebookRun, atomic_path, json_safe
+from .distribute import distribution_scope, prepare_distribution
+from .reporting import NotebookRun, atomic_path, git_commit, json_safe
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ class Experiment:
 
     def __init__(self, run: NotebookRun, data: ColorizationData, epochs: int | None = None,
                  distribute: str = "none"):
-        check_distribute(distribute)
+        prepare_distribution(distribute)  # before the TensorFlow work below (multi-worker needs that)
         self.run, self.data, self.image_size = run, data, data.image_size
         self.epochs = epochs or run.profile.epochs
         self.distribute = distribute  # distribute.DISTRIBUTE_MODES: how train() spreads over devices
@@ -162,14 +162,16 @@ class Experiment:
         return result
 
     def training_key(self, spec: ModelSpec) -> dict:
-        """What makes two trainings the same: the spec (not its names), the data, the schedule and the seed."""
+        """What makes two trainings the same: the spec (not its names), the data, the schedule, the seed and the
+        code's commit."""
         profile = self.run.profile
         fields = {k: v for k, v in dataclasses.asdict(spec).items() if k not in ("name", "same_as")}
         report = self.data.report
         return json_safe({"spec": fields, "data": {"source": report.source, "root": report.root,
                                                    "sizes": report.sizes, "image_size": self.image_size},
                           "seed": self.run.seed, "epochs": self.epochs, "batch_size": profile.batch_size,
-                          "width": profile.width, "lr_patience": profile.lr_patience})
+                          "width": profile.width, "lr_patience": profile.lr_patience,
+                          "code": git_commit()})  # another commit may train differently: train again
 
     def load_same_training(self, spec: ModelSpec, key: dict) -> training.TrainResult | None:
         """The finished model `spec.same_as` of this profile's results, when it was trained exactly like

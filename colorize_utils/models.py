@@ -26,12 +26,32 @@ def set_seed(seed: int) -> None:
     keras.utils.set_random_seed(int(seed))
 
 
+@keras.saving.register_keras_serializable(package="colorize_utils")
+class SyncBatchNormalization(layers.BatchNormalization):
+    """BatchNormalization whose batch statistics are synchronised across tf.distribute replicas in training.
+
+    Its saved config leaves `synchronized` out, so a model trained on several GPUs loads anywhere, JAX
+    included (Keras refuses synchronized=True on other backends); inference never needs the synchronisation.
+    """
+
+    def __init__(self, **kwargs):
+        kwargs.pop("synchronized", None)
+        super().__init__(synchronized=keras.backend.backend() == "tensorflow", **kwargs)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.pop("synchronized", None)
+        return config
+
+
 def batch_norm(name: str, momentum: float = 0.99) -> layers.BatchNormalization:
     """BatchNormalization; built under a tf.distribute strategy of several replicas, its batch statistics are
     synchronised across them, so N replicas normalise like one device on the same global batch."""
     from .distribute import replicas_in_scope
 
-    return layers.BatchNormalization(momentum=momentum, synchronized=replicas_in_scope() > 1, name=name)
+    if replicas_in_scope() > 1:
+        return SyncBatchNormalization(momentum=momentum, name=name)
+    return layers.BatchNormalization(momentum=momentum, name=name)
 
 
 def _conv_relu_bn(x, filters: int, kernel_size: int, strides: int, dropout: float, name: str):

@@ -5,9 +5,13 @@ import subprocess
 import sys
 import textwrap
 
+import keras
 import pytest
 
 from colorize_utils import distribute
+
+tensorflow_only = pytest.mark.skipif(keras.backend.backend() != "tensorflow",
+                                     reason="tf.distribute needs KERAS_BACKEND=tensorflow")
 
 # One epoch of the fully convolutional colorizer, through training.train(), on real photo crops, under a mode.
 PROBE = textwrap.dedent("""
@@ -31,19 +35,55 @@ PROBE = textwrap.dedent("""
 """)
 
 
-def one_epoch(mode: str) -> dict:
-    completed = subprocess.run([sys.executable, "-c", PROBE, mode], capture_output=True, text=True, timeout=600)
+def one_epoch(mode: str, environment: dict | None = None) -> dict:
+    import os
+
+    completed = subprocess.run([sys.executable, "-c", PROBE, mode], capture_output=True, text=True, timeout=600,
+                               env={**os.environ, **(environment or {})})
     assert completed.returncode == 0, completed.stderr[-3000:]
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
+@tensorflow_only
 def test_one_epoch_on_two_replicas_gives_the_loss_of_one_replica_for_the_same_global_batch():
     single, mirrored = one_epoch("none"), one_epoch("mirrored")
     assert single["replicas"] == 1 and mirrored["replicas"] == 2
     # Unsynchronised BatchNorm (each replica normalising its half batch) is off by about 0.4% here.
     assert mirrored["loss"] == pytest.approx(single["loss"], rel=1e-4), (single, mirrored)
+    # One worker of a multi-worker cluster (TF_CONFIG naming only this host) trains the same way.
+    config = '{"cluster": {"worker": ["localhost:%d"]}, "task": {"type": "worker", "index": 0}}' % free_port()
+    worker = one_epoch("multi-worker", {"TF_CONFIG": config})
+    assert worker["loss"] == pytest.approx(single["loss"], rel=1e-4), (single, worker)
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("localhost", 0))
+        return probe.getsockname()[1]
+
+
+@tensorflow_only
+def test_a_model_trained_on_several_replicas_saves_a_config_any_backend_can_load(tmp_path):
+    """Keras refuses BatchNormalization(synchronized=True) outside TensorFlow: the saved config leaves it out."""
+    from colorize_utils import models, training
+
+    code = ("import os, sys, tensorflow as tf\n"
+            "cpu = tf.config.list_physical_devices('CPU')[0]\n"
+            "tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)\n"
+            "from colorize_utils import distribute, models\n"
+            "with distribute.distribution_scope('mirrored'):\n"
+            "    model = models.build_colorizer(4, 'regression')\n"
+            f"model.save({str(tmp_path / 'model.keras')!r})\n")
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    loaded = training.load_model(tmp_path / "model.keras")
+    synced = [layer for layer in loaded.layers if isinstance(layer, models.SyncBatchNormalization)]
+    assert synced and all("synchronized" not in layer.get_config() for layer in synced)
+
+
+@tensorflow_only
 @pytest.mark.parametrize("mode, message", [("gpus", "choose one of none, mirrored, multi-worker, data-parallel"),
                                            ("data-parallel", "needs KERAS_BACKEND=jax"),
                                            ("multi-worker", "TF_CONFIG")])
@@ -53,8 +93,10 @@ def test_bad_or_unrunnable_modes_say_why(mode, message, monkeypatch):
         distribute.check_distribute(mode)
 
 
-def test_the_training_command_refuses_a_mode_it_cannot_run(capsys):
+@tensorflow_only
+def test_the_training_command_refuses_a_mode_it_cannot_run(capsys, tmp_path):
     from colorize_utils.cli import main
 
-    assert main(["train-colorizer", "--distribute", "data-parallel"]) == 2
+    assert main(["train-colorizer", "--distribute", "data-parallel", "--run-dir", str(tmp_path),
+                 "--no-export"]) == 2
     assert "KERAS_BACKEND=jax" in capsys.readouterr().err
