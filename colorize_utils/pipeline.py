@@ -147,7 +147,7 @@ def make_colorizer_dataset(images: np.ndarray, batch_size: int, crop_size: int |
         raise ValueError(f"crop_size must be a multiple of {2 * downsample} and at most {min(height, width)}; "
                          f"got {crop}.")
     if keras.backend.backend() != "tensorflow":
-        return _colorizer_batches(images, batch_size, crop, augment, seed, repeat, downsample)
+        return numpy_colorizer_batches(images, batch_size, crop, augment, seed, repeat, downsample)
     import tensorflow as tf
 
     indices = tf.data.Dataset.range(count)
@@ -186,32 +186,44 @@ def make_colorizer_dataset(images: np.ndarray, batch_size: int, crop_size: int |
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def _colorizer_batches(images: np.ndarray, batch_size: int, crop: int, augment: bool, seed: int, repeat: bool,
+def numpy_colorizer_batches(images: np.ndarray, batch_size: int, crop: int, augment: bool, seed: int, repeat: bool,
                        downsample: int):
-    """make_colorizer_dataset's recipe as a numpy generator (JAX and other backends have no tf.data)."""
+    """make_colorizer_dataset's recipe as a numpy generator (JAX and other backends have no tf.data).
+
+    Like the tf.data version, an endless (`repeat`) stream takes its batches from one index stream that runs
+    over pass after pass (each pass a fresh shuffle), so every batch is full even with fewer images than a
+    batch; a single pass ends with a smaller last batch.
+    """
     rng = np.random.default_rng(seed)
     count, height, width = images.shape[:3]
+
+    def index_stream():
+        while True:
+            yield from (rng.permutation(count) if augment else np.arange(count))
+            if not repeat:
+                return
+
+    stream = index_stream()
     while True:
-        order = rng.permutation(count) if augment else np.arange(count)
-        stop = count - count % batch_size if repeat else count
-        for start in range(0, stop, batch_size):
-            picked = np.sort(order[start:start + batch_size]) if augment else order[start:start + batch_size]
-            # Crops and flips of the whole batch by one fancy index (no per-image Python loop).
-            count_now = len(picked)
-            if augment:
-                tops = rng.integers(0, height - crop + 1, count_now)
-                lefts = rng.integers(0, width - crop + 1, count_now)
-                flips = rng.random(count_now) < 0.5
-            else:
-                tops = np.full(count_now, (height - crop) // 2)
-                lefts = np.full(count_now, (width - crop) // 2)
-                flips = np.zeros(count_now, bool)
-            offsets = np.arange(crop)
-            rows = tops[:, None] + offsets
-            cols = lefts[:, None] + np.where(flips[:, None], crop - 1 - offsets, offsets)
-            batch = images[picked][np.arange(count_now)[:, None, None], rows[:, :, None], cols[:, None, :]]
-            lightness, ab = (np.asarray(ops.convert_to_numpy(part)) for part in rgb_uint8_to_model_pair(batch))
-            small = ab.reshape(len(batch), crop // downsample, downsample, crop // downsample, downsample, 2)
-            yield lightness, small.mean(axis=(2, 4))
-        if not repeat:
+        picked = np.fromiter((index for _, index in zip(range(batch_size), stream)), np.int64)
+        if not len(picked):
+            return
+        count_now = len(picked)
+        # Crops and flips of the whole batch by one fancy index (no per-image Python loop).
+        if augment:
+            tops = rng.integers(0, height - crop + 1, count_now)
+            lefts = rng.integers(0, width - crop + 1, count_now)
+            flips = rng.random(count_now) < 0.5
+        else:
+            tops = np.full(count_now, (height - crop) // 2)
+            lefts = np.full(count_now, (width - crop) // 2)
+            flips = np.zeros(count_now, bool)
+        offsets = np.arange(crop)
+        rows = tops[:, None] + offsets
+        cols = lefts[:, None] + np.where(flips[:, None], crop - 1 - offsets, offsets)
+        batch = images[picked][np.arange(count_now)[:, None, None], rows[:, :, None], cols[:, None, :]]
+        lightness, ab = (np.asarray(ops.convert_to_numpy(part)) for part in rgb_uint8_to_model_pair(batch))
+        small = ab.reshape(count_now, crop // downsample, downsample, crop // downsample, downsample, 2)
+        yield lightness, small.mean(axis=(2, 4))
+        if count_now < batch_size:
             return

@@ -257,3 +257,21 @@ def test_tiny_imagenet_labels_have_readable_names(shared_data):
     assert loaded.label_names["n01443537"] == "goldfish"
     names = loaded.readable_labels("train", 3)
     assert len(names) == 3 and all(not name.startswith("n0") for name in names)
+
+
+def test_the_numpy_colorizer_batches_are_full_even_with_fewer_images_than_a_batch():
+    """The generator JAX uses instead of tf.data: endless streams span passes (no hang, no short batch),
+    a single pass ends with a short batch, and without augmentation the targets are the centre crop's."""
+    import itertools
+
+    from colorize_utils.pipeline import numpy_colorizer_batches, rgb_uint8_to_model_pair
+
+    images = np.random.default_rng(0).integers(0, 256, (5, 16, 16, 3), dtype=np.uint8)
+    endless = list(itertools.islice(numpy_colorizer_batches(images, 4, 8, True, 0, True, 4), 6))
+    assert [len(lightness) for lightness, _ in endless] == [4] * 6
+    assert endless[0][0].shape == (4, 8, 8, 1) and endless[0][1].shape == (4, 2, 2, 2)
+    single = list(numpy_colorizer_batches(images, 4, 8, False, 0, False, 4))
+    assert [len(lightness) for lightness, _ in single] == [4, 1]
+    lightness, ab = (np.asarray(part) for part in rgb_uint8_to_model_pair(images[:4, 4:12, 4:12]))
+    assert np.allclose(single[0][0], lightness, atol=1e-4)
+    assert np.allclose(single[0][1], ab.reshape(4, 2, 4, 2, 4, 2).mean(axis=(2, 4)), atol=1e-3)
