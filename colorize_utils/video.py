@@ -44,6 +44,10 @@ class UnusableVideo(ValueError):
     """A clip that cannot be read, with the reason in words."""
 
 
+class FrameSizeChanged(ValueError):
+    """A clip whose frame size changes midway (the frames before the change have been yielded)."""
+
+
 @dataclass
 class ClipInfo:
     """What the writer needs to keep of the input: size, frame rate, and for GIFs each frame's duration."""
@@ -54,7 +58,8 @@ class ClipInfo:
     frame_count: int | None  # from the container's header; None when it does not say
     kind: str  # "video" or "gif"
     durations_ms: list = field(default_factory=list)  # GIF: each frame's display time
-    loop: int = 0  # GIF: 0 = forever
+    loop: int | None = None  # GIF: 0 = forever, None = play once (no loop block)
+    audio_streams: int = 0  # video: audio tracks in the input (not carried over)
 
 
 def is_animated_gif(path: str | os.PathLike) -> bool:
@@ -106,7 +111,7 @@ class ClipReader:
                 for index in range(count):
                     image.seek(index)
                     durations.append(int(image.info.get("duration", 100)) or 100)
-                loop = int(image.info.get("loop", 0))
+                loop = image.info.get("loop")
                 size = image.size
         except (OSError, ValueError, EOFError) as error:
             raise UnusableVideo(f"not a readable GIF ({error})") from None
@@ -127,12 +132,13 @@ class ClipReader:
                     raise UnusableVideo("its frame rate is unknown")
                 width, height = stream.codec_context.width, stream.codec_context.height
                 count = int(stream.frames) or None
+                audio = len(container.streams.audio)
         except av.error.FFmpegError as error:
             raise UnusableVideo(f"not a readable video, or cut off before its index "
                                 f"(FFmpeg: {error.strerror or error})") from None
         if not width or not height:
             raise UnusableVideo("its frame size is unknown (damaged header?)")
-        return ClipInfo(width, height, Fraction(rate), count, "video")
+        return ClipInfo(width, height, Fraction(rate), count, "video", audio_streams=audio)
 
     def __iter__(self) -> Iterator[np.ndarray]:
         if self.info.kind == "gif":
@@ -195,14 +201,23 @@ class ClipWriter:
             # faststart: the index goes first, so a player can start at once and a cut-off copy stays readable.
             options = {"movflags": "+faststart"} if self.path.suffix.lower() in (".mp4", ".m4v", ".mov") else {}
             self._container = av.open(str(self.temporary), "w", options=options)
-            codec = _codec_for(self.path.suffix.lower())
-            self._stream = self._container.add_stream(codec, rate=info.frame_rate)
-            self._stream.width, self._stream.height = info.width, info.height
-            even = info.width % 2 == 0 and info.height % 2 == 0
-            self._stream.pix_fmt = "yuv420p" if even or codec != "libx264" else "yuv444p"
-            self._stream.codec_context.time_base = 1 / info.frame_rate
-            self._stream.options = ({"crf": str(crf)} if codec == "libx264"
-                                    else {"crf": str(crf + 10), "b": "0", "row-mt": "1"})
+            try:
+                self._open_stream(info, crf)
+            except BaseException:
+                self.discard()
+                raise
+
+    def _open_stream(self, info: ClipInfo, crf: int) -> None:
+        """The video stream of the container opened in __init__."""
+        codec = _codec_for(self.path.suffix.lower())
+        self._stream = self._container.add_stream(codec, rate=info.frame_rate)
+        self._stream.width, self._stream.height = info.width, info.height
+        even = info.width % 2 == 0 and info.height % 2 == 0
+        # 4:2:0 needs even sizes; an odd-sized clip keeps its size in 4:4:4 (some players refuse it).
+        self._stream.pix_fmt = "yuv420p" if even or codec != "libx264" else "yuv444p"
+        self._stream.codec_context.time_base = 1 / info.frame_rate
+        self._stream.options = ({"crf": str(crf)} if codec == "libx264"
+                                else {"crf": str(crf + 10), "b": "0", "row-mt": "1"})
 
     def write(self, frame: np.ndarray) -> None:
         """Append one uint8 RGB frame of the clip's size."""
@@ -234,9 +249,10 @@ class ClipWriter:
                     raise ValueError("no frames to write")
                 durations = (self.info.durations_ms[:len(self._gif_frames)]
                              or [round(1000 / float(self.info.frame_rate))] * len(self._gif_frames))
+                loop = {} if self.info.loop is None else {"loop": self.info.loop}
                 self._gif_frames[0].save(self.temporary, format="GIF", save_all=True,
                                          append_images=self._gif_frames[1:], duration=durations,
-                                         loop=self.info.loop, optimize=False, disposal=1)
+                                         optimize=False, disposal=1, **loop)
                 self._gif_frames = []
             os.replace(self.temporary, self.path)
         finally:
@@ -383,8 +399,10 @@ def colorize_frames(frames: Iterable[np.ndarray], model=None, decode: str = "ann
         if shape is None:
             shape = rgb.shape
         elif rgb.shape != shape:
-            raise ValueError(f"frame {index} is {rgb.shape[1]}x{rgb.shape[0]}; earlier frames are "
-                             f"{shape[1]}x{shape[0]} (a clip has one frame size).")
+            if pending:
+                yield from flush()
+            raise FrameSizeChanged(f"frame {index} is {rgb.shape[1]}x{rgb.shape[0]}; earlier frames are "
+                                   f"{shape[1]}x{shape[0]} (a clip has one frame size)")
         pending.append(rgb)
         if len(pending) >= chunk:
             yield from flush()
@@ -399,7 +417,8 @@ class ClipResult:
     path: Path
     frames: int
     info: ClipInfo
-    warning: str | None = None
+    warning: str | None = None  # damage: why it stopped before the end
+    notes: list = field(default_factory=list)  # what the output leaves out (sound)
 
 
 def colorize_clip(source: str | os.PathLike, target: str | os.PathLike, model=None, decode: str = "annealed",
@@ -414,18 +433,25 @@ def colorize_clip(source: str | os.PathLike, target: str | os.PathLike, model=No
     """
     reader = ClipReader(source)
     writer = ClipWriter(target, reader.info)
+    warning = None
     try:
-        for frame in colorize_frames(reader, model, decode, temperature, working_size, temporal, strength):
-            writer.write(frame)
-            if on_frame is not None:
-                on_frame(writer.frames_written)
+        try:
+            for frame in colorize_frames(reader, model, decode, temperature, working_size, temporal, strength):
+                writer.write(frame)
+                if on_frame is not None:
+                    on_frame(writer.frames_written)
+        except FrameSizeChanged as error:  # keep what came before, like any other damage
+            warning = f"stopped: {error}"
         if writer.frames_written == 0:
-            raise UnusableVideo(reader.error or "holds no decodable frames")
+            raise UnusableVideo(warning or reader.error or "holds no decodable frames")
         path = writer.close()
     except BaseException:
         writer.discard()
         raise
-    return ClipResult(path, writer.frames_written, reader.info, reader.error)
+    damage = "; ".join(note for note in (warning, reader.error) if note) or None
+    notes = ([f"its sound ({reader.info.audio_streams} audio track(s)) is not carried over"]
+             if reader.info.audio_streams else [])
+    return ClipResult(path, writer.frames_written, reader.info, damage, notes)
 
 
 # ----------------------------------------------------------------------------- flicker and test clips

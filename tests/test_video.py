@@ -157,3 +157,37 @@ def test_bad_temporal_options_and_unreadable_files_say_what_is_wrong(tmp_path, c
         video.ClipReader(tmp_path / "fake.mp4")
     with pytest.raises(video.UnusableVideo, match="no such file"):
         video.ClipReader(tmp_path / "missing.mp4")
+
+
+def test_a_change_of_frame_size_keeps_the_frames_before_it(photos):
+    clip = list(video.synthetic_clip(photos["coffee"], "pan", 5, (40, 56)))
+    clip.insert(3, np.zeros((30, 40, 3), np.uint8))  # a frame of another size after three good ones
+    produced = []
+    with pytest.raises(video.FrameSizeChanged, match="frame 3 is 40x30"):
+        for frame in video.colorize_frames(clip, chunk=8):
+            produced.append(frame)
+    assert len(produced) == 3
+
+
+def test_sound_is_reported_as_not_carried_over(photos, tmp_path, capsys):
+    import av
+
+    clip = video.synthetic_clip(photos["astronaut"], "pan", 12, (48, 64))
+    source = tmp_path / "with_sound.mp4"
+    with av.open(str(source), "w") as container:
+        picture = container.add_stream("libx264", rate=24)
+        picture.width, picture.height, picture.pix_fmt = 64, 48, "yuv420p"
+        sound = container.add_stream("aac", rate=8000)
+        for frame in clip:
+            for packet in picture.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        samples = av.AudioFrame.from_ndarray(np.zeros((1, 4000), np.float32), format="fltp", layout="mono")
+        samples.sample_rate = 8000
+        for packet in sound.encode(samples):
+            container.mux(packet)
+        for stream in (picture, sound):
+            for packet in stream.encode():
+                container.mux(packet)
+    assert cli_main(["colorize", str(source), "--out", str(tmp_path / "out"), "--no-progress"]) == 0
+    assert "its sound (1 audio track(s)) is not carried over" in capsys.readouterr().out
+    assert len(read_clip(tmp_path / "out" / "with_sound.mp4")[1]) == 12
