@@ -24,8 +24,8 @@ import json
 import os
 import time
 
-# What each notebook of the paper profile trains: (notebook, model). Duplicates are trained twice by the
-# notebooks today (04 retrains 03's cross-entropy CNN, 07 retrains it too), so they are counted twice.
+# What each notebook of the paper profile trains: (notebook, model). 04's 10-bin CNN and 07's paper CNN are
+# 03's cross-entropy CNN (ModelSpec.same_as): loaded, not trained again, so they count 0 minutes.
 PROFILE_MODELS = (
     ("02_baseline", "baseline_l2"),
     ("03_loss_comparison", "l2_dropout"), ("03_loss_comparison", "smooth_l1"),
@@ -160,10 +160,12 @@ def project(args) -> None:
                       else (profile.train_size, profile.val_size))
         epochs = profile.baseline_epochs if notebook == "02_baseline" else profile.epochs
         per_epoch = source["seconds_per_image"] * (train if name == "cgan" else train + val)
+        trained = name not in SAME_AS  # the others are loaded from notebook 03
         rows.append({"notebook": notebook, "model": name, "images_per_second": source["images_per_second"],
-                     "seconds_per_epoch": per_epoch, "epochs": epochs, "projected_minutes": per_epoch * epochs / 60,
-                     "measured_as": SAME_AS.get(name, name)})
-        total += per_epoch * epochs
+                     "seconds_per_epoch": per_epoch, "epochs": epochs,
+                     "projected_minutes": per_epoch * epochs / 60 if trained else 0.0,
+                     "measured_as": SAME_AS.get(name, name), "trained": trained})
+        total += per_epoch * epochs if trained else 0.0
     record = {"machine": reporting.machine_description(), "git_commit": reporting.git_commit(),
               "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
               "profile": profile.to_dict(), "sizes_measured": {"tiny_imagenet": args.sizes, "cifar10": args.cifar_sizes},
