@@ -384,9 +384,9 @@ def colorize_frames(frames: Iterable[np.ndarray], model=None, decode: str = "ann
                       for frame_l, small_ab in zip(lightness, predicted)]
         if len(pending) * height * width <= inference.STRIP_PIXELS * 8:
             ab = np.concatenate([inference.upsample_rows(frame_ab, height, width, 0, height) for frame_ab in steady])
-            rgb = np.concatenate([inference.lab_to_rgb_uint8(rows_l, rows_ab) for rows_l, rows_ab in zip(
-                np.array_split(lightness.reshape(-1, width), max(1, len(ab) // inference.strip_rows(width))),
-                np.array_split(ab, max(1, len(ab) // inference.strip_rows(width))))])
+            rows_l, step = lightness.reshape(-1, width), inference.strip_rows(width)
+            rgb = np.concatenate([inference.lab_to_rgb_uint8(rows_l[start:start + step], ab[start:start + step])
+                                  for start in range(0, len(ab), step)])
             yield from rgb.reshape(len(pending), height, width, 3)
         else:  # large frames one by one, strip by strip
             for frame_l, frame_ab in zip(lightness, steady):
@@ -608,6 +608,7 @@ def clip_table(scores: list[ClipScores], train_ab_mean: np.ndarray, reference: s
     """
     from . import evaluation, metrics
     from .binning import UniformBins
+    from .color import lab_channels_to_rgb_uint8
 
     lightness = np.concatenate([clip.lightness for clip in scores])
     ab_true = np.concatenate([clip.ab_true for clip in scores])
@@ -635,15 +636,8 @@ def clip_table(scores: list[ClipScores], train_ab_mean: np.ndarray, reference: s
                                              f"{metrics.verdict(low, high, higher_is_better=False)}")
     rows.append({"model": "ground truth", "flicker": truth_mean, "flicker_vs_truth": 1.0,
                  "colorfulness": float(np.mean(metrics.colorfulness(
-                     np.concatenate([lab_rgb(clip.lightness, clip.ab_true) for clip in scores]))))})
+                     np.concatenate([lab_channels_to_rgb_uint8(clip.lightness, clip.ab_true) for clip in scores]))))})
     return rows
-
-
-def lab_rgb(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
-    """uint8 RGB frames from L (T x H x W x 1) and ab (T x H x W x 2)."""
-    from .color import lab_channels_to_rgb_uint8
-
-    return lab_channels_to_rgb_uint8(lightness, ab)
 
 
 def clip_settings(profile: str) -> tuple[int, tuple[int, int]]:
