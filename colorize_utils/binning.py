@@ -21,6 +21,8 @@ import numpy as np
 from keras import ops
 
 AB_RANGE = (-100.0, 100.0)  # the paper bins ab over [-100, 100]; values outside land in the end bins
+QUANTILE_RANGE = (-128.0, 128.0)  # quantile edges come from a histogram over this range ...
+QUANTILE_RESOLUTION = 0.01  # ... in cells of this many Lab units
 _FIT_CHUNK = 1 << 20  # pixels per encode() call in fit(): constant memory over any number of pixels
 DECODINGS = ("argmax", "mean", "annealed")
 DEFAULT_TEMPERATURE = 0.38  # Zhang et al. 2016's annealed-mean temperature
@@ -32,6 +34,24 @@ def check_decoding(decode: str, temperature: float) -> None:
         raise ValueError(f"Unknown decoding {decode!r}; choose one of {DECODINGS}.")
     if not float(temperature) > 0:
         raise ValueError(f"temperature must be > 0 (Zhang et al. use 0.38); got {temperature}.")
+
+
+def pixel_chunks(ab):
+    """Yield float32 (n, 2) pixel blocks of at most _FIT_CHUNK rows from an array (..., 2) or an iterable of
+    such arrays: what every fit() walks, so any number of training pixels fits in constant memory."""
+    for chunk in ([ab] if isinstance(ab, np.ndarray) else ab):
+        chunk = np.asarray(chunk, np.float32).reshape(-1, 2)
+        for start in range(0, len(chunk), _FIT_CHUNK):
+            yield chunk[start:start + _FIT_CHUNK]
+
+
+def mean_ab(binning: "ChannelBins") -> np.ndarray:
+    """The mean (a, b) of the pixels a ChannelBins was fitted on, exactly (bin means weighted by counts):
+    the mean-color baseline comes from the same single pass over the training pixels as the bins."""
+    counts = binning.counts.astype(np.float64)
+    if counts.sum() == 0:
+        raise ValueError("mean_ab() needs a fitted binning (call fit() first).")
+    return (np.sum(counts * binning.bin_values, axis=1) / counts.sum(axis=1)).astype(np.float32)
 
 
 def decode_distribution(logits, values, decode: str = "argmax", temperature: float = DEFAULT_TEMPERATURE):
@@ -118,20 +138,21 @@ class ChannelBins:
         return ops.stack(per_channel, axis=-1)
 
     def fit(self, ab) -> "ChannelBins":
-        """Set every bin's value to the mean of the training pixels in it (centre when empty)."""
-        ab = np.asarray(ab, dtype=np.float32).reshape(-1, 2)
-        if ab.shape[0] == 0:
-            raise ValueError("fit() needs at least one training pixel.")
+        """Set every bin's value to the mean of the training pixels in it (centre when empty).
+
+        `ab` is an array (..., 2) or an iterable of such chunks (one pass, constant memory: a run fits its
+        bins on all of its training pixels, see pipeline.ab_chunks)."""
         values, counts = self.centres.copy(), np.zeros_like(self.counts)
         sums = np.zeros(counts.shape, dtype=np.float64)
         # In chunks: tens of millions of training pixels must not become one giant tensor.
-        for start in range(0, len(ab), _FIT_CHUNK):
-            chunk = ab[start:start + _FIT_CHUNK]
+        for chunk in pixel_chunks(ab):
             indices = np.asarray(ops.convert_to_numpy(self.encode(chunk)))
             for channel in range(2):
                 counts[channel] += np.bincount(indices[:, channel], minlength=self.num_classes)
                 sums[channel] += np.bincount(indices[:, channel], weights=chunk[:, channel].astype(np.float64),
                                              minlength=self.num_classes)
+        if counts.sum() == 0:
+            raise ValueError("fit() needs at least one training pixel.")
         filled = counts > 0
         values[filled] = sums[filled] / counts[filled]
         self.bin_values, self.counts = values, counts
@@ -183,23 +204,39 @@ class QuantileBins(ChannelBins):
     kind = "quantile"
 
     @classmethod
-    def from_pixels(cls, ab, num_bins: int = 10, sample: int = 2_000_000, seed: int = 0) -> "QuantileBins":
-        """Edges at the 0, 1/n, ..., 1 quantiles of (a sample of) the training pixels, then fit()."""
+    def from_pixels(cls, ab, num_bins: int = 10) -> "QuantileBins":
+        """Edges at the 0, 1/n, ..., 1 quantiles of the training pixels, then fit().
+
+        `ab` is an array (..., 2) or a zero-argument callable returning a fresh iterable of chunks (two passes:
+        a histogram at QUANTILE_RESOLUTION Lab units for the edges, then the bin means), so all training
+        pixels count in constant memory and the edges are exact to the resolution, with no sampling.
+        """
         if int(num_bins) < 2:
             raise ValueError(f"num_bins must be at least 2; got {num_bins}.")
-        ab = np.asarray(ab, np.float32).reshape(-1, 2)
-        if len(ab) == 0:
+        chunks = (lambda: [ab]) if isinstance(ab, np.ndarray) else ab
+        low, high = QUANTILE_RANGE
+        cells = int(round((high - low) / QUANTILE_RESOLUTION))
+        histogram = np.zeros((2, cells), np.int64)
+        for chunk in pixel_chunks(chunks()):
+            index = np.clip(np.floor((chunk - low) / QUANTILE_RESOLUTION).astype(np.int64), 0, cells - 1)
+            for channel in range(2):
+                histogram[channel] += np.bincount(index[:, channel], minlength=cells)
+        total = histogram.sum(axis=1)
+        if total[0] == 0:
             raise ValueError("QuantileBins.from_pixels() needs at least one training pixel.")
-        picked = ab if len(ab) <= sample else ab[np.random.default_rng(seed).choice(len(ab), sample, replace=False)]
-        quantiles = np.linspace(0.0, 1.0, int(num_bins) + 1)
-        edges = np.quantile(picked.astype(np.float64), quantiles, axis=0).T  # (2, num_bins + 1)
-        edges[:, 0], edges[:, -1] = min(AB_RANGE[0], edges[:, 0].min()), max(AB_RANGE[1], edges[:, -1].max())
+        cumulative = np.cumsum(histogram, axis=1) / total[:, None]
+        quantiles = np.linspace(0.0, 1.0, int(num_bins) + 1)[1:-1]
+        # The upper edge of the first cell whose cumulative share reaches each quantile.
+        inner = np.stack([low + (np.searchsorted(cumulative[c], quantiles) + 1) * QUANTILE_RESOLUTION
+                          for c in range(2)])
+        outer_low, outer_high = min(AB_RANGE[0], inner.min() - 1.0), max(AB_RANGE[1], inner.max() + 1.0)
+        edges = np.concatenate([np.full((2, 1), outer_low), inner, np.full((2, 1), outer_high)], axis=1)
         # Many pixels are exactly gray (a = b = 0), so neighbouring quantiles can coincide: keep the edges
         # strictly increasing by nudging ties apart (a bin then holds the whole tied mass).
         for channel in range(2):
             for index in range(1, edges.shape[1]):
                 edges[channel, index] = max(edges[channel, index], edges[channel, index - 1] + 1e-3)
-        return cls(edges).fit(ab)
+        return cls(edges).fit(chunks())
 
 
 class JointBins:
@@ -262,16 +299,12 @@ class JointBins:
         size = int(np.ceil((high - low) / step))
         counts = np.zeros(size * size, np.int64)
         sums = np.zeros((size * size, 2), np.float64)
-        chunks = [ab] if isinstance(ab, np.ndarray) else ab
-        for chunk in chunks:
-            chunk = np.asarray(chunk, np.float32).reshape(-1, 2)
-            for start in range(0, len(chunk), _FIT_CHUNK):
-                part = chunk[start:start + _FIT_CHUNK]
-                cells = np.clip(np.floor((part - low) / step).astype(np.int64), 0, size - 1)
-                flat = cells[:, 0] * size + cells[:, 1]
-                counts += np.bincount(flat, minlength=size * size)
-                for channel in range(2):
-                    sums[:, channel] += np.bincount(flat, weights=part[:, channel], minlength=size * size)
+        for part in pixel_chunks(ab):
+            cells = np.clip(np.floor((part - low) / step).astype(np.int64), 0, size - 1)
+            flat = cells[:, 0] * size + cells[:, 1]
+            counts += np.bincount(flat, minlength=size * size)
+            for channel in range(2):
+                sums[:, channel] += np.bincount(flat, weights=part[:, channel], minlength=size * size)
         kept = np.flatnonzero(counts >= max(1, min_count))
         if len(kept) < 2:
             raise ValueError(f"Only {len(kept)} ab cells hold {min_count}+ training pixels; need at least 2 "

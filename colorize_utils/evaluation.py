@@ -116,8 +116,6 @@ def synset_table(labels: list[str], per_image: dict[str, dict], model: str, base
     return sorted(rows, key=lambda row: -row["gain_over_" + baselines[0]])
 
 
-# Display labels for stable row ids; applied only when a table is rendered.
-DISPLAY_LABELS = {metrics.GRAY: "gray (ab = 0)", metrics.MEAN_COLOR: "mean color"}
 HIGHER_IS_BETTER = {"frobenius_ab": False, "rms_ab": False, "psnr": True, "ssim": True, "auc": True,
                     "colorfulness": True, "accuracy_10_bins": True, "accuracy_30_bins": True,
                     "accuracy_50_bins": True}
@@ -155,13 +153,55 @@ def build_metrics_table(lightness: np.ndarray, ab_true: np.ndarray, predictions:
     return rows, per_image
 
 
+def seed_summary(per_seed: dict[int, tuple[list[dict], dict[str, np.ndarray]]], metric: str = "frobenius_ab",
+                 seed: int = 0, sd_columns: tuple[str, ...] = ("frobenius_ab", "frobenius_ab_mean",
+                                                                "frobenius_ab_annealed", "rms_ab")) -> list[dict]:
+    """One row per model id over several seeds: the mean of each numeric column across seeds (and the sd of
+    those in `sd_columns`), the kept
+    epoch of every seed, and verdicts against both baselines from a paired bootstrap over test images of the
+    seed-averaged per-image `metric` (lower is better).
+
+    `per_seed[seed]` is (rows, per-image values by row id), as Experiment.closeness() returns; every seed
+    must hold the same row ids, evaluated on the same test images.
+    """
+    if not per_seed:
+        raise ValueError("seed_summary() needs at least one seed's results.")
+    seeds = sorted(per_seed)
+    ids = [row["model"] for row in per_seed[seeds[0]][0]]
+    for other in seeds[1:]:
+        if [row["model"] for row in per_seed[other][0]] != ids:
+            raise ValueError(f"seed {other} has rows {[r['model'] for r in per_seed[other][0]]}, "
+                             f"seed {seeds[0]} has {ids}: run every seed with the same models.")
+    summary, averaged = [], {}
+    for model_id in ids:
+        rows = [next(r for r in per_seed[k][0] if r["model"] == model_id) for k in seeds]
+        out = {"model": model_id, "seeds": len(seeds)}
+        for column in rows[0]:
+            values = [row.get(column) for row in rows]
+            if column == "model" or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                             for v in values):
+                continue
+            if column in ("best_epoch", "epochs_run"):
+                out[column] = ", ".join(str(v) for v in values)  # per seed, in seed order
+                continue
+            if column == "images":
+                out[column] = values[0]
+                continue
+            out[column] = float(np.mean(values))
+            if column in sd_columns:
+                out[f"{column}_sd_over_seeds"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+        summary.append(out)
+        averaged[model_id] = np.mean([per_seed[k][1][model_id] for k in seeds], axis=0)
+    return metrics.add_baseline_verdicts(summary, metric, per_image=averaged, seed=seed)
+
+
 def render_rows(rows: list[dict], columns: list[str] | None = None) -> list[dict]:
     """Rows ready to print or save: display labels for baseline ids, chosen columns in order."""
     rendered = []
     for row in rows:
         out = {key: row.get(key, "") for key in (columns or list(row))}
         if "model" in out:
-            out["model"] = DISPLAY_LABELS.get(out["model"], out["model"])
+            out["model"] = metrics.DISPLAY_LABELS.get(out["model"], out["model"])
         if isinstance(out.get("notes"), list):
             out["notes"] = "; ".join(out["notes"])
         rendered.append(out)

@@ -8,16 +8,18 @@ a GPU host without TensorFlow) through numpy arrays.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import keras
 import numpy as np
 from keras import ops
 
 from . import colorizer, config, losses, metrics, models, pipeline, training
-from .binning import JointBins, QuantileBins, UniformBins
-from .data import ColorizationData
+from .binning import JointBins, QuantileBins, UniformBins, load_binning, mean_ab
+from .data import ColorizationData, ImageSplit
 from .distribute import distribution_scope, prepare_distribution
 from .reporting import NotebookRun, atomic_path, git_commit, json_safe
 
@@ -68,13 +70,69 @@ LOSS_COMPARISON = (
 )
 
 
+def split_fingerprint(split: ImageSplit) -> str:
+    """A short hash of which images a split holds (file paths, or the pixels of in-memory images)."""
+    digest = hashlib.sha1()
+    if split.paths is not None:
+        digest.update("\n".join(map(str, split.paths)).encode())
+    elif split.images is not None:
+        for image in split.images:
+            digest.update(np.ascontiguousarray(image).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def run_binning(kind: str, num_bins: int, data: ColorizationData, image_size: int,
+                folders: list[Path]) -> tuple[object, Path | None]:
+    """The run's one fit of a binning on *all* of its training pixels, shared by every model and notebook.
+
+    The first of `folders` that holds `bins_<kind>_<num_bins>.json` with a matching `.key.json` (the same
+    training images at the same size) supplies it; otherwise it is fitted in one chunked pass
+    (pipeline.ab_chunks, constant memory) and returned with path None, for the caller to save.
+    """
+    if kind not in ("uniform", "quantile", "joint"):
+        raise ValueError(f"Unknown bins {kind!r}; choose 'uniform', 'quantile' or 'joint'.")
+    key = {"train": split_fingerprint(data.train), "images": len(data.train), "image_size": int(image_size)}
+    name = f"bins_{kind}_{num_bins}" if kind != "joint" else "bins_joint"
+    for folder in folders:
+        path, key_path = folder / f"{name}.json", folder / f"{name}.key.json"
+        if path.is_file() and key_path.is_file() and json.loads(key_path.read_text()) == key:
+            return load_binning(path), path
+
+    def chunks():
+        return pipeline.ab_chunks(data.train, image_size)
+
+    if kind == "uniform":
+        binning = UniformBins(num_bins).fit(chunks())
+    elif kind == "quantile":
+        binning = QuantileBins.from_pixels(chunks, num_bins)
+    else:
+        binning = JointBins.from_pixels(chunks())
+    binning.fit_key = key  # what save_run_binning writes beside it
+    return binning, None
+
+
+def save_run_binning(binning, folder: Path, num_bins: int) -> Path:
+    """Save a binning from run_binning() (and the key of the training images it was fitted on) into `folder`."""
+    name = f"bins_{binning.kind}_{num_bins}" if binning.kind != "joint" else "bins_joint"
+    path = binning.save(folder / f"{name}.json")
+    with atomic_path(folder / f"{name}.key.json") as temporary:
+        temporary.write_text(json.dumps(binning.fit_key))
+    return path
+
+
 class Experiment:
-    """Holds a notebook's data, fitted bins and trained models."""
+    """Holds a notebook's data, fitted bins and trained models.
+
+    `seed` (default: the run's) seeds model initialisation and shuffling only: experiments of one notebook
+    with different seeds share the data split, the bins and the test set. Models of a seed other than the
+    run's go to models/seeds/<name>_seed<seed>/ (so notebook 06 evaluates the run's own seed only).
+    """
 
     def __init__(self, run: NotebookRun, data: ColorizationData, epochs: int | None = None,
-                 distribute: str = "none"):
+                 distribute: str = "none", seed: int | None = None):
         prepare_distribution(distribute)  # before the TensorFlow work below (multi-worker needs that)
         self.run, self.data, self.image_size = run, data, data.image_size
+        self.seed = run.seed if seed is None else int(seed)
         self.epochs = epochs or run.profile.epochs
         self.distribute = distribute  # distribute.DISTRIBUTE_MODES: how train() spreads over devices
         self.tf_pipeline = keras.backend.backend() == "tensorflow"
@@ -84,37 +142,33 @@ class Experiment:
         self._train_arrays = None if self.tf_pipeline else pipeline.split_to_lab(data.train, self.image_size)
         self._binnings: dict = {}
         self._train_rgb = self._val_rgb = None
-        self._train_ab_sample = None
         self.results: dict[str, training.TrainResult] = {}
 
     @property
-    def train_ab_sample(self) -> np.ndarray:
-        """ab of (up to 2,000) training images: what bins and the mean-color baseline are fitted on."""
-        if self._train_ab_sample is None:
-            if self._train_arrays is not None:
-                self._train_ab_sample = self._train_arrays[1][:2000]
-            else:
-                self._train_ab_sample = pipeline.split_to_lab(self.data.train.head(2000), self.image_size)[1]
-        return self._train_ab_sample
-
-    @property
     def train_ab_mean(self) -> np.ndarray:
-        """Mean ab of the training pixels (the mean-color baseline's prediction)."""
-        return self.train_ab_sample.reshape(-1, 2).mean(axis=0)
+        """Mean ab of all training pixels (the mean-color baseline's prediction), from the run's 10-bin fit."""
+        return mean_ab(self.binning(10))
 
     def binning(self, num_bins: int, kind: str = "uniform"):
-        """Bins fitted on the training pixels: the paper's equal-width ones, quantile or joint (a, b)."""
+        """The run's bins, fitted once on all training pixels: the paper's equal-width ones, quantile or joint
+        (a, b). Loaded from an earlier notebook of the run when it fitted them on the same images; otherwise
+        fitted here and saved into this notebook's models/ folder."""
         key = (kind, num_bins)
         if key not in self._binnings:
-            if kind == "uniform":
-                self._binnings[key] = UniformBins(num_bins).fit(self.train_ab_sample)
-            elif kind == "quantile":
-                self._binnings[key] = QuantileBins.from_pixels(self.train_ab_sample, num_bins)
-            elif kind == "joint":
-                self._binnings[key] = JointBins.from_pixels(self.train_ab_sample)
-            else:
-                raise ValueError(f"Unknown bins {kind!r}; choose 'uniform', 'quantile' or 'joint'.")
+            own = self.run.writer.path("models", "")
+            shared = config.results_dir(self.run.profile) / "models"
+            binning, path = run_binning(kind, num_bins, self.data, self.image_size, [own, shared])
+            if path is None:
+                save_run_binning(binning, own, num_bins)
+            self._binnings[key] = binning
         return self._binnings[key]
+
+    def model_dir(self, name: str) -> Path:
+        """Where a model of this experiment is trained: models/<name>, or models/seeds/<name>_seed<k> for a
+        seed other than the run's."""
+        if self.seed == self.run.seed:
+            return self.run.writer.path("models", name)
+        return self.run.writer.path("models", "seeds") / f"{name}_seed{self.seed}"
 
     def training_data(self, split: str, binning=None):
         """Train or val data for fit(): a tf.data pipeline (TensorFlow backend) or numpy (L, target)."""
@@ -123,7 +177,7 @@ class Experiment:
             if split == "val" and not len(self.data.val):
                 return None
             return pipeline.make_dataset(self.data[split], self.image_size, batch_size, shuffle=split == "train",
-                                         seed=self.run.seed, binning=binning)
+                                         seed=self.seed, binning=binning)
         lightness, ab = self._train_arrays if split == "train" else (self.val_L, self.val_ab)
         if lightness is None:
             return None
@@ -132,7 +186,7 @@ class Experiment:
 
     def build(self, spec: ModelSpec) -> keras.Model:
         """A fresh, seeded model for a spec."""
-        models.set_seed(self.run.seed)
+        models.set_seed(self.seed)
         width = self.run.profile.width
         if spec.architecture == "colorizer":
             if not spec.uses_bins:
@@ -169,14 +223,16 @@ class Experiment:
         report = self.data.report
         return json_safe({"spec": fields, "data": {"source": report.source, "root": report.root,
                                                    "sizes": report.sizes, "image_size": self.image_size},
-                          "seed": self.run.seed, "epochs": self.epochs, "batch_size": profile.batch_size,
+                          "seed": self.seed, "epochs": self.epochs, "batch_size": profile.batch_size,
                           "width": profile.width, "lr_patience": profile.lr_patience,
                           "code": git_commit()})  # another commit may train differently: train again
 
     def load_same_training(self, spec: ModelSpec, key: dict) -> training.TrainResult | None:
         """The finished model `spec.same_as` of this profile's results, when it was trained exactly like
         `spec` (its recorded training key matches); None otherwise (then `spec` is trained)."""
-        folder = config.results_dir(self.run.profile) / "models" / spec.same_as
+        models_dir = config.results_dir(self.run.profile) / "models"
+        folder = (models_dir / spec.same_as if self.seed == self.run.seed
+                  else models_dir / "seeds" / f"{spec.same_as}_seed{self.seed}")
         key_path = folder / TRAINING_KEY_FILE
         if not key_path.exists() or (folder / "backup").exists() or not (folder / "model.keras").exists():
             return None
@@ -194,11 +250,11 @@ class Experiment:
         binning = self.binning(spec.num_bins) if spec.uses_bins else None
         profile = self.run.profile
         config = training.TrainConfig(epochs=self.epochs, batch_size=profile.batch_size,
-                                      lr_patience=profile.lr_patience, seed=self.run.seed)
+                                      lr_patience=profile.lr_patience, seed=self.seed)
         model = self.build(spec)
         print(f"{spec.name}: {model.count_params():,} parameters, {self.epochs} epochs")
         result = training.train(model, self.training_data("train", binning), self.training_data("val", binning),
-                                losses.get_loss(spec.loss), self.run.writer.path("models", spec.name),
+                                losses.get_loss(spec.loss), self.model_dir(spec.name),
                                 config, binning)
         self.results[spec.name] = result
         return result
@@ -215,18 +271,18 @@ class Experiment:
         crop = self.image_size - 8 if self.image_size >= 16 else self.image_size
         val_batch = min(batch_size, len(self._val_rgb)) if self._val_rgb is not None else None
         config = training.TrainConfig(epochs=self.epochs, batch_size=batch_size, lr_patience=profile.lr_patience,
-                                      seed=self.run.seed, steps_per_epoch=steps,
+                                      seed=self.seed, steps_per_epoch=steps,
                                       validation_steps=len(self._val_rgb) // val_batch if val_batch else None)
         model = self.build(spec)
         loss = (colorizer.colorizer_loss(binning, 0.5 if spec.rebalance else None, soft=True) if spec.uses_bins
                 else losses.get_loss(spec.loss))
         print(f"{spec.name}: {model.count_params():,} parameters, {self.epochs} epochs of {steps} steps")
         train_data = pipeline.make_colorizer_dataset(self._train_rgb, batch_size, crop, augment=True,
-                                                     seed=self.run.seed)
+                                                     seed=self.seed)
         # Endless but unshuffled: the same validation batches every epoch (validation_steps of them).
         val_data = (pipeline.make_colorizer_dataset(self._val_rgb, val_batch, None, augment=False, repeat=True)
                     if self._val_rgb is not None else None)
-        result = training.train(model, train_data, val_data, loss, self.run.writer.path("models", spec.name),
+        result = training.train(model, train_data, val_data, loss, self.model_dir(spec.name),
                                 config, binning)
         self.results[spec.name] = result
         return result
@@ -238,16 +294,16 @@ class Experiment:
         return models.predict_ab(result.model, lightness, result.binning, decode=decode, temperature=temperature)
 
     def predictions(self, lightness: np.ndarray, ab_true: np.ndarray) -> dict[str, np.ndarray]:
-        """ab from both baselines and every trained model, baselines first."""
-        gray_name, mean_name = metrics.BASELINE_NAMES
-        outputs = {gray_name: metrics.gray_prediction(ab_true),
-                   mean_name: metrics.mean_color_prediction(ab_true, self.train_ab_mean)}
+        """ab from both baselines (ids metrics.GRAY, metrics.MEAN_COLOR) and every trained model, baselines first."""
+        outputs = metrics.baseline_predictions(ab_true, self.train_ab_mean)
         outputs.update({name: self.predict(name, lightness) for name in self.results})
         return outputs
 
-    def closeness_table(self) -> list[dict]:
-        """Table 1: closeness on the test split of both baselines and every trained model, each model with its
-        kept epoch and a paired-bootstrap verdict against each baseline."""
+    def closeness(self) -> tuple[list[dict], dict[str, np.ndarray]]:
+        """Table 1 and its per-image `frobenius_ab` per row id: closeness on the test split of both baselines
+        and every trained model, each model with its kept epoch and a paired-bootstrap verdict against each
+        baseline. Classifiers also get the closeness of the other decodings (`frobenius_ab_mean`,
+        `frobenius_ab_annealed` at T = 0.38), to show how much of their result comes from decoding."""
         predictions = self.predictions(self.test_L, self.test_ab)
         rows = [metrics.closeness_row(name, self.test_L, ab, self.test_ab) for name, ab in predictions.items()]
         per_image = {name: metrics.frobenius_ab(ab, self.test_ab) for name, ab in predictions.items()}
@@ -255,7 +311,18 @@ class Experiment:
             result = self.results.get(row["model"])
             row["best_epoch"] = result.best_epoch if result else ""
             row["epochs_run"] = result.epochs_run if result else ""
-        return metrics.add_baseline_verdicts(rows, "frobenius_ab", per_image=per_image, seed=self.run.seed)
+            for decode, column in (("mean", "frobenius_ab_mean"), ("annealed", "frobenius_ab_annealed")):
+                if result is not None and result.binning is not None:
+                    ab = self.predict(row["model"], self.test_L, decode=decode)
+                    per_image[f"{row['model']}:{decode}"] = metrics.frobenius_ab(ab, self.test_ab)
+                    row[column] = float(per_image[f"{row['model']}:{decode}"].mean())
+                else:
+                    row[column] = ""
+        return metrics.add_baseline_verdicts(rows, "frobenius_ab", per_image=per_image, seed=self.run.seed), per_image
+
+    def closeness_table(self) -> list[dict]:
+        """Table 1's rows (see closeness())."""
+        return self.closeness()[0]
 
     def timing_rows(self) -> list[dict]:
         """Seconds per epoch and parameter count of each trained model."""

@@ -23,22 +23,29 @@ class L2Loss(keras.losses.Loss):
 
 @keras.saving.register_keras_serializable(package="colorize")
 class SmoothL1Loss(keras.losses.Loss):
-    """The paper's smooth L1 (Huber): 0.5 x^2 where |x| < delta, else delta (|x| - 0.5 delta); mean per image."""
+    """The paper's smooth L1 (Huber) on ab / `scale`: 0.5 x^2 where |x| < delta, else delta (|x| - 0.5 delta).
 
-    def __init__(self, delta: float = 1.0, name: str = "smooth_l1", **kwargs):
+    Units: the error x is measured in ab / 100 by default, the units of the paper's closeness metric
+    (`metrics.frobenius_ab`, whose values only match the paper's on that scale). delta = 1 is then 100 Lab
+    units: nearly every ab error is in the quadratic zone, so the loss behaves like L2 / 2 (up to a constant
+    that Adam ignores), which is what the paper trained. With scale = 1 and delta = 1 (Lab units; this
+    project's first version) it is effectively L1, which pulls every prediction to the median: gray.
+    """
+
+    def __init__(self, delta: float = 1.0, scale: float = 100.0, name: str = "smooth_l1", **kwargs):
         super().__init__(name=name, **kwargs)
-        if delta <= 0:
-            raise ValueError(f"delta must be positive; got {delta}.")
-        self.delta = float(delta)
+        if delta <= 0 or scale <= 0:
+            raise ValueError(f"delta and scale must be positive; got delta {delta}, scale {scale}.")
+        self.delta, self.scale = float(delta), float(scale)
 
     def call(self, y_true, y_pred):
-        error = ops.abs(ops.cast(y_pred, "float32") - ops.cast(y_true, "float32"))
+        error = ops.abs(ops.cast(y_pred, "float32") - ops.cast(y_true, "float32")) / self.scale
         quadratic = 0.5 * ops.square(error)
         linear = self.delta * (error - 0.5 * self.delta)
         return ops.mean(ops.where(error < self.delta, quadratic, linear), axis=(1, 2, 3))
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "delta": self.delta}
+        return {**super().get_config(), "delta": self.delta, "scale": self.scale}
 
 
 @keras.saving.register_keras_serializable(package="colorize")

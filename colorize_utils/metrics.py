@@ -59,7 +59,11 @@ def closeness_row(name: str, lightness: np.ndarray, ab_pred: np.ndarray, ab_true
             "images": int(len(ab_true))}
 
 
-BASELINE_NAMES = ("gray (ab = 0)", "mean color")
+# Stable ids of the two baselines; tables are keyed by them, and display labels are applied only when a
+# table is rendered (reporting.ResultsWriter.save_table's Markdown, evaluation.render_rows).
+GRAY, MEAN_COLOR = "gray", "mean_color"
+BASELINE_NAMES = (GRAY, MEAN_COLOR)
+DISPLAY_LABELS = {GRAY: "gray (ab = 0)", MEAN_COLOR: "mean color"}
 
 
 def add_baseline_verdicts(rows: list[dict], metric: str, lower_is_better: bool = True,
@@ -77,7 +81,7 @@ def add_baseline_verdicts(rows: list[dict], metric: str, lower_is_better: bool =
             return row[metric] < baselines[name] if lower_is_better else row[metric] > baselines[name]
         mean, low, high = paired_bootstrap(per_image[row["model"]], per_image[name], seed=seed)
         decided = verdict(low, high, higher_is_better=not lower_is_better)
-        row[f"vs_{name.split(' (')[0].replace(' ', '_')}"] = f"{mean:+.3g} [{low:+.3g}, {high:+.3g}] {decided}"
+        row[f"vs_{name}"] = f"{mean:+.3g} [{low:+.3g}, {high:+.3g}] {decided}"
         return decided == "better"
 
     for row in rows:
@@ -174,8 +178,6 @@ def evaluate(name: str, lightness: np.ndarray, ab_pred: np.ndarray, ab_true: np.
     return row, per_image
 
 
-# Stable ids of the two baselines (display labels are applied only when a table is rendered).
-GRAY, MEAN_COLOR = "gray", "mean_color"
 GRAY_BELOW_ZERO = -1e-3  # "a hair below 0": the other side of the bin edge at 0
 
 

@@ -30,6 +30,13 @@ def split_to_lab(split: ImageSplit, image_size: int) -> tuple[np.ndarray, np.nda
     return ops.convert_to_numpy(lightness), ops.convert_to_numpy(ab)
 
 
+def ab_chunks(split: ImageSplit, image_size: int, images_per_chunk: int = 1_000):
+    """ab (n, H, W, 2) of a split, `images_per_chunk` images at a time: a pass over all of its pixels in
+    constant memory (what the run's bins and the mean-color baseline are fitted on)."""
+    for start in range(0, len(split), images_per_chunk):
+        yield split_to_lab(split.slice(start, min(len(split), start + images_per_chunk)), image_size)[1]
+
+
 def _decode_with_pil(path, image_size) -> np.ndarray:
     return fit_to_size(read_rgb(path.decode() if isinstance(path, bytes) else path), int(image_size))
 

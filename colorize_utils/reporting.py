@@ -49,6 +49,14 @@ def atomic_path(path: str | os.PathLike):
             temporary.unlink()
 
 
+def labelled(rows: Sequence[dict]) -> list[dict]:
+    """Rows for display: a baseline's stable id in the `model` column becomes its label (metrics.DISPLAY_LABELS)."""
+    from .metrics import DISPLAY_LABELS
+
+    return [{**row, "model": DISPLAY_LABELS.get(row["model"], row["model"])} if "model" in row else row
+            for row in rows]
+
+
 class ResultsWriter:
     """Writes one notebook's figures, tables and metrics record under a profile's results folder."""
 
@@ -84,7 +92,8 @@ class ResultsWriter:
             writer.writeheader()
             writer.writerows(rows)
         with atomic_path(self.path("tables", f"{name}.md")) as temporary:
-            temporary.write_text(markdown_table(rows, float_format) + "\n\n" + self.provenance_line() + "\n")
+            temporary.write_text(markdown_table(labelled(rows), float_format) + "\n\n" + self.provenance_line()
+                                 + "\n")
         return csv_path
 
     def provenance_line(self) -> str:

@@ -153,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--distribute", default=None,
                         help="data-parallel training in the training notebooks: mirrored (every GPU of this host), "
                              "multi-worker (hosts in $TF_CONFIG) or data-parallel (JAX) (default: none)")
+    parser.add_argument("--seeds", default=None, metavar="S1,S2,...",
+                        help="model seeds of notebooks 03 and 04 (each model trained once per seed on the same "
+                             "split; tables give mean and sd over seeds), e.g. 42,43,44 (default: the run's seed)")
     parser.add_argument("--no-progress", action="store_true", help="no per-cell progress bar")
     parser.add_argument("--publish", action="store_true",
                         help="maintainers: write into the committed results/<profile>/ instead of runs/<profile>/")
@@ -191,6 +194,14 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError:
             parser.error(f"--sizes takes three whole numbers TRAIN,VAL,TEST with TRAIN >= 1; got {args.sizes!r}")
         extra["SIZES"] = sizes
+    if args.seeds:
+        try:
+            seeds = [int(part) for part in args.seeds.split(",")]
+            if len(set(seeds)) != len(seeds):
+                raise ValueError
+        except ValueError:
+            parser.error(f"--seeds takes distinct whole numbers separated by commas, e.g. 42,43,44; got {args.seeds!r}")
+        extra["SEEDS"] = seeds
     # What long cells print (one line per epoch, with the time left) reaches this terminal too.
     import logging
 

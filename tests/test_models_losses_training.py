@@ -80,7 +80,14 @@ def test_smooth_l1_hand_computed():
     y_pred = np.array([[[[0.5, -0.5], [2.0, -3.0]]]], np.float32)
     # 0.5 * 0.25 twice, then |2| - 0.5 and |3| - 0.5
     expected = (0.125 + 0.125 + 1.5 + 2.5) / 4
-    assert float(losses.SmoothL1Loss()(y_true, y_pred)) == pytest.approx(expected)
+    assert float(losses.SmoothL1Loss(scale=1.0)(y_true, y_pred)) == pytest.approx(expected)
+
+
+def test_smooth_l1_works_in_the_closeness_metrics_units():
+    # Errors of 50 and 250 Lab units are 0.5 and 2.5 in ab / 100 (frobenius_ab's units): delta 1 sits at 100.
+    y_true = np.zeros((1, 1, 1, 2), np.float32)
+    y_pred = np.array([[[[50.0, -250.0]]]], np.float32)
+    assert float(losses.SmoothL1Loss()(y_true, y_pred)) == pytest.approx((0.5 * 0.25 + (2.5 - 0.5)) / 2)
 
 
 def test_binned_cross_entropy_hand_computed():
@@ -184,9 +191,9 @@ def test_closeness_metrics_hand_computed():
     assert metrics.rms_ab(predicted, truth)[0] == pytest.approx(10.0)
     lightness = np.full((1, 2, 2, 1), 50.0)
     assert metrics.frobenius_rgb(lightness, truth, truth)[0] == 0.0
-    rows = metrics.add_baseline_verdicts([{"model": "gray (ab = 0)", "m": 2.0}, {"model": "mean color", "m": 1.0},
+    rows = metrics.add_baseline_verdicts([{"model": "gray", "m": 2.0}, {"model": "mean_color", "m": 1.0},
                                           {"model": "a", "m": 0.5}, {"model": "b", "m": 1.5}], "m")
-    assert [row["vs_baselines"] for row in rows[2:]] == ["beats both", "beats gray (ab = 0) only"]
+    assert [row["vs_baselines"] for row in rows[2:]] == ["beats both", "beats gray only"]
 
 
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
