@@ -645,16 +645,3 @@ def load_splits(source: str = "auto", sizes=config.PAPER_SIZES, image_size: int 
 def class_counts(split: ImageSplit) -> Counter:
     """How many images of each label a split holds."""
     return Counter(split.labels)
-
-
-def load_datasets(source: str = "auto", sizes=config.PAPER_SIZES, image_size: int = 64,
-                  batch_size: int = 250, seed: int = 0, binning=None,
-                  root: str | os.PathLike | None = None, download: bool = True):
-    """Train / val / test tf.data.Datasets of (L, ab) batches, plus the ColorizationData behind them."""
-    from .pipeline import make_dataset
-
-    data = load_splits(source, sizes, image_size, seed, root, download)
-    datasets = {name: make_dataset(data[name], image_size, batch_size, shuffle=(name == "train"),
-                                   seed=seed, binning=binning)
-                for name in SPLIT_NAMES if len(data[name])}
-    return datasets, data

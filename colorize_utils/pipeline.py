@@ -9,12 +9,15 @@ are cached (4x smaller than float Lab), and the Lab conversion runs once per *ba
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 from keras import ops
 
+from . import config
 from .binning import ChannelBins
 from .color import uint8_rgb_to_lab
-from .data import ImageSplit, fit_to_size, read_rgb
+from .data import SPLIT_NAMES, ImageSplit, fit_to_size, load_splits, read_rgb
 
 
 def rgb_uint8_to_model_pair(rgb_uint8, binning: ChannelBins | None = None):
@@ -234,3 +237,18 @@ def numpy_colorizer_batches(images: np.ndarray, batch_size: int, crop: int, augm
         yield lightness, small.mean(axis=(2, 4))
         if count_now < batch_size:
             return
+
+
+def load_datasets(source: str = "auto", sizes=config.PAPER_SIZES, image_size: int = 64,
+                  batch_size: int = 250, seed: int = 0, binning: ChannelBins | None = None,
+                  root: str | os.PathLike | None = None, download: bool = True):
+    """Train / val / test tf.data.Datasets of (L, ab) batches, plus the ColorizationData behind them.
+
+    `data.load_splits()` followed by `make_dataset()` on each non-empty split (only the train split
+    shuffled). It lives here rather than in `data` so that `data` never imports this module.
+    """
+    data = load_splits(source, sizes, image_size, seed, root, download)
+    datasets = {name: make_dataset(data[name], image_size, batch_size, shuffle=(name == "train"),
+                                   seed=seed, binning=binning)
+                for name in SPLIT_NAMES if len(data[name])}
+    return datasets, data

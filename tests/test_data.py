@@ -246,10 +246,27 @@ def test_shuffle_is_seeded(shared_data):
 
 
 def test_load_datasets_returns_all_three(shared_data):
-    datasets, loaded = data.load_datasets("tiny-imagenet", (16, 8, 8), batch_size=8, root=shared_data,
-                                          download=False)
+    datasets, loaded = pipeline.load_datasets("tiny-imagenet", (16, 8, 8), batch_size=8, root=shared_data,
+                                              download=False)
     assert set(datasets) == {"train", "val", "test"}
     assert loaded.report.sizes == {"train": 16, "val": 8, "test": 8}
+
+
+def test_data_module_never_imports_pipeline():
+    """pipeline imports data; data importing pipeline back (even lazily, inside a function) is a cycle."""
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(data))
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            module = "." * node.level + (node.module or "")
+            imported.add(module)
+            imported.update(module.rstrip(".") + "." + alias.name for alias in node.names)
+        elif isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+    assert not [name for name in imported if "pipeline" in name.split(".")], sorted(imported)
 
 
 def test_tiny_imagenet_labels_have_readable_names(shared_data):
