@@ -123,22 +123,66 @@ def _toy_arrays(count=24, size=64, seed=0):
     return lightness, ab
 
 
-def test_train_runs_saves_and_resumes(tmp_path):
+class _EpochSnapshots(keras.callbacks.Callback):
+    """The in-memory model's ab on a probe batch, and the logs, at the end of every epoch of a fit().
+
+    train()'s checkpoint saves the model from the same place (on_epoch_end), so the file it keeps must
+    match the snapshot of its best epoch: a comparison of the file with the model that was in memory,
+    not of the file with itself (train() returns the model reloaded from disk).
+    """
+
+    def __init__(self, probe: np.ndarray):
+        super().__init__()
+        self.probe = probe
+        self.predictions: list[np.ndarray] = []
+        self.logs: list[dict] = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.predictions.append(keras.ops.convert_to_numpy(self.model(self.probe, training=False)))
+        self.logs.append(dict(logs or {}))
+
+
+def _snapshot_every_epoch(monkeypatch, probe: np.ndarray) -> _EpochSnapshots:
+    """Make every fit() in this test also run an _EpochSnapshots (train() takes no extra callbacks)."""
+    snapshots = _EpochSnapshots(probe)
+    original_fit = keras.Model.fit
+
+    def fit(self, *args, callbacks=None, **kwargs):
+        return original_fit(self, *args, callbacks=[*(callbacks or ()), snapshots], **kwargs)
+
+    monkeypatch.setattr(keras.Model, "fit", fit)
+    return snapshots
+
+
+def test_train_saves_its_best_epoch_as_the_model_was_in_memory(tmp_path, monkeypatch):
     lightness, ab = _toy_arrays()
+    probe = lightness[:2]
     models.set_seed(0)
     model = models.build_paper_cnn(64, width=2)
-    weights_before = [w.copy() for w in model.get_weights()]
-    config = training.TrainConfig(epochs=2, batch_size=8, lr_patience=1, verbose=0)
-    result = training.train(model, (lightness, ab), (lightness[:8], ab[:8]), losses.L2Loss(), tmp_path, config)
-    assert any(not np.allclose(a, b) for a, b in zip(weights_before, model.get_weights()))
+    untrained = models.predict_ab(model, probe)
+    snapshots = _snapshot_every_epoch(monkeypatch, probe)
+    config = training.TrainConfig(epochs=3, batch_size=8, lr_patience=1, verbose=0)
+    # Gray validation targets: the more the model learns the training colors, the worse its val loss, so
+    # the best epoch (the one kept) is an early one and not the last one left in memory.
+    gray_val = (lightness[:8], np.zeros_like(ab[:8]))
+    result = training.train(model, (lightness, ab), gray_val, losses.L2Loss(), tmp_path, config)
     assert (tmp_path / "model.keras").exists() and (tmp_path / "history.csv").exists()
     history = json.loads((tmp_path / "history.json").read_text())["history"]
-    assert len(history["loss"]) == 2 and "learning_rate" in history and "val_loss" in history
-    assert len(result.seconds_per_epoch) == 2
+    assert len(history["loss"]) == 3 and "learning_rate" in history and "val_loss" in history
+    assert len(result.seconds_per_epoch) == 3 and len(snapshots.predictions) == 3
+    # The epochs' in-memory models differ from the untrained one and from each other, so that matching
+    # one of them below singles out that epoch.
+    states = [untrained, *snapshots.predictions]
+    for first in range(len(states)):
+        for second in range(first + 1, len(states)):
+            assert np.abs(states[first] - states[second]).max() > 1e-2, (first, second)
+    best = int(np.argmin([logs["val_loss"] for logs in snapshots.logs]))
+    assert result.best_epoch == best + 1 < 3
     reloaded, bins = training.load_trained(tmp_path)
     assert bins is None
-    np.testing.assert_allclose(models.predict_ab(reloaded, lightness[:2]),
-                               models.predict_ab(result.model, lightness[:2]), atol=1e-4)
+    # the file holds the model that was in memory at the end of the best epoch
+    np.testing.assert_allclose(models.predict_ab(reloaded, probe), snapshots.predictions[best], atol=1e-4)
+    np.testing.assert_allclose(models.predict_ab(result.model, probe), snapshots.predictions[best], atol=1e-4)
 
 
 def test_train_resumes_after_interruption(tmp_path):
