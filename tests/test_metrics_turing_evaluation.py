@@ -211,3 +211,50 @@ def test_colorfulness_is_the_absolute_value_variant_not_hasler_and_suesstrunks_s
     assert m.colorfulness(image)[0] == pytest.approx(0.3 * np.hypot(200, 100))
     # the signed formula would give std(rg) = 200, mean(rg) = 0: 200 + 0.3 * 100 = 230, a different number
     assert m.colorfulness(image)[0] != pytest.approx(200 + 0.3 * 100)
+
+
+def _tinted_split(name: str, rgb_center, count: int, seed: int, size: int = 16):
+    """An in-memory split of `count` noisy images around one RGB color."""
+    from colorize_utils.data import ImageSplit
+
+    rng = np.random.default_rng(seed)
+    images = np.clip(np.asarray(rgb_center) + rng.normal(0, 20, (count, size, size, 3)), 0, 255).astype(np.uint8)
+    return ImageSplit(name, [name] * count, images=images)
+
+
+def test_the_mean_color_baseline_is_the_mean_of_the_training_pixels_not_the_test_pixels(tmp_path, monkeypatch):
+    """Reddish training images, a bluish-green test set and yellowish validation images: the mean-color
+    baseline must predict the mean ab of the training pixels everywhere on the test set."""
+    import skimage.color
+
+    from colorize_utils.data import ColorizationData, DataReport
+    from colorize_utils.experiment import Experiment
+    from colorize_utils.reporting import start_notebook
+
+    monkeypatch.setenv("COLORIZE_RESULTS_ROOT", str(tmp_path))
+    size = 16
+    splits = {"train": _tinted_split("train", (200, 60, 70), 12, seed=0, size=size),
+              "val": _tinted_split("val", (200, 190, 40), 4, seed=1, size=size),
+              "test": _tinted_split("test", (40, 150, 200), 6, seed=2, size=size)}
+    report = DataReport("in-memory", "", 0, {name: len(split) for name, split in splits.items()})
+    loaded = ColorizationData(splits["train"], splits["val"], splits["test"], report, size)
+
+    def mean_ab_of(split):  # skimage's Lab, independent of the package's color conversion
+        return skimage.color.rgb2lab(split.images)[..., 1:].reshape(-1, 2).mean(axis=0)
+
+    train_mean, val_mean, test_mean = (mean_ab_of(splits[name]) for name in ("train", "val", "test"))
+    # the splits' colors are far apart, so a baseline fitted on the wrong pixels cannot pass by chance
+    assert train_mean[0] > 30 and test_mean[0] < -10
+    assert min(np.abs(train_mean - test_mean).max(), np.abs(train_mean - val_mean).max()) > 30
+
+    experiment = Experiment(start_notebook("02_fake", "smoke"), loaded, epochs=1)
+    np.testing.assert_allclose(experiment.train_ab_mean, train_mean, atol=0.5)
+    predicted = experiment.predictions(experiment.test_L, experiment.test_ab)[metrics.MEAN_COLOR]
+    assert predicted.shape == experiment.test_ab.shape
+    np.testing.assert_allclose(predicted.reshape(-1, 2), np.broadcast_to(train_mean, (predicted[..., 0].size, 2)),
+                               atol=0.5)
+    # and Table 1's mean-color row scores that prediction against the test pixels
+    rows = {row["model"]: row for row in experiment.closeness_table()}
+    expected = metrics.frobenius_ab(np.broadcast_to(train_mean, experiment.test_ab.shape).astype(np.float32),
+                                    experiment.test_ab).mean()
+    assert rows[metrics.MEAN_COLOR]["frobenius_ab"] == pytest.approx(expected, rel=1e-2)
