@@ -62,17 +62,6 @@ def predict_all(found: dict, lightness: np.ndarray) -> dict[str, np.ndarray]:
     return {name: models.predict_ab(model, lightness, binning) for name, (model, binning) in found.items()}
 
 
-def metrics_table(lightness: np.ndarray, ab_true: np.ndarray, predictions: dict[str, np.ndarray],
-                  binnings: dict) -> tuple[list[dict], dict[str, dict]]:
-    """All metrics for every prediction (baselines included), and the per-image values behind them."""
-    rows, per_image = [], {}
-    for name, ab in predictions.items():
-        row, values = metrics.evaluate(name, lightness, ab, ab_true, binnings)
-        rows.append(row)
-        per_image[name] = values
-    return rows, per_image
-
-
 def best_and_worst(per_image: dict[str, np.ndarray], metric: str = "frobenius_ab", count: int = 6,
                    lower_is_better: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the best and worst images by a per-image metric (picked by the metric, not by hand)."""
@@ -193,6 +182,41 @@ def seed_summary(per_seed: dict[int, tuple[list[dict], dict[str, np.ndarray]]], 
         summary.append(out)
         averaged[model_id] = np.mean([per_seed[k][1][model_id] for k in seeds], axis=0)
     return metrics.add_baseline_verdicts(summary, metric, per_image=averaged, seed=seed)
+
+
+def bin_sweep_rows(per_seed: dict[int, tuple[list[dict], dict[str, dict]]], models_by_bins: dict[int, str],
+                   paper_accuracy: dict[int, float] | None = None, seed: int = 0) -> list[dict]:
+    """Table 2 (the bin sweep): per bin count, the model's binned accuracy (mean and sd over seeds) beside
+    gray's better side of the 0 edge and mean color's, with a paired-bootstrap interval of the model minus
+    each baseline over test images (per-image accuracy averaged over seeds) and a verdict.
+
+    `per_seed[seed]` is build_metrics_table()'s (rows, per_image) for that seed's models (same test images);
+    `models_by_bins` maps a bin count to the id of the model trained with it.
+    """
+    seeds = sorted(per_seed)
+    rows = []
+    for num_bins, model_id in models_by_bins.items():
+        key = f"accuracy_{num_bins}_bins"
+        values = [next(r for r in per_seed[k][0] if r["model"] == model_id)[key] for k in seeds]
+        averaged = np.mean([per_seed[k][1][model_id][key] for k in seeds], axis=0)
+        first_rows, first_images = per_seed[seeds[0]]
+        by_id = {row["model"]: row for row in first_rows}
+        row = {"num_bins": num_bins, "model": model_id, "seeds": len(seeds), "model_accuracy": float(np.mean(values)),
+               "model_accuracy_sd_over_seeds": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
+               "gray_accuracy": by_id[metrics.GRAY][key], "mean_color_accuracy": by_id[metrics.MEAN_COLOR][key],
+               "paper_accuracy": (paper_accuracy or {}).get(num_bins)}
+        verdicts = []
+        for baseline in metrics.BASELINE_NAMES:
+            mean, low, high = metrics.paired_bootstrap(averaged, first_images[baseline][key], seed=seed)
+            decided = metrics.verdict(low, high, higher_is_better=True)
+            row[f"vs_{baseline}"] = f"{mean:+.4f} [{low:+.4f}, {high:+.4f}] {decided}"
+            verdicts.append(decided)
+        row["beats_both_baselines"] = all(v == "better" for v in verdicts)
+        for column in ("frobenius_ab", "psnr", "auc", "colorfulness", "colorfulness_gap"):
+            row[column] = float(np.mean([next(r for r in per_seed[k][0] if r["model"] == model_id)[column]
+                                         for k in seeds]))
+        rows.append(row)
+    return rows
 
 
 def render_rows(rows: list[dict], columns: list[str] | None = None) -> list[dict]:

@@ -85,18 +85,17 @@ def run_binning(kind: str, num_bins: int, data: ColorizationData, image_size: in
                 folders: list[Path]) -> tuple[object, Path | None]:
     """The run's one fit of a binning on *all* of its training pixels, shared by every model and notebook.
 
-    The first of `folders` that holds `bins_<kind>_<num_bins>.json` with a matching `.key.json` (the same
-    training images at the same size) supplies it; otherwise it is fitted in one chunked pass
-    (pipeline.ab_chunks, constant memory) and returned with path None, for the caller to save.
+    Saved fits live in `<models>/bins/<training images' fingerprint>/`, so notebooks on other data (02's
+    CIFAR-10) keep their own. The first of `folders` (models folders) holding this fit supplies it; otherwise
+    it is fitted in one chunked pass (pipeline.ab_chunks, constant memory) and returned with path None, for
+    the caller to save at run_binning_path().
     """
     if kind not in ("uniform", "quantile", "joint"):
         raise ValueError(f"Unknown bins {kind!r}; choose 'uniform', 'quantile' or 'joint'.")
-    key = {"train": split_fingerprint(data.train), "images": len(data.train), "image_size": int(image_size)}
-    name = f"bins_{kind}_{num_bins}" if kind != "joint" else "bins_joint"
+    relative = run_binning_path(kind, num_bins, data, image_size)
     for folder in folders:
-        path, key_path = folder / f"{name}.json", folder / f"{name}.key.json"
-        if path.is_file() and key_path.is_file() and json.loads(key_path.read_text()) == key:
-            return load_binning(path), path
+        if (folder / relative).is_file():
+            return load_binning(folder / relative), folder / relative
 
     def chunks():
         return pipeline.ab_chunks(data.train, image_size)
@@ -107,17 +106,13 @@ def run_binning(kind: str, num_bins: int, data: ColorizationData, image_size: in
         binning = QuantileBins.from_pixels(chunks, num_bins)
     else:
         binning = JointBins.from_pixels(chunks())
-    binning.fit_key = key  # what save_run_binning writes beside it
     return binning, None
 
 
-def save_run_binning(binning, folder: Path, num_bins: int) -> Path:
-    """Save a binning from run_binning() (and the key of the training images it was fitted on) into `folder`."""
-    name = f"bins_{binning.kind}_{num_bins}" if binning.kind != "joint" else "bins_joint"
-    path = binning.save(folder / f"{name}.json")
-    with atomic_path(folder / f"{name}.key.json") as temporary:
-        temporary.write_text(json.dumps(binning.fit_key))
-    return path
+def run_binning_path(kind: str, num_bins: int, data: ColorizationData, image_size: int) -> Path:
+    """Where a run's fit of these bins is saved, relative to a models folder."""
+    name = f"{kind}_{num_bins}.json" if kind != "joint" else "joint.json"
+    return Path("bins") / f"{split_fingerprint(data.train)}_{len(data.train)}_{int(image_size)}px" / name
 
 
 class Experiment:
@@ -152,14 +147,14 @@ class Experiment:
     def binning(self, num_bins: int, kind: str = "uniform"):
         """The run's bins, fitted once on all training pixels: the paper's equal-width ones, quantile or joint
         (a, b). Loaded from an earlier notebook of the run when it fitted them on the same images; otherwise
-        fitted here and saved into this notebook's models/ folder."""
+        fitted here and saved under this notebook's models/bins/ (see run_binning)."""
         key = (kind, num_bins)
         if key not in self._binnings:
             own = self.run.writer.path("models", "")
             shared = config.results_dir(self.run.profile) / "models"
             binning, path = run_binning(kind, num_bins, self.data, self.image_size, [own, shared])
             if path is None:
-                save_run_binning(binning, own, num_bins)
+                binning.save(own / run_binning_path(kind, num_bins, self.data, self.image_size))
             self._binnings[key] = binning
         return self._binnings[key]
 
@@ -286,6 +281,19 @@ class Experiment:
                                 config, binning)
         self.results[spec.name] = result
         return result
+
+    def one_step_losses(self, spec: ModelSpec, count: int = 8) -> tuple[float, float]:
+        """The loss of a freshly built (seeded) model on the first `count` training images, before and after
+        one Adam step (learning rate 1e-3) on them: a deterministic number that moves when the loss, the
+        bins, the color conversion or the model changes (what notebook 03's nbval check shows)."""
+        lightness, ab = pipeline.split_to_lab(self.data.train.head(count), self.image_size)
+        binning = self.binning(spec.num_bins, spec.bins) if spec.uses_bins else None
+        target = ops.convert_to_numpy(binning.encode(ab)) if binning is not None else ab
+        model = self.build(spec)
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=losses.get_loss(spec.loss))
+        before = float(model.evaluate(lightness, target, batch_size=count, verbose=0))
+        model.train_on_batch(lightness, target)
+        return before, float(model.evaluate(lightness, target, batch_size=count, verbose=0))
 
     def predict(self, name: str, lightness: np.ndarray, decode: str = "argmax",
                 temperature: float = 0.38) -> np.ndarray:

@@ -136,7 +136,14 @@ def ssim(rgb_pred: np.ndarray, rgb_true: np.ndarray, sigma: float = 1.5) -> np.n
 
 
 def colorfulness(rgb: np.ndarray) -> np.ndarray:
-    """Per-image colorfulness CF (Hasler and Suesstrunk 2003) with absolute rg and yb; 0 for gray images."""
+    """Per-image colorfulness, the widely used *absolute* variant of Hasler and Suesstrunk (2003); 0 for gray.
+
+    CF = sqrt(sd(rg)^2 + sd(yb)^2) + 0.3 sqrt(mean(rg)^2 + mean(yb)^2) with rg = |R - G| and
+    yb = |(R + G) / 2 - B|, as in pyimagesearch's and DDColor's code. Hasler and Suesstrunk's paper uses the
+    signed rg = R - G and yb = (R + G) / 2 - B, which gives other values (a flat colour scores
+    0.3 x its mean opponent magnitude in both, but textures of opposite hues differ). We keep the absolute
+    variant so our numbers compare with DDColor-style tables; tests pin which one this is.
+    """
     rgb = np.asarray(rgb, np.float64)
     red, green, blue = rgb[..., 0], rgb[..., 1], rgb[..., 2]
     rg = np.abs(red - green)
