@@ -122,7 +122,9 @@ class ConditionalGAN(keras.Model):
     def _pix2pix_losses(self, data, training: bool) -> dict:
         """The pix2pix losses of one batch: discriminator, generator (adversarial + lambda x L1)."""
         lightness, ab_real, _ = keras.utils.unpack_x_y_sample_weight(data)
-        ab_fake = self.generator(lightness, training=training)
+        # float32 whatever the layers compute in (a mixed_bfloat16 policy returns bfloat16 outputs)
+        ab_fake = ops.cast(self.generator(lightness, training=training), "float32")
+        ab_real = ops.cast(ab_real, "float32")
         real_logits = self.discriminator([lightness, ab_real], training=training)
         fake_logits = self.discriminator([lightness, ab_fake], training=training)
         g_adversarial = _bce_from_logits(1.0, fake_logits)

@@ -1,0 +1,212 @@
+"""Training throughput of every model, as images/s and as a share of this CPU's measured peak FLOP/s.
+
+    python benchmarks/bench_training.py [--steps 12] [--quick] [--out results/benchmarks/training.json]
+
+For each model (the paper CNN with its regression and its 10-bin classification head, the shipped fully
+convolutional colorizer, the cGAN) and each setting below, a fresh Python process builds the model, runs a
+few warm-up steps, then times `--steps` training steps on in-memory batches (the input pipeline is measured
+by bench_pipeline.py, so it is left out here). Settings that TensorFlow reads at start-up (oneDNN, threads)
+need their own process; every setting gets one, so they compare as ratios measured in the same run.
+
+Settings: default (what training uses: XLA where `jit_compile="auto"` picks it), XLA off, XLA on, oneDNN
+off, one intra-op thread, batch sizes, mixed precision (`mixed_bfloat16`: this CPU has AMX-BF16), and the
+JAX backend when a Python with jax is given (`--jax-python`).
+
+Achieved FLOP/s = images/s x training FLOPs per image, where training FLOPs are 3x the forward pass's
+(forward + two backward products), counted by TensorFlow's profiler on the model's graph. Peak FLOP/s is
+measured here: a large float32 (and bfloat16) matmul, the best case for this CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = ("paper_regression", "paper_classification", "colorizer", "cgan")
+SETTINGS = {
+    "default": {},
+    "xla_off": {"jit": False},
+    "xla_on": {"jit": True},
+    "onednn_off": {"env": {"TF_ENABLE_ONEDNN_OPTS": "0"}},
+    "one_thread": {"threads": 1},
+    "batch_32": {"batch": 32},
+    "batch_256": {"batch": 256},
+    "mixed_bfloat16": {"policy": "mixed_bfloat16"},
+}
+DEFAULT_BATCH = {"paper_regression": 128, "paper_classification": 128, "colorizer": 128, "cgan": 64}
+
+
+def build(model_name: str, batch: int):
+    """(keras model compiled for training, x, y, forward FLOPs per image) for one benchmark model."""
+    import keras
+    import numpy as np
+
+    from colorize_utils import colorizer, gan, losses, models
+    from colorize_utils.binning import JointBins
+
+    rng = np.random.default_rng(0)
+    models.set_seed(0)
+    if model_name.startswith("paper"):
+        head = "regression" if model_name == "paper_regression" else "classification"
+        model = models.build_paper_cnn(64, width=8, head=head)
+        lightness = rng.uniform(0, 100, (batch, 64, 64, 1)).astype("float32")
+        if head == "regression":
+            target, loss = rng.normal(0, 20, (batch, 64, 64, 2)).astype("float32"), losses.L2Loss()
+        else:
+            target, loss = rng.integers(0, 10, (batch, 64, 64, 2)).astype("int32"), losses.BinnedCrossEntropy()
+        model.compile(keras.optimizers.Adam(1e-3), loss=loss)
+        size = 64
+    elif model_name == "colorizer":
+        bins = JointBins.from_pixels(rng.normal(0, 25, (200_000, 2)))
+        model = models.build_colorizer(16, "classification", 1, bins.num_classes)
+        model.compile(keras.optimizers.Adam(1e-3), loss=colorizer.colorizer_loss(bins, 0.5))
+        lightness = rng.uniform(0, 100, (batch, 56, 56, 1)).astype("float32")
+        target = rng.normal(0, 25, (batch, 14, 14, 2)).astype("float32")
+        size = 56
+    else:
+        generator, discriminator = gan.build_generator(64, 16), gan.build_discriminator(64, 16)
+        model = gan.ConditionalGAN(generator, discriminator)
+        model.compile()
+        lightness = rng.uniform(0, 100, (batch, 64, 64, 1)).astype("float32")
+        target = rng.normal(0, 20, (batch, 64, 64, 2)).astype("float32")
+        size = 64
+    flops = forward_flops(model_name, model, size) if keras.backend.backend() == "tensorflow" else 0.0
+    return model, lightness, target, flops
+
+
+def forward_flops(model_name: str, model, size: int) -> float:
+    """Forward FLOPs of one image (TensorFlow profiler; the cGAN counts generator + 2 discriminator passes)."""
+    import tensorflow as tf
+    from tensorflow.python.profiler.model_analyzer import profile
+    from tensorflow.python.profiler.option_builder import ProfileOptionBuilder
+
+    def count(function, *specs) -> float:
+        graph = tf.function(function).get_concrete_function(*specs).graph
+        options = ProfileOptionBuilder(ProfileOptionBuilder.float_operation()).with_empty_output().build()
+        return float(profile(graph, options=options).total_float_ops)
+
+    spec_l = tf.TensorSpec([1, size, size, 1], tf.float32)
+    if model_name == "cgan":
+        spec_ab = tf.TensorSpec([1, size, size, 2], tf.float32)
+        return (count(lambda x: model.generator(x, training=False), spec_l)
+                + 2 * count(lambda x, y: model.discriminator([x, y], training=False), spec_l, spec_ab))
+    return count(lambda x: model(x, training=False), spec_l)
+
+
+def measure(model_name: str, setting: dict, steps: int) -> dict:
+    """Run in the child process: images/s of `steps` training steps after a warm-up."""
+    import keras
+
+    if setting.get("policy"):
+        keras.mixed_precision.set_global_policy(setting["policy"])
+    if setting.get("threads") and keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(setting["threads"])
+        tf.config.threading.set_inter_op_parallelism_threads(setting["threads"])
+    batch = setting.get("batch", DEFAULT_BATCH[model_name])
+    model, lightness, target, flops = build(model_name, batch)
+    if "jit" in setting:
+        model.jit_compile = setting["jit"]
+    model.fit(lightness, target, batch_size=batch, epochs=1, steps_per_epoch=1, verbose=0)  # trace, compile
+    model.fit(lightness, target, batch_size=batch, epochs=1, steps_per_epoch=2, verbose=0)  # warm up
+    started = time.perf_counter()
+    for _ in range(steps):
+        model.train_on_batch(lightness, target)
+    seconds = time.perf_counter() - started
+    images_per_second = steps * batch / seconds
+    return {"model": model_name, "batch": batch, "jit_compile": str(getattr(model, "jit_compile", "")),
+            "backend": keras.backend.backend(), "images_per_second": images_per_second,
+            "forward_gflops_per_image": flops / 1e9,
+            "achieved_gflops_per_second": 3 * flops * images_per_second / 1e9}
+
+
+def peak_gflops(dtype: str, size: int = 2048, repeats: int = 10) -> float:
+    """Measured matmul GFLOP/s on this CPU (float32 or bfloat16), the best of `repeats`."""
+    import tensorflow as tf
+
+    a = tf.random.normal([size, size], dtype=tf.float32)
+    a = tf.cast(a, dtype)
+    matmul = tf.function(lambda x: tf.matmul(x, x))
+    matmul(a).numpy()
+    best = 0.0
+    for _ in range(repeats):
+        started = time.perf_counter()
+        matmul(a).numpy()
+        best = max(best, 2 * size ** 3 / (time.perf_counter() - started) / 1e9)
+    return best
+
+
+def child(args) -> None:
+    setting = json.loads(args.child_setting)
+    if args.child_model == "peak":
+        result = {"float32": peak_gflops("float32"), "bfloat16": peak_gflops("bfloat16")}
+    else:
+        result = measure(args.child_model, setting, args.steps)
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+def run_child(python: str, model_name: str, name: str, setting: dict, steps: int, extra_env=None) -> dict | None:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT), **setting.get("env", {}),
+           **(extra_env or {})}
+    command = [python, __file__, "--child-model", model_name, "--child-setting", json.dumps(setting),
+               "--steps", str(steps)]
+    completed = subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT)
+    lines = [line for line in completed.stdout.splitlines() if line.startswith("RESULT ")]
+    if completed.returncode or not lines:
+        print(f"  {model_name} / {name}: failed ({completed.stderr.strip().splitlines()[-1:]})", flush=True)
+        return None
+    return {"setting": name, **json.loads(lines[-1][len("RESULT "):])}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=12)
+    parser.add_argument("--models", nargs="*", default=list(MODELS), choices=MODELS)
+    parser.add_argument("--settings", nargs="*", default=list(SETTINGS), choices=list(SETTINGS))
+    parser.add_argument("--jax-python", default=None, help="a Python with jax + keras (no TensorFlow needed)")
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "benchmarks" / "training.json")
+    parser.add_argument("--child-model", help=argparse.SUPPRESS)
+    parser.add_argument("--child-setting", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child_model:
+        child(args)
+        return
+    peak = run_child(sys.executable, "peak", "peak", {}, 1)
+    print(f"peak: {peak}", flush=True)
+    rows = []
+    for model_name in args.models:
+        for name in args.settings:
+            row = run_child(sys.executable, model_name, name, SETTINGS[name], args.steps)
+            if row is None:
+                continue
+            row["share_of_float32_peak"] = row["achieved_gflops_per_second"] / peak["float32"]
+            rows.append(row)
+            print(f"{model_name:>20s} {name:>15s}: {row['images_per_second']:8.1f} images/s, "
+                  f"{row['achieved_gflops_per_second']:6.1f} GFLOP/s ({row['share_of_float32_peak']:.0%} of peak)",
+                  flush=True)
+        if args.jax_python and model_name != "cgan":  # the cGAN's train_step is TensorFlow's
+            row = run_child(args.jax_python, model_name, "jax", {}, args.steps, {"KERAS_BACKEND": "jax"})
+            if row is not None:
+                default = next((r for r in rows if r["model"] == model_name and r["setting"] == "default"), None)
+                if default:  # the profiler needs TensorFlow: reuse the count from the TensorFlow run
+                    row["forward_gflops_per_image"] = default["forward_gflops_per_image"]
+                    row["achieved_gflops_per_second"] = 3 * row["forward_gflops_per_image"] * row["images_per_second"]
+                    row["share_of_float32_peak"] = row["achieved_gflops_per_second"] / peak["float32"]
+                rows.append(row)
+                print(f"{model_name:>20s} {'jax':>15s}: {row['images_per_second']:8.1f} images/s", flush=True)
+    from colorize_utils.reporting import write_benchmark_record
+
+    write_benchmark_record(args.out, steps=args.steps, peak_gflops_per_second=peak, rows=rows,
+                           note="ratios between settings of one model are comparable within this run only")
+    print(f"written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
