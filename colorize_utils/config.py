@@ -118,3 +118,7 @@ def results_dir(profile: str | Profile, override: str | os.PathLike | None = Non
         return Path(override)
     name = profile.name if isinstance(profile, Profile) else profile
     return results_root() / name
+
+
+# Set by the runner for its notebooks: the code's commit when the run started (experiment.training_key).
+RUN_COMMIT_VARIABLE = "COLORIZE_RUN_COMMIT"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -220,7 +221,9 @@ class Experiment:
                                                    "sizes": report.sizes, "image_size": self.image_size},
                           "seed": self.seed, "epochs": self.epochs, "batch_size": profile.batch_size,
                           "width": profile.width, "lr_patience": profile.lr_patience,
-                          "code": git_commit()})  # another commit may train differently: train again
+                          # another commit may train differently: train again. Within one runner call the
+                          # commit it started at counts, so a commit made meanwhile does not undo reuse.
+                          "code": os.environ.get(config.RUN_COMMIT_VARIABLE) or git_commit()})
 
     def load_same_training(self, spec: ModelSpec, key: dict) -> training.TrainResult | None:
         """The finished model `spec.same_as` of this profile's results, when it was trained exactly like

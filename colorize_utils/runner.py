@@ -211,6 +211,12 @@ def main(argv: list[str] | None = None) -> int:
     # C++ start-up lines stay out of the notebooks.
     os.environ["COLORIZE_HEADLESS"] = "1"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # Models trained by one notebook are reused by later ones when their training keys match; the key holds
+    # the code's commit, which is the commit this run started at (a commit made during a long run must not
+    # make notebook 04 retrain what 03 trained).
+    from .reporting import git_commit
+
+    os.environ.setdefault(config.RUN_COMMIT_VARIABLE, git_commit())
     names = select_notebooks(args.only)
     print(f"Running {len(names)} notebook(s) with profile {profile!r} into {config.results_dir(profile)}")
     for index, name in enumerate(names, 1):

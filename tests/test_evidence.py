@@ -102,3 +102,20 @@ def test_bin_sweep_verdict_needs_an_interval_that_excludes_zero():
     noise = evaluation.bin_sweep_rows({0: table(gray + 0.002 + jitter - jitter.mean())}, {10: "ce"})[0]
     assert noise["model_accuracy"] > noise["gray_accuracy"]  # higher on average, but within noise
     assert not noise["beats_both_baselines"] and noise["vs_gray"].endswith("tie")
+
+
+def test_a_commit_made_during_a_runner_call_does_not_undo_model_reuse(samples, monkeypatch):
+    from colorize_utils import config, experiment
+    from colorize_utils.reporting import start_notebook
+
+    run = experiment.Experiment(start_notebook("03_fake", "smoke"), samples)
+    spec = experiment.ModelSpec("l2")
+    monkeypatch.delenv(config.RUN_COMMIT_VARIABLE, raising=False)
+    monkeypatch.setattr(experiment, "git_commit", lambda: "aaa")
+    first = run.training_key(spec)
+    monkeypatch.setattr(experiment, "git_commit", lambda: "bbb")
+    assert run.training_key(spec) != first  # other code may train differently: train again
+    monkeypatch.setenv(config.RUN_COMMIT_VARIABLE, "commit-at-start")  # what the runner sets
+    started = run.training_key(spec)
+    monkeypatch.setattr(experiment, "git_commit", lambda: "ccc")
+    assert run.training_key(spec) == started
