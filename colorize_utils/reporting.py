@@ -64,6 +64,9 @@ class ResultsWriter:
         self.notebook = notebook
         self.profile = profile
         self.root = config.results_dir(profile, results_dir)
+        # The code a notebook runs is the code it imported when it started: record that commit (a long run
+        # may finish after later commits).
+        self.start_commit = git_commit()
         for sub in ("figures", "tables", "metrics", "models", "turing"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         self.metrics: dict = {}
@@ -101,7 +104,12 @@ class ResultsWriter:
         data = self.context.get("data", {})
         return (f"_profile {self.profile.name}, data {data.get('source', '?')} "
                 f"(train/val/test {data.get('sizes', {})}), seed {self.seed}, "
-                f"commit {git_commit()[:12]}, {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC_")
+                f"commit {self.commit_note()}, {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC_")
+
+    def commit_note(self) -> str:
+        """The commit the notebook started at, and the one at writing time when a commit came in between."""
+        now = git_commit()
+        return self.start_commit[:12] + ("" if now == self.start_commit else f" (written at {now[:12]})")
 
     def record(self, **metrics) -> None:
         """Add metrics to this notebook's record (written by write_metrics())."""
@@ -112,7 +120,8 @@ class ResultsWriter:
         record = {
             "notebook": self.notebook,
             "profile": self.profile.to_dict(),
-            "git_commit": git_commit(),
+            "git_commit": self.start_commit,  # the code the notebook imported when it started
+            "git_commit_at_write": git_commit(),
             "timestamp": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "python": platform.python_version(),
             "seed": self.seed,

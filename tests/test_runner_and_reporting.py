@@ -87,7 +87,10 @@ def test_markdown_table_and_record(tmp_path):
     writer.context["data"] = {"source": "samples", "sizes": {"train": 1}}
     writer.save_table([{"model": "gray", "rmse": 12.3456}, {"model": "cnn", "rmse": 9.0}], "t")
     markdown = (tmp_path / "tables" / "t.md").read_text()
-    assert "| model | rmse |" in markdown and "| gray | 12.35 |" in markdown
+    # rows are keyed by the stable id; the Markdown shows the baseline's label, the CSV keeps the id
+    assert "| model | rmse |" in markdown and "| gray (ab = 0) | 12.35 |" in markdown
+    assert (tmp_path / "tables" / "t.csv").read_text().splitlines()[1] == "gray,12.3456"
+    assert f"commit {writer.start_commit[:12]}" in markdown
     assert "profile smoke" in markdown and "samples" in markdown
     with pytest.raises(ValueError, match="no rows"):
         writer.save_table([], "empty")
