@@ -62,6 +62,22 @@ def predict_all(found: dict, lightness: np.ndarray) -> dict[str, np.ndarray]:
     return {name: models.predict_ab(model, lightness, binning) for name, (model, binning) in found.items()}
 
 
+def drop_duplicates(predictions: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], list[str]]:
+    """The predictions with every exact repeat of an earlier entry removed, and a note per removal.
+
+    The same trained model can sit in several folders (04's 10-bin model is 03's cross-entropy model); a
+    table must list it once, not as several rows that look like agreeing findings."""
+    unique, notes = {}, []
+    for name, ab in predictions.items():
+        same = next((kept for kept, other in unique.items() if other.shape == ab.shape and np.array_equal(other, ab)),
+                    None)
+        if same is None:
+            unique[name] = ab
+        else:
+            notes.append(f"{name}: the same predictions as {same} (the same model): listed once, as {same}.")
+    return unique, notes
+
+
 def best_and_worst(per_image: dict[str, np.ndarray], metric: str = "frobenius_ab", count: int = 6,
                    lower_is_better: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the best and worst images by a per-image metric (picked by the metric, not by hand)."""

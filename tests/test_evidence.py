@@ -119,3 +119,10 @@ def test_a_commit_made_during_a_runner_call_does_not_undo_model_reuse(samples, m
     started = run.training_key(spec)
     monkeypatch.setattr(experiment, "git_commit", lambda: "ccc")
     assert run.training_key(spec) == started
+
+
+def test_the_same_model_in_two_folders_is_listed_once():
+    a, b = np.zeros((2, 4, 4, 2), np.float32), np.ones((2, 4, 4, 2), np.float32)
+    unique, notes = evaluation.drop_duplicates({"gray": a, "ce": b, "ce_10_bins": b.copy(), "other": b + 1e-3})
+    assert list(unique) == ["gray", "ce", "other"]
+    assert notes == ["ce_10_bins: the same predictions as ce (the same model): listed once, as ce."]
