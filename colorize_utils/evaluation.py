@@ -129,8 +129,12 @@ HIGHER_IS_BETTER = {"frobenius_ab": False, "rms_ab": False, "psnr": True, "ssim"
 def build_metrics_table(lightness: np.ndarray, ab_true: np.ndarray, predictions: dict[str, np.ndarray],
                         binnings: dict | None = None, reference: str = metrics.GRAY,
                         interval_metrics: tuple[str, ...] = ("auc", "psnr", "accuracy_10_bins"),
-                        seed: int = 0) -> tuple[list[dict], dict[str, dict]]:
-    """Every metric of every prediction (keyed by stable ids, baselines included), with intervals.
+                        seed: int = 0, closeness_only: bool = False) -> tuple[list[dict], dict[str, dict]]:
+    """Every metric of every prediction (keyed by stable ids, baselines included), with intervals: the one
+    way every notebook builds a metrics table.
+
+    `closeness_only`: only the paper's closeness columns (Table 1: frobenius_ab with its per-image sd,
+    frobenius_rgb, rms_ab), with per-image frobenius_ab.
 
     The gray row's binned accuracies are gray's better side of the 0 bin edge. For each metric in
     `interval_metrics`, every other row gets `<metric>_vs_<reference>`: the mean paired difference and its
@@ -140,7 +144,11 @@ def build_metrics_table(lightness: np.ndarray, ab_true: np.ndarray, predictions:
     binnings = binnings or {}
     rows, per_image = [], {}
     for name, ab in predictions.items():
-        row, values = metrics.evaluate(name, lightness, ab, ab_true, binnings)
+        if closeness_only:
+            row = metrics.closeness_row(name, lightness, ab, ab_true)
+            values = {"frobenius_ab": metrics.frobenius_ab(ab, ab_true)}
+        else:
+            row, values = metrics.evaluate(name, lightness, ab, ab_true, binnings)
         rows.append(row)
         per_image[name] = values
     metrics.gray_better_side(rows, per_image, lightness, ab_true, binnings)

@@ -18,7 +18,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from . import colorizer, config, losses, metrics, models, pipeline, training
+from . import colorizer, config, evaluation, losses, metrics, models, pipeline, training
 from .binning import JointBins, QuantileBins, UniformBins, load_binning, mean_ab
 from .data import ColorizationData, ImageSplit
 from .distribute import distribution_scope, prepare_distribution
@@ -316,8 +316,9 @@ class Experiment:
         baseline. Classifiers also get the closeness of the other decodings (`frobenius_ab_mean`,
         `frobenius_ab_annealed` at T = 0.38), to show how much of their result comes from decoding."""
         predictions = self.predictions(self.test_L, self.test_ab)
-        rows = [metrics.closeness_row(name, self.test_L, ab, self.test_ab) for name, ab in predictions.items()]
-        per_image = {name: metrics.frobenius_ab(ab, self.test_ab) for name, ab in predictions.items()}
+        rows, values = evaluation.build_metrics_table(self.test_L, self.test_ab, predictions, interval_metrics=(),
+                                                      closeness_only=True)
+        per_image = {name: by_metric["frobenius_ab"] for name, by_metric in values.items()}
         for row in rows:
             result = self.results.get(row["model"])
             row["best_epoch"] = result.best_epoch if result else ""
