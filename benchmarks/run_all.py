@@ -4,7 +4,8 @@
     python benchmarks/run_all.py --gather     # only gather the records already in results/benchmarks/
 
 Each benchmark writes its own record (machine, commit, date) under results/benchmarks/:
-pipeline.json (bench_pipeline.py), colorizer.json (bench_colorizer.py), video.json (bench_video.py),
+pipeline.json (bench_pipeline.py), colorizer.json (bench_colorizer.py), training.json (bench_training.py),
+video.json (bench_video.py),
 runs_smoke.json (bench_runs.py: the runner's seconds per notebook and peak memory; runs_demo.json by hand). Records
 made elsewhere are gathered too, e.g. paper_profile_h200.json from `paper_profile_gpu.py --project` on a GPU
 host. results/benchmarks.json holds them all, keyed by file name, with this machine and the date on top.
@@ -22,6 +23,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RECORDS = HERE.parent / "results" / "benchmarks"
 BENCHMARKS = (("bench_pipeline.py", ["--count", "4000", "--repeats", "3"]), ("bench_colorizer.py", []),
+              ("bench_training.py", []),
               ("bench_video.py", []), ("bench_runs.py", ["--profile", "smoke"]))
 # Not run by default (about 40 minutes on 2 cores): `python benchmarks/bench_runs.py --profile demo`.
 
