@@ -92,34 +92,85 @@ def lab_to_linear_rgb(lab, dtype: str = "float32"):
     return ops.matmul(xyz * _const(_WHITE_D65, dtype), _const(_XYZ_TO_RGB.T, dtype))
 
 
+# ----------------------------------------------------------------------------- numpy twins for inference
+# Photos are converted outside any graph, where one fused numpy pass beats dozens of eager backend ops
+# (about 5x on a 1024 x 768 photo). tests/test_color.py pins them to the keras.ops functions above.
+
+_Y_ROW = _RGB_TO_XYZ[1].astype(np.float32)  # linear RGB -> Y (white Y is 1)
+_UINT8_TO_LINEAR_32 = _UINT8_TO_LINEAR.astype(np.float32)
+# sRGB level k (0..255) is the rounding of linear values in [threshold[k-1], threshold[k]): the midpoints
+# (k + 0.5) / 255 taken back to linear light. Rounding by them is exact and needs no pow(): a 2^16-cell
+# table gives each value's level at its cell's lower edge, and since no cell holds two thresholds (cells are
+# 1.5e-5 wide, thresholds at least 3e-4 apart), one comparison with the next threshold finishes it.
+_LINEAR_THRESHOLDS = _srgb_to_linear_np((np.arange(255) + 0.5) / 255.0).astype(np.float32)
+_LEVEL_CELLS = 65536
+_LEVEL_AT_CELL = np.searchsorted(_LINEAR_THRESHOLDS, np.arange(_LEVEL_CELLS, dtype=np.float32) / _LEVEL_CELLS,
+                                 side="right").astype(np.uint8)
+_NEXT_THRESHOLD = np.append(_LINEAR_THRESHOLDS, np.float32(np.inf))
+
+
+def lightness_from_uint8(rgb_uint8: np.ndarray) -> np.ndarray:
+    """Lab L (...) in [0, 100] of 8-bit sRGB (..., 3), numpy float32: L alone, without a and b."""
+    y = _UINT8_TO_LINEAR_32[np.asarray(rgb_uint8)] @ _Y_ROW
+    f = np.where(y > _EPSILON, np.cbrt(np.maximum(y, _EPSILON)), _KAPPA_SLOPE * y + _F_OFFSET)
+    return (116.0 * f - 16.0).astype(np.float32)
+
+
+def lab_to_linear_rgb_np(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
+    """numpy float32 twin of lab_to_linear_rgb: L (..., 1) and ab (..., 2) -> linear RGB (..., 3), unclipped."""
+    fy = (np.asarray(lightness, np.float32)[..., 0] + 16.0) / 116.0
+    ab = np.asarray(ab, np.float32)
+    f = np.stack([ab[..., 0] / 500.0 + fy, fy, np.maximum(fy - ab[..., 1] / 200.0, 0.0)], axis=-1)
+    xyz = np.where(f > _F_INV_THRESHOLD, f * f * f, (f - _F_OFFSET) / _KAPPA_SLOPE)
+    return xyz @ (_XYZ_TO_RGB.T * _WHITE_D65[:, None]).astype(np.float32)
+
+
+def linear_rgb_to_uint8(linear: np.ndarray) -> np.ndarray:
+    """Linear RGB (any range) -> 8-bit sRGB, rounded and clipped: lab_to_rgb() x 255, rounded, in numpy."""
+    clipped = np.clip(np.asarray(linear, np.float32), 0.0, 1.0)
+    level = _LEVEL_AT_CELL[np.minimum((clipped * _LEVEL_CELLS).astype(np.int32), _LEVEL_CELLS - 1)]
+    return level + (clipped >= _NEXT_THRESHOLD[level]).astype(np.uint8)
+
+
+def _fit_to_gamut(lightness: np.ndarray, ab: np.ndarray, iterations: int) -> tuple[np.ndarray, np.ndarray]:
+    """(fitted ab, its linear RGB), both numpy float32; see fit_ab_to_gamut."""
+    lightness = np.broadcast_to(np.asarray(lightness, np.float32), np.shape(ab)[:-1] + (1,))
+    ab = np.asarray(ab, np.float32)
+
+    def in_gamut(linear):
+        return np.all((linear >= -1e-4) & (linear <= 1.0 + 1e-4), axis=-1)
+
+    linear = lab_to_linear_rgb_np(lightness, ab)
+    outside = np.flatnonzero(~in_gamut(linear).reshape(-1))
+    if not len(outside):
+        return ab, linear
+    # Bisect only the pixels outside the gamut (usually a small share): the rest keep their ab as it is.
+    flat_ab, flat_linear = ab.reshape(-1, 2).copy(), linear.reshape(-1, 3)
+    part_l, part_ab = lightness.reshape(-1, 1)[outside], flat_ab[outside]
+    low = np.zeros((len(outside), 1), np.float32)
+    high = np.ones_like(low)
+    for _ in range(iterations):
+        middle = (low + high) / 2.0
+        ok = in_gamut(lab_to_linear_rgb_np(part_l, part_ab * middle))[:, None]
+        low, high = np.where(ok, middle, low), np.where(ok, high, middle)
+    flat_ab[outside] = part_ab * low
+    flat_linear[outside] = lab_to_linear_rgb_np(part_l, flat_ab[outside])
+    return flat_ab.reshape(ab.shape), flat_linear.reshape(linear.shape)
+
+
 def fit_ab_to_gamut(lightness: np.ndarray, ab: np.ndarray, iterations: int = 8) -> np.ndarray:
     """Shrink each out-of-gamut pixel's ab toward gray (by bisection on its chroma) until L + ab is a real
     sRGB color, so converting to RGB keeps L instead of clipping channels (which shifts lightness).
 
     numpy in, numpy out: L (..., 1), ab (..., 2) -> ab (..., 2). Gray (ab = 0) is always in gamut.
     """
-    lightness = np.asarray(lightness, np.float32)
-    ab = np.asarray(ab, np.float32)
+    return _fit_to_gamut(lightness, ab, iterations)[0]
 
-    def in_gamut(lightness_part, ab_part):
-        linear = ops.convert_to_numpy(lab_to_linear_rgb(np.concatenate([lightness_part, ab_part], axis=-1)))
-        return np.all((linear >= -1e-4) & (linear <= 1.0 + 1e-4), axis=-1)
 
-    lightness, ab = np.broadcast_to(lightness, ab.shape[:-1] + (1,)), ab
-    outside = np.flatnonzero(~in_gamut(lightness, ab).reshape(-1))
-    if not len(outside):
-        return ab
-    # Bisect only the pixels outside the gamut (usually a small share): the rest keep their ab as it is.
-    flat = ab.reshape(-1, 2).copy()
-    part_l, part_ab = lightness.reshape(-1, 1)[outside], flat[outside]
-    low = np.zeros((len(outside), 1), np.float32)
-    high = np.ones_like(low)
-    for _ in range(iterations):
-        middle = (low + high) / 2.0
-        ok = in_gamut(part_l, part_ab * middle)[:, None]
-        low, high = np.where(ok, middle, low), np.where(ok, high, middle)
-    flat[outside] = part_ab * low
-    return flat.reshape(ab.shape)
+def lab_to_rgb_uint8_in_gamut(lightness: np.ndarray, ab: np.ndarray, iterations: int = 8) -> np.ndarray:
+    """uint8 sRGB of L (..., 1) + ab (..., 2) with ab first fitted into the gamut (fit_ab_to_gamut), so L is
+    kept; numpy float32 throughout (the path photos and video frames take)."""
+    return linear_rgb_to_uint8(_fit_to_gamut(lightness, ab, iterations)[1])
 
 
 def lab_to_rgb(lab, dtype: str = "float32"):
@@ -150,7 +201,15 @@ def merge_lab(lightness, ab):
 
 
 def lab_channels_to_rgb_uint8(lightness, ab) -> np.ndarray:
-    """L (..., 1) + ab (..., 2) -> RGB uint8 numpy array, for display and RGB metrics."""
-    rgb = ops.convert_to_numpy(lab_to_rgb(merge_lab(ops.convert_to_tensor(lightness),
-                                                    ops.convert_to_tensor(ab))))
-    return np.round(rgb * 255.0).astype(np.uint8)
+    """L (..., 1) + ab (..., 2) -> RGB uint8 numpy array (out-of-gamut channels clipped, as lab_to_rgb), for
+    display and RGB metrics; in numpy, chunk by chunk (a test set at once is 12M values)."""
+    lightness = np.asarray(ops.convert_to_numpy(lightness), np.float32)
+    ab = np.asarray(ops.convert_to_numpy(ab), np.float32)
+    lightness = np.broadcast_to(lightness, ab.shape[:-1] + (1,))
+    out = np.empty(ab.shape[:-1] + (3,), np.uint8)
+    if out.ndim < 2 or len(out) == 0:
+        return linear_rgb_to_uint8(lab_to_linear_rgb_np(lightness, ab))
+    for start in range(0, len(out), 64):  # bounded temporaries: 64 images at a time
+        part = slice(start, start + 64)
+        out[part] = linear_rgb_to_uint8(lab_to_linear_rgb_np(lightness[part], ab[part]))
+    return out

@@ -121,15 +121,12 @@ def as_rgb_uint8(image) -> np.ndarray:
 
 def lightness_of(rgb: np.ndarray) -> np.ndarray:
     """Lab L (H x W float32, 0..100) of uint8 RGB, strip by strip."""
-    from keras import ops
-
-    from .color import uint8_rgb_to_lab
+    from .color import lightness_from_uint8
 
     out = np.empty(rgb.shape[:2], np.float32)
     rows = strip_rows(rgb.shape[1])
     for start in range(0, rgb.shape[0], rows):
-        strip = uint8_rgb_to_lab(rgb[start:start + rows])
-        out[start:start + rows] = ops.convert_to_numpy(strip[..., 0])
+        out[start:start + rows] = lightness_from_uint8(rgb[start:start + rows])
     return out
 
 
@@ -234,13 +231,9 @@ def recombine(lightness: np.ndarray, small_ab: np.ndarray) -> np.ndarray:
 
 def lab_to_rgb_uint8(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
     """uint8 RGB of L (R x W) and full-resolution ab (R x W x 2), ab first fitted into the gamut (L kept)."""
-    from keras import ops
+    from .color import lab_to_rgb_uint8_in_gamut
 
-    from .color import fit_ab_to_gamut, lab_to_rgb
-
-    lightness = lightness[..., None]
-    lab = np.concatenate([lightness, fit_ab_to_gamut(lightness, ab)], axis=-1)
-    return np.round(ops.convert_to_numpy(lab_to_rgb(lab)) * 255.0).astype(np.uint8)
+    return lab_to_rgb_uint8_in_gamut(lightness[..., None], ab)
 
 
 def colorize(image, model=None, decode: str = "annealed", temperature: float = DEFAULT_TEMPERATURE,

@@ -69,3 +69,46 @@ def test_lab_channels_to_rgb_uint8_reconstructs_image():
     back = lab_channels_to_rgb_uint8(lab[..., :1], lab[..., 1:])
     assert back.dtype == np.uint8
     assert np.abs(back.astype(int) - rgb.astype(int)).max() <= 1
+
+
+def test_numpy_twins_match_the_keras_ops_conversions():
+    from colorize_utils import color
+
+    rng = np.random.default_rng(7)
+    rgb = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    rgb[0, :3] = [[0, 0, 0], [255, 255, 255], [1, 1, 1]]  # black, white and the linear segment of f()
+    lab = np.asarray(uint8_rgb_to_lab(rgb))
+    np.testing.assert_allclose(color.lightness_from_uint8(rgb), lab[..., 0], atol=2e-4)
+    ab = rng.uniform(-110, 110, (64, 64, 2)).astype(np.float32)
+    lightness = lab[..., :1]
+    np.testing.assert_allclose(color.lab_to_linear_rgb_np(lightness, ab),
+                               np.asarray(color.lab_to_linear_rgb(np.concatenate([lightness, ab], -1))),
+                               atol=2e-5, rtol=1e-5)
+    # Rounding to 8 bits by thresholds equals rounding lab_to_rgb(x) * 255 (ties aside: at most 1 level).
+    linear = rng.uniform(-0.2, 1.2, (20_000, 3)).astype(np.float32)
+    linear[:4, 0] = [0.0, 1.0, -0.1, 0.0031308]
+    expected = np.round(np.clip(np.where(linear > 0.0031308, 1.055 * np.maximum(linear, 0.0031308) ** (1 / 2.4)
+                                         - 0.055, 12.92 * linear), 0, 1) * 255)
+    got = color.linear_rgb_to_uint8(linear).astype(int)
+    assert np.abs(got - expected).max() <= 1 and np.mean(got == expected) > 0.999
+    # The table + one comparison is exact at the rounding thresholds themselves and just below them.
+    edges = np.concatenate([color._LINEAR_THRESHOLDS, np.nextafter(color._LINEAR_THRESHOLDS, np.float32(-1))])
+    np.testing.assert_array_equal(color.linear_rgb_to_uint8(edges),
+                                  np.searchsorted(color._LINEAR_THRESHOLDS, edges, side="right"))
+
+
+def test_in_gamut_conversion_keeps_lightness_and_matches_lab_to_rgb_inside_the_gamut():
+    from colorize_utils import color
+
+    rng = np.random.default_rng(8)
+    lightness = rng.uniform(5, 95, (32, 32, 1)).astype(np.float32)
+    ab = rng.uniform(-100, 100, (32, 32, 2)).astype(np.float32)
+    rgb = color.lab_to_rgb_uint8_in_gamut(lightness, ab)
+    fitted = color.fit_ab_to_gamut(lightness, ab)
+    inside = np.all(fitted == ab, axis=-1)
+    assert 0.05 < inside.mean() < 0.95  # both kinds of pixel are tested
+    reference = np.round(np.asarray(lab_to_rgb(np.concatenate([lightness, fitted], -1))) * 255)
+    assert np.abs(rgb.astype(int) - reference).max() <= 1
+    back = np.asarray(rgb_to_lab(rgb / 255.0))[..., 0]
+    assert np.abs(back - lightness[..., 0]).max() < 1.0  # L kept within 8-bit rounding
+    assert np.all(np.hypot(*np.moveaxis(fitted, -1, 0)) <= np.hypot(*np.moveaxis(ab, -1, 0)) + 1e-4)
