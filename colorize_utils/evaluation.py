@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from . import metrics, models, training
+from .color import lab_channels_to_rgb_uint8
 
 CATEGORY_GROUPS = {
     "landscape": {"n09193705": "alp", "n09246464": "cliff", "n09256479": "coral reef", "n09332890": "lakeside",
@@ -143,12 +144,13 @@ def build_metrics_table(lightness: np.ndarray, ab_true: np.ndarray, predictions:
     """
     binnings = binnings or {}
     rows, per_image = [], {}
+    rgb_true = None if closeness_only else lab_channels_to_rgb_uint8(lightness, ab_true)
     for name, ab in predictions.items():
         if closeness_only:
             row = metrics.closeness_row(name, lightness, ab, ab_true)
             values = {"frobenius_ab": metrics.frobenius_ab(ab, ab_true)}
         else:
-            row, values = metrics.evaluate(name, lightness, ab, ab_true, binnings)
+            row, values = metrics.evaluate(name, lightness, ab, ab_true, binnings, rgb_true)
         rows.append(row)
         per_image[name] = values
     metrics.gray_better_side(rows, per_image, lightness, ab_true, binnings)

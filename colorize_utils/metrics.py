@@ -116,8 +116,10 @@ def psnr(rgb_pred: np.ndarray, rgb_true: np.ndarray) -> np.ndarray:
 
 def ssim(rgb_pred: np.ndarray, rgb_true: np.ndarray, sigma: float = 1.5) -> np.ndarray:
     """Per-image SSIM (Wang et al. 2004: Gaussian window sigma 1.5, K1 0.01, K2 0.03) averaged over RGB."""
-    x = np.asarray(rgb_pred, np.float64)
-    y = np.asarray(rgb_true, np.float64)
+    # float32: half the memory traffic of float64 (SSIM was a third of a metrics table's time); the values
+    # agree to about 1e-6.
+    x = np.asarray(rgb_pred, np.float32)
+    y = np.asarray(rgb_true, np.float32)
     c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
     # Blur over the two spatial axes only, truncated at 3.5 sigma (an 11x11 window at sigma 1.5).
     blur_sigma = (0, sigma, sigma, 0)
@@ -161,14 +163,21 @@ def ab_error_auc(ab_pred: np.ndarray, ab_true: np.ndarray, thresholds: np.ndarra
     """
     error = np.sqrt(np.sum((np.asarray(ab_pred, np.float64) - np.asarray(ab_true, np.float64)) ** 2, axis=-1))
     flat = error.reshape(len(error), -1)
-    return np.stack([(flat <= t).mean(axis=1) for t in thresholds], axis=1).mean(axis=1)
+    thresholds = np.sort(np.asarray(thresholds, np.float64))
+    # The curve's mean over thresholds is, per pixel, the share of thresholds t with error <= t: one
+    # searchsorted per pixel instead of one comparison pass per threshold (151 passes), same values.
+    within = len(thresholds) - np.searchsorted(thresholds, flat, side="left")
+    return within.mean(axis=1) / len(thresholds)
 
 
 def evaluate(name: str, lightness: np.ndarray, ab_pred: np.ndarray, ab_true: np.ndarray,
-             binnings: dict[int, ChannelBins] | None = None) -> tuple[dict, dict]:
-    """Every metric for one model (or baseline): a table row of means, and the per-image arrays."""
+             binnings: dict[int, ChannelBins] | None = None, rgb_true: np.ndarray | None = None) -> tuple[dict, dict]:
+    """Every metric for one model (or baseline): a table row of means, and the per-image arrays.
+
+    `rgb_true`: the truth as uint8 RGB, when the caller already has it (a table converts it once, not per row).
+    """
     rgb_pred = lab_channels_to_rgb_uint8(lightness, ab_pred)
-    rgb_true = lab_channels_to_rgb_uint8(lightness, ab_true)
+    rgb_true = lab_channels_to_rgb_uint8(lightness, ab_true) if rgb_true is None else rgb_true
     per_image = {
         "frobenius_ab": frobenius_ab(ab_pred, ab_true),
         "rms_ab": rms_ab(ab_pred, ab_true),

@@ -258,3 +258,17 @@ def test_the_mean_color_baseline_is_the_mean_of_the_training_pixels_not_the_test
     expected = metrics.frobenius_ab(np.broadcast_to(train_mean, experiment.test_ab.shape).astype(np.float32),
                                     experiment.test_ab).mean()
     assert rows[metrics.MEAN_COLOR]["frobenius_ab"] == pytest.approx(expected, rel=1e-2)
+
+
+def test_auc_matches_the_curve_definition_including_errors_on_a_threshold():
+    # The definition: for each threshold t, the share of pixels with ab error <= t; then the mean over t.
+    rng = np.random.default_rng(3)
+    truth = rng.normal(0, 30, (5, 8, 8, 2))
+    predicted = truth + rng.normal(0, 60, truth.shape)
+    predicted[0, 0, 0] = truth[0, 0, 0] + np.array([3.0, 4.0])  # error exactly 5: counts at t = 5
+    error = np.sqrt(np.sum((predicted - truth) ** 2, axis=-1)).reshape(5, -1)
+    expected = np.mean([(error <= t).mean(axis=1) for t in metrics.AUC_THRESHOLDS], axis=0)
+    np.testing.assert_allclose(metrics.ab_error_auc(predicted, truth), expected, rtol=0, atol=1e-12)
+    odd = np.array([0.5, 7.0, 40.0])
+    expected_odd = np.mean([(error <= t).mean(axis=1) for t in odd], axis=0)
+    np.testing.assert_allclose(metrics.ab_error_auc(predicted, truth, odd[::-1]), expected_odd, atol=1e-12)
