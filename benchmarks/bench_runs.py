@@ -4,7 +4,7 @@
     COLORIZE_DATA_DIR=../shared/data python benchmarks/bench_runs.py --profile demo
 
 Runs `python -m colorize_utils.runner --profile P --no-progress` into a temporary results folder (nothing
-published is touched), reads each notebook's "done in N s" line, and takes the peak resident set of the
+published is touched; with `--publish`, into results/P/ as `runner --publish` does), reads each notebook's "done in N s" line, and takes the peak resident set of the
 runner and its kernels (the largest, from getrusage of the finished children). Data: whatever
 COLORIZE_DATA_DIR points at, recorded; without it, what a fresh machine gets.
 """
@@ -28,6 +28,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default="smoke")
     parser.add_argument("--out", default=None, help="default: results/benchmarks/runs_<profile>.json")
+    parser.add_argument("--publish", action="store_true",
+                        help="run the runner with --publish (maintainers: the timed run becomes results/<profile>/)")
     args = parser.parse_args()
     from colorize_utils import reporting
 
@@ -35,9 +37,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         environment = {**os.environ, "COLORIZE_RESULTS_ROOT": folder}
         started = time.perf_counter()
-        completed = subprocess.run([sys.executable, "-m", "colorize_utils.runner", "--profile", args.profile,
-                                    "--no-progress"], env=environment, capture_output=True, text=True)
+        command = [sys.executable, "-m", "colorize_utils.runner", "--profile", args.profile, "--no-progress"]
+        completed = subprocess.run(command + (["--publish"] if args.publish else []), env=environment,
+                                   capture_output=True, text=True)
         seconds = time.perf_counter() - started
+    (Path(out).with_suffix(".log")).write_text(completed.stdout + completed.stderr)
     peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
     if completed.returncode != 0:
         sys.exit(f"the runner failed ({completed.returncode}):\n{completed.stderr[-3000:]}")

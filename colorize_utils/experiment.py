@@ -60,7 +60,6 @@ ABLATION = (
               bins="joint", rebalance=True),
 )
 TRAINING_KEY_FILE = "training_key.json"  # beside each trained model: what made it (Experiment.training_key)
-COLORIZER_WIDTH = 16  # the shipped colorizer's width (colorizer.ColorizerConfig)
 
 # The paper's loss comparison (Table 1, Fig. 6), in the paper's column order.
 LOSS_COMPARISON = (
@@ -185,10 +184,11 @@ class Experiment:
         models.set_seed(self.seed)
         width = self.run.profile.width
         if spec.architecture == "colorizer":
+            colorizer_width = self.run.profile.colorizer_width
             if not spec.uses_bins:
-                return models.build_colorizer(COLORIZER_WIDTH, "regression", name=spec.name)
+                return models.build_colorizer(colorizer_width, "regression", name=spec.name)
             binning = self.binning(spec.num_bins, spec.bins)
-            return models.build_colorizer(COLORIZER_WIDTH, "classification", binning.num_heads,
+            return models.build_colorizer(colorizer_width, "classification", binning.num_heads,
                                           binning.num_classes, name=spec.name)
         if spec.architecture == "baseline":
             return models.build_baseline(self.image_size, width=4 * width, head=spec.head,
@@ -220,7 +220,8 @@ class Experiment:
         return json_safe({"spec": fields, "data": {"source": report.source, "root": report.root,
                                                    "sizes": report.sizes, "image_size": self.image_size},
                           "seed": self.seed, "epochs": self.epochs, "batch_size": profile.batch_size,
-                          "width": profile.width, "lr_patience": profile.lr_patience,
+                          "width": profile.colorizer_width if spec.architecture == "colorizer" else profile.width,
+                          "lr_patience": profile.lr_patience,
                           # another commit may train differently: train again. Within one runner call the
                           # commit it started at counts, so a commit made meanwhile does not undo reuse.
                           "code": os.environ.get(config.RUN_COMMIT_VARIABLE) or git_commit()})
