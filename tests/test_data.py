@@ -245,6 +245,32 @@ def test_shuffle_is_seeded(shared_data):
     assert not np.array_equal(first_batch(1), first_batch(2))
 
 
+def test_lab_cache_gives_the_same_epochs_as_converting_every_epoch(shared_data, monkeypatch):
+    """Small splits are cached as float Lab, larger ones as uint8: both give the same shuffled batches, epoch
+    after epoch, with values and with bin targets."""
+    loaded = data.load_splits("tiny-imagenet", (40, 0, 0), seed=0, root=shared_data, download=False)
+    bins = UniformBins(10)
+
+    def two_epochs(binning):
+        dataset = pipeline.make_dataset(loaded.train, 64, batch_size=16, shuffle=True, seed=3, binning=binning)
+        return [[(x.numpy(), y.numpy()) for x, y in dataset] for _ in range(2)]
+
+    for binning in (None, bins):
+        lab_cached = two_epochs(binning)
+        monkeypatch.setattr(pipeline, "LAB_CACHE_BYTES", 0)  # the uint8 path
+        uint8_cached = two_epochs(binning)
+        monkeypatch.undo()
+        assert not np.array_equal(lab_cached[0][0][0], lab_cached[1][0][0])  # reshuffled each epoch
+        for epoch_a, epoch_b in zip(lab_cached, uint8_cached):
+            assert [len(x) for x, _ in epoch_a] == [16, 16, 8]
+            for (x_a, y_a), (x_b, y_b) in zip(epoch_a, epoch_b):
+                np.testing.assert_allclose(x_a, x_b, atol=1e-4)
+                if binning is None:
+                    np.testing.assert_allclose(y_a, y_b, atol=1e-4)
+                else:
+                    assert y_a.dtype == np.int32 and np.mean(y_a == y_b) > 0.999
+
+
 def test_load_datasets_returns_all_three(shared_data):
     datasets, loaded = pipeline.load_datasets("tiny-imagenet", (16, 8, 8), batch_size=8, root=shared_data,
                                               download=False)
