@@ -25,7 +25,7 @@ RECORDS = HERE.parent / "results" / "benchmarks"
 BENCHMARKS = (("bench_pipeline.py", ["--count", "4000", "--repeats", "3"]), ("bench_colorizer.py", []),
               ("bench_training.py", []),
               ("bench_video.py", []), ("bench_runs.py", ["--profile", "smoke"]))
-# Not run by default (about 40 minutes on 2 cores): `python benchmarks/bench_runs.py --profile demo`.
+# Not run by default (about 20 minutes on 2 cores): `python benchmarks/bench_runs.py --profile demo`.
 
 
 def gather(out: Path) -> dict:
