@@ -116,6 +116,15 @@ def lightness_from_uint8(rgb_uint8: np.ndarray) -> np.ndarray:
     return (116.0 * f - 16.0).astype(np.float32)
 
 
+def uint8_rgb_to_lab_np(rgb_uint8: np.ndarray) -> np.ndarray:
+    """numpy float32 twin of uint8_rgb_to_lab: 8-bit sRGB (..., 3) -> Lab (..., 3), on the host, with no
+    backend ops (the JAX data path's batches would otherwise go to the accelerator and back)."""
+    xyz = _UINT8_TO_LINEAR_32[np.asarray(rgb_uint8)] @ (_RGB_TO_XYZ.T / _WHITE_D65).astype(np.float32)
+    f = np.where(xyz > _EPSILON, np.cbrt(np.maximum(xyz, _EPSILON)), _KAPPA_SLOPE * xyz + _F_OFFSET)
+    fx, fy, fz = f[..., 0], f[..., 1], f[..., 2]
+    return np.stack([116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)], axis=-1).astype(np.float32)
+
+
 def lab_to_linear_rgb_np(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
     """numpy float32 twin of lab_to_linear_rgb: L (..., 1) and ab (..., 2) -> linear RGB (..., 3), unclipped."""
     fy = (np.asarray(lightness, np.float32)[..., 0] + 16.0) / 116.0

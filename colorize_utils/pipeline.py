@@ -18,7 +18,7 @@ from keras import ops
 
 from . import config
 from .binning import ChannelBins
-from .color import uint8_rgb_to_lab
+from .color import uint8_rgb_to_lab, uint8_rgb_to_lab_np
 from .data import SPLIT_NAMES, ImageSplit, fit_to_size, load_splits, read_rgb
 
 
@@ -250,7 +250,8 @@ def numpy_colorizer_batches(images: np.ndarray, batch_size: int, crop: int, augm
         rows = tops[:, None] + offsets
         cols = lefts[:, None] + np.where(flips[:, None], crop - 1 - offsets, offsets)
         batch = images[picked][np.arange(count_now)[:, None, None], rows[:, :, None], cols[:, None, :]]
-        lightness, ab = (np.asarray(ops.convert_to_numpy(part)) for part in rgb_uint8_to_model_pair(batch))
+        lab = uint8_rgb_to_lab_np(batch)  # on the host: no round trip through the accelerator
+        lightness, ab = lab[..., :1], lab[..., 1:]
         small = ab.reshape(count_now, crop // downsample, downsample, crop // downsample, downsample, 2)
         yield lightness, small.mean(axis=(2, 4))
         if count_now < batch_size:

@@ -79,6 +79,7 @@ def test_numpy_twins_match_the_keras_ops_conversions():
     rgb[0, :3] = [[0, 0, 0], [255, 255, 255], [1, 1, 1]]  # black, white and the linear segment of f()
     lab = np.asarray(uint8_rgb_to_lab(rgb))
     np.testing.assert_allclose(color.lightness_from_uint8(rgb), lab[..., 0], atol=2e-4)
+    np.testing.assert_allclose(color.uint8_rgb_to_lab_np(rgb), lab, atol=2e-4)
     ab = rng.uniform(-110, 110, (64, 64, 2)).astype(np.float32)
     lightness = lab[..., :1]
     np.testing.assert_allclose(color.lab_to_linear_rgb_np(lightness, ab),
