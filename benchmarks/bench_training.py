@@ -29,7 +29,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MODELS = ("paper_regression", "paper_classification", "colorizer", "cgan")
+# paper_classification_50bins: notebook 04's largest model (26M weights in its output layer) at the demo's batch.
+MODELS = ("paper_regression", "paper_classification", "paper_classification_50bins", "colorizer", "cgan")
 SETTINGS = {
     "default": {},
     "xla_off": {"jit": False},
@@ -39,11 +40,15 @@ SETTINGS = {
     "batch_32": {"batch": 32},
     "batch_256": {"batch": 256},
     "mixed_bfloat16": {"policy": "mixed_bfloat16"},
+    # Keras's own Adam (about a dozen element-wise ops per weight) instead of training.adam()'s fused kernel.
+    "keras_adam": {"optimizer": "keras"},
     # The paper CNN's fully connected head predicting ab at 16 x 16, bilinearly upsampled to 64 x 64 (the
     # colorizer already predicts at 1/4 resolution, so this setting is for the paper CNN only).
-    "quarter_resolution": {"quarter": True, "models": ("paper_regression", "paper_classification")},
+    "quarter_resolution": {"quarter": True, "models": ("paper_regression", "paper_classification",
+                                                       "paper_classification_50bins")},
 }
-DEFAULT_BATCH = {"paper_regression": 128, "paper_classification": 128, "colorizer": 128, "cgan": 64}
+DEFAULT_BATCH = {"paper_regression": 128, "paper_classification": 128, "paper_classification_50bins": 25,
+                 "colorizer": 128, "cgan": 64}
 
 
 def quarter_resolution_head(model, head: str, num_bins: int = 10):
@@ -63,39 +68,46 @@ def quarter_resolution_head(model, head: str, num_bins: int = 10):
     return keras.Model(model.input, x, name=f"{model.name}_quarter")
 
 
-def build(model_name: str, batch: int, quarter: bool = False):
-    """(keras model compiled for training, x, y, forward FLOPs per image) for one benchmark model."""
+def build(model_name: str, batch: int, quarter: bool = False, optimizer: str = "training"):
+    """(keras model compiled for training, x, y, forward FLOPs per image) for one benchmark model, with the
+    optimizer training uses (training.adam) or, with optimizer="keras", keras.optimizers.Adam."""
     import keras
     import numpy as np
 
-    from colorize_utils import colorizer, gan, losses, models
+    from colorize_utils import colorizer, gan, losses, models, training
     from colorize_utils.binning import JointBins
+
+    def adam(learning_rate, **kwargs):
+        return (keras.optimizers.Adam(learning_rate, **kwargs) if optimizer == "keras"
+                else training.adam(learning_rate, **kwargs))
 
     rng = np.random.default_rng(0)
     models.set_seed(0)
     if model_name.startswith("paper"):
         head = "regression" if model_name == "paper_regression" else "classification"
-        model = models.build_paper_cnn(64, width=8, head=head)
+        num_bins = 50 if model_name.endswith("50bins") else 10
+        model = models.build_paper_cnn(64, width=8, head=head, num_bins=num_bins)
         if quarter:
-            model = quarter_resolution_head(model, head)
+            model = quarter_resolution_head(model, head, num_bins)
         lightness = rng.uniform(0, 100, (batch, 64, 64, 1)).astype("float32")
         if head == "regression":
             target, loss = rng.normal(0, 20, (batch, 64, 64, 2)).astype("float32"), losses.L2Loss()
         else:
-            target, loss = rng.integers(0, 10, (batch, 64, 64, 2)).astype("int32"), losses.BinnedCrossEntropy()
-        model.compile(keras.optimizers.Adam(1e-3), loss=loss)
+            target = rng.integers(0, num_bins, (batch, 64, 64, 2)).astype("int32")
+            loss = losses.BinnedCrossEntropy()
+        model.compile(adam(1e-3), loss=loss)
         size = 64
     elif model_name == "colorizer":
         bins = JointBins.from_pixels(rng.normal(0, 25, (200_000, 2)))
         model = models.build_colorizer(16, "classification", 1, bins.num_classes)
-        model.compile(keras.optimizers.Adam(1e-3), loss=colorizer.colorizer_loss(bins, 0.5))
+        model.compile(adam(1e-3), loss=colorizer.colorizer_loss(bins, 0.5))
         lightness = rng.uniform(0, 100, (batch, 56, 56, 1)).astype("float32")
         target = rng.normal(0, 25, (batch, 14, 14, 2)).astype("float32")
         size = 56
     else:
         generator, discriminator = gan.build_generator(64, 16), gan.build_discriminator(64, 16)
         model = gan.ConditionalGAN(generator, discriminator)
-        model.compile()
+        model.compile(adam(2e-4, beta_1=0.5), adam(2e-4, beta_1=0.5))
         lightness = rng.uniform(0, 100, (batch, 64, 64, 1)).astype("float32")
         target = rng.normal(0, 20, (batch, 64, 64, 2)).astype("float32")
         size = 64
@@ -134,7 +146,8 @@ def measure(model_name: str, setting: dict, steps: int) -> dict:
         tf.config.threading.set_intra_op_parallelism_threads(setting["threads"])
         tf.config.threading.set_inter_op_parallelism_threads(setting["threads"])
     batch = setting.get("batch", DEFAULT_BATCH[model_name])
-    model, lightness, target, flops = build(model_name, batch, setting.get("quarter", False))
+    model, lightness, target, flops = build(model_name, batch, setting.get("quarter", False),
+                                            setting.get("optimizer", "training"))
     if "jit" in setting:
         model.jit_compile = setting["jit"]
     # Warm up (trace, compile) with the very call that is timed. Not fit() on numpy arrays first: after it,

@@ -328,3 +328,33 @@ def test_a_model_trained_earlier_in_the_run_is_reused_only_when_it_was_trained_t
     longer = Experiment(start_notebook("07_fake", "smoke"), loaded, epochs=2)
     assert longer.train(ModelSpec("ce_2", loss="cross_entropy", head="classification", same_as="ce")).run_dir.name \
         == "ce_2"
+
+
+def test_fused_adam_follows_keras_adam_step_for_step():
+    """train()'s optimizer on TensorFlow is Adam through TF's fused kernel: the same weights as Keras's Adam."""
+    import keras
+
+    from colorize_utils import training
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 1, (32, 6)).astype("float32")
+    y = rng.normal(0, 1, (32, 3)).astype("float32")
+    weights = {}
+    fused = training.adam(0.05)
+    if keras.backend.backend() == "tensorflow":
+        fused.FUSED_MIN_WEIGHTS = 1  # this small model's weights go through the kernel too
+    for name, optimizer in (("keras", keras.optimizers.Adam(0.05)), ("fused", fused)):
+        keras.utils.set_random_seed(1)
+        model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(3)])
+        model.compile(optimizer=optimizer, loss="mse")
+        for _ in range(5):
+            model.train_on_batch(x, y)
+        model.optimizer.learning_rate = 0.01  # as ReduceLROnPlateau does
+        for _ in range(5):
+            model.train_on_batch(x, y)
+        weights[name] = [np.asarray(w) for w in model.get_weights()]
+    if keras.backend.backend() == "tensorflow":
+        assert type(training.adam(0.1)).__name__ == "FusedAdam"
+    for fused, plain in zip(weights["fused"], weights["keras"]):
+        np.testing.assert_allclose(fused, plain, rtol=1e-4, atol=1e-5)
+    assert not np.allclose(weights["fused"][0], 0)
