@@ -40,6 +40,7 @@ SETTINGS = {
     "batch_32": {"batch": 32},
     "batch_256": {"batch": 256},
     "mixed_bfloat16": {"policy": "mixed_bfloat16"},
+    "mixed_bfloat16_batch_256": {"policy": "mixed_bfloat16", "batch": 256},
     # Keras's own Adam (about a dozen element-wise ops per weight) instead of training.adam()'s fused kernel.
     "keras_adam": {"optimizer": "keras"},
     # The paper CNN's fully connected head predicting ab at 16 x 16, bilinearly upsampled to 64 x 64 (the
