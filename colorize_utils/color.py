@@ -109,18 +109,20 @@ _LEVEL_AT_CELL = np.searchsorted(_LINEAR_THRESHOLDS, np.arange(_LEVEL_CELLS, dty
 _NEXT_THRESHOLD = np.append(_LINEAR_THRESHOLDS, np.float32(np.inf))
 
 
+def _lab_f_np(t: np.ndarray) -> np.ndarray:
+    """Lab's f() of white-normalised X, Y or Z: the cube root, linear below _EPSILON."""
+    return np.where(t > _EPSILON, np.cbrt(np.maximum(t, _EPSILON)), _KAPPA_SLOPE * t + _F_OFFSET)
+
+
 def lightness_from_uint8(rgb_uint8: np.ndarray) -> np.ndarray:
     """Lab L (...) in [0, 100] of 8-bit sRGB (..., 3), numpy float32: L alone, without a and b."""
-    y = _UINT8_TO_LINEAR_32[np.asarray(rgb_uint8)] @ _Y_ROW
-    f = np.where(y > _EPSILON, np.cbrt(np.maximum(y, _EPSILON)), _KAPPA_SLOPE * y + _F_OFFSET)
-    return (116.0 * f - 16.0).astype(np.float32)
+    return (116.0 * _lab_f_np(_UINT8_TO_LINEAR_32[np.asarray(rgb_uint8)] @ _Y_ROW) - 16.0).astype(np.float32)
 
 
 def uint8_rgb_to_lab_np(rgb_uint8: np.ndarray) -> np.ndarray:
     """numpy float32 twin of uint8_rgb_to_lab: 8-bit sRGB (..., 3) -> Lab (..., 3), on the host, with no
     backend ops (the JAX data path's batches would otherwise go to the accelerator and back)."""
-    xyz = _UINT8_TO_LINEAR_32[np.asarray(rgb_uint8)] @ (_RGB_TO_XYZ.T / _WHITE_D65).astype(np.float32)
-    f = np.where(xyz > _EPSILON, np.cbrt(np.maximum(xyz, _EPSILON)), _KAPPA_SLOPE * xyz + _F_OFFSET)
+    f = _lab_f_np(_UINT8_TO_LINEAR_32[np.asarray(rgb_uint8)] @ (_RGB_TO_XYZ.T / _WHITE_D65).astype(np.float32))
     fx, fy, fz = f[..., 0], f[..., 1], f[..., 2]
     return np.stack([116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)], axis=-1).astype(np.float32)
 

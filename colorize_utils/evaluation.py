@@ -144,11 +144,10 @@ def build_metrics_table(lightness: np.ndarray, ab_true: np.ndarray, predictions:
     """
     binnings = binnings or {}
     rows, per_image = [], {}
-    rgb_true = None if closeness_only else lab_channels_to_rgb_uint8(lightness, ab_true)
+    rgb_true = lab_channels_to_rgb_uint8(lightness, ab_true)  # once per table, not once per row
     for name, ab in predictions.items():
         if closeness_only:
-            row = metrics.closeness_row(name, lightness, ab, ab_true)
-            values = {"frobenius_ab": metrics.frobenius_ab(ab, ab_true)}
+            row, values = metrics.closeness_row(name, lightness, ab, ab_true, rgb_true)
         else:
             row, values = metrics.evaluate(name, lightness, ab, ab_true, binnings, rgb_true)
         rows.append(row)

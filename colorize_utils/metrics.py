@@ -28,11 +28,13 @@ def frobenius_ab(ab_pred: np.ndarray, ab_true: np.ndarray) -> np.ndarray:
     return np.sqrt(np.sum(difference ** 2, axis=(1, 2, 3)))
 
 
-def frobenius_rgb(lightness: np.ndarray, ab_pred: np.ndarray, ab_true: np.ndarray) -> np.ndarray:
-    """Per-image Frobenius norm of (predicted - true) RGB in [0, 255], both rebuilt with the true L."""
+def frobenius_rgb(lightness: np.ndarray, ab_pred: np.ndarray, ab_true: np.ndarray,
+                  rgb_true: np.ndarray | None = None) -> np.ndarray:
+    """Per-image Frobenius norm of (predicted - true) RGB in [0, 255], both rebuilt with the true L
+    (`rgb_true`: the truth's uint8 RGB, when the caller already has it)."""
     rgb_pred = lab_channels_to_rgb_uint8(lightness, ab_pred).astype(np.float64)
-    rgb_true = lab_channels_to_rgb_uint8(lightness, ab_true).astype(np.float64)
-    return np.sqrt(np.sum((rgb_pred - rgb_true) ** 2, axis=(1, 2, 3)))
+    rgb_true = lab_channels_to_rgb_uint8(lightness, ab_true) if rgb_true is None else rgb_true
+    return np.sqrt(np.sum((rgb_pred - np.asarray(rgb_true, np.float64)) ** 2, axis=(1, 2, 3)))
 
 
 def rms_ab(ab_pred: np.ndarray, ab_true: np.ndarray) -> np.ndarray:
@@ -51,12 +53,16 @@ def mean_color_prediction(ab_true: np.ndarray, train_ab_mean: np.ndarray) -> np.
     return np.broadcast_to(np.asarray(train_ab_mean, np.float32), ab_true.shape).copy()
 
 
-def closeness_row(name: str, lightness: np.ndarray, ab_pred: np.ndarray, ab_true: np.ndarray) -> dict:
-    """One Table-1 row: mean (and std) per-image closeness of a model or baseline on a split."""
-    frob_ab, frob_rgb = frobenius_ab(ab_pred, ab_true), frobenius_rgb(lightness, ab_pred, ab_true)
-    return {"model": name, "frobenius_ab": float(frob_ab.mean()), "frobenius_ab_std": float(frob_ab.std()),
-            "frobenius_rgb": float(frob_rgb.mean()), "rms_ab": float(rms_ab(ab_pred, ab_true).mean()),
-            "images": int(len(ab_true))}
+def closeness_row(name: str, lightness: np.ndarray, ab_pred: np.ndarray, ab_true: np.ndarray,
+                  rgb_true: np.ndarray | None = None) -> tuple[dict, dict]:
+    """One Table-1 row (mean and std per-image closeness of a model or baseline on a split) and its per-image
+    frobenius_ab, as evaluate() gives every metric's. `rgb_true` as in evaluate()."""
+    frob_ab = frobenius_ab(ab_pred, ab_true)
+    frob_rgb = frobenius_rgb(lightness, ab_pred, ab_true, rgb_true)
+    row = {"model": name, "frobenius_ab": float(frob_ab.mean()), "frobenius_ab_std": float(frob_ab.std()),
+           "frobenius_rgb": float(frob_rgb.mean()), "rms_ab": float(rms_ab(ab_pred, ab_true).mean()),
+           "images": int(len(ab_true))}
+    return row, {"frobenius_ab": frob_ab}
 
 
 # Stable ids of the two baselines; tables are keyed by them, and display labels are applied only when a
