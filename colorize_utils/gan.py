@@ -26,7 +26,7 @@ import numpy as np
 from keras import layers, ops
 
 from .reporting import atomic_path, json_safe
-from .training import EpochLog, adam, load_model, prepare_run_dir, read_history, verbosity
+from .training import EpochLog, adam, build_optimizer, load_model, prepare_run_dir, read_history, verbosity
 
 AB_OUTPUT_RANGE = 110.0  # tanh * 110 covers the a and b values of every sRGB color
 PATCH_GRID = 30
@@ -201,6 +201,8 @@ def train_gan(generator: keras.Model, discriminator: keras.Model, train_data, va
     gan = ConditionalGAN(generator, discriminator, config.l1_weight, name="cgan")
     gan.build(generator.input.shape)  # BackupAndRestore needs a built model
     gan.compile(adam(config.learning_rate, beta_1=config.beta_1), adam(config.learning_rate, beta_1=config.beta_1))
+    build_optimizer(gan.g_optimizer, generator.trainable_variables)
+    build_optimizer(gan.d_optimizer, discriminator.trainable_variables)
     epoch_log = EpochLog()
     callbacks = [
         _Warmup(config.warmup_epochs), epoch_log,

@@ -114,6 +114,14 @@ def adam(learning_rate: float, **kwargs) -> keras.optimizers.Optimizer:
     return keras.optimizers.Adam(learning_rate, **kwargs)
 
 
+def build_optimizer(optimizer: keras.optimizers.Optimizer, variables: list) -> None:
+    """Create an optimizer's state before fit(). On TensorFlow, Keras otherwise creates it while tracing the
+    first training step, and a tf.function that creates variables is traced twice: about 2-3 s more per model
+    on this CPU (benchmarks/bench_runs.py). The state and the updates are the same either way."""
+    if not optimizer.built:
+        optimizer.build(variables)
+
+
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite."""
 
@@ -250,6 +258,7 @@ def train(model: keras.Model, train_data, val_data, loss: keras.losses.Loss, run
     if binning is not None:
         binning.save(run_dir / "bins.json")
     model.compile(optimizer=adam(config.learning_rate), loss=loss, jit_compile=config.jit_compile)
+    build_optimizer(model.optimizer, model.trainable_variables)
     monitor = "val_loss" if val_data is not None else "loss"
     epoch_log = EpochLog(config.max_minutes)
     callbacks = [

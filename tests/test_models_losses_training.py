@@ -358,3 +358,25 @@ def test_fused_adam_follows_keras_adam_step_for_step():
     for fused, plain in zip(weights["fused"], weights["keras"]):
         np.testing.assert_allclose(fused, plain, rtol=1e-4, atol=1e-5)
     assert not np.allclose(weights["fused"][0], 0)
+
+
+def test_train_creates_no_variable_while_tracing(tmp_path):
+    # The optimizer's state is built before fit(): TensorFlow traces a step that creates variables twice.
+    tf = pytest.importorskip("tensorflow")
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("tracing is TensorFlow's")
+    lightness, ab = _toy_arrays()
+    models.set_seed(0)
+    model = models.build_paper_cnn(64, width=2)
+    config = training.TrainConfig(epochs=2, batch_size=8, verbose=0)
+    created_while_tracing = []
+
+    def creator(next_creator, **kwargs):
+        if tf.inside_function():
+            created_while_tracing.append(kwargs.get("name"))
+        return next_creator(**kwargs)
+
+    with tf.variable_creator_scope(creator):
+        training.train(model, (lightness, ab), (lightness[:8], ab[:8]), losses.L2Loss(), tmp_path, config)
+    assert created_while_tracing == []
+    assert int(model.optimizer.iterations.numpy()) == 2 * (len(lightness) // 8)
