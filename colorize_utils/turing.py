@@ -224,6 +224,8 @@ def fooling_proxy(real_fit: np.ndarray, fake_fit: np.ndarray, real_eval: np.ndar
     import keras
     from keras import layers
 
+    from .training import build_optimizer
+
     keras.utils.set_random_seed(seed)
     inputs = keras.Input(real_fit.shape[1:])
     x = layers.Rescaling(1.0 / 127.5, offset=-1.0)(inputs)
@@ -233,6 +235,7 @@ def fooling_proxy(real_fit: np.ndarray, fake_fit: np.ndarray, real_eval: np.ndar
     outputs = layers.Dense(1, activation="sigmoid")(x)
     classifier = keras.Model(inputs, outputs, name="real_vs_colorized")
     classifier.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy", metrics=["accuracy"])
+    build_optimizer(classifier.optimizer, classifier.trainable_variables)  # one trace of the step, not two
     fit_x = np.concatenate([real_fit, fake_fit]).astype(np.float32)
     fit_y = np.concatenate([np.ones(len(real_fit)), np.zeros(len(fake_fit))]).astype(np.float32)
     classifier.fit(fit_x, fit_y, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0)
