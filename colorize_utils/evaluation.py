@@ -144,15 +144,15 @@ def build_metrics_table(lightness: np.ndarray, ab_true: np.ndarray, predictions:
     """
     binnings = binnings or {}
     rows, per_image = [], {}
-    rgb_true = lab_channels_to_rgb_uint8(lightness, ab_true)  # once per table, not once per row
+    truth = metrics.Truth(lightness, ab_true)  # what depends only on the truth: once per table, not per row
     for name, ab in predictions.items():
         if closeness_only:
-            row, values = metrics.closeness_row(name, lightness, ab, ab_true, rgb_true)
+            row, values = metrics.closeness_row(name, lightness, ab, ab_true, truth.rgb)
         else:
-            row, values = metrics.evaluate(name, lightness, ab, ab_true, binnings, rgb_true)
+            row, values = metrics.evaluate(name, lightness, ab, ab_true, binnings, truth)
         rows.append(row)
         per_image[name] = values
-    metrics.gray_better_side(rows, per_image, lightness, ab_true, binnings)
+    metrics.gray_better_side(rows, per_image, lightness, ab_true, binnings, truth)
     if reference in per_image:
         for row in rows:
             if row["model"] == reference:

@@ -7,6 +7,8 @@ Per-image metrics return (N,).
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
@@ -102,14 +104,21 @@ def add_baseline_verdicts(rows: list[dict], metric: str, lower_is_better: bool =
     return rows
 
 
-def binned_accuracy(ab_pred: np.ndarray, ab_true: np.ndarray, binning: ChannelBins) -> np.ndarray:
-    """Per image: share of pixel-channel values (A and B together) whose bin matches the truth's."""
-    shares = []
-    for start in range(0, len(ab_true), 64):  # in chunks of images, to bound memory
-        predicted = np.asarray(binning.encode(np.asarray(ab_pred[start:start + 64], np.float32)))
-        actual = np.asarray(binning.encode(np.asarray(ab_true[start:start + 64], np.float32)))
-        shares.append(np.mean(predicted == actual, axis=(1, 2, 3)))
-    return np.concatenate(shares) if shares else np.zeros(0)
+def bin_indices(ab: np.ndarray, binning: ChannelBins) -> np.ndarray:
+    """The bin index of every ab value (N, H, W, 2), encoded in chunks of images to bound memory."""
+    chunks = [np.asarray(binning.encode(np.asarray(ab[start:start + 64], np.float32)))
+              for start in range(0, len(ab), 64)]
+    return np.concatenate(chunks) if chunks else np.zeros(np.shape(ab), np.int32)
+
+
+def binned_accuracy(ab_pred: np.ndarray, ab_true: np.ndarray, binning: ChannelBins,
+                    true_indices: np.ndarray | None = None) -> np.ndarray:
+    """Per image: share of pixel-channel values (A and B together) whose bin matches the truth's.
+
+    `true_indices`: bin_indices(ab_true, binning), when the caller already has them (Truth keeps them)."""
+    actual = bin_indices(ab_true, binning) if true_indices is None else true_indices
+    predicted = bin_indices(ab_pred, binning)
+    return np.mean(predicted == actual, axis=(1, 2, 3)) if len(actual) else np.zeros(0)
 
 
 def psnr(rgb_pred: np.ndarray, rgb_true: np.ndarray) -> np.ndarray:
@@ -120,23 +129,36 @@ def psnr(rgb_pred: np.ndarray, rgb_true: np.ndarray) -> np.ndarray:
     return np.minimum(values, PSNR_CAP_DB)
 
 
-def ssim(rgb_pred: np.ndarray, rgb_true: np.ndarray, sigma: float = 1.5) -> np.ndarray:
-    """Per-image SSIM (Wang et al. 2004: Gaussian window sigma 1.5, K1 0.01, K2 0.03) averaged over RGB."""
+SSIM_SIGMA = 1.5
+
+
+def _ssim_blur(values: np.ndarray, sigma: float) -> np.ndarray:
+    # Over the two spatial axes only, truncated at 3.5 sigma (an 11x11 window at sigma 1.5).
+    return gaussian_filter(values, (0, sigma, sigma, 0), truncate=3.5, mode="reflect")
+
+
+def ssim_moments(rgb: np.ndarray, sigma: float = SSIM_SIGMA) -> tuple[np.ndarray, np.ndarray]:
+    """An image's local means and local mean squares under SSIM's window: what ssim() needs of the truth, so a
+    table computes them once, not once per row (Truth keeps them)."""
+    y = np.asarray(rgb, np.float32)
+    return _ssim_blur(y, sigma), _ssim_blur(y * y, sigma)
+
+
+def ssim(rgb_pred: np.ndarray, rgb_true: np.ndarray, sigma: float = SSIM_SIGMA,
+         true_moments: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Per-image SSIM (Wang et al. 2004: Gaussian window sigma 1.5, K1 0.01, K2 0.03) averaged over RGB.
+
+    `true_moments`: ssim_moments(rgb_true, sigma), when the caller already has them."""
     # float32: half the memory traffic of float64 (SSIM was a third of a metrics table's time); the values
     # agree to about 1e-6.
     x = np.asarray(rgb_pred, np.float32)
     y = np.asarray(rgb_true, np.float32)
     c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-    # Blur over the two spatial axes only, truncated at 3.5 sigma (an 11x11 window at sigma 1.5).
-    blur_sigma = (0, sigma, sigma, 0)
-
-    def blur(values):
-        return gaussian_filter(values, blur_sigma, truncate=3.5, mode="reflect")
-
-    mu_x, mu_y = blur(x), blur(y)
-    var_x = blur(x * x) - mu_x ** 2
-    var_y = blur(y * y) - mu_y ** 2
-    cov = blur(x * y) - mu_x * mu_y
+    mu_y, mean_square_y = ssim_moments(rgb_true, sigma) if true_moments is None else true_moments
+    mu_x = _ssim_blur(x, sigma)
+    var_x = _ssim_blur(x * x, sigma) - mu_x ** 2
+    var_y = mean_square_y - mu_y ** 2
+    cov = _ssim_blur(x * y, sigma) - mu_x * mu_y
     index = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x ** 2 + mu_y ** 2 + c1) * (var_x + var_y + c2))
     # Leave out the border where the window falls off the image, as skimage does.
     pad = int(3.5 * sigma + 0.5)
@@ -176,26 +198,58 @@ def ab_error_auc(ab_pred: np.ndarray, ab_true: np.ndarray, thresholds: np.ndarra
     return within.mean(axis=1) / len(thresholds)
 
 
+class Truth:
+    """The ground truth of a metrics table, with what every row compares against computed once, when first
+    needed: its RGB, colorfulness, SSIM moments and bin indices. Rows of one table share one Truth."""
+
+    def __init__(self, lightness: np.ndarray, ab: np.ndarray):
+        self.lightness, self.ab = lightness, ab
+        self._indices: dict[int, tuple[ChannelBins, np.ndarray]] = {}
+
+    @cached_property
+    def rgb(self) -> np.ndarray:
+        """The truth as uint8 RGB."""
+        return lab_channels_to_rgb_uint8(self.lightness, self.ab)
+
+    @cached_property
+    def mean_colorfulness(self) -> float:
+        """The truth's mean colorfulness (what colorfulness_gap subtracts)."""
+        return float(np.mean(colorfulness(self.rgb)))
+
+    @cached_property
+    def ssim_moments(self) -> tuple[np.ndarray, np.ndarray]:
+        """ssim_moments() of the truth's RGB."""
+        return ssim_moments(self.rgb)
+
+    def bin_indices(self, binning: ChannelBins) -> np.ndarray:
+        """The truth's bin indices under `binning`."""
+        if id(binning) not in self._indices:  # the binning is kept with them, so its id stays its own
+            self._indices[id(binning)] = (binning, bin_indices(self.ab, binning))
+        return self._indices[id(binning)][1]
+
+
 def evaluate(name: str, lightness: np.ndarray, ab_pred: np.ndarray, ab_true: np.ndarray,
-             binnings: dict[int, ChannelBins] | None = None, rgb_true: np.ndarray | None = None) -> tuple[dict, dict]:
+             binnings: dict[int, ChannelBins] | None = None, truth: Truth | None = None) -> tuple[dict, dict]:
     """Every metric for one model (or baseline): a table row of means, and the per-image arrays.
 
-    `rgb_true`: the truth as uint8 RGB, when the caller already has it (a table converts it once, not per row).
+    `truth`: Truth(lightness, ab_true) shared by every row of a table, so what depends only on the truth is
+    computed once per table, not once per row.
     """
+    truth = Truth(lightness, ab_true) if truth is None else truth
     rgb_pred = lab_channels_to_rgb_uint8(lightness, ab_pred)
-    rgb_true = lab_channels_to_rgb_uint8(lightness, ab_true) if rgb_true is None else rgb_true
     per_image = {
         "frobenius_ab": frobenius_ab(ab_pred, ab_true),
         "rms_ab": rms_ab(ab_pred, ab_true),
-        "psnr": psnr(rgb_pred, rgb_true),
-        "ssim": ssim(rgb_pred, rgb_true),
+        "psnr": psnr(rgb_pred, truth.rgb),
+        "ssim": ssim(rgb_pred, truth.rgb, true_moments=truth.ssim_moments),
         "auc": ab_error_auc(ab_pred, ab_true),
         "colorfulness": colorfulness(rgb_pred),
     }
     for num_bins, binning in (binnings or {}).items():
-        per_image[f"accuracy_{num_bins}_bins"] = binned_accuracy(ab_pred, ab_true, binning)
+        per_image[f"accuracy_{num_bins}_bins"] = binned_accuracy(ab_pred, ab_true, binning,
+                                                                 truth.bin_indices(binning))
     row = {"model": name, **{key: float(np.mean(values)) for key, values in per_image.items()}}
-    row["colorfulness_gap"] = row["colorfulness"] - float(np.mean(colorfulness(rgb_true)))
+    row["colorfulness_gap"] = row["colorfulness"] - truth.mean_colorfulness
     row["images"] = int(len(ab_true))
     return row, per_image
 
@@ -209,7 +263,7 @@ def baseline_predictions(ab_true: np.ndarray, train_ab_mean: np.ndarray) -> dict
 
 
 def gray_better_side(rows: list[dict], per_image: dict, lightness: np.ndarray, ab_true: np.ndarray,
-                     binnings: dict) -> None:
+                     binnings: dict, truth: Truth | None = None) -> None:
     """Give the gray row (id 'gray') the better of its binned accuracies at ab = 0 and just below 0.
 
     0 is a bin edge for 10, 30 and 50 equal bins: exact 0 lands in the warm bin, -0.001 in the cool one,
@@ -221,7 +275,7 @@ def gray_better_side(rows: list[dict], per_image: dict, lightness: np.ndarray, a
             continue
         for num_bins, binning in binnings.items():
             key = f"accuracy_{num_bins}_bins"
-            other = binned_accuracy(below, ab_true, binning)
+            other = binned_accuracy(below, ab_true, binning, truth.bin_indices(binning) if truth else None)
             if other.mean() > row[key]:
                 row[key] = float(other.mean())
                 per_image[GRAY][key] = other

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import skimage.metrics
 
+from colorize_utils.color import lab_channels_to_rgb_uint8
 from colorize_utils import evaluation, metrics, turing
 from colorize_utils.binning import UniformBins
 
@@ -272,3 +273,22 @@ def test_auc_matches_the_curve_definition_including_errors_on_a_threshold():
     odd = np.array([0.5, 7.0, 40.0])
     expected_odd = np.mean([(error <= t).mean(axis=1) for t in odd], axis=0)
     np.testing.assert_allclose(metrics.ab_error_auc(predicted, truth, odd[::-1]), expected_odd, atol=1e-12)
+
+
+def test_a_table_shares_one_truth_and_gets_the_values_of_each_metric_computed_alone():
+    rng = np.random.default_rng(3)
+    lightness = rng.uniform(0, 100, (6, 16, 16, 1)).astype(np.float32)
+    truth = rng.normal(0, 25, (6, 16, 16, 2)).astype(np.float32)
+    predictions = {"a": truth + rng.normal(0, 8, truth.shape).astype(np.float32), "b": 0.5 * truth}
+    binnings = {10: UniformBins(10), 30: UniformBins(30)}
+    rows, per_image = evaluation.build_metrics_table(lightness, truth, predictions, binnings, interval_metrics=())
+    rgb_true = lab_channels_to_rgb_uint8(lightness, truth)
+    for row in rows:
+        ab = predictions[row["model"]]
+        rgb = lab_channels_to_rgb_uint8(lightness, ab)
+        np.testing.assert_allclose(per_image[row["model"]]["ssim"], metrics.ssim(rgb, rgb_true), rtol=1e-6)
+        for num_bins, binning in binnings.items():  # each binning's own truth indices, not the first one's
+            np.testing.assert_array_equal(per_image[row["model"]][f"accuracy_{num_bins}_bins"],
+                                          metrics.binned_accuracy(ab, truth, binning))
+        gap = row["colorfulness"] - metrics.colorfulness(rgb_true).mean()
+        assert row["colorfulness_gap"] == pytest.approx(gap)
