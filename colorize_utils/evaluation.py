@@ -130,7 +130,8 @@ HIGHER_IS_BETTER = {"frobenius_ab": False, "rms_ab": False, "psnr": True, "ssim"
 def build_metrics_table(lightness: np.ndarray, ab_true: np.ndarray, predictions: dict[str, np.ndarray],
                         binnings: dict | None = None, reference: str = metrics.GRAY,
                         interval_metrics: tuple[str, ...] = ("auc", "psnr", "accuracy_10_bins"),
-                        seed: int = 0, closeness_only: bool = False) -> tuple[list[dict], dict[str, dict]]:
+                        seed: int = 0, closeness_only: bool = False,
+                        previous: tuple[list[dict], dict[str, dict]] | None = None) -> tuple[list[dict], dict[str, dict]]:
     """Every metric of every prediction (keyed by stable ids, baselines included), with intervals: the one
     way every notebook builds a metrics table.
 
@@ -141,12 +142,19 @@ def build_metrics_table(lightness: np.ndarray, ab_true: np.ndarray, predictions:
     `interval_metrics`, every other row gets `<metric>_vs_<reference>`: the mean paired difference and its
     95% bootstrap interval over test images, and a verdict (better / worse / tie: a tie when the interval
     holds 0).
+
+    `previous`: an earlier table (rows, per-image values) of the same images, binnings and options, to which
+    `predictions` adds rows: the ids it holds are taken from it instead of being evaluated again (an id must
+    name the same prediction in both).
     """
     binnings = binnings or {}
     rows, per_image = [], {}
+    earlier_rows = {row["model"]: row for row in previous[0]} if previous else {}
     truth = metrics.Truth(lightness, ab_true)  # what depends only on the truth: once per table, not per row
     for name, ab in predictions.items():
-        if closeness_only:
+        if name in earlier_rows and name in previous[1]:
+            row, values = dict(earlier_rows[name]), previous[1][name]
+        elif closeness_only:
             row, values = metrics.closeness_row(name, lightness, ab, ab_true, truth.rgb)
         else:
             row, values = metrics.evaluate(name, lightness, ab, ab_true, binnings, truth)

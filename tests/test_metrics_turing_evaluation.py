@@ -292,3 +292,23 @@ def test_a_table_shares_one_truth_and_gets_the_values_of_each_metric_computed_al
                                           metrics.binned_accuracy(ab, truth, binning))
         gap = row["colorfulness"] - metrics.colorfulness(rgb_true).mean()
         assert row["colorfulness_gap"] == pytest.approx(gap)
+
+
+def test_a_table_extended_with_previous_rows_equals_one_built_whole_and_evaluates_only_the_new(monkeypatch):
+    rng = np.random.default_rng(4)
+    lightness = rng.uniform(0, 100, (8, 16, 16, 1)).astype(np.float32)
+    truth = rng.normal(0, 25, (8, 16, 16, 2)).astype(np.float32)
+    predictions = {**metrics.baseline_predictions(truth, np.array([2.0, 5.0])),
+                   "a": truth + rng.normal(0, 8, truth.shape).astype(np.float32)}
+    binnings = {10: UniformBins(10)}
+    first = evaluation.build_metrics_table(lightness, truth, predictions, binnings, seed=1)
+    predictions["b"] = 0.5 * truth
+    whole_rows, whole_values = evaluation.build_metrics_table(lightness, truth, predictions, binnings, seed=1)
+    evaluated = []
+    original = metrics.evaluate
+    monkeypatch.setattr(metrics, "evaluate", lambda name, *args, **kwargs: evaluated.append(name) or
+                        original(name, *args, **kwargs))
+    rows, values = evaluation.build_metrics_table(lightness, truth, predictions, binnings, seed=1, previous=first)
+    assert evaluated == ["b"]
+    assert rows == whole_rows  # the gray row's better-side note included, once
+    assert set(values) == set(whole_values)
