@@ -207,6 +207,7 @@ class _BestCheckpoint(keras.callbacks.Callback):
     def __init__(self, path: Path, monitor: str, best_so_far: float = math.inf):
         super().__init__()
         self.path, self.monitor, self.best = Path(path), monitor, best_so_far
+        self._inference_copy = None
 
     def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get(self.monitor)
@@ -214,7 +215,13 @@ class _BestCheckpoint(keras.callbacks.Callback):
             return
         self.best = float(value)
         temporary = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix}")
-        self.model.save(temporary)
+        # Written from a copy without an optimizer: Keras's .keras format always holds a compiled model's
+        # optimizer state (twice the weights with Adam), which inference never needs and resuming takes from
+        # the backup. A third of the bytes each time the model improves (1.3 GB -> 0.4 GB at 50 paper bins).
+        if self._inference_copy is None:
+            self._inference_copy = type(self.model).from_config(self.model.get_config())  # not compiled
+        self._inference_copy.set_weights(self.model.get_weights())
+        self._inference_copy.save(temporary)
         os.replace(temporary, self.path)
 
 
@@ -298,13 +305,7 @@ def train(model: keras.Model, train_data, val_data, loss: keras.losses.Loss, run
     with atomic_path(run_dir / "history.json") as temporary:
         temporary.write_text(json.dumps(json_safe({"config": asdict(config), "model": model.name,
                                                    "history": full_history}), indent=1, allow_nan=False))
-    best = model
-    if (run_dir / "model.keras").exists():
-        best = load_model(run_dir / "model.keras")
-        if not (run_dir / "backup").exists():  # finished: keep only what inference needs (a third the size)
-            partial = run_dir / "model.partial.keras"
-            best.save(partial)
-            os.replace(partial, run_dir / "model.keras")
+    best = load_model(run_dir / "model.keras") if (run_dir / "model.keras").exists() else model
     result = TrainResult(best, full_history, run_dir, epoch_log.seconds, binning)
     result.out_of_time = epoch_log.out_of_time
     return result

@@ -1,12 +1,15 @@
 """Model builders, losses (against hand-computed values), unbin(argmax) decoding and train()."""
 
 import importlib.util
+import io
+import zipfile
 import json
 import os
 import subprocess
 import sys
 import textwrap
 
+import h5py
 import keras
 import numpy as np
 import pytest
@@ -183,6 +186,10 @@ def test_train_saves_its_best_epoch_as_the_model_was_in_memory(tmp_path, monkeyp
     # the file holds the model that was in memory at the end of the best epoch
     np.testing.assert_allclose(models.predict_ab(reloaded, probe), snapshots.predictions[best], atol=1e-4)
     np.testing.assert_allclose(models.predict_ab(result.model, probe), snapshots.predictions[best], atol=1e-4)
+    # and only what inference needs: no optimizer state (Adam's would double its size)
+    with zipfile.ZipFile(tmp_path / "model.keras") as archive, archive.open("model.weights.h5") as weights:
+        with h5py.File(io.BytesIO(weights.read())) as store:
+            assert "optimizer" not in store, list(store)
 
 
 def _lightness_determines_color(count: int, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
