@@ -5,7 +5,7 @@
 
 Each benchmark writes its own record (machine, commit, date) under results/benchmarks/:
 pipeline.json (bench_pipeline.py), colorizer.json (bench_colorizer.py), training.json (bench_training.py),
-video.json (bench_video.py),
+video.json (bench_video.py), numpy_colorizer_batches.json (bench_numpy_batches.py),
 runs_smoke.json (bench_runs.py: the runner's seconds per notebook and peak memory; runs_demo.json by hand). Records
 made elsewhere are gathered too, e.g. paper_profile_h200.json from `paper_profile_gpu.py --project` on a GPU
 host. results/benchmarks.json holds them all, keyed by file name, with this machine and the date on top.
@@ -24,8 +24,8 @@ HERE = Path(__file__).resolve().parent
 RECORDS = HERE.parent / "results" / "benchmarks"
 BENCHMARKS = (("bench_pipeline.py", ["--count", "4000", "--repeats", "3"]), ("bench_colorizer.py", []),
               ("bench_training.py", []),
-              ("bench_video.py", []), ("bench_runs.py", ["--profile", "smoke"]))
-# Not run by default (about 20 minutes on 2 cores): `python benchmarks/bench_runs.py --profile demo`.
+              ("bench_video.py", []), ("bench_numpy_batches.py", []), ("bench_runs.py", ["--profile", "smoke"]))
+# Not run by default (about 16 minutes on 2 cores): `python benchmarks/bench_runs.py --profile demo`.
 
 
 def gather(out: Path) -> dict:

@@ -214,16 +214,48 @@ def make_colorizer_dataset(images: np.ndarray, batch_size: int, crop_size: int |
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
+NUMPY_BATCH_WORKERS = min(4, os.cpu_count() or 1)  # threads building the JAX path's batches ahead of training
+
+
 def numpy_colorizer_batches(images: np.ndarray, batch_size: int, crop: int, augment: bool, seed: int, repeat: bool,
-                       downsample: int):
+                            downsample: int, workers: int | None = None):
     """make_colorizer_dataset's recipe as a numpy generator (JAX and other backends have no tf.data).
 
     Like the tf.data version, an endless (`repeat`) stream takes its batches from one index stream that runs
     over pass after pass (each pass a fresh shuffle), so every batch is full even with fewer images than a
     batch; a single pass ends with a smaller last batch.
+
+    The random choices (images, crops, flips) are drawn in order from one seeded stream; the costly part
+    (gathering the crops, Lab conversion, the 1/4-resolution target) runs on `workers` threads (default
+    NUMPY_BATCH_WORKERS; numpy releases the GIL in it) a few batches ahead of the one being trained on, so the
+    accelerator need not wait for one CPU core. The batches and their order are the same for any `workers`.
     """
+    workers = NUMPY_BATCH_WORKERS if workers is None else int(workers)
+    plans = _colorizer_batch_plans(images.shape[:3], batch_size, crop, augment, seed, repeat)
+
+    def build(plan):
+        return _colorizer_batch(images, crop, downsample, *plan)
+
+    if workers < 1:
+        yield from map(build, plans)
+        return
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(workers, thread_name_prefix="colorizer-batches") as pool:
+        ahead = deque()
+        for plan in plans:
+            ahead.append(pool.submit(build, plan))
+            if len(ahead) > 2 * workers:  # bounded look-ahead: a few batches in memory, not the whole stream
+                yield ahead.popleft().result()
+        while ahead:
+            yield ahead.popleft().result()
+
+
+def _colorizer_batch_plans(shape: tuple, batch_size: int, crop: int, augment: bool, seed: int, repeat: bool):
+    """The random part of numpy_colorizer_batches, in order: (image indices, crop tops, crop lefts, flips)."""
     rng = np.random.default_rng(seed)
-    count, height, width = images.shape[:3]
+    count, height, width = shape
 
     def index_stream():
         while True:
@@ -237,7 +269,6 @@ def numpy_colorizer_batches(images: np.ndarray, batch_size: int, crop: int, augm
         if not len(picked):
             return
         count_now = len(picked)
-        # Crops and flips of the whole batch by one fancy index (no per-image Python loop).
         if augment:
             tops = rng.integers(0, height - crop + 1, count_now)
             lefts = rng.integers(0, width - crop + 1, count_now)
@@ -246,16 +277,24 @@ def numpy_colorizer_batches(images: np.ndarray, batch_size: int, crop: int, augm
             tops = np.full(count_now, (height - crop) // 2)
             lefts = np.full(count_now, (width - crop) // 2)
             flips = np.zeros(count_now, bool)
-        offsets = np.arange(crop)
-        rows = tops[:, None] + offsets
-        cols = lefts[:, None] + np.where(flips[:, None], crop - 1 - offsets, offsets)
-        batch = images[picked][np.arange(count_now)[:, None, None], rows[:, :, None], cols[:, None, :]]
-        lab = uint8_rgb_to_lab_np(batch)  # on the host: no round trip through the accelerator
-        lightness, ab = lab[..., :1], lab[..., 1:]
-        small = ab.reshape(count_now, crop // downsample, downsample, crop // downsample, downsample, 2)
-        yield lightness, small.mean(axis=(2, 4))
+        yield picked, tops, lefts, flips
         if count_now < batch_size:
             return
+
+
+def _colorizer_batch(images: np.ndarray, crop: int, downsample: int, picked: np.ndarray, tops: np.ndarray,
+                     lefts: np.ndarray, flips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One (L, ab at 1/downsample) batch: crops and flips of the whole batch by one fancy index (no per-image
+    Python loop), converted to Lab on the host (no round trip through the accelerator)."""
+    count_now = len(picked)
+    offsets = np.arange(crop)
+    rows = tops[:, None] + offsets
+    cols = lefts[:, None] + np.where(flips[:, None], crop - 1 - offsets, offsets)
+    batch = images[picked][np.arange(count_now)[:, None, None], rows[:, :, None], cols[:, None, :]]
+    lab = uint8_rgb_to_lab_np(batch)
+    lightness, ab = lab[..., :1], lab[..., 1:]
+    small = ab.reshape(count_now, crop // downsample, downsample, crop // downsample, downsample, 2)
+    return lightness, small.mean(axis=(2, 4))
 
 
 def load_datasets(source: str = "auto", sizes=config.PAPER_SIZES, image_size: int = 64,

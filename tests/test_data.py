@@ -318,3 +318,21 @@ def test_the_numpy_colorizer_batches_are_full_even_with_fewer_images_than_a_batc
     lightness, ab = (np.asarray(part) for part in rgb_uint8_to_model_pair(images[:4, 4:12, 4:12]))
     assert np.allclose(single[0][0], lightness, atol=1e-4)
     assert np.allclose(single[0][1], ab.reshape(4, 2, 4, 2, 4, 2).mean(axis=(2, 4)), atol=1e-3)
+
+
+def test_the_numpy_colorizer_batches_are_the_same_built_on_threads_or_not():
+    """Threads build the JAX path's batches ahead; the batches and their order must not depend on them."""
+    import itertools
+
+    from colorize_utils.pipeline import numpy_colorizer_batches
+
+    images = np.random.default_rng(1).integers(0, 256, (37, 24, 24, 3), dtype=np.uint8)
+    for augment, repeat, count in ((True, True, 25), (False, False, None)):
+        alone = list(itertools.islice(numpy_colorizer_batches(images, 8, 16, augment, 3, repeat, 4, workers=0),
+                                      count))
+        threaded = list(itertools.islice(numpy_colorizer_batches(images, 8, 16, augment, 3, repeat, 4, workers=3),
+                                         count))
+        assert len(alone) == len(threaded) == (count or 5)
+        for (l_alone, ab_alone), (l_threaded, ab_threaded) in zip(alone, threaded):
+            np.testing.assert_array_equal(l_alone, l_threaded)
+            np.testing.assert_array_equal(ab_alone, ab_threaded)
