@@ -266,7 +266,8 @@ def export_pretrained(run_dir: str | os.PathLike, card: dict, out_dir: str | os.
 
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    # Re-saved without the optimizer's state: a third of the size, and all inference needs.
+    # Re-saved without the optimizer's state (train() writes model.keras without it; a run interrupted before
+    # this change, or a model that cannot be copied, may hold it: a third of the size, and all inference needs).
     partial_model = out_dir / "colorizer.partial.keras"
     load_model(run_dir / "model.keras").save(partial_model)
     os.replace(partial_model, out_dir / MODEL_FILE)

@@ -150,10 +150,15 @@ def build_metrics_table(lightness: np.ndarray, ab_true: np.ndarray, predictions:
     binnings = binnings or {}
     rows, per_image = [], {}
     earlier_rows = {row["model"]: row for row in previous[0]} if previous else {}
+    if any(row.get("images") not in (None, len(ab_true)) for row in earlier_rows.values()):
+        raise ValueError(f"previous holds a table of other images than these {len(ab_true)}; pass the table built on "
+                         f"the same images, or none.")
     truth = metrics.Truth(lightness, ab_true)  # what depends only on the truth: once per table, not per row
     for name, ab in predictions.items():
         if name in earlier_rows and name in previous[1]:
             row, values = dict(earlier_rows[name]), previous[1][name]
+            if isinstance(row.get("notes"), list):
+                row["notes"] = list(row["notes"])  # the earlier table's rows stay as they were
         elif closeness_only:
             row, values = metrics.closeness_row(name, lightness, ab, ab_true, truth.rgb)
         else:

@@ -58,7 +58,8 @@ def mean_color_prediction(ab_true: np.ndarray, train_ab_mean: np.ndarray) -> np.
 def closeness_row(name: str, lightness: np.ndarray, ab_pred: np.ndarray, ab_true: np.ndarray,
                   rgb_true: np.ndarray | None = None) -> tuple[dict, dict]:
     """One Table-1 row (mean and std per-image closeness of a model or baseline on a split) and its per-image
-    frobenius_ab, as evaluate() gives every metric's. `rgb_true` as in evaluate()."""
+    frobenius_ab, as evaluate() gives every metric's. `rgb_true`: the truth's uint8 RGB, when the caller already has
+    it (a table's Truth.rgb)."""
     frob_ab = frobenius_ab(ab_pred, ab_true)
     frob_rgb = frobenius_rgb(lightness, ab_pred, ab_true, rgb_true)
     row = {"model": name, "frobenius_ab": float(frob_ab.mean()), "frobenius_ab_std": float(frob_ab.std()),
@@ -105,7 +106,7 @@ def add_baseline_verdicts(rows: list[dict], metric: str, lower_is_better: bool =
 
 
 def bin_indices(ab: np.ndarray, binning: ChannelBins) -> np.ndarray:
-    """The bin index of every ab value (N, H, W, 2), encoded in chunks of images to bound memory."""
+    """The bin index of every ab value (N, H, W, 2), encoded in chunks of images (bounds encode()'s temporaries)."""
     chunks = [np.asarray(binning.encode(np.asarray(ab[start:start + 64], np.float32)))
               for start in range(0, len(ab), 64)]
     return np.concatenate(chunks) if chunks else np.zeros(np.shape(ab), np.int32)

@@ -214,7 +214,13 @@ def make_colorizer_dataset(images: np.ndarray, batch_size: int, crop_size: int |
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-NUMPY_BATCH_WORKERS = min(4, os.cpu_count() or 1)  # threads building the JAX path's batches ahead of training
+def _usable_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+# Threads building the JAX path's batches ahead of training; none on one core (one thread measured 0.77x there,
+# bench_numpy_batches.py: it only adds hand-offs when it cannot run beside the training loop).
+NUMPY_BATCH_WORKERS = min(4, _usable_cores()) if _usable_cores() > 1 else 0
 
 
 def numpy_colorizer_batches(images: np.ndarray, batch_size: int, crop: int, augment: bool, seed: int, repeat: bool,
@@ -242,7 +248,8 @@ def numpy_colorizer_batches(images: np.ndarray, batch_size: int, crop: int, augm
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(workers, thread_name_prefix="colorizer-batches") as pool:
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="colorizer-batches")
+    try:
         ahead = deque()
         for plan in plans:
             ahead.append(pool.submit(build, plan))
@@ -250,6 +257,8 @@ def numpy_colorizer_batches(images: np.ndarray, batch_size: int, crop: int, augm
                 yield ahead.popleft().result()
         while ahead:
             yield ahead.popleft().result()
+    finally:  # also when the consumer stops early: queued batches are dropped, not built
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _colorizer_batch_plans(shape: tuple, batch_size: int, crop: int, augment: bool, seed: int, repeat: bool):

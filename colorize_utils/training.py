@@ -196,6 +196,26 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
             super().on_epoch_end(epoch, logs)
 
 
+def uncompiled_copy(model: keras.Model) -> keras.Model | None:
+    """A built, uncompiled model of the same architecture (its own weights), or None when the model cannot be
+    rebuilt from its config (a custom layer that is not registered, say). Building it leaves the global random
+    state as it was, so code that builds a model after train() without reseeding gets the same weights as before.
+    The copy holds a second set of weights (under a tf.distribute strategy, on every replica)."""
+    import random
+
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    try:
+        copy = type(model).from_config(model.get_config())
+        if not copy.built:  # subclassed models build on their first call; their build config says how
+            copy.build_from_config(model.get_build_config())
+        return copy if len(copy.weights) == len(model.weights) else None
+    except Exception:  # noqa: BLE001  (any failure: the caller saves the model itself, as before)
+        return None
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+
+
 class _BestCheckpoint(keras.callbacks.Callback):
     """Keep the model of the epoch with the lowest `monitor`, written atomically (write, then rename).
 
@@ -219,8 +239,9 @@ class _BestCheckpoint(keras.callbacks.Callback):
         # optimizer state (twice the weights with Adam), which inference never needs and resuming takes from
         # the backup. A third of the bytes each time the model improves (1.3 GB -> 0.4 GB at 50 paper bins).
         if self._inference_copy is None:
-            self._inference_copy = type(self.model).from_config(self.model.get_config())  # not compiled
-        self._inference_copy.set_weights(self.model.get_weights())
+            self._inference_copy = uncompiled_copy(self.model) or self.model
+        if self._inference_copy is not self.model:
+            self._inference_copy.set_weights(self.model.get_weights())
         self._inference_copy.save(temporary)
         os.replace(temporary, self.path)
 

@@ -312,3 +312,8 @@ def test_a_table_extended_with_previous_rows_equals_one_built_whole_and_evaluate
     assert evaluated == ["b"]
     assert rows == whole_rows  # the gray row's better-side note included, once
     assert set(values) == set(whole_values)
+    for name, by_metric in whole_values.items():
+        for metric, per_image in by_metric.items():
+            np.testing.assert_array_equal(values[name][metric], per_image)
+    with pytest.raises(ValueError, match="other images"):
+        evaluation.build_metrics_table(lightness[:4], truth[:4], {"b": predictions["b"][:4]}, binnings, previous=first)

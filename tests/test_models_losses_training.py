@@ -387,3 +387,26 @@ def test_train_creates_no_variable_while_tracing(tmp_path):
         training.train(model, (lightness, ab), (lightness[:8], ab[:8]), losses.L2Loss(), tmp_path, config)
     assert created_while_tracing == []
     assert int(model.optimizer.iterations.numpy()) == 2 * (len(lightness) // 8)
+
+
+@keras.saving.register_keras_serializable(package="tests")
+class SubclassedColorizer(keras.Model):
+    """A subclassed model: its copy from config is unbuilt until built from its build config."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.conv = keras.layers.Conv2D(2, 3, padding="same")
+
+    def call(self, inputs):
+        return self.conv(inputs)
+
+
+def test_train_keeps_the_best_epoch_of_a_subclassed_model(tmp_path):
+    lightness, ab = _toy_arrays()
+    models.set_seed(0)
+    model = SubclassedColorizer()
+    model(lightness[:1])
+    config = training.TrainConfig(epochs=2, batch_size=8, verbose=0)
+    result = training.train(model, (lightness, ab), (lightness[:8], ab[:8]), losses.L2Loss(), tmp_path, config)
+    reloaded, _ = training.load_trained(tmp_path)
+    np.testing.assert_allclose(reloaded(lightness[:2]), result.model(lightness[:2]), atol=1e-5)
