@@ -218,8 +218,8 @@ def _usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-# Threads building the JAX path's batches ahead of training; none on one core (one thread measured 0.77x there,
-# bench_numpy_batches.py: it only adds hand-offs when it cannot run beside the training loop).
+# Threads building the JAX path's batches ahead of training; none on one core (one thread alone measured 0.77x and
+# 0.90x of none in bench_numpy_batches.py: it only adds hand-offs when it cannot run beside the training loop).
 NUMPY_BATCH_WORKERS = min(4, _usable_cores()) if _usable_cores() > 1 else 0
 
 
