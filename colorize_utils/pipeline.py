@@ -12,6 +12,8 @@ cached after the conversion, so later epochs only shuffle and batch; larger ones
 from __future__ import annotations
 
 import os
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from keras import ops
@@ -129,26 +131,23 @@ def make_dataset(split: ImageSplit, image_size: int, batch_size: int, shuffle: b
         raise ValueError(f"The {split.name} split is empty; ask load_splits() for a size above 0.")
     dataset = rgb_dataset(split, image_size)
     # XLA fuses the ~30 element-wise ops of the Lab conversion into one pass: about 3x faster on CPU.
-    lab_bytes = len(split) * image_size * image_size * 3 * 4
-    if cache and lab_bytes <= LAB_CACHE_BYTES:
+    cached_as_lab = cache and len(split) * image_size * image_size * 3 * 4 <= LAB_CACHE_BYTES
+    if cached_as_lab:
         # Small enough to keep as float Lab: the conversion runs once, in the first pass, and every later
         # epoch only shuffles and batches (about 5x faster than converting each epoch; bench_pipeline.py).
         to_lab = tf.function(rgb_uint8_to_model_pair, jit_compile=True)
         dataset = dataset.batch(256).map(to_lab, num_parallel_calls=tf.data.AUTOTUNE).unbatch().cache()
-        if shuffle:
-            dataset = dataset.shuffle(min(len(split), 10_000), seed=seed, reshuffle_each_iteration=True)
-        dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
-        if binning is not None:
-            encode = tf.function(lambda lightness, ab: (lightness, binning.encode(ab)), jit_compile=True)
-            dataset = dataset.map(encode, num_parallel_calls=tf.data.AUTOTUNE)
-        return dataset.prefetch(tf.data.AUTOTUNE)
-    if cache:  # larger splits keep the uint8 images (4x smaller) and convert each batch every epoch
+    elif cache:  # larger splits keep the uint8 images (4x smaller) and convert each batch every epoch
         dataset = dataset.cache()
     if shuffle:
         dataset = dataset.shuffle(min(len(split), 10_000), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
-    to_pair = tf.function(lambda images: rgb_uint8_to_model_pair(images, binning), jit_compile=True)
-    dataset = dataset.map(to_pair, num_parallel_calls=tf.data.AUTOTUNE)
+    if not cached_as_lab:
+        to_pair = tf.function(lambda images: rgb_uint8_to_model_pair(images, binning), jit_compile=True)
+        dataset = dataset.map(to_pair, num_parallel_calls=tf.data.AUTOTUNE)
+    elif binning is not None:
+        encode = tf.function(lambda lightness, ab: (lightness, binning.encode(ab)), jit_compile=True)
+        dataset = dataset.map(encode, num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
@@ -214,13 +213,10 @@ def make_colorizer_dataset(images: np.ndarray, batch_size: int, crop_size: int |
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def _usable_cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
+_USABLE_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 # Threads building the JAX path's batches ahead of training; none on one core (one thread alone measured 0.77x and
 # 0.90x of none in bench_numpy_batches.py: it only adds hand-offs when it cannot run beside the training loop).
-NUMPY_BATCH_WORKERS = min(4, _usable_cores()) if _usable_cores() > 1 else 0
+NUMPY_BATCH_WORKERS = min(4, _USABLE_CORES) if _USABLE_CORES > 1 else 0
 
 
 def numpy_colorizer_batches(images: np.ndarray, batch_size: int, crop: int, augment: bool, seed: int, repeat: bool,
@@ -245,9 +241,6 @@ def numpy_colorizer_batches(images: np.ndarray, batch_size: int, crop: int, augm
     if workers < 1:
         yield from map(build, plans)
         return
-    from collections import deque
-    from concurrent.futures import ThreadPoolExecutor
-
     pool = ThreadPoolExecutor(workers, thread_name_prefix="colorizer-batches")
     try:
         ahead = deque()

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import skimage.metrics
 
-from colorize_utils.color import lab_channels_to_rgb_uint8
 from colorize_utils import evaluation, metrics, turing
+from colorize_utils.color import lab_channels_to_rgb_uint8
 from colorize_utils.binning import UniformBins
 
 
