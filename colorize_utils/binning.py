@@ -324,10 +324,13 @@ class JointBins:
 
     def squared_distances(self, ab):
         """Squared distance of ab (..., 2) to every kept cell centre: (..., Q)."""
-        ab = ops.expand_dims(ops.cast(ab, "float32"), -2)
-        centres = ops.convert_to_tensor(self.centres.astype("float32"))
+        ab = ops.cast(ab, "float32")
+        centres = self.centres.astype("float32")
         # Differences, not |x|^2 - 2 x.c + |c|^2: exact also where matmuls run in reduced precision (TF32).
-        return ops.sum(ops.square(ab - centres), axis=-1)
+        # One (..., Q) term per channel: the same sums as reducing a (..., Q, 2) tensor over its last axis,
+        # without building that tensor (a size-2 reduction is slow on CPU).
+        return (ops.square(ab[..., :1] - ops.convert_to_tensor(centres[:, 0]))
+                + ops.square(ab[..., 1:] - ops.convert_to_tensor(centres[:, 1])))
 
     def decode(self, indices):
         """unbin(): indices (..., 1) -> ab (..., 2), the fitted mean of each cell."""
@@ -355,13 +358,19 @@ class JointBins:
         corrected.prior_correction = {"alpha": float(alpha), "lambda": float(lam), "sigma": float(sigma)}
         return corrected
 
-    def soft_encode(self, ab, neighbours: int = 5, sigma: float = 5.0):
-        """Soft targets (..., Q): a Gaussian (sigma, Lab units) over the `neighbours` nearest cells, sum 1."""
+    def soft_neighbours(self, ab, neighbours: int = 5, sigma: float = 5.0):
+        """The soft encoding in sparse form: (indices, weights), each (..., k), of the k = `neighbours` nearest
+        cells and their Gaussian weights (sigma, Lab units), which sum to 1. Losses gather k log-probabilities
+        with it instead of multiplying a dense (..., Q) target that is zero but for k cells."""
         distances = self.squared_distances(ab)
         nearest = min(int(neighbours), self.num_classes)
         neg_top, top_index = ops.top_k(-distances, k=nearest)
         # softmax subtracts the largest first: far from every kept cell, exp() would underflow to 0 / 0.
-        weights = ops.softmax(neg_top / (2.0 * sigma * sigma), axis=-1)
+        return top_index, ops.softmax(neg_top / (2.0 * sigma * sigma), axis=-1)
+
+    def soft_encode(self, ab, neighbours: int = 5, sigma: float = 5.0):
+        """Soft targets (..., Q): a Gaussian (sigma, Lab units) over the `neighbours` nearest cells, sum 1."""
+        top_index, weights = self.soft_neighbours(ab, neighbours, sigma)
         one_hot = ops.one_hot(top_index, self.num_classes)  # (..., k, Q)
         return ops.sum(one_hot * ops.expand_dims(weights, -1), axis=-2)
 

@@ -42,6 +42,9 @@ def _train_colorizer_parser(sub) -> None:
     parser.add_argument("--distribute", default="none",
                         help="data-parallel training: none (default), mirrored (every GPU of this host, "
                              "tf.distribute), multi-worker (hosts named in $TF_CONFIG) or data-parallel (JAX)")
+    parser.add_argument("--precision", default=defaults.precision,
+                        help="float32 or mixed_bfloat16 (bfloat16 maths on float32 weights: faster on CPUs "
+                             "with AMX or AVX512-BF16 and on GPUs); the saved model is float32 either way")
     parser.add_argument("--no-export", action="store_true", help="train and evaluate only")
     parser.add_argument("--fresh", action="store_true",
                         help="discard the training state in --run-dir (not its data cache) and train from scratch")

@@ -51,6 +51,8 @@ class ColorizerConfig:
     seed: int = 42
     max_minutes: float | None = None
     distribute: str = "none"  # distribute.DISTRIBUTE_MODES: data-parallel over GPUs or hosts
+    # training.PRECISIONS: "mixed_bfloat16" computes in bfloat16 on float32 weights; checkpoints are float32.
+    precision: str = "float32"
     run_dir: str = str(project_config.PROJECT_ROOT / "results" / "colorizer" / "run")
 
     @property
@@ -69,8 +71,11 @@ class ColorizerConfig:
         if not 0.0 <= self.rebalance_lambda <= 1.0:
             raise ValueError(f"rebalance_lambda must be in [0, 1]; got {self.rebalance_lambda}.")
         from .distribute import check_distribute
+        from .training import PRECISIONS
 
         check_distribute(self.distribute)
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}; got {self.precision!r}.")
 
 
 # ----------------------------------------------------------------------------- data
@@ -239,7 +244,8 @@ def _build_and_fit(cfg: ColorizerConfig, bins, arrays: dict, run_dir: Path, resu
     from .training import read_history
 
     models.set_seed(cfg.seed)
-    model = models.build_colorizer(cfg.width, "classification", 1, bins.num_classes, name="colorizer")
+    with training.precision_policy(cfg.precision):
+        model = models.build_colorizer(cfg.width, "classification", 1, bins.num_classes, name="colorizer")
     # A resumed call must not replay the first call's shuffles, crops and flips: seed by the blocks done.
     blocks_done = len(read_history(run_dir / "history.csv").get("loss", [])) if resuming else 0
     train_data = pipeline.make_colorizer_dataset(arrays["train"], cfg.batch_size, cfg.crop_size, augment=True,

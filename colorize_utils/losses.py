@@ -86,11 +86,14 @@ class ColorClassCrossEntropy(keras.losses.Loss):
         logits = ops.cast(y_pred, "float32")
         log_probabilities = ops.log_softmax(logits, axis=-1)  # (N, h, w, heads, Q)
         indices = ops.cast(self.binning.encode(y_true), "int32")  # (N, h, w, heads)
-        if self.soft:
-            target = ops.expand_dims(self.binning.soft_encode(y_true, self.neighbours, self.sigma), -2)
+        # The target is zero but for k cells (one when hard), so gather their log-probabilities rather than
+        # multiply a dense (..., Q) target: the same sum, without building (..., k, Q) one-hots.
+        if self.soft:  # joint bins: one head
+            top_index, top_weight = self.binning.soft_neighbours(y_true, self.neighbours, self.sigma)
+            picked = ops.take_along_axis(log_probabilities[..., 0, :], ops.cast(top_index, "int32"), axis=-1)
+            per_value = -ops.sum(top_weight * picked, axis=-1, keepdims=True)  # (N, h, w, 1)
         else:
-            target = ops.one_hot(indices, self.binning.num_classes)
-        per_value = -ops.sum(target * log_probabilities, axis=-1)  # (N, h, w, heads)
+            per_value = -ops.take_along_axis(log_probabilities, ops.expand_dims(indices, -1), axis=-1)[..., 0]
         if self.class_weights is not None:
             weights = ops.convert_to_tensor(self.class_weights, "float32")
             per_value = per_value * ops.take(weights, indices, axis=0)

@@ -12,6 +12,7 @@ Data is either tf.data.Datasets of (L, target) batches (TensorFlow backend) or n
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -196,16 +197,47 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
             super().on_epoch_end(epoch, logs)
 
 
+PRECISIONS = ("float32", "mixed_bfloat16")
+
+
+@contextlib.contextmanager
+def precision_policy(precision: str):
+    """Layers built inside compute in `precision` ("mixed_bfloat16": bfloat16 maths on float32 weights, for
+    CPUs with AMX or AVX512-BF16 and for GPUs); Keras's global policy is restored on exit."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}; got {precision!r}.")
+    earlier = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(precision)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(earlier)
+
+
+def float32_config(config):
+    """A model config with every layer's mixed-precision dtype policy replaced by float32 (the weights are
+    float32 either way): saved models then compute in float32 wherever they are loaded, as inference expects."""
+    if isinstance(config, dict):
+        if config.get("class_name") == "DTypePolicy" and str(config.get("config", {}).get("name", "")).startswith(
+                "mixed_"):
+            return {**config, "config": {**config["config"], "name": "float32"}}
+        return {key: float32_config(value) for key, value in config.items()}
+    if isinstance(config, list):
+        return [float32_config(value) for value in config]
+    return config
+
+
 def uncompiled_copy(model: keras.Model) -> keras.Model | None:
-    """A built, uncompiled model of the same architecture (its own weights), or None when the model cannot be
-    rebuilt from its config (a custom layer that is not registered, say). Building it leaves the global random
-    state as it was, so code that builds a model after train() without reseeding gets the same weights as before.
-    The copy holds a second set of weights (under a tf.distribute strategy, on every replica)."""
+    """A built, uncompiled float32 model of the same architecture (its own weights), or None when the model
+    cannot be rebuilt from its config (a custom layer that is not registered, say). Building it leaves the
+    global random state as it was, so code that builds a model after train() without reseeding gets the same
+    weights as before. The copy holds a second set of weights (under a tf.distribute strategy, on every
+    replica). A model trained in mixed precision is copied as float32 (see float32_config)."""
     import random
 
     python_state, numpy_state = random.getstate(), np.random.get_state()
     try:
-        copy = type(model).from_config(model.get_config())
+        copy = type(model).from_config(float32_config(model.get_config()))
         if not copy.built:  # subclassed models build on their first call; their build config says how
             copy.build_from_config(model.get_build_config())
         return copy if len(copy.weights) == len(model.weights) else None

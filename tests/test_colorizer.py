@@ -123,6 +123,43 @@ def test_soft_rebalanced_loss_matches_a_hand_computation():
     assert float(again(ab, logits)) == pytest.approx(value, rel=1e-6)
 
 
+
+@pytest.mark.parametrize("case", ["soft_joint_rebalanced", "hard_joint", "hard_two_heads"])
+def test_class_loss_and_its_gradient_match_the_dense_target_formula(case):
+    """The loss gathers the k target cells' log-probabilities; value and gradient must equal those of the
+    dense formula -sum_q target_q log p_q (gradient: (softmax - target) x weight / pixels)."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(4)
+    ab = rng.normal(0, 25, (2, 3, 3, 2)).astype(np.float32)
+    if case == "hard_two_heads":
+        bins, heads, weights = UniformBins(10), 2, None
+    else:
+        bins, heads = JointBins.from_pixels(rng.normal(0, 25, (20_000, 2))), 1
+        weights = bins.class_weights(0.5) if case == "soft_joint_rebalanced" else None
+    soft = case.startswith("soft")
+    loss = losses.ColorClassCrossEntropy(bins.get_config(), soft=soft, class_weights=weights)
+    logits = tf.constant(rng.normal(0, 2, (2, 3, 3, heads, bins.num_classes)).astype(np.float32))
+    with tf.GradientTape() as tape:
+        tape.watch(logits)
+        value = tf.reduce_sum(loss.call(ab, logits))  # sum over the batch of per-image means
+    gradient = tape.gradient(value, logits).numpy()
+
+    indices = np.asarray(bins.encode(ab))  # (2, 3, 3, heads)
+    if soft:
+        target = np.asarray(bins.soft_encode(ab))[..., None, :]
+    else:
+        target = np.eye(bins.num_classes)[indices]
+    pixel_weight = np.ones(indices.shape) if weights is None else weights[indices]
+    z = logits.numpy().astype(np.float64)
+    probabilities = np.exp(z - z.max(-1, keepdims=True))
+    probabilities /= probabilities.sum(-1, keepdims=True)
+    per_value = -(target * np.log(probabilities)).sum(-1) * pixel_weight
+    values_per_image = 3 * 3 * heads
+    assert float(value) == pytest.approx(per_value.sum() / values_per_image, rel=1e-5)
+    expected_gradient = (probabilities - target) * pixel_weight[..., None] / values_per_image
+    np.testing.assert_allclose(gradient, expected_gradient, atol=1e-6)
+
 def test_saved_colorizer_loads_in_a_fresh_process_that_imports_only_the_loader(tmp_path):
     model = models.build_colorizer(4, num_classes=5)
     model.save(tmp_path / "m.keras")
