@@ -43,8 +43,9 @@ def _train_colorizer_parser(sub) -> None:
                         help="data-parallel training: none (default), mirrored (every GPU of this host, "
                              "tf.distribute), multi-worker (hosts named in $TF_CONFIG) or data-parallel (JAX)")
     parser.add_argument("--precision", default=defaults.precision,
-                        help="float32 or mixed_bfloat16 (bfloat16 maths on float32 weights: faster on CPUs "
-                             "with AMX or AVX512-BF16 and on GPUs); the saved model is float32 either way")
+                        help="float32, mixed_bfloat16 (bfloat16 maths on float32 weights: faster on CPUs "
+                             "with AMX or AVX512-BF16 and on recent GPUs, slower elsewhere) or auto (mixed_bfloat16 "
+                             "where it is native); the saved model is float32 either way")
     parser.add_argument("--no-export", action="store_true", help="train and evaluate only")
     parser.add_argument("--fresh", action="store_true",
                         help="discard the training state in --run-dir (not its data cache) and train from scratch")
@@ -80,6 +81,11 @@ def _run_train_colorizer(args) -> int:
     except (ValueError, FileNotFoundError, RuntimeError) as error:  # bad data, settings or cluster: no traceback
         print(f"error: {error}", file=sys.stderr)
         return 1
+    # The precision the run trained in, as train_colorizer resolved and recorded it ("auto" -> what ran;
+    # runs from before the option trained in float32).
+    recorded = Path(cfg.run_dir, "config.json")
+    cfg = dataclasses.replace(cfg, precision=(json.loads(recorded.read_text()) if recorded.is_file() else {}).get(
+        "precision", "float32"))
     train_seconds = sum(result.history.get("seconds", []))
     steps_done = result.epochs_run * cfg.steps_per_epoch
     print(f"trained {steps_done} steps ({result.epochs_run} blocks) in {train_seconds / 60:.1f} min of training; "

@@ -51,7 +51,8 @@ class ColorizerConfig:
     seed: int = 42
     max_minutes: float | None = None
     distribute: str = "none"  # distribute.DISTRIBUTE_MODES: data-parallel over GPUs or hosts
-    # training.PRECISIONS: "mixed_bfloat16" computes in bfloat16 on float32 weights; checkpoints are float32.
+    # training.PRECISIONS: "mixed_bfloat16" computes in bfloat16 on float32 weights (checkpoints are float32);
+    # "auto" picks it where bfloat16 is native (AMX / AVX512-BF16 CPUs, recent GPUs), else float32.
     precision: str = "float32"
     run_dir: str = str(project_config.PROJECT_ROOT / "results" / "colorizer" / "run")
 
@@ -198,8 +199,12 @@ def train_colorizer(cfg: ColorizerConfig):
     """Train (or resume) the shipped colorizer; returns (TrainResult, bins, arrays, data report)."""
     from .distribute import distribution_scope, prepare_distribution
 
+    from .training import resolve_precision
+
     cfg.validate()
     prepare_distribution(cfg.distribute)  # before any TensorFlow op: multi-worker must be set up first
+    # Recorded as resolved (config.json, the card), so a resume on a machine that would pick another is refused.
+    cfg = dataclasses.replace(cfg, precision=resolve_precision(cfg.precision))
     run_dir = Path(cfg.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     if (run_dir / "model.keras").exists() and not (run_dir / "backup").exists():

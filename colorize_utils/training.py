@@ -197,15 +197,47 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
             super().on_epoch_end(epoch, logs)
 
 
-PRECISIONS = ("float32", "mixed_bfloat16")
+PRECISIONS = ("auto", "float32", "mixed_bfloat16")
+
+
+def fast_bfloat16(cpu_flags: set[str] | None = None) -> bool:
+    """True where bfloat16 maths runs natively: a GPU (compute capability 8.0+ under TensorFlow; JAX's GPU or
+    TPU), or a CPU with AMX-BF16 or AVX512-BF16 (`cpu_flags`: default, read from /proc/cpuinfo). Elsewhere
+    bfloat16 is emulated, slower than float32."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        if jax.default_backend() in ("gpu", "tpu"):
+            return True
+    elif _tensorflow_available():
+        import tensorflow as tf
+
+        for gpu in tf.config.list_physical_devices("GPU"):
+            if tuple(tf.config.experimental.get_device_details(gpu).get("compute_capability") or (0, 0)) >= (8, 0):
+                return True
+    if cpu_flags is None:
+        try:
+            cpu_flags = set(Path("/proc/cpuinfo").read_text().split())
+        except OSError:  # not Linux: no way to tell here, so the safe choice
+            cpu_flags = set()
+    return bool({"amx_bf16", "avx512_bf16"} & set(cpu_flags))
+
+
+def resolve_precision(precision: str) -> str:
+    """"auto" -> "mixed_bfloat16" where bfloat16 is native (fast_bfloat16), else "float32"; others unchanged."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}; got {precision!r}.")
+    if precision == "auto":
+        return "mixed_bfloat16" if fast_bfloat16() else "float32"
+    return precision
 
 
 @contextlib.contextmanager
 def precision_policy(precision: str):
     """Layers built inside compute in `precision` ("mixed_bfloat16": bfloat16 maths on float32 weights, for
-    CPUs with AMX or AVX512-BF16 and for GPUs); Keras's global policy is restored on exit."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}; got {precision!r}.")
+    CPUs with AMX or AVX512-BF16 and for GPUs; "auto": see resolve_precision); Keras's global policy is
+    restored on exit."""
+    precision = resolve_precision(precision)
     earlier = keras.config.dtype_policy()
     keras.config.set_dtype_policy(precision)
     try:

@@ -1,6 +1,7 @@
 """The fully convolutional colorizer and its recipe: joint and quantile bins, soft encoding, rebalancing,
 decodings, the loss, and a real-data run that shows the model learns."""
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -159,6 +160,27 @@ def test_class_loss_and_its_gradient_match_the_dense_target_formula(case):
     assert float(value) == pytest.approx(per_value.sum() / values_per_image, rel=1e-5)
     expected_gradient = (probabilities - target) * pixel_weight[..., None] / values_per_image
     np.testing.assert_allclose(gradient, expected_gradient, atol=1e-6)
+
+
+def test_train_colorizer_records_the_precision_it_resolved_and_exports_float32(tmp_path, shared_data, monkeypatch):
+    from colorize_utils.cli import main
+
+    monkeypatch.setenv("COLORIZE_DATA_DIR", str(shared_data))
+    run_dir, out = tmp_path / "run", tmp_path / "export"
+    assert main(["train-colorizer", "--run-dir", str(run_dir), "--out", str(out), "--train-size", "60",
+                 "--val-size", "16", "--test-size", "16", "--steps", "2", "--steps-per-epoch", "2",
+                 "--batch-size", "8", "--width", "2", "--precision", "auto"]) == 0
+    expected = "mixed_bfloat16" if training.fast_bfloat16() else "float32"
+    card = json.loads((out / "colorizer.card.json").read_text())
+    assert card["training"]["precision"] == expected
+    assert json.loads((run_dir / "config.json").read_text())["precision"] == expected
+    exported = training.load_model(out / "colorizer.keras")
+    assert {layer.compute_dtype for layer in exported.layers if layer.weights} == {"float32"}
+    assert keras.config.dtype_policy().name == "float32"
+    # a bad precision is refused before any work
+    assert main(["train-colorizer", "--run-dir", str(tmp_path / "other"), "--precision", "float16"]) == 2
+    assert not (tmp_path / "other").exists()
+
 
 def test_saved_colorizer_loads_in_a_fresh_process_that_imports_only_the_loader(tmp_path):
     model = models.build_colorizer(4, num_classes=5)

@@ -410,3 +410,33 @@ def test_train_keeps_the_best_epoch_of_a_subclassed_model(tmp_path):
     result = training.train(model, (lightness, ab), (lightness[:8], ab[:8]), losses.L2Loss(), tmp_path, config)
     reloaded, _ = training.load_trained(tmp_path)
     np.testing.assert_allclose(reloaded(lightness[:2]), result.model(lightness[:2]), atol=1e-5)
+
+
+def test_mixed_bfloat16_training_saves_a_float32_model_with_the_trained_weights(tmp_path):
+    rng = np.random.default_rng(0)
+    lightness = rng.uniform(0, 100, (16, 16, 16, 1)).astype(np.float32)
+    ab = rng.normal(0, 20, (16, 4, 4, 2)).astype(np.float32)
+    models.set_seed(0)
+    with training.precision_policy("mixed_bfloat16"):
+        model = models.build_colorizer(2, head="regression")
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
+    assert model.get_layer("enc1a_conv").compute_dtype == "bfloat16"
+    config = training.TrainConfig(epochs=1, batch_size=8, verbose=0)
+    result = training.train(model, (lightness, ab), (lightness[:8], ab[:8]), losses.L2Loss(), tmp_path, config)
+    saved = training.load_model(tmp_path / "model.keras")
+    assert {layer.compute_dtype for layer in saved.layers if layer.weights} == {"float32"}
+    for trained, kept in zip(model.weights, saved.weights):  # mixed precision keeps float32 weights
+        np.testing.assert_array_equal(np.asarray(trained), np.asarray(kept))
+    assert result.model.get_layer("enc1a_conv").compute_dtype == "float32"
+
+
+def test_precision_auto_picks_bfloat16_only_where_it_is_native():
+    assert training.fast_bfloat16({"avx512f", "amx_bf16"})
+    assert training.fast_bfloat16({"avx512f", "avx512_bf16"})
+    if not training.fast_bfloat16(set()):  # no GPU here: the CPU's flags decide
+        assert not training.fast_bfloat16({"avx2", "avx512f"})
+    assert training.resolve_precision("float32") == "float32"
+    assert training.resolve_precision("mixed_bfloat16") == "mixed_bfloat16"
+    assert training.resolve_precision("auto") in ("float32", "mixed_bfloat16")
+    with pytest.raises(ValueError, match="precision must be one of"):
+        training.resolve_precision("float16")
