@@ -1,6 +1,7 @@
 """Training throughput of every model, as images/s and as a share of this CPU's measured peak FLOP/s.
 
-    python benchmarks/bench_training.py [--steps 12] [--quick] [--out results/benchmarks/training.json]
+    python benchmarks/bench_training.py [--steps 12] [--models ...] [--settings ...] [--out FILE]
+                                        [--baseline-root WORKTREE --repeats 2]
 
 For each model (the paper CNN with its regression and its 10-bin classification head, the shipped fully
 convolutional colorizer, the cGAN) and each setting below, a fresh Python process builds the model, runs a
@@ -192,8 +193,11 @@ def child(args) -> None:
     print("RESULT " + json.dumps(result), flush=True)
 
 
-def run_child(python: str, model_name: str, name: str, setting: dict, steps: int, extra_env=None) -> dict | None:
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT), **setting.get("env", {}),
+def run_child(python: str, model_name: str, name: str, setting: dict, steps: int, extra_env=None,
+              code_root: Path = ROOT) -> dict | None:
+    """One measurement in a fresh process, importing colorize_utils from `code_root` (another checkout of
+    this project: its code, timed by this script)."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(code_root), **setting.get("env", {}),
            **(extra_env or {})}
     command = [python, __file__, "--child-model", model_name, "--child-setting", json.dumps(setting),
                "--steps", str(steps)]
@@ -205,6 +209,14 @@ def run_child(python: str, model_name: str, name: str, setting: dict, steps: int
     return {"setting": name, **json.loads(lines[-1][len("RESULT "):])}
 
 
+def git_commit_of(root: Path) -> str:
+    """The commit checked out at `root` (with -dirty when it has uncommitted changes)."""
+    head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True).stdout
+    dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True).stdout.strip()
+    return head.strip() + ("-dirty" if dirty else "")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=12)
@@ -212,6 +224,10 @@ def main() -> None:
     parser.add_argument("--settings", nargs="*", default=list(SETTINGS), choices=list(SETTINGS))
     parser.add_argument("--jax-python", default=None, help="a Python with jax + keras (no TensorFlow needed)")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "benchmarks" / "training.json")
+    parser.add_argument("--baseline-root", type=Path, default=None,
+                        help="another checkout (e.g. a git worktree of an earlier commit): each setting is also "
+                             "timed with its code, alternating with this one's, for ratios within one run")
+    parser.add_argument("--repeats", type=int, default=1, help="measurements per setting (and per code)")
     parser.add_argument("--child-model", help=argparse.SUPPRESS)
     parser.add_argument("--child-setting", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -225,14 +241,19 @@ def main() -> None:
         for name in args.settings:
             if model_name not in SETTINGS[name].get("models", MODELS):
                 continue
-            row = run_child(sys.executable, model_name, name, SETTINGS[name], args.steps)
-            if row is None:
-                continue
-            row["share_of_float32_peak"] = row["achieved_gflops_per_second"] / peak["float32"]
-            rows.append(row)
-            print(f"{model_name:>20s} {name:>15s}: {row['images_per_second']:8.1f} images/s, "
-                  f"{row['achieved_gflops_per_second']:6.1f} GFLOP/s ({row['share_of_float32_peak']:.0%} of peak)",
-                  flush=True)
+            codes = [("this", ROOT)] + ([("baseline", args.baseline_root)] if args.baseline_root else [])
+            for repeat in range(args.repeats):
+                for code, root in codes if repeat % 2 == 0 else codes[::-1]:  # alternate which runs first
+                    row = run_child(sys.executable, model_name, name, SETTINGS[name], args.steps, code_root=root)
+                    if row is None:
+                        continue
+                    row["share_of_float32_peak"] = row["achieved_gflops_per_second"] / peak["float32"]
+                    if args.baseline_root:
+                        row.update(code=code, code_root=str(root), code_commit=git_commit_of(root))
+                    rows.append(row)
+                    print(f"{model_name:>20s} {name:>15s} {code if args.baseline_root else '':>8s}: "
+                          f"{row['images_per_second']:8.1f} images/s, {row['achieved_gflops_per_second']:6.1f} "
+                          f"GFLOP/s ({row['share_of_float32_peak']:.0%} of peak)", flush=True)
         if args.jax_python and model_name != "cgan":  # the cGAN's train_step is TensorFlow's
             row = run_child(args.jax_python, model_name, "jax", {}, args.steps, {"KERAS_BACKEND": "jax"})
             if row is not None:
