@@ -7,8 +7,9 @@ Each benchmark writes its own record (machine, commit, date) under results/bench
 pipeline.json (bench_pipeline.py), colorizer.json (bench_colorizer.py), training.json (bench_training.py),
 video.json (bench_video.py), numpy_colorizer_batches.json (bench_numpy_batches.py),
 runs_smoke.json (bench_runs.py: the runner's seconds per notebook and peak memory; runs_demo.json by hand). Records
-made elsewhere are gathered too, e.g. paper_profile_h200.json from `paper_profile_gpu.py --project` on a GPU
-host. results/benchmarks.json holds them all, keyed by file name, with this machine and the date on top.
+made elsewhere are gathered too: paper_profile_h200.json from `paper_profile_gpu.py --project` on a GPU host, and
+training_colorizer_loss*.json from `bench_training.py --models colorizer --baseline-root WORKTREE` (the code before
+a change, timed in the same run). results/benchmarks.json holds them all, keyed by file name, with this machine and the date on top.
 """
 
 from __future__ import annotations
