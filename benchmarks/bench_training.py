@@ -190,6 +190,9 @@ def child(args) -> None:
         result = {"float32": peak_gflops("float32"), "bfloat16": peak_gflops("bfloat16")}
     else:
         result = measure(args.child_model, setting, args.steps)
+    import colorize_utils
+
+    result["colorize_utils"] = str(Path(colorize_utils.__file__).resolve().parent)  # which code was timed
     print("RESULT " + json.dumps(result), flush=True)
 
 
@@ -234,6 +237,10 @@ def main() -> None:
     if args.child_model:
         child(args)
         return
+    if args.baseline_root is not None:
+        args.baseline_root = args.baseline_root.resolve()
+        if not (args.baseline_root / "colorize_utils" / "__init__.py").is_file():
+            parser.error(f"--baseline-root {args.baseline_root} holds no colorize_utils/ (a checkout of this project)")
     peak = run_child(sys.executable, "peak", "peak", {}, 1)
     print(f"peak: {peak}", flush=True)
     rows = []
@@ -249,6 +256,8 @@ def main() -> None:
                         continue
                     row["share_of_float32_peak"] = row["achieved_gflops_per_second"] / peak["float32"]
                     if args.baseline_root:
+                        if not Path(row["colorize_utils"]).is_relative_to(Path(root).resolve()):
+                            raise SystemExit(f"the {code} measurement imported {row['colorize_utils']}, not {root}")
                         row.update(code=code, code_root=str(root), code_commit=git_commit_of(root))
                     rows.append(row)
                     print(f"{model_name:>20s} {name:>15s} {code if args.baseline_root else '':>8s}: "

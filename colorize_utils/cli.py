@@ -64,6 +64,7 @@ def _run_train_colorizer(args) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     started = time.perf_counter()
+    started_commit = reporting.git_commit()  # the code this process runs, even if a commit lands meanwhile
     if args.fresh:
         import shutil
 
@@ -127,7 +128,7 @@ def _run_train_colorizer(args) -> int:
         "test_metrics": {"split": f"Tiny ImageNet val/ folder, {len(arrays['test'])} images at 64x64", "rows": rows},
         "holdout_metrics": {"split": f"the other {len(holdout)} images of Tiny ImageNet's val/ folder (never used "
                                      "for training, calibration or the test split)", "rows": holdout_rows},
-        "machine": reporting.machine_description(), "git_commit": reporting.git_commit(),
+        "machine": reporting.machine_description(), "git_commit": started_commit,
         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "wall_seconds_this_call": time.perf_counter() - started,
     }

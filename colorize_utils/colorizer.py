@@ -213,7 +213,8 @@ def train_colorizer(cfg: ColorizerConfig):
         return load_finished_run(cfg)
     resuming = (run_dir / "backup").exists()
     if resuming and (run_dir / "config.json").exists():
-        earlier = json.loads((run_dir / "config.json").read_text())
+        # A run from before --precision existed trained in float32.
+        earlier = {"precision": "float32", **json.loads((run_dir / "config.json").read_text())}
         changed = {k: (earlier.get(k), v) for k, v in dataclasses.asdict(cfg).items()
                    if k not in ("max_minutes", "run_dir", "data_dir", "distribute") and earlier.get(k, v) != v}
         if changed:

@@ -85,7 +85,8 @@ class ColorClassCrossEntropy(keras.losses.Loss):
     def call(self, y_true, y_pred):
         logits = ops.cast(y_pred, "float32")
         log_probabilities = ops.log_softmax(logits, axis=-1)  # (N, h, w, heads, Q)
-        indices = ops.cast(self.binning.encode(y_true), "int32")  # (N, h, w, heads)
+        indices = (ops.cast(self.binning.encode(y_true), "int32")  # (N, h, w, heads)
+                   if self.class_weights is not None or not self.soft else None)
         # The target is zero but for k cells (one when hard), so gather their log-probabilities rather than
         # multiply a dense (..., Q) target: the same sum, without building (..., k, Q) one-hots.
         if self.soft:  # joint bins: one head

@@ -201,20 +201,27 @@ PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 
 
 def fast_bfloat16(cpu_flags: set[str] | None = None) -> bool:
-    """True where bfloat16 maths runs natively: a GPU (compute capability 8.0+ under TensorFlow; JAX's GPU or
-    TPU), or a CPU with AMX-BF16 or AVX512-BF16 (`cpu_flags`: default, read from /proc/cpuinfo). Elsewhere
-    bfloat16 is emulated, slower than float32."""
+    """True where bfloat16 maths runs natively. Where training runs on a GPU, the GPU alone decides: compute
+    capability 8.0+ (TensorFlow; JAX's GPUs likewise, TPUs always). On a CPU under TensorFlow: AMX-BF16 or
+    AVX512-BF16 (`cpu_flags`: default, read from /proc/cpuinfo). JAX's CPU path was not measured: False.
+    Elsewhere bfloat16 is emulated, slower than float32."""
     if keras.backend.backend() == "jax":
         import jax
 
-        if jax.default_backend() in ("gpu", "tpu"):
+        if jax.default_backend() == "tpu":
             return True
-    elif _tensorflow_available():
-        import tensorflow as tf
+        if jax.default_backend() == "gpu":
+            capability = getattr(jax.devices()[0], "compute_capability", None)
+            return capability is None or tuple(int(x) for x in str(capability).split(".")) >= (8, 0)
+        return False
+    if not _tensorflow_available():
+        return False
+    import tensorflow as tf
 
-        for gpu in tf.config.list_physical_devices("GPU"):
-            if tuple(tf.config.experimental.get_device_details(gpu).get("compute_capability") or (0, 0)) >= (8, 0):
-                return True
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        return all(tuple(tf.config.experimental.get_device_details(gpu).get("compute_capability") or (0, 0))
+                   >= (8, 0) for gpu in gpus)
     if cpu_flags is None:
         try:
             cpu_flags = set(Path("/proc/cpuinfo").read_text().split())

@@ -1,6 +1,7 @@
 """The fully convolutional colorizer and its recipe: joint and quantile bins, soft encoding, rebalancing,
 decodings, the loss, and a real-data run that shows the model learns."""
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -180,6 +181,19 @@ def test_train_colorizer_records_the_precision_it_resolved_and_exports_float32(t
     # a bad precision is refused before any work
     assert main(["train-colorizer", "--run-dir", str(tmp_path / "other"), "--precision", "float16"]) == 2
     assert not (tmp_path / "other").exists()
+
+
+def test_resuming_a_run_from_before_the_precision_option_refuses_another_precision(tmp_path):
+    from colorize_utils import colorizer
+
+    run_dir = tmp_path / "run"
+    (run_dir / "backup").mkdir(parents=True)  # an unfinished run
+    earlier = colorizer.ColorizerConfig(run_dir=str(run_dir))
+    old_config = {k: v for k, v in dataclasses.asdict(earlier).items() if k != "precision"}
+    (run_dir / "config.json").write_text(json.dumps(old_config))
+    cfg = dataclasses.replace(earlier, precision="mixed_bfloat16")
+    with pytest.raises(ValueError, match="precision"):
+        colorizer.train_colorizer(cfg)
 
 
 def test_saved_colorizer_loads_in_a_fresh_process_that_imports_only_the_loader(tmp_path):

@@ -425,18 +425,22 @@ def test_mixed_bfloat16_training_saves_a_float32_model_with_the_trained_weights(
     result = training.train(model, (lightness, ab), (lightness[:8], ab[:8]), losses.L2Loss(), tmp_path, config)
     saved = training.load_model(tmp_path / "model.keras")
     assert {layer.compute_dtype for layer in saved.layers if layer.weights} == {"float32"}
+    assert len(model.weights) == len(saved.weights)
     for trained, kept in zip(model.weights, saved.weights):  # mixed precision keeps float32 weights
         np.testing.assert_array_equal(np.asarray(trained), np.asarray(kept))
     assert result.model.get_layer("enc1a_conv").compute_dtype == "float32"
 
 
-def test_precision_auto_picks_bfloat16_only_where_it_is_native():
+def test_precision_auto_picks_bfloat16_only_where_it_is_native(monkeypatch):
     assert training.fast_bfloat16({"avx512f", "amx_bf16"})
     assert training.fast_bfloat16({"avx512f", "avx512_bf16"})
     if not training.fast_bfloat16(set()):  # no GPU here: the CPU's flags decide
         assert not training.fast_bfloat16({"avx2", "avx512f"})
     assert training.resolve_precision("float32") == "float32"
     assert training.resolve_precision("mixed_bfloat16") == "mixed_bfloat16"
-    assert training.resolve_precision("auto") in ("float32", "mixed_bfloat16")
+    monkeypatch.setattr(training, "fast_bfloat16", lambda cpu_flags=None: True)
+    assert training.resolve_precision("auto") == "mixed_bfloat16"
+    monkeypatch.setattr(training, "fast_bfloat16", lambda cpu_flags=None: False)
+    assert training.resolve_precision("auto") == "float32"
     with pytest.raises(ValueError, match="precision must be one of"):
         training.resolve_precision("float16")
