@@ -72,11 +72,10 @@ class ColorizerConfig:
         if not 0.0 <= self.rebalance_lambda <= 1.0:
             raise ValueError(f"rebalance_lambda must be in [0, 1]; got {self.rebalance_lambda}.")
         from .distribute import check_distribute
-        from .training import PRECISIONS
+        from .training import check_precision
 
         check_distribute(self.distribute)
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}; got {self.precision!r}.")
+        check_precision(self.precision)
 
 
 # ----------------------------------------------------------------------------- data
@@ -198,7 +197,6 @@ def holdout_test_images(cfg: ColorizerConfig, test_images: np.ndarray) -> np.nda
 def train_colorizer(cfg: ColorizerConfig):
     """Train (or resume) the shipped colorizer; returns (TrainResult, bins, arrays, data report)."""
     from .distribute import distribution_scope, prepare_distribution
-
     from .training import resolve_precision
 
     cfg.validate()

@@ -230,10 +230,15 @@ def fast_bfloat16(cpu_flags: set[str] | None = None) -> bool:
     return bool({"amx_bf16", "avx512_bf16"} & set(cpu_flags))
 
 
-def resolve_precision(precision: str) -> str:
-    """"auto" -> "mixed_bfloat16" where bfloat16 is native (fast_bfloat16), else "float32"; others unchanged."""
+def check_precision(precision: str) -> None:
+    """ValueError unless `precision` is one of PRECISIONS (checked before any work, without touching a device)."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}; got {precision!r}.")
+
+
+def resolve_precision(precision: str) -> str:
+    """"auto" -> "mixed_bfloat16" where bfloat16 is native (fast_bfloat16), else "float32"; others unchanged."""
+    check_precision(precision)
     if precision == "auto":
         return "mixed_bfloat16" if fast_bfloat16() else "float32"
     return precision
