@@ -5,7 +5,8 @@
 
 Each benchmark writes its own record (machine, commit, date) under results/benchmarks/:
 pipeline.json (bench_pipeline.py), colorizer.json (bench_colorizer.py), training.json (bench_training.py),
-video.json (bench_video.py), numpy_colorizer_batches.json (bench_numpy_batches.py),
+video.json (bench_video.py), numpy_colorizer_batches.json (bench_numpy_batches.py), iterator_stalls.json
+(bench_iterator_stalls.py: idle stalls of training with tf.data autotuning on and off),
 runs_smoke.json (bench_runs.py: the runner's seconds per notebook and peak memory; runs_demo.json by hand). Records
 made elsewhere are gathered too: paper_profile_h200.json from `paper_profile_gpu.py --project` on a GPU host, and
 training_colorizer_loss*.json from `bench_training.py --models colorizer --baseline-root WORKTREE` (the code before
@@ -25,7 +26,8 @@ HERE = Path(__file__).resolve().parent
 RECORDS = HERE.parent / "results" / "benchmarks"
 BENCHMARKS = (("bench_pipeline.py", ["--count", "4000", "--repeats", "3"]), ("bench_colorizer.py", []),
               ("bench_training.py", []),
-              ("bench_video.py", []), ("bench_numpy_batches.py", []), ("bench_runs.py", ["--profile", "smoke"]))
+              ("bench_video.py", []), ("bench_numpy_batches.py", []),
+              ("bench_iterator_stalls.py", ["--repeats", "2"]), ("bench_runs.py", ["--profile", "smoke"]))
 # Not run by default (about 16 minutes on 2 cores): `python benchmarks/bench_runs.py --profile demo`.
 
 

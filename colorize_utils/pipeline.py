@@ -115,6 +115,23 @@ def rgb_dataset(split: ImageSplit, image_size: int):
 LAB_CACHE_BYTES = 1 << 30  # splits whose float Lab fits in 1 GiB (16,000 images of 64x64) are cached as Lab
 
 
+def finish_dataset(dataset):
+    """The last stage of every training pipeline: prefetch, with tf.data's autotuning turned off.
+
+    Why off: Keras makes a new iterator for every validation pass (and every epoch of a finite dataset) and
+    deletes the old one. With autotuning on, deleting an iterator waits for its background tuning thread,
+    and on this 2-core machine that wait sometimes lasted 10-20 s with both cores idle (the demo's 50-bin
+    model: 34 s stalled in two 4-epoch runs, none without autotuning; `benchmarks/bench_iterator_stalls.py`). Without autotuning, each AUTOTUNE parallelism is
+    fixed at min(16, usable cores), and prefetching still adapts its own buffer. The batches and their
+    order are the same either way.
+    """
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.prefetch(tf.data.AUTOTUNE).with_options(options)
+
+
 def make_dataset(split: ImageSplit, image_size: int, batch_size: int, shuffle: bool = False,
                  seed: int = 0, binning: ChannelBins | None = None, cache: bool = True,
                  drop_remainder: bool = False):
@@ -148,7 +165,7 @@ def make_dataset(split: ImageSplit, image_size: int, batch_size: int, shuffle: b
     elif binning is not None:
         encode = tf.function(lambda lightness, ab: (lightness, binning.encode(ab)), jit_compile=True)
         dataset = dataset.map(encode, num_parallel_calls=tf.data.AUTOTUNE)
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    return finish_dataset(dataset)
 
 
 def make_colorizer_dataset(images: np.ndarray, batch_size: int, crop_size: int | None = None,
@@ -210,7 +227,7 @@ def make_colorizer_dataset(images: np.ndarray, batch_size: int, crop_size: int |
         return lightness, tf.nn.avg_pool2d(ab, downsample, downsample, "VALID")
 
     dataset = dataset.map(tf.function(to_pair, jit_compile=True), num_parallel_calls=tf.data.AUTOTUNE)
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    return finish_dataset(dataset)
 
 
 _USABLE_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

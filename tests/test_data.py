@@ -245,6 +245,34 @@ def test_shuffle_is_seeded(shared_data):
     assert not np.array_equal(first_batch(1), first_batch(2))
 
 
+def test_training_pipelines_turn_tf_data_autotuning_off_and_keep_their_batches(shared_data, monkeypatch):
+    """Autotuning stalled iterator deletion for up to an epoch (pipeline.finish_dataset). Both training pipelines
+    turn it off, and the batches, in their order, are the same as with TensorFlow's default (autotuning on)."""
+    import tensorflow as tf
+
+    loaded = data.load_splits("tiny-imagenet", (40, 0, 0), seed=0, root=shared_data, download=False)
+    images = loaded.train.rgb(64)
+    bins = UniformBins(10)
+
+    def build():
+        return {"paper": pipeline.make_dataset(loaded.train, 64, batch_size=16, shuffle=True, seed=3, binning=bins),
+                "colorizer": pipeline.make_colorizer_dataset(images, 8, 48, augment=True, seed=3, repeat=False)}
+
+    def batches(dataset):
+        return [[part.numpy() for part in batch] for batch in dataset]
+
+    without = build()
+    for name, dataset in without.items():
+        assert dataset.options().autotune.enabled is False, name
+    monkeypatch.setattr(pipeline, "finish_dataset", lambda dataset: dataset.prefetch(tf.data.AUTOTUNE))
+    with_autotune = build()
+    for name in without:
+        assert with_autotune[name].options().autotune.enabled is not False
+        for ours, theirs in zip(batches(without[name]), batches(with_autotune[name]), strict=True):
+            for mine, default in zip(ours, theirs, strict=True):
+                np.testing.assert_array_equal(mine, default)
+
+
 def test_lab_cache_gives_the_same_epochs_as_converting_every_epoch(shared_data, monkeypatch):
     """Small splits are cached as float Lab, larger ones as uint8: both give the same shuffled batches, epoch
     after epoch, with values and with bin targets."""
