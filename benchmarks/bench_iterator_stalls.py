@@ -1,12 +1,14 @@
 """Idle stalls in training: tf.data autotuning on (TensorFlow's default) against off (pipeline.finish_dataset).
 
-    COLORIZE_DATA_DIR=../shared/data python benchmarks/bench_iterator_stalls.py [--model ce_50_bins] [--repeats 2]
+    COLORIZE_DATA_DIR=../shared/data python benchmarks/bench_iterator_stalls.py [--model ce_50_bins] \
+        [--repeats 2]
 
 Trains one of the demo's paper CNNs (`Experiment.train`, the demo profile: 2,000 / 200 images, 4 epochs of 80
 steps of 25) once per setting and repeat, alternating, each in a fresh process. A thread in that process
 samples its CPU time every 0.25 s. A window in which the process used under a tenth of a core counts as
-stalled. Recorded per run: each epoch's wall time and CPU time, the stalled seconds, and the history's
-losses. The losses show whether the setting changes the numbers; it must not.
+stalled (whole windows only, so shorter stalls count a little short). Each child checks that its training
+data had the setting it asked for, and records which checkout's code it imported. Recorded per run: each
+epoch's wall time and CPU time, the stalled seconds, and the history's losses. The losses show whether the setting changes the numbers; it must not.
 
 Why: Keras deletes the validation iterator after every validation pass, and a finite training dataset's
 iterator after every epoch. With autotuning on, deleting it waits for tf.data's tuning thread (py-spy:
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -40,6 +43,16 @@ def one_run(model_name: str, autotune: bool, results_dir: str) -> dict:
     from colorize_utils import data as data_lib, pipeline
     from colorize_utils.experiment import Experiment, ModelSpec
     from colorize_utils.reporting import start_notebook
+
+    original_make_dataset = pipeline.make_dataset
+    autotune_seen = []
+
+    def make_dataset(*args, **kwargs):  # records which setting the training data really had
+        dataset = original_make_dataset(*args, **kwargs)
+        autotune_seen.append(dataset.options().autotune.enabled is not False)
+        return dataset
+
+    pipeline.make_dataset = make_dataset
 
     if autotune:  # TensorFlow's default, as before pipeline.finish_dataset turned it off
         def finish_with_autotune(dataset):
@@ -86,18 +99,24 @@ def one_run(model_name: str, autotune: bool, results_dir: str) -> dict:
     result = experiment.train(spec)
     seconds = time.perf_counter() - started
     done.set()
-    return {"autotune": autotune, "train_seconds": seconds, "stalled_seconds": stalled[0], "epochs": epochs,
+    if not autotune_seen or set(autotune_seen) != {autotune}:
+        raise RuntimeError(f"asked for autotuning {autotune}, but the pipelines had {autotune_seen}")
+    return {"autotune": autotune, "code": pipeline.__file__, "train_seconds": seconds,
+            "stalled_seconds": stalled[0], "epochs": epochs,
             "loss": result.history["loss"], "val_loss": result.history["val_loss"]}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="ce_50_bins", help="ce_<bins>_bins, l2 or smooth_l1 (default: ce_50_bins)")
+    parser.add_argument("--model", default="ce_50_bins",
+                        help="ce_<bins>_bins, l2 or smooth_l1 (default: ce_50_bins)")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--out", default=str(ROOT / "results" / "benchmarks" / "iterator_stalls.json"))
     parser.add_argument("--child", choices=["on", "off"], help=argparse.SUPPRESS)
     parser.add_argument("--results-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if not re.fullmatch(r"ce_\d+_bins|l2|smooth_l1", args.model):
+        parser.error(f"--model must be ce_<bins>_bins, l2 or smooth_l1; got {args.model!r}")
     if args.child:
         print("RESULT " + json.dumps(one_run(args.model, args.child == "on", args.results_dir)))
         return
@@ -105,11 +124,12 @@ def main() -> None:
 
     runs = []
     for repeat in range(args.repeats):
-        for setting in ("on", "off"):
+        for setting in (("on", "off") if repeat % 2 == 0 else ("off", "on")):  # each setting goes first in turn
             with tempfile.TemporaryDirectory() as folder:
                 completed = subprocess.run(
                     [sys.executable, __file__, "--model", args.model, "--child", setting, "--results-dir", folder],
-                    capture_output=True, text=True, env={**os.environ, "COLORIZE_HEADLESS": "1"})
+                    capture_output=True, text=True,  # this checkout's code, whatever is installed
+                    env={**os.environ, "COLORIZE_HEADLESS": "1", "PYTHONPATH": str(ROOT)})
             lines = [line for line in completed.stdout.splitlines() if line.startswith("RESULT ")]
             if completed.returncode != 0 or not lines:
                 sys.exit(f"the run with autotuning {setting} failed:\n{completed.stderr[-3000:]}")

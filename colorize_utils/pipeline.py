@@ -119,11 +119,12 @@ def finish_dataset(dataset):
     """The last stage of every training pipeline: prefetch, with tf.data's autotuning turned off.
 
     Why off: Keras makes a new iterator for every validation pass (and every epoch of a finite dataset) and
-    deletes the old one. With autotuning on, deleting an iterator waits for its background tuning thread,
-    and on this 2-core machine that wait sometimes lasted 10-20 s with both cores idle (the demo's 50-bin
-    model: 34 s stalled in two 4-epoch runs, none without autotuning; `benchmarks/bench_iterator_stalls.py`). Without autotuning, each AUTOTUNE parallelism is
-    fixed at min(16, usable cores), and prefetching still adapts its own buffer. The batches and their
-    order are the same either way.
+    deletes the old one. Deleting it waits for one of tf.data's background threads, and on this 2-core
+    machine that wait sometimes lasted 10-20 s with both cores idle. The demo's 50-bin model stalled for
+    30-34 s in two 4-epoch runs with autotuning, and under 0.3 s without
+    (`benchmarks/bench_iterator_stalls.py`). Without autotuning, each AUTOTUNE parallelism is fixed at
+    min(16, usable cores), and prefetching still adapts its own buffer. The batches and their order are the
+    same either way.
     """
     import tensorflow as tf
 

@@ -273,6 +273,13 @@ def test_training_pipelines_turn_tf_data_autotuning_off_and_keep_their_batches(s
                 np.testing.assert_array_equal(mine, default)
 
 
+def test_colorizer_pipeline_turns_tf_data_autotuning_off_without_real_data():
+    """The option check of the test above, on synthetic images, so that it runs where ../shared/data is absent."""
+    images = np.random.default_rng(0).integers(0, 256, (12, 64, 64, 3), dtype=np.uint8)
+    dataset = pipeline.make_colorizer_dataset(images, 4, 48, augment=True, seed=0, repeat=False)
+    assert dataset.options().autotune.enabled is False
+
+
 def test_lab_cache_gives_the_same_epochs_as_converting_every_epoch(shared_data, monkeypatch):
     """Small splits are cached as float Lab, larger ones as uint8: both give the same shuffled batches, epoch
     after epoch, with values and with bin targets."""
