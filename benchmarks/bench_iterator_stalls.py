@@ -8,10 +8,11 @@ steps of 25) once per setting and repeat, alternating, each in a fresh process. 
 samples its CPU time every 0.25 s. A window in which the process used under a tenth of a core counts as
 stalled (whole windows only, so shorter stalls count a little short). Each child checks that its training
 data had the setting it asked for, and records which checkout's code it imported. Recorded per run: each
-epoch's wall time and CPU time, the stalled seconds, and the history's losses. The losses show whether the setting changes the numbers; it must not.
+epoch's wall time and CPU time, the stalled seconds, and the history's losses. The losses show whether the
+setting changes the numbers; it must not.
 
 Why: Keras deletes the validation iterator after every validation pass, and a finite training dataset's
-iterator after every epoch. With autotuning on, deleting it waits for tf.data's tuning thread (py-spy:
+iterator after every epoch. With autotuning on, deleting it sometimes waits on a tf.data background thread (py-spy:
 `RootDataset::Iterator::~Iterator` -> `UnboundedThreadPool::LogicalThreadWrapper::~LogicalThreadWrapper`).
 """
 

@@ -246,7 +246,7 @@ def test_shuffle_is_seeded(shared_data):
 
 
 def test_training_pipelines_turn_tf_data_autotuning_off_and_keep_their_batches(shared_data, monkeypatch):
-    """Autotuning stalled iterator deletion for up to an epoch (pipeline.finish_dataset). Both training pipelines
+    """Autotuning stalled iterator deletion for 10-20 s (pipeline.finish_dataset). Both training pipelines
     turn it off, and the batches, in their order, are the same as with TensorFlow's default (autotuning on)."""
     import tensorflow as tf
 
