@@ -1,12 +1,14 @@
 """The runner end to end: seconds per notebook and peak resident memory, for a profile.
 
     python benchmarks/bench_runs.py --profile smoke [--out results/benchmarks/runs_smoke.json]
-    COLORIZE_DATA_DIR=../shared/data python benchmarks/bench_runs.py --profile demo
+    COLORIZE_DATA_DIR=../shared/data python benchmarks/bench_runs.py --profile demo [--jobs 1]
 
-Runs `python -m colorize_utils.runner --profile P --no-progress` into a temporary results folder (nothing
-published is touched; with `--publish`, into results/P/ as `runner --publish` does), reads each notebook's "done in N s" line, and takes the peak resident set of the
-runner and its kernels (the largest, from getrusage of the finished children). Data: whatever
-COLORIZE_DATA_DIR points at, recorded; without it, what a fresh machine gets.
+Runs `python -m colorize_utils.runner --profile P --no-progress --jobs J` into a temporary results folder
+(nothing published is touched; with `--publish`, into results/P/ as `runner --publish` does), reads each
+notebook's "done in N s" line, and measures memory two ways: the summed resident set of the runner and all
+its kernels, sampled every 0.5 s (what the machine must hold when notebooks run side by side), and the
+largest single process (getrusage of the finished children). Data: whatever COLORIZE_DATA_DIR points at,
+recorded; without it, what a fresh machine gets.
 """
 
 from __future__ import annotations
@@ -18,15 +20,39 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
+def sample_tree_memory(process: subprocess.Popen, every: float = 0.5) -> tuple[threading.Event, list[float]]:
+    """Start sampling the summed resident set (MiB) of `process` and its descendants; set the event to stop.
+    The list holds the peak so far."""
+    import psutil
+
+    stop, peak = threading.Event(), [0.0]
+
+    def sample():
+        root = psutil.Process(process.pid)
+        while not stop.wait(every):
+            total = 0
+            for member in [root, *root.children(recursive=True)]:
+                try:
+                    total += member.memory_info().rss
+                except psutil.Error:  # a kernel that just ended
+                    pass
+            peak[0] = max(peak[0], total / 2 ** 20)
+
+    threading.Thread(target=sample, daemon=True).start()
+    return stop, peak
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default="smoke")
+    parser.add_argument("--jobs", default="auto", help="the runner's --jobs (default: auto)")
     parser.add_argument("--out", default=None, help="default: results/benchmarks/runs_<profile>.json")
     parser.add_argument("--publish", action="store_true",
                         help="run the runner with --publish (maintainers: the timed run becomes results/<profile>/)")
@@ -37,25 +63,35 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         environment = {**os.environ, "COLORIZE_RESULTS_ROOT": folder}
         started = time.perf_counter()
-        command = [sys.executable, "-m", "colorize_utils.runner", "--profile", args.profile, "--no-progress"]
-        completed = subprocess.run(command + (["--publish"] if args.publish else []), env=environment,
-                                   capture_output=True, text=True)
+        command = [sys.executable, "-m", "colorize_utils.runner", "--profile", args.profile, "--no-progress",
+                   "--jobs", args.jobs]
+        process = subprocess.Popen(command + (["--publish"] if args.publish else []), env=environment,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        stop, tree_peak = sample_tree_memory(process)
+        output, _ = process.communicate()
+        stop.set()
         seconds = time.perf_counter() - started
-    (Path(out).with_suffix(".log")).write_text(completed.stdout + completed.stderr)
+    (Path(out).with_suffix(".log")).write_text(output)
     peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
-    if completed.returncode != 0:
-        sys.exit(f"the runner failed ({completed.returncode}):\n{completed.stderr[-3000:]}")
-    notebooks = {name: float(value) for name, value in
-                 re.findall(r"\] (\S+) done in (\d+(?:\.\d+)?) s", completed.stdout + completed.stderr)}
-    data_lines = sorted({line.strip() for line in (completed.stdout + completed.stderr).splitlines()
-                         if line.startswith(("source:", "Data:"))})
+    if process.returncode != 0:
+        sys.exit(f"the runner failed ({process.returncode}):\n{output[-3000:]}")
+    notebooks = {name: float(value) for name, value in re.findall(r"\] (\S+) done in (\d+(?:\.\d+)?) s", output)}
+    # Lines a kernel printed arrive prefixed with its notebook's name when several run at once.
+    data_lines = sorted({line.split(" | ", 1)[-1].strip() for line in output.splitlines()
+                         if line.split(" | ", 1)[-1].startswith(("source:", "Data:"))})
+    jobs = re.search(r"(\d+) at a time \((\S+) TensorFlow thread", output)
     path = reporting.write_benchmark_record(
         out, profile=args.profile, data_dir=os.environ.get("COLORIZE_DATA_DIR"), data=data_lines,
-        total_seconds=seconds, seconds_per_notebook=notebooks, peak_resident_mib=peak_mib,
-        peak_note="largest resident set among the runner and its kernels (getrusage RUSAGE_CHILDREN)")
+        jobs=int(jobs.group(1)) if jobs else None, tensorflow_threads_per_kernel=jobs.group(2) if jobs else None,
+        total_seconds=seconds, seconds_per_notebook=notebooks,
+        peak_resident_mib_all_processes=tree_peak[0],
+        peak_all_note="the runner and all its kernels together, sampled every 0.5 s",
+        peak_resident_mib=peak_mib,
+        peak_note="largest resident set of a single process among the runner and its kernels (getrusage RUSAGE_CHILDREN)")
     for name, value in notebooks.items():
         print(f"{name:>20}: {value:7.0f} s")
-    print(f"total {seconds:.0f} s, peak resident {peak_mib:.0f} MiB; written to {path}")
+    print(f"total {seconds:.0f} s, peak resident {tree_peak[0]:.0f} MiB for all processes together, "
+          f"{peak_mib:.0f} MiB for the largest one; written to {path}")
 
 
 if __name__ == "__main__":

@@ -125,6 +125,10 @@ class ResultsWriter:
             "timestamp": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "python": platform.python_version(),
             "seed": self.seed,
+            # Training's numbers depend on how many threads split its sums (the runner gives each of the
+            # notebooks it runs side by side a share of the cores).
+            "threads": {"cores": os.cpu_count(),
+                        "tensorflow_intra_op": os.environ.get("TF_NUM_INTRAOP_THREADS", "default (all cores)")},
             **self.context,
             "metrics": self.metrics,
         }
