@@ -14,6 +14,7 @@ recorded; without it, what a fresh machine gets.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import resource
@@ -71,6 +72,12 @@ def main() -> None:
         output, _ = process.communicate()
         stop.set()
         seconds = time.perf_counter() - started
+        # Each notebook's metrics record holds its kernel's own peak (reporting.peak_resident_mib).
+        kernel_peaks = {}
+        written = Path(__file__).resolve().parent.parent / "results" if args.publish else Path(folder)
+        for record_path in sorted((written / args.profile / "metrics").glob("*.json")):
+            record = json.loads(record_path.read_text())
+            kernel_peaks[record["notebook"]] = record.get("peak_resident_mib")
     (Path(out).with_suffix(".log")).write_text(output)
     peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
     if process.returncode != 0:
@@ -86,10 +93,10 @@ def main() -> None:
         total_seconds=seconds, seconds_per_notebook=notebooks,
         peak_resident_mib_all_processes=tree_peak[0],
         peak_all_note="the runner and all its kernels together, sampled every 0.5 s",
-        peak_resident_mib=peak_mib,
+        peak_resident_mib=peak_mib, peak_resident_mib_per_kernel=kernel_peaks,
         peak_note="largest resident set of a single process among the runner and its kernels (getrusage RUSAGE_CHILDREN)")
     for name, value in notebooks.items():
-        print(f"{name:>20}: {value:7.0f} s")
+        print(f"{name:>20}: {value:7.0f} s, kernel peak {kernel_peaks.get(name) or 0:6.0f} MiB")
     print(f"total {seconds:.0f} s, peak resident {tree_peak[0]:.0f} MiB for all processes together, "
           f"{peak_mib:.0f} MiB for the largest one; written to {path}")
 

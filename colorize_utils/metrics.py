@@ -229,26 +229,38 @@ class Truth:
         return self._indices[id(binning)][1]
 
 
+EVALUATE_CHUNK = 128  # images per pass of evaluate(): bounds its float64 temporaries (about 60 MB, not 500)
+
+
 def evaluate(name: str, lightness: np.ndarray, ab_pred: np.ndarray, ab_true: np.ndarray,
-             binnings: dict[int, ChannelBins] | None = None, truth: Truth | None = None) -> tuple[dict, dict]:
+             binnings: dict[int, ChannelBins] | None = None, truth: Truth | None = None,
+             chunk: int = EVALUATE_CHUNK) -> tuple[dict, dict]:
     """Every metric for one model (or baseline): a table row of means, and the per-image arrays.
 
     `truth`: Truth(lightness, ab_true) shared by every row of a table, so what depends only on the truth is
-    computed once per table, not once per row.
+    computed once per table, not once per row. Images are evaluated `chunk` at a time: every metric is per
+    image, so the values are the same as in one pass, and memory stays small when notebooks run side by side.
     """
     truth = Truth(lightness, ab_true) if truth is None else truth
-    rgb_pred = lab_channels_to_rgb_uint8(lightness, ab_pred)
-    per_image = {
-        "frobenius_ab": frobenius_ab(ab_pred, ab_true),
-        "rms_ab": rms_ab(ab_pred, ab_true),
-        "psnr": psnr(rgb_pred, truth.rgb),
-        "ssim": ssim(rgb_pred, truth.rgb, true_moments=truth.ssim_moments),
-        "auc": ab_error_auc(ab_pred, ab_true),
-        "colorfulness": colorfulness(rgb_pred),
-    }
-    for num_bins, binning in (binnings or {}).items():
-        per_image[f"accuracy_{num_bins}_bins"] = binned_accuracy(ab_pred, ab_true, binning,
-                                                                 truth.bin_indices(binning))
+    parts = []
+    for start in range(0, max(len(ab_true), 1), chunk):
+        span = slice(start, start + chunk)
+        pred, true = ab_pred[span], ab_true[span]
+        rgb_pred = lab_channels_to_rgb_uint8(lightness[span], pred)
+        rgb_true = truth.rgb[span]
+        part = {
+            "frobenius_ab": frobenius_ab(pred, true),
+            "rms_ab": rms_ab(pred, true),
+            "psnr": psnr(rgb_pred, rgb_true),
+            "ssim": ssim(rgb_pred, rgb_true, true_moments=tuple(m[span] for m in truth.ssim_moments)),
+            "auc": ab_error_auc(pred, true),
+            "colorfulness": colorfulness(rgb_pred),
+        }
+        for num_bins, binning in (binnings or {}).items():
+            part[f"accuracy_{num_bins}_bins"] = binned_accuracy(pred, true, binning,
+                                                                truth.bin_indices(binning)[span])
+        parts.append(part)
+    per_image = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
     row = {"model": name, **{key: float(np.mean(values)) for key, values in per_image.items()}}
     row["colorfulness_gap"] = row["colorfulness"] - truth.mean_colorfulness
     row["images"] = int(len(ab_true))

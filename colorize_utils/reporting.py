@@ -9,6 +9,7 @@ import json
 import os
 import platform
 import subprocess
+import sys
 from pathlib import Path
 from typing import Sequence
 
@@ -129,6 +130,8 @@ class ResultsWriter:
             # notebooks it runs side by side a share of the cores).
             "threads": {"cores": os.cpu_count(),
                         "tensorflow_intra_op": os.environ.get("TF_NUM_INTRAOP_THREADS", "default (all cores)")},
+            # This process's largest resident set so far (MiB): what a notebook needs beside others.
+            "peak_resident_mib": peak_resident_mib(),
             **self.context,
             "metrics": self.metrics,
         }
@@ -215,6 +218,16 @@ def json_safe(value):
     if isinstance(value, Path):
         return str(value)
     return value
+
+
+def peak_resident_mib() -> float | None:
+    """The largest resident set of this process so far, in MiB (None where the OS does not say)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (2 ** 20 if sys.platform == "darwin" else 2 ** 10), 1)  # bytes on macOS, KiB on Linux
 
 
 def machine_description() -> dict:

@@ -317,3 +317,18 @@ def test_a_table_extended_with_previous_rows_equals_one_built_whole_and_evaluate
             np.testing.assert_array_equal(values[name][metric], per_image)
     with pytest.raises(ValueError, match="other images"):
         evaluation.build_metrics_table(lightness[:4], truth[:4], {"b": predictions["b"][:4]}, binnings, previous=first)
+
+
+def test_evaluate_in_chunks_gives_exactly_the_one_pass_values():
+    rng = np.random.default_rng(5)
+    lightness = rng.uniform(0, 100, (11, 16, 16, 1)).astype(np.float32)
+    truth = rng.normal(0, 25, (11, 16, 16, 2)).astype(np.float32)
+    predicted = truth + rng.normal(0, 10, truth.shape).astype(np.float32)
+    binnings = {10: UniformBins(10), 50: UniformBins(50)}
+    one_row, one_pass = metrics.evaluate("m", lightness, predicted, truth, binnings, chunk=100)
+    row, chunked = metrics.evaluate("m", lightness, predicted, truth, binnings, metrics.Truth(lightness, truth),
+                                    chunk=4)  # 4 + 4 + 3 images
+    assert row == one_row and sorted(chunked) == sorted(one_pass)
+    for key, values in one_pass.items():
+        assert values.shape == (11,)
+        np.testing.assert_array_equal(chunked[key], values, err_msg=key)

@@ -125,3 +125,111 @@ def test_tables_keep_every_column_any_row_has(tmp_path):
     writer.save_table(rows, "t")
     assert (tmp_path / "tables" / "t.csv").read_text().splitlines()[0] == "model,value,vs_gray"
     assert "| vs_gray |" in (tmp_path / "tables" / "t.md").read_text()
+
+
+def _fake_runs(monkeypatch, seconds: dict, fail: set = frozenset()):
+    """Replace run_notebook with a timed stand-in; returns the log of (event, name, time)."""
+    import threading
+    import time
+
+    log, lock = [], threading.Lock()
+
+    def run_notebook(name, profile, extra=None, progress_bar=True):
+        with lock:
+            log.append(("start", name, time.monotonic()))
+        time.sleep(seconds.get(name, 0.05))
+        with lock:
+            log.append(("end", name, time.monotonic()))
+        if name in fail:
+            raise runner.NotebookFailed(f"{name} failed in cell 2: ValueError: broken")
+        return []
+
+    monkeypatch.setattr(runner, "run_notebook", run_notebook)
+    return log
+
+
+def test_notebooks_run_side_by_side_but_never_before_what_they_read(monkeypatch):
+    names = ["01_a", "02_b", "03_c", "04_d"]
+    monkeypatch.setattr(runner, "NOTEBOOK_NEEDS", {"03_c": ("01_a",)})
+    log = _fake_runs(monkeypatch, {"01_a": 0.5, "02_b": 0.05, "03_c": 0.1, "04_d": 0.1})
+    assert runner.run_notebooks(names, "smoke", {}, jobs=2, progress_bar=False) == 0
+    times = {(event, name): at for event, name, at in log}
+    assert times["start", "02_b"] < times["end", "01_a"]  # two at once
+    assert times["start", "03_c"] >= times["end", "01_a"]  # 03 reads 01
+    assert times["start", "04_d"] < times["start", "03_c"]  # the free slot goes to a notebook that is ready
+    running, most = 0, 0
+    for event, _, _ in sorted(log, key=lambda entry: entry[2]):
+        running += 1 if event == "start" else -1
+        most = max(most, running)
+    assert most == 2  # never more than --jobs
+    # one at a time runs them in their order
+    log.clear()
+    assert runner.run_notebooks(names, "smoke", {}, jobs=1, progress_bar=False) == 0
+    assert [name for event, name, _ in log if event == "start"] == names
+
+
+def test_a_failed_notebook_stops_what_reads_it_and_lets_the_running_one_finish(monkeypatch, capsys):
+    names = ["01_a", "02_b", "03_c"]
+    monkeypatch.setattr(runner, "NOTEBOOK_NEEDS", {"03_c": ("01_a",)})
+    log = _fake_runs(monkeypatch, {"01_a": 0.05, "02_b": 0.4}, fail={"01_a"})
+    assert runner.run_notebooks(names, "smoke", {}, jobs=2, progress_bar=False) == 1
+    assert ("end", "02_b") in {(event, name) for event, name, _ in log}  # the one already running finished
+    assert "03_c" not in {name for _, name, _ in log}
+    err = capsys.readouterr().err
+    assert "01_a failed in cell 2" in err and "Not run after the failure: 03_c" in err
+
+
+def test_notebook_needs_name_registered_earlier_notebooks():
+    for name, needs in runner.NOTEBOOK_NEEDS.items():
+        assert name in runner.NOTEBOOKS
+        for need in needs:  # so running them one at a time, in order, satisfies every need
+            assert runner.NOTEBOOKS.index(need) < runner.NOTEBOOKS.index(name)
+    # 04 reuses 03's cross-entropy model, 05 compares with it, 06 evaluates every model of 02-05
+    assert "03_loss_comparison" in runner.NOTEBOOK_NEEDS["04_bin_sweep"]
+    assert "03_loss_comparison" in runner.NOTEBOOK_NEEDS["05_cgan"]
+    assert set(runner.NOTEBOOKS[1:5]) <= set(runner.NOTEBOOK_NEEDS["06_evaluation"])
+
+
+def test_jobs_auto_is_one_with_a_gpu_and_bad_values_are_clear_errors(monkeypatch):
+    monkeypatch.setattr(runner.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(runner, "gpu_visible", lambda: False)
+    assert runner.resolve_jobs("auto", 8) == 2 and runner.resolve_jobs("auto", 1) == 1
+    assert runner.resolve_jobs("3", 2) == 2  # no more jobs than notebooks
+    monkeypatch.setattr(runner, "gpu_visible", lambda: True)  # two kernels would each reserve the GPU
+    assert runner.resolve_jobs("auto", 8) == 1
+    for bad in ("0", "two", "-1"):
+        with pytest.raises(ValueError, match="--jobs takes a whole number >= 1 or 'auto'"):
+            runner.resolve_jobs(bad, 8)
+    with pytest.raises(SystemExit):
+        runner.main(["--jobs", "0"])
+
+
+def test_side_by_side_kernels_get_a_share_of_the_cores_and_a_users_setting_wins(monkeypatch):
+    monkeypatch.setattr(runner.os, "cpu_count", lambda: 8)
+    for name in runner.THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    assert runner.split_threads(1) == {}
+    assert set(runner.split_threads(2).values()) == {"4"} and runner.split_threads(16)["OMP_NUM_THREADS"] == "1"
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert runner.split_threads(2)["OMP_NUM_THREADS"] == "3"
+
+
+def test_two_real_kernels_side_by_side_record_their_threads_and_leave_the_callers_settings(fake_project,
+                                                                                             monkeypatch):
+    for name in ("02_free", "03_after"):
+        _notebook(fake_project / "notebooks" / f"{name}.ipynb",
+                  WRITE_RESULTS.replace("01_fake", name).replace('"table"', f'"table_{name}"'))
+    monkeypatch.setattr(runner, "NOTEBOOKS", ["01_fake", "02_free", "03_after"])
+    monkeypatch.setattr(runner, "NOTEBOOK_NEEDS", {"03_after": ("01_fake",)})
+    monkeypatch.setattr(runner, "gpu_visible", lambda: False)
+    monkeypatch.setattr(runner.os, "cpu_count", lambda: 2)
+    for name in runner.THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    assert runner.main(["--profile", "smoke", "--no-progress", "--jobs", "2"]) == 0
+    results = fake_project / "runs" / "smoke"
+    for name in runner.NOTEBOOKS:
+        record = json.loads((results / "metrics" / f"{name}.json").read_text())
+        assert record["notebook"] == name and record["threads"]["tensorflow_intra_op"] == "1"
+        assert (results / "notebooks" / f"{name}.ipynb").exists()
+    assert sorted(p.name for p in (results / ".manifests").iterdir()) == [f"{n}.txt" for n in runner.NOTEBOOKS]
+    assert not any(name in runner.os.environ for name in runner.THREAD_VARIABLES)
