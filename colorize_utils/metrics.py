@@ -229,19 +229,24 @@ class Truth:
         return self._indices[id(binning)][1]
 
 
-EVALUATE_CHUNK = 128  # images per pass of evaluate(): bounds its float64 temporaries (about 60 MB, not 500)
+# Pixels per pass of evaluate() (128 images of 64 x 64, 12 video frames of 180 x 240): bounds its float64
+# temporaries to about 60 MB, where one pass over 1,000 images of 64 x 64 held about 500.
+EVALUATE_CHUNK_PIXELS = 128 * 64 * 64
 
 
 def evaluate(name: str, lightness: np.ndarray, ab_pred: np.ndarray, ab_true: np.ndarray,
              binnings: dict[int, ChannelBins] | None = None, truth: Truth | None = None,
-             chunk: int = EVALUATE_CHUNK) -> tuple[dict, dict]:
+             chunk: int | None = None) -> tuple[dict, dict]:
     """Every metric for one model (or baseline): a table row of means, and the per-image arrays.
 
     `truth`: Truth(lightness, ab_true) shared by every row of a table, so what depends only on the truth is
-    computed once per table, not once per row. Images are evaluated `chunk` at a time: every metric is per
-    image, so the values are the same as in one pass, and memory stays small when notebooks run side by side.
+    computed once per table, not once per row. Images are evaluated `chunk` at a time (default: as many as
+    EVALUATE_CHUNK_PIXELS holds): every metric is per image, so the values are the same as in one pass, and
+    memory stays small when notebooks run side by side.
     """
     truth = Truth(lightness, ab_true) if truth is None else truth
+    if chunk is None:
+        chunk = max(1, EVALUATE_CHUNK_PIXELS // max(1, int(np.prod(np.shape(ab_true)[1:3]))))
     parts = []
     for start in range(0, max(len(ab_true), 1), chunk):
         span = slice(start, start + chunk)

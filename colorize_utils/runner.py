@@ -4,7 +4,7 @@
     python -m colorize_utils.runner --profile smoke --only 01
     python -m colorize_utils.runner --profile demo --jobs 1 # one notebook at a time
 
-On a CPU, two notebooks run at once by default (`--jobs auto`), each as soon as the notebooks it reads from
+On a CPU with memory to spare, two notebooks run at once by default (`--jobs auto`), each as soon as the notebooks it reads from
 have finished (NOTEBOOK_NEEDS), with the cores split between their kernels: on small models two processes
 of one thread each train about 1.7x faster together than one process using both cores.
 
@@ -132,11 +132,29 @@ def gpu_visible() -> bool:
     return (devices.is_dir() and any(devices.iterdir())) or bool(shutil.which("nvidia-smi"))
 
 
+# 'auto' runs two notebooks at once only with this much memory available: two demo kernels held 5.0 GiB
+# together at their peak (results/benchmarks/runs_demo.json), one 3.2-3.5 GiB.
+SIDE_BY_SIDE_MEMORY_GIB = 8.0
+
+
+def available_memory_gib() -> float:
+    """Memory available to new processes, in GiB (psutil's estimate; free pages where psutil is missing)."""
+    try:
+        import psutil
+
+        return psutil.virtual_memory().available / 2 ** 30
+    except ImportError:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2 ** 30
+
+
 def resolve_jobs(jobs: str, count: int) -> int:
-    """How many notebooks run at once: a whole number, or 'auto' = 2 on a CPU host with at least 2 cores, 1 with
-    a GPU (two TensorFlow kernels would each reserve the GPU's memory) or a single notebook to run."""
+    """How many notebooks run at once: a whole number, or 'auto' = 2 on a CPU host with at least 2 cores and
+    SIDE_BY_SIDE_MEMORY_GIB available; else 1 (with a GPU, two TensorFlow kernels would each reserve its
+    memory)."""
     if jobs == "auto":
-        return 2 if count > 1 and (os.cpu_count() or 1) >= 2 and not gpu_visible() else 1
+        side_by_side = (count > 1 and (os.cpu_count() or 1) >= 2 and not gpu_visible()
+                        and available_memory_gib() >= SIDE_BY_SIDE_MEMORY_GIB)
+        return 2 if side_by_side else 1
     try:
         value = int(jobs)
         if value < 1:
@@ -264,7 +282,8 @@ def main(argv: list[str] | None = None) -> int:
                              "split; tables give mean and sd over seeds), e.g. 42,43,44 (default: the run's seed)")
     parser.add_argument("--jobs", default="auto",
                         help="notebooks run at once, each when those it reads from are done; the cores are split "
-                             "between them (default: auto = 2 on a CPU host with 2+ cores, 1 with a GPU)")
+                             "between them (default: auto = 2 on a CPU host with 2+ cores and 8 GiB of memory "
+                             "available, else 1)")
     parser.add_argument("--no-progress", action="store_true", help="no per-cell progress bar")
     parser.add_argument("--publish", action="store_true",
                         help="maintainers: write into the committed results/<profile>/ instead of runs/<profile>/")

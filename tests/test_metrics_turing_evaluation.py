@@ -319,7 +319,7 @@ def test_a_table_extended_with_previous_rows_equals_one_built_whole_and_evaluate
         evaluation.build_metrics_table(lightness[:4], truth[:4], {"b": predictions["b"][:4]}, binnings, previous=first)
 
 
-def test_evaluate_in_chunks_gives_exactly_the_one_pass_values():
+def test_evaluate_in_chunks_gives_exactly_the_one_pass_values(monkeypatch):
     rng = np.random.default_rng(5)
     lightness = rng.uniform(0, 100, (11, 16, 16, 1)).astype(np.float32)
     truth = rng.normal(0, 25, (11, 16, 16, 2)).astype(np.float32)
@@ -332,3 +332,12 @@ def test_evaluate_in_chunks_gives_exactly_the_one_pass_values():
     for key, values in one_pass.items():
         assert values.shape == (11,)
         np.testing.assert_array_equal(chunked[key], values, err_msg=key)
+    # the default chunk holds a budget of pixels, so large frames go a few at a time
+    monkeypatch.setattr(metrics, "EVALUATE_CHUNK_PIXELS", 3 * 16 * 16)
+    calls = []
+    original = metrics.ssim
+    monkeypatch.setattr(metrics, "ssim", lambda *args, **kwargs: calls.append(len(args[0])) or original(*args, **kwargs))
+    row, by_budget = metrics.evaluate("m", lightness, predicted, truth, binnings)
+    assert calls == [3, 3, 3, 2] and row == one_row
+    for key, values in one_pass.items():
+        np.testing.assert_array_equal(by_budget[key], values, err_msg=key)

@@ -193,8 +193,12 @@ def test_notebook_needs_name_registered_earlier_notebooks():
 def test_jobs_auto_is_one_with_a_gpu_and_bad_values_are_clear_errors(monkeypatch):
     monkeypatch.setattr(runner.os, "cpu_count", lambda: 2)
     monkeypatch.setattr(runner, "gpu_visible", lambda: False)
+    monkeypatch.setattr(runner, "available_memory_gib", lambda: 20.0)
     assert runner.resolve_jobs("auto", 8) == 2 and runner.resolve_jobs("auto", 1) == 1
     assert runner.resolve_jobs("3", 2) == 2  # no more jobs than notebooks
+    monkeypatch.setattr(runner, "available_memory_gib", lambda: 6.0)  # two kernels would not fit
+    assert runner.resolve_jobs("auto", 8) == 1 and runner.resolve_jobs("2", 8) == 2  # unless asked for
+    monkeypatch.setattr(runner, "available_memory_gib", lambda: 20.0)
     monkeypatch.setattr(runner, "gpu_visible", lambda: True)  # two kernels would each reserve the GPU
     assert runner.resolve_jobs("auto", 8) == 1
     for bad in ("0", "two", "-1"):
