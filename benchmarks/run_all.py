@@ -28,7 +28,7 @@ BENCHMARKS = (("bench_pipeline.py", ["--count", "4000", "--repeats", "3"]), ("be
               ("bench_training.py", []),
               ("bench_video.py", []), ("bench_numpy_batches.py", []),
               ("bench_iterator_stalls.py", ["--repeats", "2"]), ("bench_runs.py", ["--profile", "smoke"]))
-# Not run by default (about 15 minutes on 2 cores): `python benchmarks/bench_runs.py --profile demo`.
+# Not run by default (about 10 minutes on 2 cores): `python benchmarks/bench_runs.py --profile demo`.
 
 
 def gather(out: Path) -> dict:

@@ -57,9 +57,10 @@ PROFILES: dict[str, Profile] = {
         cifar_train_size=64, cifar_val_size=16, cifar_test_size=16,
         epochs=2, baseline_epochs=2, batch_size=16, width=4, lr_patience=1, colorizer_width=4,
     ),
-    # The default of the main command: every notebook in about 10 minutes on 2 CPU cores (two at a time). Each model takes
-    # 320 steps of 25 images (2,000 training images, 4 epochs): steps are what the models need (BatchNorm's
-    # running statistics settle over the first few hundred), while images per step are what a step costs.
+    # The default of the main command: every notebook in about 10 minutes on 2 CPU cores (two at a time).
+    # Each model takes 320 steps of 25 images (2,000 training images, 4 epochs): steps are what the models need
+    # (BatchNorm's running statistics settle over the first few hundred), while images per step are what a
+    # step costs.
     "demo": Profile(
         name="demo", dataset="auto",
         train_size=2_000, val_size=200, test_size=1_000,
