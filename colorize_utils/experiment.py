@@ -222,6 +222,8 @@ class Experiment:
                           "seed": self.seed, "epochs": self.epochs, "batch_size": profile.batch_size,
                           "width": profile.colorizer_width if spec.architecture == "colorizer" else profile.width,
                           "lr_patience": profile.lr_patience,
+                          # sums split over another number of threads train to other numbers (runner --jobs)
+                          "threads": os.environ.get("TF_NUM_INTRAOP_THREADS") or "default",
                           # another commit may train differently: train again. Within one runner call the
                           # commit it started at counts, so a commit made meanwhile does not undo reuse.
                           "code": os.environ.get(config.RUN_COMMIT_VARIABLE) or git_commit()})

@@ -107,9 +107,11 @@ def run_notebook(name: str, profile: str, extra_parameters: dict | None = None,
     parameters = {"PROFILE": profile, "RESULTS_DIR": str(staging), **(extra_parameters or {})}
     failed_copy = results / "notebooks" / f"{name}.FAILED.ipynb"
     try:
+        # The kernel starts in notebooks/ (nbclient's resources path) without papermill's cwd=, which changes the
+        # whole process's directory: two notebooks at once would race on it.
         papermill.execute_notebook(str(notebook_path(name)), str(executed), parameters=parameters,
-                                   cwd=str(NOTEBOOK_DIR), kernel_name="python3",
-                                   progress_bar=progress_bar, log_output=True)
+                                   kernel_name="python3", progress_bar=progress_bar, log_output=True,
+                                   resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
     except PapermillExecutionError as error:
         failed_copy.parent.mkdir(parents=True, exist_ok=True)
         if executed.exists():
@@ -147,13 +149,28 @@ def available_memory_gib() -> float:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2 ** 30
 
 
-def resolve_jobs(jobs: str, count: int) -> int:
+def can_overlap(names: list[str]) -> bool:
+    """Whether two of these notebooks could run at once (neither reads, even indirectly, from the other)."""
+    def upstream(name: str) -> set[str]:
+        found, stack = set(), list(NOTEBOOK_NEEDS.get(name, ()))
+        while stack:
+            need = stack.pop()
+            if need not in found:
+                found.add(need)
+                stack.extend(NOTEBOOK_NEEDS.get(need, ()))
+        return found
+
+    return any(b not in upstream(a) and a not in upstream(b) for i, a in enumerate(names) for b in names[i + 1:])
+
+
+def resolve_jobs(jobs: str, names: list[str]) -> int:
     """How many notebooks run at once: a whole number, or 'auto' = 2 on a CPU host with at least 2 cores and
-    SIDE_BY_SIDE_MEMORY_GIB available; else 1 (with a GPU, two TensorFlow kernels would each reserve its
-    memory)."""
+    SIDE_BY_SIDE_MEMORY_GIB available, when two of `names` can run at once; else 1 (with a GPU, two
+    TensorFlow kernels would each reserve its memory; a chain like 03 -> 04 is faster with all cores)."""
+    count = len(names)
     if jobs == "auto":
         side_by_side = (count > 1 and (os.cpu_count() or 1) >= 2 and not gpu_visible()
-                        and available_memory_gib() >= SIDE_BY_SIDE_MEMORY_GIB)
+                        and available_memory_gib() >= SIDE_BY_SIDE_MEMORY_GIB and can_overlap(names))
         return 2 if side_by_side else 1
     try:
         value = int(jobs)
@@ -177,12 +194,14 @@ def split_threads(jobs: int) -> dict[str, str]:
 def run_notebooks(names: list[str], profile: str, extra: dict, jobs: int, progress_bar: bool = True) -> int:
     """Run the notebooks, `jobs` at a time, each once every selected notebook it needs has finished.
 
-    A failure starts nothing more; notebooks already running finish (and are kept). Returns the exit code.
+    A failure starts nothing more; notebooks already running finish (and are kept). Returns the exit code; an
+    error other than a failing cell (a dead kernel, a full disk) is raised once the others have finished.
+    With one job, each notebook runs in this thread, so Ctrl-C cleans up as it always did.
     """
     finished: set[str] = set()
     pending, running = list(names), set()
     completions: queue.Queue = queue.Queue()
-    failed = False
+    failed, unexpected = False, None
     started_at: dict[str, float] = {}
 
     def work(name: str) -> None:
@@ -202,8 +221,13 @@ def run_notebooks(names: list[str], profile: str, extra: dict, jobs: int, progre
             running.add(name)
             started_at[name] = time.time()
             print(f"[{names.index(name) + 1}/{len(names)}] {name} ...", flush=True)
-            threading.Thread(target=work, args=(name,), name=name, daemon=True).start()
+            if jobs == 1:
+                work(name)
+            else:
+                threading.Thread(target=work, args=(name,), name=name, daemon=True).start()
         if not running:
+            if pending and not failed:  # cannot happen while NOTEBOOK_NEEDS only names earlier notebooks
+                raise RuntimeError(f"notebooks {pending} wait on notebooks that never finish")
             break
         name, outputs, error = completions.get()
         running.discard(name)
@@ -211,13 +235,17 @@ def run_notebooks(names: list[str], profile: str, extra: dict, jobs: int, progre
             finished.add(name)
             print(f"[{names.index(name) + 1}/{len(names)}] {name} done in {time.time() - started_at[name]:.0f} s, "
                   f"{len(outputs)} files written", flush=True)
-        elif isinstance(error, NotebookFailed):
+            continue
+        failed = True
+        if isinstance(error, NotebookFailed):
             print(f"FAILED: {error}", file=sys.stderr)
-            failed = True
         else:
-            raise error
+            print(f"FAILED: {name}: {type(error).__name__}: {error}", file=sys.stderr)
+            unexpected = unexpected or error
     if failed and pending:
         print(f"Not run after the failure: {', '.join(pending)}", file=sys.stderr)
+    if unexpected is not None:
+        raise unexpected
     return 1 if failed else 0
 
 
@@ -332,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         extra["SEEDS"] = seeds
     names = select_notebooks(args.only)
     try:
-        jobs = resolve_jobs(args.jobs, len(names))
+        jobs = resolve_jobs(args.jobs, names)
     except ValueError as error:
         parser.error(str(error))
     # What long cells print (one line per epoch, with the time left) reaches this terminal too, prefixed with
@@ -346,18 +374,23 @@ def main(argv: list[str] | None = None) -> int:
     # C++ start-up lines stay out of the notebooks.
     os.environ["COLORIZE_HEADLESS"] = "1"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # Kernels start in notebooks/: a relative data or results folder means the one relative to where the runner
+    # was started.
+    for variable in ("COLORIZE_DATA_DIR", "COLORIZE_RESULTS_ROOT"):
+        if os.environ.get(variable):
+            os.environ[variable] = str(Path(os.environ[variable]).expanduser().resolve())
     threads = split_threads(jobs)
     saved = {name: os.environ.get(name) for name in threads}
-    os.environ.update(threads)
     # Models trained by one notebook are reused by later ones when their training keys match; the key holds
     # the code's commit, which is the commit this run started at (a commit made during a long run must not
     # make notebook 04 retrain what 03 trained).
     from .reporting import git_commit
 
     os.environ.setdefault(config.RUN_COMMIT_VARIABLE, git_commit())
-    print(f"Running {len(names)} notebook(s) with profile {profile!r} into {config.results_dir(profile)}, "
-          f"{jobs} at a time ({os.environ.get('TF_NUM_INTRAOP_THREADS', 'all')} TensorFlow thread(s) each)")
     try:
+        os.environ.update(threads)
+        print(f"Running {len(names)} notebook(s) with profile {profile!r} into {config.results_dir(profile)}, "
+              f"{jobs} at a time ({os.environ.get('TF_NUM_INTRAOP_THREADS', 'all')} TensorFlow thread(s) each)")
         return run_notebooks(names, profile, extra, jobs, progress_bar=not args.no_progress)
     finally:  # a caller in this process (a test, a notebook) keeps its own thread settings
         for name, value in saved.items():

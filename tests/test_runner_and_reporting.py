@@ -21,7 +21,8 @@ def _notebook(path, body):
 WRITE_RESULTS = """
 from colorize_utils.reporting import start_notebook
 run = start_notebook("01_fake", PROFILE, results_dir=RESULTS_DIR)
-run.writer.record(answer=42)
+import os
+run.writer.record(answer=42, cwd=os.getcwd())
 run.writer.save_table([{"model": "gray", "value": 1.5}], "table")
 run.writer.write_metrics()
 if FAIL:
@@ -46,7 +47,7 @@ def test_successful_run_promotes_outputs(fake_project):
     assert (results / "notebooks" / "01_fake.ipynb").exists()
     assert (results / "tables" / "table.csv").read_text().splitlines() == ["model,value", "gray,1.5"]
     record = json.loads((results / "metrics" / "01_fake.json").read_text())
-    assert record["metrics"] == {"answer": 42} and record["profile"]["name"] == "smoke"
+    assert record["metrics"]["answer"] == 42 and record["profile"]["name"] == "smoke"
     assert {"git_commit", "timestamp"} <= set(record)
     assert not list(results.glob(".staging*"))
 
@@ -169,14 +170,39 @@ def test_notebooks_run_side_by_side_but_never_before_what_they_read(monkeypatch)
 
 
 def test_a_failed_notebook_stops_what_reads_it_and_lets_the_running_one_finish(monkeypatch, capsys):
-    names = ["01_a", "02_b", "03_c"]
+    names = ["01_a", "02_b", "03_c", "04_free"]
     monkeypatch.setattr(runner, "NOTEBOOK_NEEDS", {"03_c": ("01_a",)})
     log = _fake_runs(monkeypatch, {"01_a": 0.05, "02_b": 0.4}, fail={"01_a"})
     assert runner.run_notebooks(names, "smoke", {}, jobs=2, progress_bar=False) == 1
     assert ("end", "02_b") in {(event, name) for event, name, _ in log}  # the one already running finished
-    assert "03_c" not in {name for _, name, _ in log}
+    assert not {"03_c", "04_free"} & {name for _, name, _ in log}  # nothing more starts, ready or not
     err = capsys.readouterr().err
-    assert "01_a failed in cell 2" in err and "Not run after the failure: 03_c" in err
+    assert "01_a failed in cell 2" in err and "Not run after the failure: 03_c, 04_free" in err
+
+
+def test_an_unexpected_error_is_raised_after_the_other_notebook_finished(monkeypatch):
+    import threading
+    import time
+
+    names, log = ["01_a", "02_b"], []
+
+    def run_notebook(name, profile, extra=None, progress_bar=True):
+        log.append(("start", name, threading.current_thread().name))
+        if name == "01_a":
+            raise RuntimeError("Kernel died")  # e.g. papermill's DeadKernelError: not a failing cell
+        time.sleep(0.3)
+        log.append(("end", name, None))
+        return []
+
+    monkeypatch.setattr(runner, "run_notebook", run_notebook)
+    with pytest.raises(RuntimeError, match="Kernel died"):
+        runner.run_notebooks(names, "smoke", {}, jobs=2, progress_bar=False)
+    assert ("end", "02_b", None) in log
+    # one job at a time runs each notebook in the caller's thread (Ctrl-C then cleans up as before)
+    log.clear()
+    with pytest.raises(RuntimeError, match="Kernel died"):
+        runner.run_notebooks(names, "smoke", {}, jobs=1, progress_bar=False)
+    assert log == [("start", "01_a", threading.current_thread().name)]
 
 
 def test_notebook_needs_name_registered_earlier_notebooks():
@@ -194,16 +220,20 @@ def test_jobs_auto_is_one_with_a_gpu_and_bad_values_are_clear_errors(monkeypatch
     monkeypatch.setattr(runner.os, "cpu_count", lambda: 2)
     monkeypatch.setattr(runner, "gpu_visible", lambda: False)
     monkeypatch.setattr(runner, "available_memory_gib", lambda: 20.0)
-    assert runner.resolve_jobs("auto", 8) == 2 and runner.resolve_jobs("auto", 1) == 1
-    assert runner.resolve_jobs("3", 2) == 2  # no more jobs than notebooks
+    every = list(runner.NOTEBOOKS)
+    assert runner.resolve_jobs("auto", every) == 2 and runner.resolve_jobs("auto", every[:1]) == 1
+    assert runner.resolve_jobs("3", every[:2]) == 2  # no more jobs than notebooks
+    # a chain, each reading from the one before, gets all the cores one at a time
+    assert runner.resolve_jobs("auto", ["01_data_prep", "03_loss_comparison", "04_bin_sweep"]) == 1
+    assert runner.resolve_jobs("auto", ["03_loss_comparison", "08_video"]) == 2
     monkeypatch.setattr(runner, "available_memory_gib", lambda: 6.0)  # two kernels would not fit
-    assert runner.resolve_jobs("auto", 8) == 1 and runner.resolve_jobs("2", 8) == 2  # unless asked for
+    assert runner.resolve_jobs("auto", every) == 1 and runner.resolve_jobs("2", every) == 2  # unless asked for
     monkeypatch.setattr(runner, "available_memory_gib", lambda: 20.0)
     monkeypatch.setattr(runner, "gpu_visible", lambda: True)  # two kernels would each reserve the GPU
-    assert runner.resolve_jobs("auto", 8) == 1
+    assert runner.resolve_jobs("auto", every) == 1
     for bad in ("0", "two", "-1"):
         with pytest.raises(ValueError, match="--jobs takes a whole number >= 1 or 'auto'"):
-            runner.resolve_jobs(bad, 8)
+            runner.resolve_jobs(bad, every)
     with pytest.raises(SystemExit):
         runner.main(["--jobs", "0"])
 
@@ -234,6 +264,7 @@ def test_two_real_kernels_side_by_side_record_their_threads_and_leave_the_caller
     for name in runner.NOTEBOOKS:
         record = json.loads((results / "metrics" / f"{name}.json").read_text())
         assert record["notebook"] == name and record["threads"]["tensorflow_intra_op"] == "1"
+        assert record["metrics"]["cwd"] == str(fake_project / "notebooks")  # kernels start in notebooks/
         assert (results / "notebooks" / f"{name}.ipynb").exists()
     assert sorted(p.name for p in (results / ".manifests").iterdir()) == [f"{n}.txt" for n in runner.NOTEBOOKS]
     assert not any(name in runner.os.environ for name in runner.THREAD_VARIABLES)
