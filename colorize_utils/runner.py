@@ -365,11 +365,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(error))
     # What long cells print (one line per epoch, with the time left) reaches this terminal too, prefixed with
     # the notebook's name when several run at once.
+    # Its own handler on papermill's logger (removed at the end), so a second call in one process, or a caller
+    # that configured logging, still gets this call's format.
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(notebook)s | %(message)s" if jobs > 1 else "%(message)s"))
     handler.addFilter(_NotebookName())
-    logging.basicConfig(level=logging.WARNING, handlers=[handler])
-    logging.getLogger("papermill").setLevel(logging.INFO)
+    papermill_log = logging.getLogger("papermill")
+    previous_log = (papermill_log.level, papermill_log.propagate)
+    papermill_log.addHandler(handler)
+    papermill_log.setLevel(logging.INFO)
+    papermill_log.propagate = False
     # Kernels inherit these: training prints one line per epoch instead of a progress bar, and TensorFlow's
     # C++ start-up lines stay out of the notebooks.
     os.environ["COLORIZE_HEADLESS"] = "1"
@@ -392,7 +397,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Running {len(names)} notebook(s) with profile {profile!r} into {config.results_dir(profile)}, "
               f"{jobs} at a time ({os.environ.get('TF_NUM_INTRAOP_THREADS', 'all')} TensorFlow thread(s) each)")
         return run_notebooks(names, profile, extra, jobs, progress_bar=not args.no_progress)
-    finally:  # a caller in this process (a test, a notebook) keeps its own thread settings
+    finally:  # a caller in this process (a test, a notebook) keeps its own thread settings and logging
+        papermill_log.removeHandler(handler)
+        papermill_log.level, papermill_log.propagate = previous_log
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
