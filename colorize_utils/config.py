@@ -95,6 +95,11 @@ def get_profile(name: str | None = None) -> Profile:
     return PROFILES[name]
 
 
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity, e.g. a container's share; else all cores)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def data_dir() -> Path:
     """Where datasets are looked up and downloaded: $COLORIZE_DATA_DIR, else <project>/data."""
     configured = os.environ.get("COLORIZE_DATA_DIR")

@@ -231,7 +231,7 @@ def make_colorizer_dataset(images: np.ndarray, batch_size: int, crop_size: int |
     return finish_dataset(dataset)
 
 
-_USABLE_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+_USABLE_CORES = config.usable_cores()
 # Threads building the JAX path's batches ahead of training; none on one core (one thread alone measured 0.77x and
 # 0.90x of none in bench_numpy_batches.py: it only adds hand-offs when it cannot run beside the training loop).
 NUMPY_BATCH_WORKERS = min(4, _USABLE_CORES) if _USABLE_CORES > 1 else 0

@@ -4,9 +4,9 @@
     python -m colorize_utils.runner --profile smoke --only 01
     python -m colorize_utils.runner --profile demo --jobs 1 # one notebook at a time
 
-On a CPU with memory to spare, two notebooks run at once by default (`--jobs auto`), each as soon as the notebooks it reads from
-have finished (NOTEBOOK_NEEDS), with the cores split between their kernels: on small models two processes
-of one thread each train about 1.7x faster together than one process using both cores.
+On a CPU with memory to spare, two notebooks run at once by default (`--jobs auto`), each as soon as the
+notebooks it reads from have finished (NOTEBOOK_NEEDS), with the cores split between their kernels: on small
+models two processes of one thread each train about 1.7x faster together than one process using both cores.
 
 Each notebook writes into a staging folder; only when it finishes are its executed copy, figures,
 tables, models and metrics record moved into results/<profile>/. A failing notebook stops the run
@@ -140,13 +140,10 @@ SIDE_BY_SIDE_MEMORY_GIB = 8.0
 
 
 def available_memory_gib() -> float:
-    """Memory available to new processes, in GiB (psutil's estimate; free pages where psutil is missing)."""
-    try:
-        import psutil
+    """Memory available to new processes, in GiB (psutil's estimate)."""
+    import psutil
 
-        return psutil.virtual_memory().available / 2 ** 30
-    except ImportError:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2 ** 30
+    return psutil.virtual_memory().available / 2 ** 30
 
 
 def can_overlap(names: list[str]) -> bool:
@@ -169,7 +166,7 @@ def resolve_jobs(jobs: str, names: list[str]) -> int:
     TensorFlow kernels would each reserve its memory; a chain like 03 -> 04 is faster with all cores)."""
     count = len(names)
     if jobs == "auto":
-        side_by_side = (count > 1 and (os.cpu_count() or 1) >= 2 and not gpu_visible()
+        side_by_side = (count > 1 and config.usable_cores() >= 2 and not gpu_visible()
                         and available_memory_gib() >= SIDE_BY_SIDE_MEMORY_GIB and can_overlap(names))
         return 2 if side_by_side else 1
     try:
@@ -187,7 +184,7 @@ def split_threads(jobs: int) -> dict[str, str]:
     differently), so each metrics record notes it (ResultsWriter.write_metrics)."""
     if jobs <= 1:
         return {}
-    share = str(max(1, (os.cpu_count() or 1) // jobs))
+    share = str(max(1, config.usable_cores() // jobs))
     return {name: os.environ.get(name, share) for name in THREAD_VARIABLES}
 
 
@@ -364,9 +361,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         parser.error(str(error))
     # What long cells print (one line per epoch, with the time left) reaches this terminal too, prefixed with
-    # the notebook's name when several run at once.
-    # Its own handler on papermill's logger (removed at the end), so a second call in one process, or a caller
-    # that configured logging, still gets this call's format.
+    # the notebook's name when several run at once: a handler of this call's own on papermill's logger, removed
+    # at the end, so a second call in one process or a caller's logging setup does not change the format.
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(notebook)s | %(message)s" if jobs > 1 else "%(message)s"))
     handler.addFilter(_NotebookName())
@@ -399,7 +395,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_notebooks(names, profile, extra, jobs, progress_bar=not args.no_progress)
     finally:  # a caller in this process (a test, a notebook) keeps its own thread settings and logging
         papermill_log.removeHandler(handler)
-        papermill_log.level, papermill_log.propagate = previous_log
+        papermill_log.setLevel(previous_log[0])
+        papermill_log.propagate = previous_log[1]
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)

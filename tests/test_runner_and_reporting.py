@@ -217,7 +217,7 @@ def test_notebook_needs_name_registered_earlier_notebooks():
 
 
 def test_jobs_auto_is_one_with_a_gpu_and_bad_values_are_clear_errors(monkeypatch):
-    monkeypatch.setattr(runner.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(config, "usable_cores", lambda: 2)
     monkeypatch.setattr(runner, "gpu_visible", lambda: False)
     monkeypatch.setattr(runner, "available_memory_gib", lambda: 20.0)
     every = list(runner.NOTEBOOKS)
@@ -239,7 +239,7 @@ def test_jobs_auto_is_one_with_a_gpu_and_bad_values_are_clear_errors(monkeypatch
 
 
 def test_side_by_side_kernels_get_a_share_of_the_cores_and_a_users_setting_wins(monkeypatch):
-    monkeypatch.setattr(runner.os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(config, "usable_cores", lambda: 8)
     for name in runner.THREAD_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     assert runner.split_threads(1) == {}
@@ -256,7 +256,7 @@ def test_two_real_kernels_side_by_side_record_their_threads_and_leave_the_caller
     monkeypatch.setattr(runner, "NOTEBOOKS", ["01_fake", "02_free", "03_after"])
     monkeypatch.setattr(runner, "NOTEBOOK_NEEDS", {"03_after": ("01_fake",)})
     monkeypatch.setattr(runner, "gpu_visible", lambda: False)
-    monkeypatch.setattr(runner.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(config, "usable_cores", lambda: 2)
     for name in runner.THREAD_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     assert runner.main(["--profile", "smoke", "--no-progress", "--jobs", "2"]) == 0
