@@ -5,9 +5,9 @@
 
 Runs `python -m colorize_utils.runner --profile P --no-progress --jobs J` into a temporary results folder
 (nothing published is touched; with `--publish`, into results/P/ as `runner --publish` does), reads each
-notebook's "done in N s" line, and measures memory two ways: the summed resident set of the runner and all
-its kernels, sampled every 0.5 s (what the machine must hold when notebooks run side by side), and the
-largest single process (getrusage of the finished children). Data: whatever COLORIZE_DATA_DIR points at,
+notebook's "done in N s" line, and measures memory: the runner and all its kernels together, sampled
+every 0.5 s, as summed resident sets and as summed proportional sets (what the machine holds when notebooks
+run side by side), and the largest single process (getrusage of the finished children). Data: whatever COLORIZE_DATA_DIR points at,
 recorded; without it, what a fresh machine gets.
 """
 
@@ -29,22 +29,29 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def sample_tree_memory(process: subprocess.Popen, every: float = 0.5) -> tuple[threading.Event, list[float]]:
-    """Start sampling the summed resident set (MiB) of `process` and its descendants; set the event to stop.
-    The list holds the peak so far."""
+    """Start sampling the memory (MiB) of `process` and its descendants; set the event to stop. The list holds
+    the peaks so far: [summed resident set, summed proportional set].
+
+    The resident sets' sum counts pages the processes share (TensorFlow's libraries, about 0.4 GiB per kernel)
+    once per process; the proportional set size splits each shared page between the processes that map it,
+    so its sum is what the machine holds for them together."""
     import psutil
 
-    stop, peak = threading.Event(), [0.0]
+    stop, peak = threading.Event(), [0.0, 0.0]
 
     def sample():
         root = psutil.Process(process.pid)
         while not stop.wait(every):
-            total = 0
+            resident = proportional = 0
             for member in [root, *root.children(recursive=True)]:
                 try:
-                    total += member.memory_info().rss
+                    info = member.memory_full_info()  # /proc/<pid>/smaps_rollup: rss and pss
+                    resident += info.rss
+                    proportional += info.pss
                 except psutil.Error:  # a kernel that just ended
                     pass
-            peak[0] = max(peak[0], total / 2 ** 20)
+            peak[0] = max(peak[0], resident / 2 ** 20)
+            peak[1] = max(peak[1], proportional / 2 ** 20)
 
     threading.Thread(target=sample, daemon=True).start()
     return stop, peak
@@ -92,12 +99,16 @@ def main() -> None:
         jobs=int(jobs.group(1)) if jobs else None, tensorflow_threads_per_kernel=jobs.group(2) if jobs else None,
         total_seconds=seconds, seconds_per_notebook=notebooks,
         peak_resident_mib_all_processes=tree_peak[0],
-        peak_all_note="the runner and all its kernels together, sampled every 0.5 s",
+        peak_proportional_mib_all_processes=tree_peak[1],
+        peak_all_note="the runner and all its kernels together, sampled every 0.5 s: the sum of resident sets "
+                      "(shared library pages counted once per process) and of proportional sets (shared pages "
+                      "split between the processes that map them)",
         peak_resident_mib=peak_mib, peak_resident_mib_per_kernel=kernel_peaks,
         peak_note="largest resident set of a single process among the runner and its kernels (getrusage RUSAGE_CHILDREN)")
     for name, value in notebooks.items():
         print(f"{name:>20}: {value:7.0f} s, kernel peak {kernel_peaks.get(name) or 0:6.0f} MiB")
-    print(f"total {seconds:.0f} s, peak resident {tree_peak[0]:.0f} MiB for all processes together, "
+    print(f"total {seconds:.0f} s, peak resident {tree_peak[0]:.0f} MiB (proportional {tree_peak[1]:.0f} MiB) "
+          f"for all processes together, "
           f"{peak_mib:.0f} MiB for the largest one; written to {path}")
 
 

@@ -131,3 +131,14 @@ def results_dir(profile: str | Profile, override: str | os.PathLike | None = Non
 
 # Set by the runner for its notebooks: the code's commit when the run started (experiment.training_key).
 RUN_COMMIT_VARIABLE = "COLORIZE_RUN_COMMIT"
+
+# Notebooks whose finished models another notebook loads instead of training its own: 04 and 07 reuse 03's
+# cross-entropy model (`ModelSpec.same_as`), 05 shows it beside the cGAN. The runner may start a reader while
+# the notebook it reads from still runs; the reader then waits for it at that point (NotebookRun.wait_for_inputs).
+NOTEBOOK_READS: dict[str, tuple[str, ...]] = {
+    "04_bin_sweep": ("03_loss_comparison",),
+    "05_cgan": ("03_loss_comparison",),
+    "07_beyond": ("03_loss_comparison",),
+}
+# Set by the runner for its kernels: a folder holding one file per selected notebook that has not finished yet.
+RUN_STATE_VARIABLE = "COLORIZE_RUN_STATE"

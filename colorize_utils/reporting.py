@@ -10,6 +10,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Sequence
 
@@ -177,6 +178,7 @@ class NotebookRun:
     def __init__(self, notebook: str, profile: str | None = None, dataset: str | None = None,
                  sizes: Sequence[int] | None = None, seed: int | None = None,
                  results_dir: str | os.PathLike | None = None):
+        self.notebook = notebook
         self.profile = config.get_profile(profile)
         self.dataset = dataset or self.profile.dataset
         self.sizes = tuple(int(s) for s in sizes) if sizes else self.profile.sizes
@@ -187,6 +189,27 @@ class NotebookRun:
         # results folder, not from this run's staging folder.
         self.published_dir = config.results_dir(self.profile)
         self.models_dir = self.published_dir / "models"
+
+    def wait_for_inputs(self, poll_seconds: float = 1.0) -> float:
+        """Wait until the notebooks this one reads models from (config.NOTEBOOK_READS) have finished, when the
+        runner runs them alongside this one; returns the seconds waited. Outside the runner (JupyterLab, a
+        notebook run on its own) it returns at once: the models are there or they are not."""
+        state = os.environ.get(config.RUN_STATE_VARIABLE)
+        if not state:
+            return 0.0
+        started = time.perf_counter()
+        for name in config.NOTEBOOK_READS.get(self.notebook, ()):
+            marker = Path(state) / name
+            if marker.exists():
+                print(f"waiting for {name}, running alongside, to finish: its models are read next", flush=True)
+            # The runner removes the marker once the notebook's results are in place (or it failed, or the
+            # runner stopped and removed the whole folder).
+            while marker.exists():
+                time.sleep(poll_seconds)
+        waited = time.perf_counter() - started
+        if waited >= poll_seconds:
+            print(f"waited {waited:.0f} s", flush=True)
+        return waited
 
     def describe(self) -> str:
         """One line for the notebook's output."""

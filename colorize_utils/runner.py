@@ -5,8 +5,10 @@
     python -m colorize_utils.runner --profile demo --jobs 1 # one notebook at a time
 
 On a CPU with memory to spare, two notebooks run at once by default (`--jobs auto`), each as soon as the
-notebooks it reads from have finished (NOTEBOOK_NEEDS), with the cores split between their kernels: on small
+notebooks it needs have finished (NOTEBOOK_NEEDS), with the cores split between their kernels: on small
 models two processes of one thread each train about 1.7x faster together than one process using both cores.
+A notebook that only loads another's finished models (config.NOTEBOOK_READS) may start while that one runs,
+and waits for it where it loads them.
 
 Each notebook writes into a staging folder; only when it finishes are its executed copy, figures,
 tables, models and metrics record moved into results/<profile>/. A failing notebook stops the run
@@ -22,6 +24,7 @@ import os
 import queue
 import shutil
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -32,13 +35,15 @@ NOTEBOOK_DIR = config.PROJECT_ROOT / "notebooks"
 # The numbered notebooks, in the order they run; later notebooks read models saved by earlier ones.
 NOTEBOOKS = ["01_data_prep", "02_baseline", "03_loss_comparison", "04_bin_sweep", "05_cgan", "06_evaluation",
              "07_beyond", "08_video"]
-# What each notebook reads from earlier ones, so must wait for: 01's fitted bins (which later notebooks would
-# otherwise fit and save again), 03's cross-entropy model (reused by 04, compared by 05), and every model of
-# 02-05 (evaluated by 06). 02 and 08 read nothing of the run.
+# What each notebook needs from earlier ones before it starts: 01's fitted bins (which later notebooks would
+# otherwise fit and save again) and every model of 02-05 (evaluated by 06). 02 and 08 read nothing of the run.
+# 03's cross-entropy model, which 04, 05 and 07 load late, is config.NOTEBOOK_READS: they may start while 03
+# runs and wait for it at that point (run_notebooks starts them only once 03 runs, so no kernel waits on a
+# notebook that has not started).
 NOTEBOOK_NEEDS: dict[str, tuple[str, ...]] = {
     "03_loss_comparison": ("01_data_prep",),
-    "04_bin_sweep": ("01_data_prep", "03_loss_comparison"),
-    "05_cgan": ("01_data_prep", "03_loss_comparison"),
+    "04_bin_sweep": ("01_data_prep",),
+    "05_cgan": ("01_data_prep",),
     "06_evaluation": ("01_data_prep", "02_baseline", "03_loss_comparison", "04_bin_sweep", "05_cgan"),
     "07_beyond": ("01_data_prep",),
 }
@@ -147,7 +152,7 @@ def available_memory_gib() -> float:
 
 
 def can_overlap(names: list[str]) -> bool:
-    """Whether two of these notebooks could run at once (neither reads, even indirectly, from the other)."""
+    """Whether two of these notebooks could run at once (neither needs, even indirectly, the other)."""
     def upstream(name: str) -> set[str]:
         found, stack = set(), list(NOTEBOOK_NEEDS.get(name, ()))
         while stack:
@@ -163,7 +168,7 @@ def can_overlap(names: list[str]) -> bool:
 def resolve_jobs(jobs: str, names: list[str]) -> int:
     """How many notebooks run at once: a whole number, or 'auto' = 2 on a CPU host with at least 2 cores and
     SIDE_BY_SIDE_MEMORY_GIB available, when two of `names` can run at once; else 1 (with a GPU, two
-    TensorFlow kernels would each reserve its memory; a chain like 03 -> 04 is faster with all cores)."""
+    TensorFlow kernels would each reserve its memory; a chain like 05 -> 06 is faster with all cores)."""
     count = len(names)
     if jobs == "auto":
         side_by_side = (count > 1 and config.usable_cores() >= 2 and not gpu_visible()
@@ -191,10 +196,31 @@ def split_threads(jobs: int) -> dict[str, str]:
 def run_notebooks(names: list[str], profile: str, extra: dict, jobs: int, progress_bar: bool = True) -> int:
     """Run the notebooks, `jobs` at a time, each once every selected notebook it needs has finished.
 
+    A notebook that reads another's models (config.NOTEBOOK_READS) starts once that one has finished or is
+    running; its kernel waits for it at that point (NotebookRun.wait_for_inputs), told through a folder
+    ($COLORIZE_RUN_STATE) holding a file per selected notebook that has not finished.
+
     A failure starts nothing more; notebooks already running finish (and are kept). Returns the exit code; an
     error other than a failing cell (a dead kernel, a full disk) is raised once the others have finished.
     With one job, each notebook runs in this thread, so Ctrl-C cleans up as it always did.
     """
+    state = Path(tempfile.mkdtemp(prefix="colorize-run-state-"))
+    previous_state = os.environ.get(config.RUN_STATE_VARIABLE)
+    os.environ[config.RUN_STATE_VARIABLE] = str(state)
+    for name in names:
+        (state / name).touch()
+    try:
+        return _run_scheduled(names, profile, extra, jobs, progress_bar, state)
+    finally:  # a kernel still waiting (after an error) stops waiting once the folder is gone
+        shutil.rmtree(state, ignore_errors=True)
+        if previous_state is None:
+            os.environ.pop(config.RUN_STATE_VARIABLE, None)
+        else:
+            os.environ[config.RUN_STATE_VARIABLE] = previous_state
+
+
+def _run_scheduled(names: list[str], profile: str, extra: dict, jobs: int, progress_bar: bool,
+                   state: Path) -> int:
     finished: set[str] = set()
     pending, running = list(names), set()
     completions: queue.Queue = queue.Queue()
@@ -207,9 +233,13 @@ def run_notebooks(names: list[str], profile: str, extra: dict, jobs: int, progre
             completions.put((name, outputs, None))
         except BaseException as error:  # reported by the loop below, in the main thread
             completions.put((name, None, error))
+        finally:  # after its results were moved into place: a notebook waiting for them goes on
+            (state / name).unlink(missing_ok=True)
 
     def ready(name: str) -> bool:
-        return all(need in finished or need not in names for need in NOTEBOOK_NEEDS.get(name, ()))
+        return (all(need in finished or need not in names for need in NOTEBOOK_NEEDS.get(name, ()))
+                and all(read in finished or read in running or read not in names
+                        for read in config.NOTEBOOK_READS.get(name, ())))
 
     while pending or running:
         while not failed and len(running) < jobs and any(ready(name) for name in pending):
@@ -234,6 +264,8 @@ def run_notebooks(names: list[str], profile: str, extra: dict, jobs: int, progre
                   f"{len(outputs)} files written", flush=True)
             continue
         failed = True
+        for waiting in pending:  # never started: a running notebook must not wait for them
+            (state / waiting).unlink(missing_ok=True)
         if isinstance(error, NotebookFailed):
             print(f"FAILED: {error}", file=sys.stderr)
         else:

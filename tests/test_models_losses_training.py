@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 
 import h5py
 import keras
@@ -326,7 +328,18 @@ def test_a_model_trained_earlier_in_the_run_is_reused_only_when_it_was_trained_t
     first = Experiment(start_notebook("03_fake", "smoke"), loaded, epochs=1)
     first.train(ModelSpec("ce", loss="cross_entropy", head="classification"))
     later = Experiment(start_notebook("04_fake", "smoke"), loaded, epochs=1)
+    # run beside 03 by the runner, 04 waits for it to finish before it looks for the model
+    from colorize_utils import config
+
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "03_fake").touch()
+    monkeypatch.setenv(config.RUN_STATE_VARIABLE, str(state))
+    monkeypatch.setattr(config, "NOTEBOOK_READS", {"04_fake": ("03_fake",)})
+    threading.Timer(0.5, (state / "03_fake").unlink).start()
+    started = time.perf_counter()
     same = later.train(ModelSpec("ce_again", loss="cross_entropy", head="classification", same_as="ce"))
+    assert time.perf_counter() - started >= 0.5
     assert same.run_dir == tmp_path / "smoke" / "models" / "ce"
     assert not (tmp_path / "smoke" / "models" / "ce_again").exists()
     assert same.history == first.results["ce"].history
@@ -335,6 +348,17 @@ def test_a_model_trained_earlier_in_the_run_is_reused_only_when_it_was_trained_t
     longer = Experiment(start_notebook("07_fake", "smoke"), loaded, epochs=2)
     assert longer.train(ModelSpec("ce_2", loss="cross_entropy", head="classification", same_as="ce")).run_dir.name \
         == "ce_2"
+
+
+def test_reused_models_train_last_and_bigger_heads_first():
+    from colorize_utils.experiment import ABLATION, ModelSpec, training_order
+
+    specs = [ModelSpec(f"ce_{n}", loss="cross_entropy", head="classification", num_bins=n,
+                       same_as="cross_entropy" if n == 10 else None) for n in (10, 30, 50)]
+    assert [spec.name for spec in training_order(specs)] == ["ce_50", "ce_30", "ce_10"]
+    assert [spec.name for spec in specs] == ["ce_10", "ce_30", "ce_50"]  # the specs' own order is kept
+    ordered = training_order(ABLATION)
+    assert ordered[-1].name == "paper_cnn_ce10" and sorted(ordered, key=str) == sorted(ABLATION, key=str)
 
 
 def test_fused_adam_follows_keras_adam_step_for_step():

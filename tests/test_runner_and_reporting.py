@@ -1,6 +1,7 @@
 """The papermill runner (staging, promotion, failure handling) and the results writer."""
 
 import json
+import os
 
 import nbformat
 import pytest
@@ -210,10 +211,63 @@ def test_notebook_needs_name_registered_earlier_notebooks():
         assert name in runner.NOTEBOOKS
         for need in needs:  # so running them one at a time, in order, satisfies every need
             assert runner.NOTEBOOKS.index(need) < runner.NOTEBOOKS.index(name)
-    # 04 reuses 03's cross-entropy model, 05 compares with it, 06 evaluates every model of 02-05
-    assert "03_loss_comparison" in runner.NOTEBOOK_NEEDS["04_bin_sweep"]
-    assert "03_loss_comparison" in runner.NOTEBOOK_NEEDS["05_cgan"]
+    # 06 evaluates every model of 02-05; 04 and 07 reuse 03's cross-entropy model and 05 compares with it,
+    # loading it late: they read 03 (may start beside it), they do not need it
     assert set(runner.NOTEBOOKS[1:5]) <= set(runner.NOTEBOOK_NEEDS["06_evaluation"])
+    for name in ("04_bin_sweep", "05_cgan", "07_beyond"):
+        assert config.NOTEBOOK_READS[name] == ("03_loss_comparison",)
+        assert "03_loss_comparison" not in runner.NOTEBOOK_NEEDS[name]
+    for name, reads in config.NOTEBOOK_READS.items():
+        assert all(runner.NOTEBOOKS.index(read) < runner.NOTEBOOKS.index(name) for read in reads)
+
+
+def test_a_reader_starts_beside_the_notebook_it_reads_and_waits_for_it(monkeypatch, tmp_path):
+    import threading
+    import time
+
+    log, lock = [], threading.Lock()
+
+    def note(event, name):
+        with lock:
+            log.append((event, name, time.monotonic()))
+
+    def run_notebook(name, profile, extra=None, progress_bar=True):
+        note("start", name)
+        if name in config.NOTEBOOK_READS:  # what a kernel does before it loads the other's models
+            waited = threading.Thread(target=reporting.NotebookRun(name, "smoke", results_dir=tmp_path / name)
+                                      .wait_for_inputs, kwargs={"poll_seconds": 0.01}, daemon=True)
+            waited.start()
+            waited.join(timeout=10)
+            assert not waited.is_alive(), f"{name} waited for a notebook that never finished"
+            note("read", name)
+        time.sleep({"01_a": 0.3, "03_c": 0.6}.get(name, 0.05))
+        note("end", name)
+        if name in failing:
+            raise runner.NotebookFailed(f"{name} failed in cell 2: ValueError: broken")
+        return []
+
+    monkeypatch.setattr(runner, "run_notebook", run_notebook)
+    monkeypatch.setattr(runner, "NOTEBOOK_NEEDS", {})
+    monkeypatch.setattr(config, "NOTEBOOK_READS", {"02_reader": ("03_c",)})
+    monkeypatch.delenv(config.RUN_STATE_VARIABLE, raising=False)
+    names, failing = ["01_a", "02_reader", "03_c"], set()
+    assert runner.run_notebooks(names, "smoke", {}, jobs=2, progress_bar=False) == 0
+    times = {(event, name): at for event, name, at in log}
+    assert times["start", "03_c"] <= times["start", "02_reader"] < times["end", "03_c"]  # beside it, never before
+    assert times["read", "02_reader"] >= times["end", "03_c"]  # and it read what 03_c finished
+    assert config.RUN_STATE_VARIABLE not in os.environ
+    log.clear()  # one at a time: in an order where the reader never waits on a notebook not yet started
+    assert runner.run_notebooks(names, "smoke", {}, jobs=1, progress_bar=False) == 0
+    assert [name for event, name, _ in log if event == "start"] == ["01_a", "03_c", "02_reader"]
+    log.clear()  # a failing notebook releases the one waiting for it
+    failing = {"03_c"}
+    assert runner.run_notebooks(names, "smoke", {}, jobs=2, progress_bar=False) == 1
+    assert ("read", "02_reader") in {(event, name) for event, name, _ in log}
+
+
+def test_a_notebook_outside_the_runner_does_not_wait(monkeypatch, tmp_path):
+    monkeypatch.delenv(config.RUN_STATE_VARIABLE, raising=False)
+    assert reporting.NotebookRun("04_bin_sweep", "smoke", results_dir=tmp_path).wait_for_inputs() == 0.0
 
 
 def test_jobs_auto_is_one_with_a_gpu_and_bad_values_are_clear_errors(monkeypatch):
@@ -224,7 +278,8 @@ def test_jobs_auto_is_one_with_a_gpu_and_bad_values_are_clear_errors(monkeypatch
     assert runner.resolve_jobs("auto", every) == 2 and runner.resolve_jobs("auto", every[:1]) == 1
     assert runner.resolve_jobs("3", every[:2]) == 2  # no more jobs than notebooks
     # a chain, each reading from the one before, gets all the cores one at a time
-    assert runner.resolve_jobs("auto", ["01_data_prep", "03_loss_comparison", "04_bin_sweep"]) == 1
+    assert runner.resolve_jobs("auto", ["01_data_prep", "05_cgan", "06_evaluation"]) == 1
+    assert runner.resolve_jobs("auto", ["03_loss_comparison", "04_bin_sweep"]) == 2  # 04 waits for 03 itself
     assert runner.resolve_jobs("auto", ["03_loss_comparison", "08_video"]) == 2
     monkeypatch.setattr(runner, "available_memory_gib", lambda: 6.0)  # two kernels would not fit
     assert runner.resolve_jobs("auto", every) == 1 and runner.resolve_jobs("2", every) == 2  # unless asked for
