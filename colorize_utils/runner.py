@@ -139,8 +139,9 @@ def gpu_visible() -> bool:
     return (devices.is_dir() and any(devices.iterdir())) or bool(shutil.which("nvidia-smi"))
 
 
-# 'auto' runs two notebooks at once only with this much memory available: two demo kernels held 4.8-5.0 GiB
-# together at their peak (results/benchmarks/runs_demo.json), one at a time 3.2 GiB (runs_demo_jobs1.json).
+# 'auto' runs two notebooks at once only with this much memory available: the demo's runner and kernels held
+# 4.4 GiB of resident sets together at their peak (results/benchmarks/runs_demo.json; 4.8-5.0 GiB with the
+# previous scheduling), one at a time 3.2 GiB (runs_demo_jobs1.json).
 SIDE_BY_SIDE_MEMORY_GIB = 8.0
 
 

@@ -1,0 +1,33 @@
+import os, sys, gc, ctypes, time, psutil
+TRIM = os.environ.get("TRIM") == "1"
+libc = ctypes.CDLL("libc.so.6")
+proc = psutil.Process()
+def rss(tag):
+    gc.collect()
+    before = proc.memory_info().rss / 2**20
+    msg = f"{tag}: rss {before:.0f} MiB"
+    if TRIM:
+        libc.malloc_trim(0)
+        msg += f" -> trimmed {proc.memory_info().rss/2**20:.0f}"
+    print(msg, flush=True)
+from colorize_utils import data as data_lib, evaluation, metrics
+from colorize_utils.experiment import Experiment, ModelSpec
+from colorize_utils.reporting import start_notebook
+rss("imports")
+run = start_notebook("04_bin_sweep", "demo", None, None, None, sys.argv[1])
+data = data_lib.load_splits(run.dataset, run.sizes, run.profile.image_size, run.seed, fallback="samples")
+rss("data")
+exp = Experiment(run, data)
+rss("experiment")
+for nb in (10, 30, 50):
+    spec = ModelSpec(f"ce_{nb}_bins", loss="cross_entropy", head="classification", num_bins=nb)
+    t = time.time(); exp.train(spec); rss(f"trained {nb} ({time.time()-t:.0f} s)")
+    if os.environ.get("CLEAR")=="1":
+        import keras; keras.utils.clear_session(free_memory=True); rss("cleared")
+    import tensorflow as tf; print("live variables", sum(1 for o in gc.get_objects() if isinstance(o, tf.Variable)), "keras vars", sum(1 for o in gc.get_objects() if type(o).__name__=="Variable"))
+binnings = {n: exp.binning(n) for n in (10, 30, 50)}
+preds = exp.predictions(exp.test_L, exp.test_ab)
+rss("predictions")
+table = evaluation.build_metrics_table(exp.test_L, exp.test_ab, preds, binnings, seed=run.seed)
+rss("table")
+print("peak (ru_maxrss)", __import__("resource").getrusage(0).ru_maxrss/1024)
