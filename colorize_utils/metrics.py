@@ -199,6 +199,19 @@ def ab_error_auc(ab_pred: np.ndarray, ab_true: np.ndarray, thresholds: np.ndarra
     return within.mean(axis=1) / len(thresholds)
 
 
+# Pixels per pass of evaluate() and Truth (128 images of 64 x 64, 12 video frames of 180 x 240): bounds their
+# float64 temporaries to about 60 MB, where one pass over 1,000 images of 64 x 64 held about 500.
+EVALUATE_CHUNK_PIXELS = 128 * 64 * 64
+
+
+def image_spans(shape: tuple[int, ...], chunk: int | None = None) -> list[slice]:
+    """Slices over the first axis of images of `shape` (N, H, W, ...), `chunk` images each (default: as many
+    as EVALUATE_CHUNK_PIXELS holds); none for N = 0."""
+    if chunk is None:
+        chunk = max(1, EVALUATE_CHUNK_PIXELS // max(1, int(np.prod(shape[1:3]))))
+    return [slice(start, start + chunk) for start in range(0, shape[0], chunk)]
+
+
 class Truth:
     """The ground truth of a metrics table, with what every row compares against computed once, when first
     needed: its RGB, colorfulness, SSIM moments and bin indices. Rows of one table share one Truth."""
@@ -207,20 +220,31 @@ class Truth:
         self.lightness, self.ab = lightness, ab
         self._indices: dict[int, tuple[ChannelBins, np.ndarray]] = {}
 
+    # Each is computed a chunk of images at a time (image_spans), as evaluate() does: every value is per image,
+    # so the arrays are the same as in one pass, and a table of 1,000 images of 64 x 64 no longer needs
+    # about 190 MB of temporaries for the truth's colorfulness or SSIM moments.
     @cached_property
     def rgb(self) -> np.ndarray:
         """The truth as uint8 RGB."""
-        return lab_channels_to_rgb_uint8(self.lightness, self.ab)
+        spans = image_spans(np.shape(self.ab))
+        if not spans:
+            return lab_channels_to_rgb_uint8(self.lightness, self.ab)
+        return np.concatenate([lab_channels_to_rgb_uint8(self.lightness[span], self.ab[span]) for span in spans])
 
     @cached_property
     def mean_colorfulness(self) -> float:
         """The truth's mean colorfulness (what colorfulness_gap subtracts)."""
-        return float(np.mean(colorfulness(self.rgb)))
+        spans = image_spans(np.shape(self.rgb))
+        return float(np.mean(np.concatenate([colorfulness(self.rgb[span]) for span in spans]) if spans
+                             else colorfulness(self.rgb)))
 
     @cached_property
     def ssim_moments(self) -> tuple[np.ndarray, np.ndarray]:
         """ssim_moments() of the truth's RGB."""
-        return ssim_moments(self.rgb)
+        means, mean_squares = np.empty(np.shape(self.rgb), np.float32), np.empty(np.shape(self.rgb), np.float32)
+        for span in image_spans(np.shape(self.rgb)):
+            means[span], mean_squares[span] = ssim_moments(self.rgb[span])
+        return means, mean_squares
 
     def bin_indices(self, binning: ChannelBins) -> np.ndarray:
         """The truth's bin indices under `binning`."""
@@ -229,9 +253,6 @@ class Truth:
         return self._indices[id(binning)][1]
 
 
-# Pixels per pass of evaluate() (128 images of 64 x 64, 12 video frames of 180 x 240): bounds its float64
-# temporaries to about 60 MB, where one pass over 1,000 images of 64 x 64 held about 500.
-EVALUATE_CHUNK_PIXELS = 128 * 64 * 64
 
 
 def evaluate(name: str, lightness: np.ndarray, ab_pred: np.ndarray, ab_true: np.ndarray,
@@ -245,11 +266,8 @@ def evaluate(name: str, lightness: np.ndarray, ab_pred: np.ndarray, ab_true: np.
     memory stays small when notebooks run side by side.
     """
     truth = Truth(lightness, ab_true) if truth is None else truth
-    if chunk is None:
-        chunk = max(1, EVALUATE_CHUNK_PIXELS // max(1, int(np.prod(np.shape(ab_true)[1:3]))))
     parts = []
-    for start in range(0, max(len(ab_true), 1), chunk):
-        span = slice(start, start + chunk)
+    for span in image_spans(np.shape(ab_true), chunk) or [slice(0, 0)]:
         pred, true = ab_pred[span], ab_true[span]
         rgb_pred = lab_channels_to_rgb_uint8(lightness[span], pred)
         rgb_true = truth.rgb[span]

@@ -319,6 +319,23 @@ def test_a_table_extended_with_previous_rows_equals_one_built_whole_and_evaluate
         evaluation.build_metrics_table(lightness[:4], truth[:4], {"b": predictions["b"][:4]}, binnings, previous=first)
 
 
+def test_the_truths_arrays_computed_in_chunks_are_the_one_pass_arrays(monkeypatch):
+    rng = np.random.default_rng(6)
+    lightness = rng.uniform(0, 100, (11, 16, 16, 1)).astype(np.float32)
+    ab = rng.normal(0, 25, (11, 16, 16, 2)).astype(np.float32)
+    rgb = lab_channels_to_rgb_uint8(lightness, ab)
+    means, mean_squares = metrics.ssim_moments(rgb)
+    monkeypatch.setattr(metrics, "EVALUATE_CHUNK_PIXELS", 3 * 16 * 16)
+    assert [(span.start, span.stop) for span in metrics.image_spans(rgb.shape)] == [(0, 3), (3, 6), (6, 9), (9, 12)]
+    truth = metrics.Truth(lightness, ab)  # 3 + 3 + 3 + 2 images a pass
+    np.testing.assert_array_equal(truth.rgb, rgb)
+    np.testing.assert_array_equal(truth.ssim_moments[0], means)
+    np.testing.assert_array_equal(truth.ssim_moments[1], mean_squares)
+    assert truth.mean_colorfulness == float(np.mean(metrics.colorfulness(rgb)))
+    empty = metrics.Truth(lightness[:0], ab[:0])
+    assert empty.rgb.shape == (0, 16, 16, 3) and empty.ssim_moments[0].shape == (0, 16, 16, 3)
+
+
 def test_evaluate_in_chunks_gives_exactly_the_one_pass_values(monkeypatch):
     rng = np.random.default_rng(5)
     lightness = rng.uniform(0, 100, (11, 16, 16, 1)).astype(np.float32)
