@@ -66,8 +66,9 @@ def training_order(specs: Sequence[ModelSpec]) -> list[ModelSpec]:
     """The order to train `specs` in: models reused from another notebook (`same_as`) last, so that, run beside
     that notebook (runner --jobs), this one trains its own while the other finishes; among the rest, more bins
     first. The bigger head's buffers grow TensorFlow's CPU memory pool once, and the smaller models reuse it:
-    notebook 04's kernel held 1.83 GiB after its 50- and 30-bin models in that order against 2.28 GiB after
-    30 then 50 (scratch measurement, 1 thread). Tables and figures keep the specs' own order."""
+    notebook 04's kernel held 1.83 GiB after its 50- and 30-bin models in that order against 2.26-2.36 GiB
+    after 30 then 50 (scratch runs at one thread, results/benchmarks/memory_04/). Tables and figures keep the
+    specs' own order."""
     return sorted(specs, key=lambda spec: (spec.same_as is not None, -spec.num_bins if spec.uses_bins else 0))
 
 

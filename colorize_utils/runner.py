@@ -140,8 +140,8 @@ def gpu_visible() -> bool:
 
 
 # 'auto' runs two notebooks at once only with this much memory available: the demo's runner and kernels held
-# 4.4 GiB of resident sets together at their peak (results/benchmarks/runs_demo.json; 4.8-5.0 GiB with the
-# previous scheduling), one at a time 3.2 GiB (runs_demo_jobs1.json).
+# 4.4-5.0 GiB of resident sets together at their peak (results/benchmarks/runs_demo*.json), one at a time
+# 3.2 GiB (runs_demo_jobs1.json).
 SIDE_BY_SIDE_MEMORY_GIB = 8.0
 
 
