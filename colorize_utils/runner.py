@@ -279,12 +279,13 @@ def _run_scheduled(names: list[str], profile: str, extra: dict, jobs: int, progr
     return 1 if failed else 0
 
 
-class _NotebookName(logging.Filter):
-    """Prefixes each log line with the notebook whose thread wrote it (when notebooks run side by side)."""
+class NotebookLineFormatter(logging.Formatter):
+    """Starts every line of a log record with the notebook whose thread wrote it (when notebooks run side by
+    side): papermill logs a cell's output as one record that may hold several lines."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.notebook = threading.current_thread().name
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        notebook = threading.current_thread().name
+        return "\n".join(f"{notebook} | {line}" for line in super().format(record).splitlines())
 
 
 def refresh_expected_outputs(names: list[str]) -> None:
@@ -397,8 +398,7 @@ def main(argv: list[str] | None = None) -> int:
     # the notebook's name when several run at once: a handler of this call's own on papermill's logger, removed
     # at the end, so a second call in one process or a caller's logging setup does not change the format.
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(notebook)s | %(message)s" if jobs > 1 else "%(message)s"))
-    handler.addFilter(_NotebookName())
+    handler.setFormatter(NotebookLineFormatter("%(message)s") if jobs > 1 else logging.Formatter("%(message)s"))
     papermill_log = logging.getLogger("papermill")
     previous_log = (papermill_log.level, papermill_log.propagate)
     papermill_log.addHandler(handler)

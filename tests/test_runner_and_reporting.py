@@ -293,6 +293,23 @@ def test_jobs_auto_is_one_with_a_gpu_and_bad_values_are_clear_errors(monkeypatch
         runner.main(["--jobs", "0"])
 
 
+def test_every_line_of_a_side_by_side_log_record_names_its_notebook():
+    import logging
+    import threading
+
+    lines = []
+
+    def log_from_a_notebook_thread():
+        record = logging.LogRecord("papermill", logging.INFO, __file__, 1, "seed 42 ce_30_bins: done\nwaiting for 03",
+                                   None, None)
+        lines.extend(runner.NotebookLineFormatter("%(message)s").format(record).splitlines())
+
+    thread = threading.Thread(target=log_from_a_notebook_thread, name="04_bin_sweep")
+    thread.start()
+    thread.join()
+    assert lines == ["04_bin_sweep | seed 42 ce_30_bins: done", "04_bin_sweep | waiting for 03"]
+
+
 def test_side_by_side_kernels_get_a_share_of_the_cores_and_a_users_setting_wins(monkeypatch):
     monkeypatch.setattr(config, "usable_cores", lambda: 8)
     for name in runner.THREAD_VARIABLES:
