@@ -68,7 +68,7 @@ def training_order(specs: Sequence[ModelSpec]) -> list[ModelSpec]:
     first. The bigger head's buffers grow TensorFlow's CPU memory pool once, and the smaller models reuse it:
     notebook 04's kernel held 1.83 GiB after its 50- and 30-bin models in that order against 2.26-2.36 GiB
     after 30 then 50 (scratch runs at one thread, results/benchmarks/memory_04/). Tables and figures keep the
-    specs' own order."""
+    specs' own order; the timing rows of a metrics record follow the training order."""
     return sorted(specs, key=lambda spec: (spec.same_as is not None, -spec.num_bins if spec.uses_bins else 0))
 
 

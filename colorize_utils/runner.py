@@ -207,10 +207,10 @@ def run_notebooks(names: list[str], profile: str, extra: dict, jobs: int, progre
     """
     state = Path(tempfile.mkdtemp(prefix="colorize-run-state-"))
     previous_state = os.environ.get(config.RUN_STATE_VARIABLE)
-    os.environ[config.RUN_STATE_VARIABLE] = str(state)
-    for name in names:
-        (state / name).touch()
     try:
+        for name in names:
+            (state / name).touch()
+        os.environ[config.RUN_STATE_VARIABLE] = str(state)
         return _run_scheduled(names, profile, extra, jobs, progress_bar, state)
     finally:  # a kernel still waiting (after an error) stops waiting once the folder is gone
         shutil.rmtree(state, ignore_errors=True)
