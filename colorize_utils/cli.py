@@ -32,9 +32,18 @@ def _train_colorizer_parser(sub) -> None:
                         help="folder holding tiny-imagenet-200/ (default: $COLORIZE_DATA_DIR, else data/)")
     parser.add_argument("--run-dir", default=defaults.run_dir, help="training state, cache and history")
     parser.add_argument("--out", default=None, help="export folder (default: colorize_utils/pretrained)")
+    parser.add_argument("--photos", dest="photos_dir", default=None,
+                        help="a folder of color photos to train on beside Tiny ImageNet (sub-folders are "
+                             "sources: the photo split is stratified by them); validation is then on photos")
     for name in ("train_size", "val_size", "test_size", "width", "batch_size", "crop_size", "steps",
-                 "steps_per_epoch", "seed"):
+                 "steps_per_epoch", "seed", "lr_patience", "photo_val_size", "photo_test_size", "photo_size",
+                 "photo_crop", "photo_min_crop", "photo_batch_size", "photo_val_image_size"):
         parser.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(defaults, name))
+    parser.add_argument("--batch-pattern", default=defaults.batch_pattern,
+                        help="which stream each step's batch comes from, in turn: p = photos, t = Tiny ImageNet "
+                             f"(default {defaults.batch_pattern})")
+    parser.add_argument("--no-global-context", dest="global_context", action="store_false",
+                        help="leave out the scene-level context branch (models.GlobalContext)")
     parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
     parser.add_argument("--rebalance-lambda", type=float, default=defaults.rebalance_lambda)
     parser.add_argument("--max-minutes", type=float, default=None,

@@ -54,7 +54,19 @@ class ColorizerConfig:
     # training.PRECISIONS: "mixed_bfloat16" computes in bfloat16 on float32 weights (checkpoints are float32);
     # "auto" picks it where bfloat16 is native (AMX / AVX512-BF16 CPUs, recent GPUs), else float32.
     precision: str = "float32"
-    run_dir: str = str(project_config.PROJECT_ROOT / "results" / "colorizer" / "run")
+    run_dir: str = str(project_config.PROJECT_ROOT / "results" / "colorizer" / "photo_run")
+    # Real photos beside Tiny ImageNet: a folder of photos (sub-folders = sources, stratified in the split).
+    photos_dir: str | None = None
+    photo_val_size: int = 1_000
+    photo_test_size: int = 1_000
+    photo_size: int = 160  # photos are stored as centre squares of this side
+    photo_crop: int = 96  # training crops are resized to this side...
+    photo_min_crop: int = 72  # ...from random squares of photo_min_crop..photo_size pixels (multi-scale)
+    photo_batch_size: int = 64
+    photo_val_image_size: int = 128  # validation photos are whole squares shrunk to this side
+    # Which stream each step's batch comes from, in turn: p = photos, t = Tiny ImageNet.
+    batch_pattern: str = "ppt"
+    global_context: bool = True
 
     @property
     def epochs(self) -> int:
@@ -69,6 +81,19 @@ class ColorizerConfig:
         for name in ("train_size", "val_size", "test_size", "batch_size", "steps", "steps_per_epoch", "width"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be at least 1; got {getattr(self, name)}.")
+        if self.photos_dir is not None:
+            if not Path(self.photos_dir).expanduser().is_dir():
+                raise ValueError(f"photos_dir {self.photos_dir} is not a folder; give a folder of color photos "
+                                 "(sub-folders are treated as sources and the split is stratified by them).")
+            if self.photo_crop % 8 or not 0 < self.photo_min_crop <= self.photo_size:
+                raise ValueError(f"photo_crop must be a multiple of 8 and photo_min_crop in (0, photo_size]; got "
+                                 f"{self.photo_crop}, {self.photo_min_crop}, {self.photo_size}.")
+            if self.photo_val_image_size % 8 or self.photo_val_image_size > self.photo_size:
+                raise ValueError(f"photo_val_image_size must be a multiple of 8 and at most photo_size; got "
+                                 f"{self.photo_val_image_size}.")
+            if not self.batch_pattern or set(self.batch_pattern) - {"p", "t"} or "p" not in self.batch_pattern:
+                raise ValueError(f"batch_pattern is a string of p (photos) and t (Tiny ImageNet) holding at "
+                                 f"least one p; got {self.batch_pattern!r}.")
         if not 0.0 <= self.rebalance_lambda <= 1.0:
             raise ValueError(f"rebalance_lambda must be in [0, 1]; got {self.rebalance_lambda}.")
         from .distribute import check_distribute
@@ -91,10 +116,15 @@ def load_image_arrays(cfg: ColorizerConfig) -> tuple[dict[str, np.ndarray], dict
     cache = Path(cfg.run_dir) / "data"
     key = {k: getattr(cfg, k) for k in ("source", "train_size", "val_size", "test_size", "image_size", "seed")}
     key["data_dir"] = str(Path(cfg.data_dir).expanduser().resolve()) if cfg.data_dir else str(project_config.data_dir())
+    if cfg.photos_dir is not None:
+        key.update({k: getattr(cfg, k) for k in ("photo_val_size", "photo_test_size", "photo_size",
+                                                  "photo_val_image_size")})
+        key["photos_dir"] = str(Path(cfg.photos_dir).expanduser().resolve())
+    names = ("train", "val", "test") + (PHOTO_SPLITS if cfg.photos_dir is not None else ())
     manifest = cache / "manifest.json"
     if manifest.exists() and json.loads(manifest.read_text()).get("key") == key:
         saved = json.loads(manifest.read_text())
-        arrays = {name: np.load(cache / f"{name}.npy", mmap_mode="r") for name in ("train", "val", "test")}
+        arrays = {name: np.load(cache / f"{name}.npy", mmap_mode="r") for name in names}
         return arrays, saved["report"] | {"labels": saved["labels"]}
     manifest.unlink(missing_ok=True)  # rebuilt below; never pair new arrays with an old manifest
     data = load_splits(cfg.source, (cfg.train_size, cfg.val_size, cfg.test_size), cfg.image_size, cfg.seed,
@@ -113,8 +143,52 @@ def load_image_arrays(cfg: ColorizerConfig) -> tuple[dict[str, np.ndarray], dict
         arrays[name] = np.load(cache / f"{name}.npy", mmap_mode="r")
     labels = {name: data[name].labels for name in ("train", "val", "test")}
     report = data.report.to_dict()
+    if cfg.photos_dir is not None:
+        photos = load_photo_arrays(cfg, cache)
+        arrays.update(photos["arrays"])
+        labels.update(photos["labels"])
+        report["photos"] = photos["report"]
     manifest.write_text(json.dumps({"key": key, "report": report, "labels": labels}))
     return arrays, report | {"labels": labels}
+
+
+PHOTO_SPLITS = ("photos_train", "photos_val", "photos_test")
+
+
+def load_photo_arrays(cfg: ColorizerConfig, cache: Path) -> dict:
+    """The photo splits as uint8 arrays in `cache` (train and test as photo_size squares, val shrunk to
+    photo_val_image_size), with their labels (sources), file paths and the split's report."""
+    from .data import fit_to_size, stratified_folder_splits
+
+    data = stratified_folder_splits(cfg.photos_dir, cfg.photo_val_size, cfg.photo_test_size, cfg.seed,
+                                    cfg.photo_size)
+    arrays, labels = {}, {}
+    for name in PHOTO_SPLITS:
+        split = data[name.split("_", 1)[1]]
+        size = cfg.photo_val_image_size if name == "photos_val" else cfg.photo_size
+        images = np.lib.format.open_memmap(cache / f"{name}.npy.partial", "w+", np.uint8, (len(split), size, size, 3))
+        for start in range(0, len(split), 2_000):
+            squares = split.slice(start, start + 2_000).rgb(cfg.photo_size)
+            images[start:start + 2_000] = squares if size == cfg.photo_size else np.stack(
+                [fit_to_size(square, size) for square in squares])
+        images.flush()
+        del images
+        os.replace(cache / f"{name}.npy.partial", cache / f"{name}.npy")
+        arrays[name] = np.load(cache / f"{name}.npy", mmap_mode="r")
+        labels[name] = split.labels
+    root = Path(cfg.photos_dir).expanduser().resolve()
+    report = data.report.to_dict() | {
+        "val_files": [str(Path(p).resolve().relative_to(root)) for p in data.val.paths],
+        "test_files": [str(Path(p).resolve().relative_to(root)) for p in data.test.paths],
+        "train_by_source": {label: data.train.labels.count(label) for label in sorted(set(data.train.labels))},
+        "val_by_source": {label: data.val.labels.count(label) for label in sorted(set(data.val.labels))},
+        "test_by_source": {label: data.test.labels.count(label) for label in sorted(set(data.test.labels))}}
+    return {"arrays": arrays, "labels": labels, "report": report}
+
+
+def training_pixels(arrays: dict) -> list[np.ndarray]:
+    """The image arrays a run trains on (Tiny ImageNet's train split, and the training photos if any)."""
+    return [arrays["train"]] + ([arrays["photos_train"]] if "photos_train" in arrays else [])
 
 
 def iter_ab(images: np.ndarray, chunk: int = 2_000):
@@ -127,17 +201,25 @@ def iter_ab(images: np.ndarray, chunk: int = 2_000):
         yield ops.convert_to_numpy(rgb_uint8_to_model_pair(np.asarray(images[start:start + chunk]))[1])
 
 
-def fit_bins(train_images: np.ndarray, step: float = 10.0):
-    """Joint (a, b) bins fitted on every training pixel, in one constant-memory pass."""
+def fit_bins(train_images, step: float = 10.0):
+    """Joint (a, b) bins fitted on every training pixel, in one constant-memory pass.
+
+    `train_images`: one uint8 array (N, H, W, 3), or a list of them (sizes may differ)."""
+    import itertools
+
     from .binning import JointBins
 
-    return JointBins.from_pixels(iter_ab(train_images), step=step)
+    sets = train_images if isinstance(train_images, (list, tuple)) else [train_images]
+    return JointBins.from_pixels(itertools.chain.from_iterable(iter_ab(images) for images in sets), step=step)
 
 
-def train_ab_mean(train_images: np.ndarray) -> np.ndarray:
-    """Mean ab of every training pixel (the mean-color baseline), one pass."""
+def train_ab_mean(train_images) -> np.ndarray:
+    """Mean ab of every training pixel (the mean-color baseline), one pass; one array or a list of them."""
+    import itertools
+
+    sets = train_images if isinstance(train_images, (list, tuple)) else [train_images]
     total, count = np.zeros(2), 0
-    for ab in iter_ab(train_images):
+    for ab in itertools.chain.from_iterable(iter_ab(images) for images in sets):
         total += ab.reshape(-1, 2).sum(axis=0, dtype=np.float64)
         count += ab.shape[0] * ab.shape[1] * ab.shape[2]
     return total / max(count, 1)
@@ -214,14 +296,17 @@ def train_colorizer(cfg: ColorizerConfig):
         # A run from before --precision existed trained in float32.
         earlier = {"precision": "float32", **json.loads((run_dir / "config.json").read_text())}
         changed = {k: (earlier.get(k), v) for k, v in dataclasses.asdict(cfg).items()
-                   if k not in ("max_minutes", "run_dir", "data_dir", "distribute") and earlier.get(k, v) != v}
+                   if k not in ("max_minutes", "run_dir", "data_dir", "photos_dir", "distribute")
+                   and earlier.get(k, v) != v}
         if changed:
             raise ValueError(f"{run_dir} holds an unfinished run with other settings {changed} (earlier, now); "
                              "rerun with the earlier settings to resume it, or pass --fresh to start over.")
     started = time.perf_counter()
     arrays, report = load_image_arrays(cfg)
-    print(f"data: train {len(arrays['train'])}, val {len(arrays['val'])}, test {len(arrays['test'])} "
-          f"({time.perf_counter() - started:.0f} s)", flush=True)
+    print(f"data: train {len(arrays['train'])}, val {len(arrays['val'])}, test {len(arrays['test'])}"
+          + (f"; photos train {len(arrays['photos_train'])}, val {len(arrays['photos_val'])}, test "
+             f"{len(arrays['photos_test'])}" if "photos_train" in arrays else "")
+          + f" ({time.perf_counter() - started:.0f} s)", flush=True)
     bins_path, bins_key_path = run_dir / "bins.json", run_dir / "bins.key.json"
     bins_key = {"data": json.loads((Path(cfg.run_dir) / "data" / "manifest.json").read_text())["key"],
                 "bin_step": cfg.bin_step}
@@ -230,7 +315,7 @@ def train_colorizer(cfg: ColorizerConfig):
 
         bins = load_binning(bins_path)
     else:  # fitted on every training pixel of *this* data (never reused from another run's data)
-        bins = fit_bins(arrays["train"], cfg.bin_step)
+        bins = fit_bins(training_pixels(arrays), cfg.bin_step)
         bins.save(bins_path)
         bins_key_path.write_text(json.dumps(bins_key))
     print(f"bins: {bins.num_classes} joint (a, b) cells from {int(bins.counts.sum()):,} training pixels", flush=True)
@@ -249,18 +334,26 @@ def _build_and_fit(cfg: ColorizerConfig, bins, arrays: dict, run_dir: Path, resu
 
     models.set_seed(cfg.seed)
     with training.precision_policy(cfg.precision):
-        model = models.build_colorizer(cfg.width, "classification", 1, bins.num_classes, name="colorizer")
+        model = models.build_colorizer(cfg.width, "classification", 1, bins.num_classes, name="colorizer",
+                                       global_context=cfg.global_context)
     # A resumed call must not replay the first call's shuffles, crops and flips: seed by the blocks done.
     blocks_done = len(read_history(run_dir / "history.csv").get("loss", [])) if resuming else 0
     train_data = pipeline.make_colorizer_dataset(arrays["train"], cfg.batch_size, cfg.crop_size, augment=True,
                                                  seed=cfg.seed + blocks_done)
+    val_images = arrays["val"]
+    if cfg.photos_dir is not None:
+        photo_data = pipeline.make_photo_dataset(arrays["photos_train"], cfg.photo_batch_size, cfg.photo_crop,
+                                                 cfg.photo_min_crop, seed=cfg.seed + blocks_done)
+        train_data = pipeline.interleave_batches([photo_data, train_data],
+                                                 ["pt".index(kind) for kind in cfg.batch_pattern])
+        val_images = arrays["photos_val"]  # the checkpoint is chosen on the photos users bring
     # Endless but unshuffled: the same validation batches every time, and no "ran out of data" warning.
-    val_batch = min(cfg.batch_size, len(arrays["val"]))
-    val_data = pipeline.make_colorizer_dataset(arrays["val"], val_batch, None, augment=False, repeat=True)
+    val_batch = min(cfg.batch_size, len(val_images))
+    val_data = pipeline.make_colorizer_dataset(val_images, val_batch, None, augment=False, repeat=True)
     train_config = training.TrainConfig(
         epochs=cfg.epochs, batch_size=cfg.batch_size, learning_rate=cfg.learning_rate,
         min_learning_rate=cfg.learning_rate / 10, lr_patience=cfg.lr_patience, seed=cfg.seed,
-        steps_per_epoch=cfg.steps_per_epoch, validation_steps=len(arrays["val"]) // val_batch,
+        steps_per_epoch=cfg.steps_per_epoch, validation_steps=len(val_images) // val_batch,
         max_minutes=cfg.max_minutes, label="colorizer")
     loss = colorizer_loss(bins, cfg.rebalance_lambda, True, cfg.soft_sigma, cfg.soft_neighbours)
     (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=1))

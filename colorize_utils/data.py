@@ -332,6 +332,60 @@ def _make_splits(train_pool: dict, test_pool: dict | None, sizes, seed: int, rep
     return ColorizationData(train, val, test, report, image_size)
 
 
+def stratified_folder_splits(root: str | os.PathLike, val_size: int, test_size: int, seed: int = 0,
+                             image_size: int = 160) -> ColorizationData:
+    """Train / val / test splits of a folder of photos, stratified by first sub-folder (e.g. the source).
+
+    Each sub-folder gives val and test their share of `val_size` and `test_size` in proportion to its
+    size (largest remainders), and every other usable photo to train. Which photo goes where depends only
+    on `seed` and the photos' relative paths (a hash), never on the file system's order or on the
+    machine, so the split is the same wherever the folder is. Unreadable and gray photos are skipped and
+    counted, as load_splits() does.
+    """
+    import hashlib
+
+    root = Path(root).expanduser()
+    pool = folder_pool(root)
+    total = sum(len(items) for items in pool.values())
+    if val_size < 0 or test_size < 0 or val_size + test_size >= total:
+        raise ValueError(f"val_size + test_size must be below the {total} photos under {root}; "
+                         f"got {val_size} + {test_size}.")
+    report = DataReport(source=f"folder:{root}", root=str(root), seed=seed,
+                        requested={"train": total - val_size - test_size, "val": val_size, "test": test_size})
+    report.notes.append(f"split stratified by sub-folder ({len(pool)}), by a hash of seed {seed} and each "
+                        "relative path")
+
+    def shares(count: int) -> dict[str, int]:
+        exact = {label: count * len(items) / total for label, items in pool.items()}
+        given = {label: int(value) for label, value in exact.items()}
+        for label in sorted(exact, key=lambda k: (given[k] - exact[k], k))[:count - sum(given.values())]:
+            given[label] += 1
+        return given
+
+    val_shares, test_shares = shares(val_size), shares(test_size)
+    chosen: dict[str, list[tuple[str, str]]] = {name: [] for name in SPLIT_NAMES}
+    for label in sorted(pool):
+        ordered = sorted(pool[label], key=lambda path: hashlib.sha1(
+            f"{seed}:{Path(path).relative_to(root).as_posix()}".encode()).hexdigest())
+        cut_test, cut_val = test_shares[label], test_shares[label] + val_shares[label]
+        chosen["test"] += [(path, label) for path in ordered[:cut_test]]
+        chosen["val"] += [(path, label) for path in ordered[cut_test:cut_val]]
+        chosen["train"] += [(path, label) for path in ordered[cut_val:]]
+    taker = _SplitTaker({}, np.random.default_rng(seed), report)  # for its skip bookkeeping only
+    splits = {}
+    with ThreadPoolExecutor(max_workers=8) as workers:
+        for name in SPLIT_NAMES:
+            items = chosen[name]
+            scans = list(workers.map(lambda item: scan_image(item[0]), items))
+            kept = [(item, scan) for item, scan in zip(items, scans) if taker._record(item[0], scan)]
+            splits[name] = ImageSplit(name, [label for (_, label), _ in kept], paths=[path for (path, _), _ in kept],
+                                      needs_pil=[scan.needs_pil for _, scan in kept],
+                                      formats=[scan.image_format for _, scan in kept],
+                                      shapes=[tuple(scan.shape) for _, scan in kept])
+    report.sizes = {name: len(split) for name, split in splits.items()}
+    return ColorizationData(splits["train"], splits["val"], splits["test"], report, image_size)
+
+
 # ----------------------------------------------------------------------------- sources
 
 

@@ -154,6 +154,57 @@ class ClassHeads(layers.Layer):
         return {**super().get_config(), "num_heads": self.num_heads, "num_classes": self.num_classes}
 
 
+@keras.saving.register_keras_serializable(package="colorize")
+class GlobalContext(layers.Layer):
+    """Scene-level context for a fully convolutional net (after Iizuka et al. 2016's global features).
+
+    Averages the feature map over all positions, passes the mean through two dense layers and adds the
+    result to every position. A 3x3 net only sees its receptive field; this lets "indoor", "sky at
+    night" or "beach" steer colours everywhere, for inputs of any size. The second dense layer starts at
+    zero, so a new model begins as if the branch were absent.
+    """
+
+    def __init__(self, units: int, **kwargs):
+        super().__init__(**kwargs)
+        self.units = int(units)
+        self.hidden = layers.Dense(self.units, activation="relu", name="hidden")
+        self.to_bias = layers.Dense(self.units, kernel_initializer="zeros", name="to_bias")
+
+    def build(self, input_shape):
+        self.hidden.build((input_shape[0], input_shape[-1]))
+        self.to_bias.build((input_shape[0], self.units))
+
+    def call(self, inputs):
+        context = self.to_bias(self.hidden(ops.mean(inputs, axis=(1, 2))))
+        return inputs + context[:, None, None, :]
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "units": self.units}
+
+
+@keras.saving.register_keras_serializable(package="colorize")
+class Upsample2x(layers.Layer):
+    """Bilinear 2x upsampling (UpSampling2D's numbers) that also traces with unknown height and width.
+
+    UpSampling2D fails inside a TensorFlow graph whose spatial sizes are unknown, which is how Keras traces
+    a training step fed batches of several sizes (photos and Tiny ImageNet crops in one stream).
+    """
+
+    def call(self, inputs):
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf  # only on that backend: the builders stay keras-only elsewhere
+
+            return tf.image.resize(inputs, tf.shape(inputs)[1:3] * 2, method="bilinear")
+        shape = ops.shape(inputs)
+        return ops.image.resize(inputs, (shape[1] * 2, shape[2] * 2), interpolation="bilinear")
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], *(None if d is None else 2 * d for d in input_shape[1:3]), input_shape[3])
+
+
 def _conv_bn_relu(x, filters: int, name: str, strides: int = 1, dilation: int = 1, momentum: float = 0.99):
     """3x3 conv (no bias: BatchNorm follows) -> BatchNorm -> ReLU."""
     x = layers.Conv2D(filters, 3, strides=strides, dilation_rate=dilation, padding="same", use_bias=False,
@@ -163,7 +214,8 @@ def _conv_bn_relu(x, filters: int, name: str, strides: int = 1, dilation: int = 
 
 
 def build_colorizer(width: int = 16, head: str = "classification", num_heads: int = 1,
-                    num_classes: int = 313, name: str | None = None, bn_momentum: float = 0.99) -> keras.Model:
+                    num_classes: int = 313, name: str | None = None, bn_momentum: float = 0.99,
+                    global_context: bool = False) -> keras.Model:
     """A fully convolutional colorizer for inputs of any size (a multiple of 8): L -> ab at 1/4 resolution.
 
     Encoder: three stride-2 stages (w, 2w, 4w, 8w channels) down to 1/8; a middle of four 8w convs, two of
@@ -177,6 +229,8 @@ def build_colorizer(width: int = 16, head: str = "classification", num_heads: in
     bins, or two heads (A and B) over per-channel bins. head="regression": ab (N, H/4, W/4, 2) in Lab units.
     `bn_momentum`: BatchNorm's moving-average momentum; runs of a few hundred steps need a lower one (0.9),
     or inference uses statistics still weighted toward their initial values.
+    `global_context`: add the whole input's pooled features to the middle (GlobalContext), after the
+    second middle conv, so the colours of one region can depend on the scene.
     """
     if head not in HEADS:
         raise ValueError(f"head must be one of {HEADS}; got {head!r}.")
@@ -194,7 +248,9 @@ def build_colorizer(width: int = 16, head: str = "classification", num_heads: in
     x = _conv_bn_relu(x, 8 * width, "enc3b", strides=2, momentum=bn_momentum)  # 1/8
     for index, dilation in enumerate((1, 2, 2, 1)):
         x = _conv_bn_relu(x, 8 * width, f"mid{index + 1}", dilation=dilation, momentum=bn_momentum)
-    x = layers.UpSampling2D(2, interpolation="bilinear", name="up")(x)  # back to 1/4
+        if global_context and index == 1:
+            x = GlobalContext(8 * width, name="global_context")(x)
+    x = Upsample2x(name="up")(x)  # back to 1/4
     x = layers.Concatenate(name="skip")([x, quarter])
     x = _conv_bn_relu(x, 4 * width, "dec1", momentum=bn_momentum)
     x = _conv_bn_relu(x, 4 * width, "dec2", momentum=bn_momentum)

@@ -231,6 +231,66 @@ def make_colorizer_dataset(images: np.ndarray, batch_size: int, crop_size: int |
     return finish_dataset(dataset)
 
 
+def make_photo_dataset(images: np.ndarray, batch_size: int, crop_size: int, min_crop: int, seed: int = 0,
+                       downsample: int = 4):
+    """Endless multi-scale batches of (L (crop, crop, 1), ab at 1/downsample) from uint8 photos (N, S, S, 3).
+
+    Each photo gives a random square of side U(min_crop, S) at a random place, flipped left-right half the
+    time and resized to crop_size x crop_size: the net sees whole scenes and close-ups alike, the range of
+    scales a photo reaches it at when colorize() shrinks it to a working size. Seeded like
+    make_colorizer_dataset: the same seed gives the same batches. TensorFlow only (tf.data).
+    """
+    import keras
+
+    if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8 or len(images) == 0:
+        raise ValueError(f"images must be a non-empty uint8 array (N, S, S, 3); got {images.dtype} {images.shape}.")
+    count, side = images.shape[0], images.shape[1]
+    if crop_size % (2 * downsample) or not 0 < min_crop <= side:
+        raise ValueError(f"crop_size must be a multiple of {2 * downsample} and min_crop in (0, {side}]; "
+                         f"got {crop_size} and {min_crop}.")
+    if keras.backend.backend() != "tensorflow":
+        raise ValueError("make_photo_dataset needs the TensorFlow backend (tf.data); train photos with "
+                         "KERAS_BACKEND=tensorflow.")
+    import tensorflow as tf
+
+    indices = tf.data.Dataset.range(count).shuffle(count, seed=seed, reshuffle_each_iteration=True).repeat()
+    spec = [None, side, images.shape[2], 3]
+    batches = indices.batch(batch_size, drop_remainder=True).map(
+        lambda chunk: tf.ensure_shape(tf.numpy_function(lambda c: images[np.sort(c)], [chunk], tf.uint8,
+                                                        stateful=False), spec),
+        num_parallel_calls=tf.data.AUTOTUNE)
+    keys = tf.data.Dataset.random(seed=seed).batch(4)
+
+    def crop_flip_resize(batch, key):
+        n = tf.shape(batch)[0]
+        sizes = tf.random.stateless_uniform([n], tf.stack([key[0], seed]), min_crop / side, 1.0)
+        tops = tf.random.stateless_uniform([n], tf.stack([key[1], seed])) * (1.0 - sizes)
+        lefts = tf.random.stateless_uniform([n], tf.stack([key[2], seed])) * (1.0 - sizes)
+        flip = tf.random.stateless_uniform([n], tf.stack([key[3], seed])) < 0.5
+        # crop_and_resize flips a crop whose x2 < x1: the flip costs nothing extra.
+        x1, x2 = tf.where(flip, lefts + sizes, lefts), tf.where(flip, lefts, lefts + sizes)
+        boxes = tf.stack([tops, x1, tops + sizes, x2], axis=1)
+        crops = tf.image.crop_and_resize(tf.cast(batch, tf.float32), boxes, tf.range(n), [crop_size, crop_size])
+        lightness, ab = rgb_uint8_to_model_pair(tf.cast(tf.round(tf.clip_by_value(crops, 0, 255)), tf.uint8))
+        return lightness, tf.nn.avg_pool2d(ab, downsample, downsample, "VALID")
+
+    dataset = tf.data.Dataset.zip((batches, keys)).map(crop_flip_resize, num_parallel_calls=tf.data.AUTOTUNE)
+    return finish_dataset(dataset)
+
+
+def interleave_batches(datasets: list, pattern: list[int]):
+    """One endless stream taking its next batch from datasets[pattern[0]], datasets[pattern[1]], ... in turn.
+
+    Batches of different sources keep their own sizes (Keras traces one step per shape).
+    """
+    import tensorflow as tf
+
+    if not pattern or min(pattern) < 0 or max(pattern) >= len(datasets):
+        raise ValueError(f"pattern must index the {len(datasets)} datasets; got {pattern}.")
+    choice = tf.data.Dataset.from_tensor_slices(tf.constant(pattern, tf.int64)).repeat()
+    return finish_dataset(tf.data.Dataset.choose_from_datasets(datasets, choice))
+
+
 _USABLE_CORES = config.usable_cores()
 # Threads building the JAX path's batches ahead of training; none on one core (one thread alone measured 0.77x and
 # 0.90x of none in bench_numpy_batches.py: it only adds hand-offs when it cannot run beside the training loop).
