@@ -15,3 +15,23 @@ if "COLORIZE_RESULTS_ROOT" not in os.environ:
     _results = tempfile.mkdtemp(prefix="colorize-test-results-")
     os.environ["COLORIZE_RESULTS_ROOT"] = _results
     atexit.register(shutil.rmtree, _results, ignore_errors=True)
+
+_TEMP_BEFORE: set[str] = set()
+
+
+def pytest_sessionstart(session):
+    _TEMP_BEFORE.update(os.listdir(tempfile.gettempdir()))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Fail the run when the tests left files in the system's temp folder (tests use pytest's tmp_path;
+    pytest's own pytest-of-<user> folder, which keeps the last three runs' tmp_paths, is pytest's business)."""
+    if hasattr(session.config, "workerinput"):
+        return
+    ours = {os.path.basename(os.environ.get("COLORIZE_RESULTS_ROOT", ""))}
+    left = sorted(name for name in set(os.listdir(tempfile.gettempdir())) - _TEMP_BEFORE - ours
+                  if not name.startswith("pytest-of-"))
+    if left:
+        print(f"\nThe tests left {len(left)} entries in {tempfile.gettempdir()}: {', '.join(left[:10])}. "
+              "Write to pytest's tmp_path instead.")
+        session.exitstatus = 1

@@ -24,16 +24,8 @@ AB_RANGE = (-100.0, 100.0)  # the paper bins ab over [-100, 100]; values outside
 QUANTILE_RANGE = (-128.0, 128.0)  # quantile edges come from a histogram over this range ...
 QUANTILE_RESOLUTION = 0.01  # ... in cells of this many Lab units
 _FIT_CHUNK = 1 << 20  # pixels per encode() call in fit(): constant memory over any number of pixels
-DECODINGS = ("argmax", "mean", "annealed")
-DEFAULT_TEMPERATURE = 0.38  # Zhang et al. 2016's annealed-mean temperature
-
-
-def check_decoding(decode: str, temperature: float) -> None:
-    """Raise a ValueError naming the allowed values for a bad decoding mode or temperature."""
-    if decode not in DECODINGS:
-        raise ValueError(f"Unknown decoding {decode!r}; choose one of {DECODINGS}.")
-    if not float(temperature) > 0:
-        raise ValueError(f"temperature must be > 0 (Zhang et al. use 0.38); got {temperature}.")
+# Defined in config (no heavy imports), so the command line checks them before TensorFlow loads.
+from .config import DECODINGS, DEFAULT_TEMPERATURE, check_decoding  # noqa: E402,F401
 
 
 def pixel_chunks(ab):

@@ -253,9 +253,7 @@ def _colorize_one_clip(source: Path, target: Path, colorizer, args, working: int
 
 
 def _run_colorize(args) -> int:
-    from .binning import check_decoding
-
-    from .video import check_temporal
+    from .config import check_decoding, check_temporal  # light: no TensorFlow before the options are checked
 
     try:
         check_decoding(args.decode, args.temperature)
@@ -342,10 +340,10 @@ def _run_colorize(args) -> int:
     return 0 if written else 1
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "python -m colorize_utils") -> argparse.ArgumentParser:
     """The top-level parser with every subcommand."""
     parser = argparse.ArgumentParser(
-        prog="python -m colorize_utils", description="Colorize photos, or train the colorizer that ships.",
+        prog=prog, description="Colorize photos, or train the colorizer that ships.",
         epilog="Also: python -m colorize_utils.runner (run the notebooks), python -m colorize_utils.turing "
                "(the colorization Turing test).")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -361,5 +359,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    handlers = {"colorize": _run_colorize, "train-colorizer": _run_train_colorizer}
-    return handlers[args.command](args)
+    return _run(args)
+
+
+def _run(args) -> int:
+    return {"colorize": _run_colorize, "train-colorizer": _run_train_colorizer}[args.command](args)
+
+
+SUBCOMMANDS = ("colorize", "train-colorizer")
+
+
+def colorize_command(argv: list[str] | None = None) -> int:
+    """Entry point of the installed `colorize` command: `colorize photo.jpg --out out/` is the colorize
+    subcommand; `colorize train-colorizer ...` reaches the other one."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in SUBCOMMANDS:
+        argv = ["colorize", *argv]
+    parser = build_parser(prog="colorize")
+    return _run(parser.parse_args(argv))

@@ -142,3 +142,31 @@ NOTEBOOK_READS: dict[str, tuple[str, ...]] = {
 }
 # Set by the runner for its kernels: a folder holding one file per selected notebook that has not finished yet.
 RUN_STATE_VARIABLE = "COLORIZE_RUN_STATE"
+
+
+# ----------------------------------------------------------------------------- decoding and clip defaults
+# Here, in a module without heavy imports, so the command line can check options before TensorFlow loads.
+
+DECODINGS = ("argmax", "mean", "annealed")
+DEFAULT_TEMPERATURE = 0.38  # Zhang et al. 2016's annealed-mean temperature
+
+
+def check_decoding(decode: str, temperature: float) -> None:
+    """Raise a ValueError naming the allowed values for a bad decoding mode or temperature."""
+    if decode not in DECODINGS:
+        raise ValueError(f"Unknown decoding {decode!r}; choose one of {DECODINGS}.")
+    if not float(temperature) > 0:
+        raise ValueError(f"temperature must be > 0 (Zhang et al. use 0.38); got {temperature}.")
+
+
+TEMPORAL_METHODS = ("none", "ema", "flow")
+DEFAULT_TEMPORAL = "flow"
+DEFAULT_TEMPORAL_STRENGTH = 0.9  # video.DEFAULT_STRENGTH: chosen on notebook 08's validation clip
+
+
+def check_temporal(method: str, strength: float = DEFAULT_TEMPORAL_STRENGTH) -> None:
+    """ValueError naming the allowed values for a bad temporal method or strength."""
+    if method not in TEMPORAL_METHODS:
+        raise ValueError(f"Unknown temporal method {method!r}; choose one of {', '.join(TEMPORAL_METHODS)}.")
+    if not 0.0 <= float(strength) < 1.0:
+        raise ValueError(f"temporal strength must be in [0, 1); got {strength}.")

@@ -1,4 +1,4 @@
-"""Run every numbered notebook with papermill, headless, into results/<profile>/.
+"""Run every numbered notebook with papermill, headless, into runs/<profile>/ (results/<profile>/ with --publish).
 
     python -m colorize_utils.runner --profile demo          # all notebooks
     python -m colorize_utils.runner --profile smoke --only 01
@@ -6,12 +6,13 @@
 
 On a CPU with memory to spare, two notebooks run at once by default (`--jobs auto`), each as soon as the
 notebooks it needs have finished (NOTEBOOK_NEEDS), with the cores split between their kernels: on small
-models two processes of one thread each train about 1.7x faster together than one process using both cores.
+models two processes of one thread each get more done together than one process using both cores (the whole
+demo run measured 1.40x faster two at a time; README, "Two notebooks at a time").
 A notebook that only loads another's finished models (config.NOTEBOOK_READS) may start while that one runs,
 and waits for it where it loads them.
 
 Each notebook writes into a staging folder; only when it finishes are its executed copy, figures,
-tables, models and metrics record moved into results/<profile>/. A failing notebook stops the run
+tables, models and metrics record moved into the run folder (runs/<profile>/). A failing notebook stops the run
 with the failing cell's error, keeps its executed copy as <name>.FAILED.ipynb, and leaves the last
 good results untouched.
 """

@@ -1,7 +1,7 @@
 """The colorization Turing test: people judge real vs colorized images; AdverSuc = colorized judged real.
 
-    python -m colorize_utils.turing results/demo/turing/deck.npz          # take the test in a terminal
-    python -m colorize_utils.turing results/demo/turing/deck.npz --report # scores so far
+    python -m colorize_utils.turing runs/demo/turing/deck.npz          # take the test in a terminal
+    python -m colorize_utils.turing runs/demo/turing/deck.npz --report # scores so far
 
 A *deck* (saved by notebook 06) holds the images in a fixed, seeded order: every test image appears once,
 either real or colorized by one of the models, so nobody sees the same picture twice. `TuringTest` is the
@@ -265,7 +265,7 @@ def main(argv: list[str] | None = None, stdin=None) -> int:
     """Command line: take the test (answers r / c, q to stop) or print the scores so far."""
     parser = argparse.ArgumentParser(prog="python -m colorize_utils.turing", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("deck", help="a deck .npz written by notebook 06 (results/<profile>/turing/deck.npz)")
+    parser.add_argument("deck", help="a deck .npz written by notebook 06 (runs/<profile>/turing/deck.npz)")
     parser.add_argument("--count", type=int, default=None, help="judge only this many images (default: all)")
     parser.add_argument("--session", default=None,
                         help="your name for the answers file; rerun with the same name to resume (default: "
@@ -284,7 +284,7 @@ def main(argv: list[str] | None = None, stdin=None) -> int:
     if not deck_path.is_file():
         print(f"No Turing-test deck at {deck_path}. Decks are written by notebook 06 (they are not kept in git): "
               "run `python -m colorize_utils.runner --only 03 04 05 06` (or the whole runner) first, then "
-              "pass its results/<profile>/turing/deck.npz.", file=sys.stderr)
+              "pass its runs/<profile>/turing/deck.npz.", file=sys.stderr)
         return 2
     if args.count is not None and args.count < 1:
         print(f"--count must be at least 1; got {args.count}.", file=sys.stderr)

@@ -25,11 +25,10 @@ from .binning import DEFAULT_TEMPERATURE, check_decoding
 from . import inference
 
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm")
-TEMPORAL_METHODS = ("none", "ema", "flow")
-DEFAULT_TEMPORAL = "flow"
+from .config import DEFAULT_TEMPORAL, DEFAULT_TEMPORAL_STRENGTH, TEMPORAL_METHODS, check_temporal  # noqa: F401 (light: the CLI checks early)
 # Chosen on the validation clip of notebook 08 (a pan over a photo none of the scored clips use), by the rule
 # stated there: the strongest blend whose PSNR stays within 0.2 dB of frame by frame's.
-DEFAULT_STRENGTH = 0.9  # weight of the propagated colors where the flow explains the frame perfectly
+DEFAULT_STRENGTH = DEFAULT_TEMPORAL_STRENGTH  # weight of the propagated colors where the flow explains the frame perfectly
 WARP_TOLERANCE = 3.0  # L units: a warp error of this size halves the trust in the propagated colors
 SCENE_CUT_L = 12.0  # mean |delta L| (L units) above which `ema` starts afresh
 CHUNK_FRAMES = 8  # frames predicted in one model call
@@ -343,12 +342,6 @@ class TemporalFilter:
         return self.previous_ab
 
 
-def check_temporal(method: str, strength: float = DEFAULT_STRENGTH) -> None:
-    """ValueError naming the allowed values for a bad temporal method or strength."""
-    if method not in TEMPORAL_METHODS:
-        raise ValueError(f"Unknown temporal method {method!r}; choose one of {', '.join(TEMPORAL_METHODS)}.")
-    if not 0.0 <= float(strength) < 1.0:
-        raise ValueError(f"temporal strength must be in [0, 1); got {strength}.")
 
 
 # ----------------------------------------------------------------------------- colorizing frames

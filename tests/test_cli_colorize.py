@@ -121,6 +121,23 @@ def test_bad_options_fail_at_once_with_the_allowed_values(tmp_path, capsys, argu
     assert message in capsys.readouterr().err
 
 
+PROBE_OPTION_ERROR = """
+import sys
+from colorize_utils.cli import colorize_command
+code = colorize_command(sys.argv[1:])
+print(code, "tensorflow" in sys.modules, "keras" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize("arguments", [["--decode", "vivid"], ["--temporal", "bogus"], ["--working-size", "0"],
+                                       ["--temperature", "-1"]])
+def test_an_option_error_exits_2_before_tensorflow_loads(tmp_path, arguments):
+    completed = subprocess.run([sys.executable, "-c", PROBE_OPTION_ERROR, str(tmp_path), "--out",
+                                str(tmp_path / "o"), *arguments], capture_output=True, text=True, timeout=120)
+    assert completed.stdout.split() == ["2", "False", "False"], completed.stdout + completed.stderr
+    assert completed.stderr.startswith("error: ") and "tensorflow" not in completed.stderr.lower(), completed.stderr
+
+
 def test_python_api_takes_gray_and_rgb_arrays_and_returns_rgb_uint8():
     rgb = photo(30, 50)
     for image in (rgb, rgb[..., 0], rgb.astype(np.float32) / 255.0):

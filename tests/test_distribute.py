@@ -15,7 +15,7 @@ tensorflow_only = pytest.mark.skipif(keras.backend.backend() != "tensorflow",
 
 # One epoch of the fully convolutional colorizer, through training.train(), on real photo crops, under a mode.
 PROBE = textwrap.dedent("""
-    import json, os, sys, tempfile
+    import json, os, sys
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     import tensorflow as tf
     cpu = tf.config.list_physical_devices("CPU")[0]
@@ -29,30 +29,30 @@ PROBE = textwrap.dedent("""
         models.set_seed(0)
         model = models.build_colorizer(4, "regression")
         batches = pipeline.make_colorizer_dataset(crops, 16, None, augment=False, repeat=True)
-        result = training.train(model, batches, None, losses.get_loss("l2"), tempfile.mkdtemp(),
+        result = training.train(model, batches, None, losses.get_loss("l2"), sys.argv[2],
                                 training.TrainConfig(epochs=1, batch_size=16, seed=0, steps_per_epoch=4, verbose=0))
     print(json.dumps({"replicas": replicas, "loss": float(result.history["loss"][-1])}))
 """)
 
 
-def one_epoch(mode: str, environment: dict | None = None) -> dict:
+def one_epoch(mode: str, run_dir, environment: dict | None = None) -> dict:
     import os
 
-    completed = subprocess.run([sys.executable, "-c", PROBE, mode], capture_output=True, text=True, timeout=600,
+    completed = subprocess.run([sys.executable, "-c", PROBE, mode, str(run_dir)], capture_output=True, text=True, timeout=600,
                                env={**os.environ, **(environment or {})})
     assert completed.returncode == 0, completed.stderr[-3000:]
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
 @tensorflow_only
-def test_one_epoch_on_two_replicas_gives_the_loss_of_one_replica_for_the_same_global_batch():
-    single, mirrored = one_epoch("none"), one_epoch("mirrored")
+def test_one_epoch_on_two_replicas_gives_the_loss_of_one_replica_for_the_same_global_batch(tmp_path):
+    single, mirrored = one_epoch("none", tmp_path / "none"), one_epoch("mirrored", tmp_path / "mirrored")
     assert single["replicas"] == 1 and mirrored["replicas"] == 2
     # Unsynchronised BatchNorm (each replica normalising its half batch) is off by about 0.4% here.
     assert mirrored["loss"] == pytest.approx(single["loss"], rel=1e-4), (single, mirrored)
     # One worker of a multi-worker cluster (TF_CONFIG naming only this host) trains the same way.
     config = '{"cluster": {"worker": ["localhost:%d"]}, "task": {"type": "worker", "index": 0}}' % free_port()
-    worker = one_epoch("multi-worker", {"TF_CONFIG": config})
+    worker = one_epoch("multi-worker", tmp_path / "worker", {"TF_CONFIG": config})
     assert worker["loss"] == pytest.approx(single["loss"], rel=1e-4), (single, worker)
 
 
