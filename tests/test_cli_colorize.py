@@ -172,3 +172,16 @@ def test_the_interactive_panel_colorizes_and_explains_a_bad_path(tmp_path):
     panel.children[0].children[1].value = str(tmp_path / "missing.jpg")
     panel.children[1].children[1].value = "mean"  # any change redraws
     assert message.value.startswith("cannot colorize") and "file not found" in message.value
+
+
+def test_a_colorize_run_prints_only_its_own_lines(tmp_path):
+    import os
+
+    Image.fromarray(photo(40, 60)).save(tmp_path / "p.png")
+    environment = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}  # as a user's shell has it
+    completed = subprocess.run([sys.executable, "-m", "colorize_utils", "colorize", str(tmp_path / "p.png"), "--out",
+                                str(tmp_path / "out"), "--no-progress"], capture_output=True, text=True, timeout=300,
+                               env=environment)
+    assert completed.returncode == 0, completed.stderr
+    lines = (completed.stdout + completed.stderr).strip().splitlines()
+    assert lines == [f"colorized 1 of 1 inputs into {tmp_path / 'out'}"], lines
