@@ -275,9 +275,28 @@ def _run_scheduled(names: list[str], profile: str, extra: dict, jobs: int, progr
             unexpected = unexpected or error
     if failed and pending:
         print(f"Not run after the failure: {', '.join(pending)}", file=sys.stderr)
+    failures = [name for name in names if name not in finished and name not in pending]
+    print(run_summary(names, finished, failures, pending, time.time() - min(started_at.values(), default=time.time()),
+                      config.results_dir(profile)), flush=True)
     if unexpected is not None:
         raise unexpected
     return 1 if failed else 0
+
+
+def run_summary(names: list[str], finished: set[str], failed: list[str], not_run: list[str], seconds: float,
+                results_dir: Path) -> str:
+    """The block that ends a runner call: total time, which notebooks ran, failed or were not run, and where
+    their outputs are."""
+    lines = [f"Done in {seconds / 60:.1f} min: {len(finished)} of {len(names)} notebook(s) ran"
+             + (f", {len(failed)} failed" if failed else "") + (f", {len(not_run)} not run" if not_run else "")]
+    lines.append("  ran:     " + (", ".join(name for name in names if name in finished) or "none"))
+    if failed:
+        lines.append("  failed:  " + ", ".join(failed) + f" (executed copies: {Path(results_dir) / 'notebooks'}/"
+                     "<name>.FAILED.ipynb)")
+    if not_run:
+        lines.append("  not run: " + ", ".join(not_run))
+    lines.append(f"  outputs: {results_dir} (notebooks/, figures/, tables/, metrics/)")
+    return "\n".join(lines)
 
 
 class NotebookLineFormatter(logging.Formatter):

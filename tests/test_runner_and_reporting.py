@@ -340,3 +340,18 @@ def test_two_real_kernels_side_by_side_record_their_threads_and_leave_the_caller
         assert (results / "notebooks" / f"{name}.ipynb").exists()
     assert sorted(p.name for p in (results / ".manifests").iterdir()) == [f"{n}.txt" for n in runner.NOTEBOOKS]
     assert not any(name in runner.os.environ for name in runner.THREAD_VARIABLES)
+
+
+def test_the_runner_ends_with_a_summary_of_what_ran_failed_and_where_outputs_are(tmp_path):
+    from colorize_utils.runner import run_summary
+
+    names = ["01_data", "02_baseline", "03_paper_cnn"]
+    text = run_summary(names, {"01_data"}, ["02_baseline"], ["03_paper_cnn"], 125.0, tmp_path / "runs" / "demo")
+    lines = text.splitlines()
+    assert lines[0] == "Done in 2.1 min: 1 of 3 notebook(s) ran, 1 failed, 1 not run"
+    assert lines[1].split() == ["ran:", "01_data"]
+    assert "02_baseline" in lines[2] and "FAILED.ipynb" in lines[2] and lines[2].startswith("  failed:")
+    assert lines[3].split() == ["not", "run:", "03_paper_cnn"]
+    assert str(tmp_path / "runs" / "demo") in lines[4]
+    clean = run_summary(names, set(names), [], [], 60.0, tmp_path)
+    assert "failed" not in clean and "not run" not in clean and "01_data, 02_baseline, 03_paper_cnn" in clean
