@@ -66,7 +66,8 @@ def main() -> None:
     from colorize_utils import colorizer, inference, reporting
 
     old, new = inference.load_colorizer(args.old), inference.load_colorizer(args.new)
-    cfg = colorizer.ColorizerConfig(data_dir=os.environ.get("COLORIZE_DATA_DIR", os.path.expanduser("~/tiny")))
+    cfg = colorizer.ColorizerConfig(data_dir=os.environ.get("COLORIZE_DATA_DIR", os.path.expanduser("~/tiny")),
+                                    run_dir=str(ROOT / "results" / "colorizer" / "run"))  # the Tiny-only run
     arrays, report = colorizer.load_image_arrays(cfg)
     mean_ab = np.asarray(old.card["train_ab_mean"])  # both models train on the same split
     holdout = colorizer.holdout_test_images(cfg, arrays["test"])[:args.limit]

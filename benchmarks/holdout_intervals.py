@@ -4,8 +4,9 @@
 """
 import json, os, time
 import numpy as np
-from colorize_utils import colorizer, inference, metrics, reporting
-cfg = colorizer.ColorizerConfig(data_dir=os.environ.get("COLORIZE_DATA_DIR", os.path.expanduser("~/tiny")))
+from colorize_utils import colorizer, config, inference, metrics, reporting
+cfg = colorizer.ColorizerConfig(data_dir=os.environ.get("COLORIZE_DATA_DIR", os.path.expanduser("~/tiny")),
+                                run_dir=str(config.PROJECT_ROOT / "results" / "colorizer" / "run"))  # the Tiny-only run
 arrays, report = colorizer.load_image_arrays(cfg)
 holdout = colorizer.holdout_test_images(cfg, arrays["test"])
 shipped = inference.load_colorizer()
