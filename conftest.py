@@ -25,12 +25,13 @@ def pytest_sessionstart(session):
 
 def pytest_sessionfinish(session, exitstatus):
     """Fail the run when the tests left files in the system's temp folder (tests use pytest's tmp_path;
-    pytest's own pytest-of-<user> folder, which keeps the last three runs' tmp_paths, is pytest's business)."""
+    pytest's own pytest-of-<user> folder, which keeps the last three runs' tmp_paths, is pytest's business, and
+    TensorFlow's autograph writes its generated sources there itself, whatever the tests do)."""
     if hasattr(session.config, "workerinput"):
         return
     ours = {os.path.basename(os.environ.get("COLORIZE_RESULTS_ROOT", ""))}
     left = sorted(name for name in set(os.listdir(tempfile.gettempdir())) - _TEMP_BEFORE - ours
-                  if not name.startswith("pytest-of-"))
+                  if not name.startswith(("pytest-of-", "__autograph_generated_file")))
     if left:
         print(f"\nThe tests left {len(left)} entries in {tempfile.gettempdir()}: {', '.join(left[:10])}. "
               "Write to pytest's tmp_path instead.")
