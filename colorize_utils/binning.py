@@ -20,12 +20,13 @@ from pathlib import Path
 import numpy as np
 from keras import ops
 
+# Defined in config (no heavy imports), so the command line checks them before TensorFlow loads.
+from .config import DECODINGS, DEFAULT_TEMPERATURE, check_decoding  # noqa: F401
+
 AB_RANGE = (-100.0, 100.0)  # the paper bins ab over [-100, 100]; values outside land in the end bins
 QUANTILE_RANGE = (-128.0, 128.0)  # quantile edges come from a histogram over this range ...
 QUANTILE_RESOLUTION = 0.01  # ... in cells of this many Lab units
 _FIT_CHUNK = 1 << 20  # pixels per encode() call in fit(): constant memory over any number of pixels
-# Defined in config (no heavy imports), so the command line checks them before TensorFlow loads.
-from .config import DECODINGS, DEFAULT_TEMPERATURE, check_decoding  # noqa: E402,F401
 
 
 def pixel_chunks(ab):

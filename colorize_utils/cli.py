@@ -362,18 +362,18 @@ def main(argv: list[str] | None = None) -> int:
     return _run(args)
 
 
+HANDLERS = {"colorize": _run_colorize, "train-colorizer": _run_train_colorizer}
+
+
 def _run(args) -> int:
-    return {"colorize": _run_colorize, "train-colorizer": _run_train_colorizer}[args.command](args)
-
-
-SUBCOMMANDS = ("colorize", "train-colorizer")
+    return HANDLERS[args.command](args)
 
 
 def colorize_command(argv: list[str] | None = None) -> int:
     """Entry point of the installed `colorize` command: `colorize photo.jpg --out out/` is the colorize
     subcommand; `colorize train-colorizer ...` reaches the other one."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in SUBCOMMANDS:
+    if not argv or argv[0] not in HANDLERS:
         argv = ["colorize", *argv]
     parser = build_parser(prog="colorize")
     return _run(parser.parse_args(argv))

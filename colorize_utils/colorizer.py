@@ -130,17 +130,8 @@ def load_image_arrays(cfg: ColorizerConfig) -> tuple[dict[str, np.ndarray], dict
     data = load_splits(cfg.source, (cfg.train_size, cfg.val_size, cfg.test_size), cfg.image_size, cfg.seed,
                        root=key["data_dir"], download=True)
     cache.mkdir(parents=True, exist_ok=True)
-    arrays = {}
-    for name in ("train", "val", "test"):
-        split = data[name]
-        images = np.lib.format.open_memmap(cache / f"{name}.npy.partial", "w+", np.uint8,
-                                           (len(split), cfg.image_size, cfg.image_size, 3))
-        for start in range(0, len(split), 5_000):  # decode in chunks: bounded memory
-            images[start:start + 5_000] = split.slice(start, start + 5_000).rgb(cfg.image_size)
-        images.flush()
-        del images
-        os.replace(cache / f"{name}.npy.partial", cache / f"{name}.npy")
-        arrays[name] = np.load(cache / f"{name}.npy", mmap_mode="r")
+    arrays = {name: cache_images(cache / f"{name}.npy", data[name], cfg.image_size)
+              for name in ("train", "val", "test")}
     labels = {name: data[name].labels for name in ("train", "val", "test")}
     report = data.report.to_dict()
     if cfg.photos_dir is not None:
@@ -152,38 +143,50 @@ def load_image_arrays(cfg: ColorizerConfig) -> tuple[dict[str, np.ndarray], dict
     return arrays, report | {"labels": labels}
 
 
+def cache_images(path: Path, split, decode_size: int, size: int | None = None, chunk: int = 5_000) -> np.ndarray:
+    """Decode a split to a uint8 .npy file (N, size, size, 3), chunk by chunk (bounded memory), and memory-map it.
+
+    Each image is fitted to decode_size x decode_size, then shrunk whole to `size` when that is smaller. The
+    file appears only once complete, so an interrupted call never leaves a truncated cache.
+    """
+    from .data import fit_to_size
+
+    size = size or decode_size
+    partial = path.with_name(path.name + ".partial")
+    images = np.lib.format.open_memmap(partial, "w+", np.uint8, (len(split), size, size, 3))
+    for start in range(0, len(split), chunk):
+        squares = split.slice(start, start + chunk).rgb(decode_size)
+        images[start:start + chunk] = squares if size == decode_size else np.stack(
+            [fit_to_size(square, size) for square in squares])
+    images.flush()
+    del images
+    os.replace(partial, path)
+    return np.load(path, mmap_mode="r")
+
+
 PHOTO_SPLITS = ("photos_train", "photos_val", "photos_test")
 
 
 def load_photo_arrays(cfg: ColorizerConfig, cache: Path) -> dict:
     """The photo splits as uint8 arrays in `cache` (train and test as photo_size squares, val shrunk to
     photo_val_image_size), with their labels (sources), file paths and the split's report."""
-    from .data import fit_to_size, stratified_folder_splits
+    from collections import Counter
+
+    from .data import stratified_folder_splits
 
     data = stratified_folder_splits(cfg.photos_dir, cfg.photo_val_size, cfg.photo_test_size, cfg.seed,
                                     cfg.photo_size)
-    arrays, labels = {}, {}
-    for name in PHOTO_SPLITS:
-        split = data[name.split("_", 1)[1]]
-        size = cfg.photo_val_image_size if name == "photos_val" else cfg.photo_size
-        images = np.lib.format.open_memmap(cache / f"{name}.npy.partial", "w+", np.uint8, (len(split), size, size, 3))
-        for start in range(0, len(split), 2_000):
-            squares = split.slice(start, start + 2_000).rgb(cfg.photo_size)
-            images[start:start + 2_000] = squares if size == cfg.photo_size else np.stack(
-                [fit_to_size(square, size) for square in squares])
-        images.flush()
-        del images
-        os.replace(cache / f"{name}.npy.partial", cache / f"{name}.npy")
-        arrays[name] = np.load(cache / f"{name}.npy", mmap_mode="r")
-        labels[name] = split.labels
+    splits = {name: data[name.split("_", 1)[1]] for name in PHOTO_SPLITS}
+    arrays = {name: cache_images(cache / f"{name}.npy", split, cfg.photo_size,
+                                 cfg.photo_val_image_size if name == "photos_val" else None, chunk=2_000)
+              for name, split in splits.items()}
     root = Path(cfg.photos_dir).expanduser().resolve()
     report = data.report.to_dict() | {
         "val_files": [str(Path(p).resolve().relative_to(root)) for p in data.val.paths],
-        "test_files": [str(Path(p).resolve().relative_to(root)) for p in data.test.paths],
-        "train_by_source": {label: data.train.labels.count(label) for label in sorted(set(data.train.labels))},
-        "val_by_source": {label: data.val.labels.count(label) for label in sorted(set(data.val.labels))},
-        "test_by_source": {label: data.test.labels.count(label) for label in sorted(set(data.test.labels))}}
-    return {"arrays": arrays, "labels": labels, "report": report}
+        "test_files": [str(Path(p).resolve().relative_to(root)) for p in data.test.paths]}
+    for split in ("train", "val", "test"):
+        report[f"{split}_by_source"] = dict(sorted(Counter(data[split].labels).items()))
+    return {"arrays": arrays, "labels": {name: split.labels for name, split in splits.items()}, "report": report}
 
 
 def training_pixels(arrays: dict) -> list[np.ndarray]:
@@ -191,35 +194,32 @@ def training_pixels(arrays: dict) -> list[np.ndarray]:
     return [arrays["train"]] + ([arrays["photos_train"]] if "photos_train" in arrays else [])
 
 
-def iter_ab(images: np.ndarray, chunk: int = 2_000):
-    """ab (n, H, W, 2) of uint8 RGB images, chunk by chunk (for fitting bins on every training pixel)."""
+def iter_ab(images, chunk: int = 2_000):
+    """ab (n, H, W, 2) of uint8 RGB images, chunk by chunk (for fitting bins on every training pixel).
+
+    `images`: one array (N, H, W, 3), or a list of them (their sizes may differ), taken in turn."""
     from keras import ops
 
     from .pipeline import rgb_uint8_to_model_pair
 
-    for start in range(0, len(images), chunk):
-        yield ops.convert_to_numpy(rgb_uint8_to_model_pair(np.asarray(images[start:start + chunk]))[1])
+    for array in images if isinstance(images, (list, tuple)) else [images]:
+        for start in range(0, len(array), chunk):
+            yield ops.convert_to_numpy(rgb_uint8_to_model_pair(np.asarray(array[start:start + chunk]))[1])
 
 
 def fit_bins(train_images, step: float = 10.0):
     """Joint (a, b) bins fitted on every training pixel, in one constant-memory pass.
 
     `train_images`: one uint8 array (N, H, W, 3), or a list of them (sizes may differ)."""
-    import itertools
-
     from .binning import JointBins
 
-    sets = train_images if isinstance(train_images, (list, tuple)) else [train_images]
-    return JointBins.from_pixels(itertools.chain.from_iterable(iter_ab(images) for images in sets), step=step)
+    return JointBins.from_pixels(iter_ab(train_images), step=step)
 
 
 def train_ab_mean(train_images) -> np.ndarray:
     """Mean ab of every training pixel (the mean-color baseline), one pass; one array or a list of them."""
-    import itertools
-
-    sets = train_images if isinstance(train_images, (list, tuple)) else [train_images]
     total, count = np.zeros(2), 0
-    for ab in itertools.chain.from_iterable(iter_ab(images) for images in sets):
+    for ab in iter_ab(train_images):
         total += ab.reshape(-1, 2).sum(axis=0, dtype=np.float64)
         count += ab.shape[0] * ab.shape[1] * ab.shape[2]
     return total / max(count, 1)

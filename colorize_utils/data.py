@@ -226,6 +226,22 @@ class ColorizationData:
         return [self.label_names.get(label, label) for label in labels]
 
 
+def record_scan(report: DataReport, item, result: ScanResult) -> bool:
+    """Count a skipped or converted image in `report`; True when it can be used."""
+    if result.status == "corrupt":
+        report.skipped_corrupt += 1
+        if len(report.corrupt_examples) < 10:
+            report.corrupt_examples.append(f"{item}: {result.error}")
+        return False
+    if result.status == "gray":
+        report.skipped_gray += 1
+        return False
+    if result.needs_pil:
+        kind = f"{result.image_format} {result.mode}"
+        report.converted[kind] = report.converted.get(kind, 0) + 1
+    return True
+
+
 class _SplitTaker:
     """Takes valid images class by class in rounds (one per class per round), scanning as it goes.
 
@@ -240,21 +256,6 @@ class _SplitTaker:
                        for label in classes]
         self.report = report
 
-    def _record(self, item, result: ScanResult) -> bool:
-        """Count a skipped or converted image; True when it can be used."""
-        if result.status == "corrupt":
-            self.report.skipped_corrupt += 1
-            if len(self.report.corrupt_examples) < 10:
-                self.report.corrupt_examples.append(f"{item}: {result.error}")
-            return False
-        if result.status == "gray":
-            self.report.skipped_gray += 1
-            return False
-        if result.needs_pil:
-            kind = f"{result.image_format} {result.mode}"
-            self.report.converted[kind] = self.report.converted.get(kind, 0) + 1
-        return True
-
     def take(self, name: str, count: int) -> ImageSplit:
         chosen: list[tuple] = []
         with ThreadPoolExecutor(max_workers=8) as pool:
@@ -268,7 +269,7 @@ class _SplitTaker:
                     results = list(pool.map(lambda candidate: scan_image(candidate[1]), candidates))
                     retry = []
                     for (label, item), result, queue in zip(candidates, results, wanting):
-                        if self._record(item, result):
+                        if record_scan(self.report, item, result):
                             chosen.append((item, label, result))
                         elif queue[1]:
                             retry.append(queue)
@@ -371,13 +372,12 @@ def stratified_folder_splits(root: str | os.PathLike, val_size: int, test_size: 
         chosen["test"] += [(path, label) for path in ordered[:cut_test]]
         chosen["val"] += [(path, label) for path in ordered[cut_test:cut_val]]
         chosen["train"] += [(path, label) for path in ordered[cut_val:]]
-    taker = _SplitTaker({}, np.random.default_rng(seed), report)  # for its skip bookkeeping only
     splits = {}
     with ThreadPoolExecutor(max_workers=8) as workers:
         for name in SPLIT_NAMES:
             items = chosen[name]
             scans = list(workers.map(lambda item: scan_image(item[0]), items))
-            kept = [(item, scan) for item, scan in zip(items, scans) if taker._record(item[0], scan)]
+            kept = [(item, scan) for item, scan in zip(items, scans) if record_scan(report, item[0], scan)]
             splits[name] = ImageSplit(name, [label for (_, label), _ in kept], paths=[path for (path, _), _ in kept],
                                       needs_pil=[scan.needs_pil for _, scan in kept],
                                       formats=[scan.image_format for _, scan in kept],

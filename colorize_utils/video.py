@@ -22,12 +22,11 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from .binning import DEFAULT_TEMPERATURE, check_decoding
+# Defined in config (no heavy imports), so the command line checks them before TensorFlow loads.
+from .config import DEFAULT_TEMPORAL, DEFAULT_TEMPORAL_STRENGTH, TEMPORAL_METHODS, check_temporal  # noqa: F401
 from . import inference
 
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm")
-from .config import DEFAULT_TEMPORAL, DEFAULT_TEMPORAL_STRENGTH, TEMPORAL_METHODS, check_temporal  # noqa: F401 (light: the CLI checks early)
-# Chosen on the validation clip of notebook 08 (a pan over a photo none of the scored clips use), by the rule
-# stated there: the strongest blend whose PSNR stays within 0.2 dB of frame by frame's.
 DEFAULT_STRENGTH = DEFAULT_TEMPORAL_STRENGTH  # weight of the propagated colors where the flow explains the frame perfectly
 WARP_TOLERANCE = 3.0  # L units: a warp error of this size halves the trust in the propagated colors
 SCENE_CUT_L = 12.0  # mean |delta L| (L units) above which `ema` starts afresh
