@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import urllib.parse
 import warnings
 import zipfile
 from collections import Counter, deque
@@ -420,6 +421,12 @@ def download_tiny_imagenet(root: Path, origin: str = TINY_IMAGENET_URL) -> Path:
     """Download and extract the public Tiny ImageNet zip (about 237 MB) into the data directory."""
     import keras
 
+    host = urllib.parse.urlsplit(origin).hostname or ""
+    if host and not _host_resolves(host):
+        # Keras would print "Downloading data from ..." and then fail: say at once that it cannot work.
+        raise RuntimeError(f"{host} cannot be reached (no network?), so Tiny ImageNet cannot be downloaded "
+                           f"from {origin}.\nPlace the unzipped folder at {root / TINY_IMAGENET_DIRNAME} "
+                           "(or set COLORIZE_DATA_DIR to a folder that holds tiny-imagenet-200/).")
     root.mkdir(parents=True, exist_ok=True)
     try:
         keras.utils.get_file("tiny-imagenet-200.zip", origin=origin, cache_dir=str(root),
@@ -496,6 +503,14 @@ def _cifar10_pools(root: Path, download: bool) -> tuple[dict, dict | None, str]:
         # tensorflow-datasets would retry for minutes before giving up; say so at once instead.
         raise RuntimeError(f"CIFAR-10 is not under {root} and {CIFAR10_HOST} cannot be reached (no network?). "
                            f"Put a cifar10/{{train,test}}/<class>/*.jpg tree in {root}, or run with a network.")
+    if not download and not (root / "tensorflow_datasets" / "cifar10").is_dir():
+        # Nothing prepared and no download asked for: tensorflow-datasets would only go looking online for
+        # its metadata (and leave a temporary folder behind) before failing the same way.
+        raise RuntimeError(
+            f"CIFAR-10 is not available: neither {folder}/{{train,test}}/<class>/ nor a prepared "
+            f"tensorflow-datasets copy in {root / 'tensorflow_datasets'}.\n"
+            f"Either put a cifar10/{{train,test}}/<class>/*.jpg tree in {root}, or run once with a "
+            "network so tensorflow-datasets can download it (download=True).")
     os.environ.setdefault("TFDS_DATA_DIR", str(root / "tensorflow_datasets"))
     import tensorflow_datasets as tfds
 
