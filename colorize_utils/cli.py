@@ -101,6 +101,10 @@ def _run_train_colorizer(args) -> int:
     print(f"trained {steps_done} steps ({result.epochs_run} blocks) in {train_seconds / 60:.1f} min of training; "
           f"kept block {result.best_epoch}" + (" (stopped by --max-minutes; rerun to continue)"
                                                if result.out_of_time else ""), flush=True)
+    if result.out_of_time and not args.evaluate_only:
+        # Calibrating and evaluating a half-trained model would cost minutes and be redone by the rerun.
+        print(f"not calibrated or evaluated yet: rerun the same command to resume from {cfg.run_dir}")
+        return 0
     mean_ab = colorizer.train_ab_mean(arrays["train"])
     calibrated, calibration = colorizer.calibrate_prior_correction(result.model, bins, arrays["val"], mean_ab,
                                                                    cfg.rebalance_lambda, sigma=cfg.soft_sigma)

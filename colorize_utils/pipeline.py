@@ -155,6 +155,9 @@ def make_dataset(split: ImageSplit, image_size: int, batch_size: int, shuffle: b
         # epoch only shuffles and batches (about 5x faster than converting each epoch; bench_pipeline.py).
         to_lab = tf.function(rgb_uint8_to_model_pair, jit_compile=True)
         dataset = dataset.batch(256).map(to_lab, num_parallel_calls=tf.data.AUTOTUNE).unbatch().cache()
+        # unbatch() hides the length; stated again, fit() knows an epoch's batches before the first one ends
+        # (else Keras warns "Your input ran out of data" at the end of every first epoch).
+        dataset = dataset.apply(tf.data.experimental.assert_cardinality(len(split)))
     elif cache:  # larger splits keep the uint8 images (4x smaller) and convert each batch every epoch
         dataset = dataset.cache()
     if shuffle:

@@ -23,6 +23,7 @@ import argparse
 import logging
 import os
 import queue
+import re
 import shutil
 import sys
 import tempfile
@@ -117,7 +118,8 @@ def run_notebook(name: str, profile: str, extra_parameters: dict | None = None,
         # whole process's directory: two notebooks at once would race on it.
         papermill.execute_notebook(str(notebook_path(name)), str(executed), parameters=parameters,
                                    kernel_name="python3", progress_bar=progress_bar, log_output=True,
-                                   resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
+                                   resources={"metadata": {"path": str(NOTEBOOK_DIR)}},
+                                   extra_arguments=KERNEL_ARGUMENTS)
     except PapermillExecutionError as error:
         failed_copy.parent.mkdir(parents=True, exist_ok=True)
         if executed.exists():
@@ -296,7 +298,31 @@ def run_summary(names: list[str], finished: set[str], failed: list[str], not_run
     if not_run:
         lines.append("  not run: " + ", ".join(not_run))
     lines.append(f"  outputs: {results_dir} (notebooks/, figures/, tables/, metrics/)")
+    log_path = Path(results_dir) / "logs" / LOG_NAME
+    if log_path.exists():
+        lines.append(f"  log:     {log_path} (every cell's output)")
     return "\n".join(lines)
+
+
+# The lines of a cell's output the console shows while notebooks run: training.py's one line per epoch
+# ("<model>: epoch 3/20  loss ...  about 1.2 min left"). Everything else goes to the log file only.
+PROGRESS_LINE = re.compile(r"\S: epoch \d+/\d+ ")
+LOG_NAME = "runner.log"
+# The kernels' own start-up log (ipykernel warns that its local TCP sockets are unencrypted) stays out too.
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
+
+
+class ProgressOnlyHandler(logging.StreamHandler):
+    """The console's share of papermill's log: only the training-progress lines of each record."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            lines = [line for line in self.format(record).splitlines() if PROGRESS_LINE.search(line)]
+            if lines:
+                self.stream.write("\n".join(lines) + self.terminator)
+                self.flush()
+        except Exception:  # logging's own contract: a broken console never stops the run
+            self.handleError(record)
 
 
 class NotebookLineFormatter(logging.Formatter):
@@ -414,14 +440,21 @@ def main(argv: list[str] | None = None) -> int:
         jobs = resolve_jobs(args.jobs, names)
     except ValueError as error:
         parser.error(str(error))
-    # What long cells print (one line per epoch, with the time left) reaches this terminal too, prefixed with
-    # the notebook's name when several run at once: a handler of this call's own on papermill's logger, removed
-    # at the end, so a second call in one process or a caller's logging setup does not change the format.
-    handler = logging.StreamHandler()
-    handler.setFormatter(NotebookLineFormatter("%(message)s") if jobs > 1 else logging.Formatter("%(message)s"))
+    # papermill's whole log (its cell trail and every cell's output) goes to a file in the run folder; the
+    # terminal gets only the training lines (one per epoch, with the time left), prefixed with the notebook's
+    # name when several run at once. Both handlers are this call's own, removed at the end, so a second call
+    # in one process or a caller's logging setup does not change the format.
+    log_path = config.results_dir(profile) / "logs" / LOG_NAME
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    line_format = NotebookLineFormatter if jobs > 1 else logging.Formatter
+    handler = ProgressOnlyHandler()
+    handler.setFormatter(line_format("%(message)s"))
+    log_file = logging.FileHandler(log_path, mode="w", encoding="utf-8")
+    log_file.setFormatter(line_format("%(asctime)s %(message)s", "%H:%M:%S"))
     papermill_log = logging.getLogger("papermill")
     previous_log = (papermill_log.level, papermill_log.propagate)
     papermill_log.addHandler(handler)
+    papermill_log.addHandler(log_file)
     papermill_log.setLevel(logging.INFO)
     papermill_log.propagate = False
     # Kernels inherit these: training prints one line per epoch instead of a progress bar, and TensorFlow's
@@ -448,6 +481,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_notebooks(names, profile, extra, jobs, progress_bar=not args.no_progress)
     finally:  # a caller in this process (a test, a notebook) keeps its own thread settings and logging
         papermill_log.removeHandler(handler)
+        papermill_log.removeHandler(log_file)
+        log_file.close()
         papermill_log.setLevel(previous_log[0])
         papermill_log.propagate = previous_log[1]
         for name, value in saved.items():

@@ -88,6 +88,22 @@ def test_cifar10_without_data_or_network_is_a_clear_error(tmp_path, monkeypatch,
     assert "COLORIZE_DATA_DIR" in printed[0] and ").)" not in printed[0]
 
 
+def test_tiny_imagenet_download_offline_fails_at_once_without_keras_trying(tmp_path, monkeypatch, capsys):
+    import keras
+
+    def no_download(*args, **kwargs):
+        raise AssertionError("get_file must not be called when the host cannot be reached")
+
+    monkeypatch.setattr(keras.utils, "get_file", no_download)
+    monkeypatch.setattr(data, "_host_resolves", lambda host: host != "cs231n.stanford.edu")
+    with pytest.raises(RuntimeError, match="cs231n.stanford.edu cannot be reached"):
+        data.download_tiny_imagenet(tmp_path)
+    loaded = data.load_splits("auto", (8, 2, 2), root=tmp_path, download=True)
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert loaded.report.source == "samples" and len(printed) == 1  # one line: tried, failed, what instead
+    assert "download failed" in printed[0] and "cannot be reached" in printed[0]
+
+
 def test_samples_are_split_by_photo_and_deterministic():
     first = data.load_splits("samples", (60, 12, 12), seed=3)
     again = data.load_splits("samples", (60, 12, 12), seed=3)

@@ -355,3 +355,20 @@ def test_the_runner_ends_with_a_summary_of_what_ran_failed_and_where_outputs_are
     assert str(tmp_path / "runs" / "demo") in lines[4]
     clean = run_summary(names, set(names), [], [], 60.0, tmp_path)
     assert "failed" not in clean and "not run" not in clean and "01_data, 02_baseline, 03_paper_cnn" in clean
+
+
+def test_the_console_shows_a_few_lines_per_notebook_and_the_log_file_keeps_every_cell(fake_project, capfd):
+    _notebook(fake_project / "notebooks" / "01_fake.ipynb",
+              WRITE_RESULTS + '\nprint("a table row nobody needs on the console")\n'
+                              'print("toy_model: epoch 1/2  loss 3.1  1 s/epoch, about 0.0 min left")\n')
+    assert runner.main(["--profile", "smoke", "--no-progress", "--jobs", "1"]) == 0
+    console = capfd.readouterr()
+    lines = (console.out + console.err).strip().splitlines()
+    assert "toy_model: epoch 1/2  loss 3.1  1 s/epoch, about 0.0 min left" in lines  # training progress shows
+    assert not any("Executing Cell" in line or "IPKernelApp" in line or "nobody needs" in line for line in lines)
+    summary = lines.index(next(line for line in lines if line.startswith("Done in")))
+    assert summary <= 5, lines  # "Running ...", "[1/1] ...", the epoch line, "[1/1] ... done"
+    log = fake_project / "runs" / "smoke" / "logs" / "runner.log"
+    assert f"  log:     {log} (every cell's output)" in lines
+    text = log.read_text()
+    assert "Executing Cell 2" in text and "a table row nobody needs on the console" in text and "toy_model" in text
