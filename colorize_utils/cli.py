@@ -169,11 +169,16 @@ def _colorize_parser(sub) -> None:
                         help="short side, in pixels, at which the model sees the photo (default 64)")
     parser.add_argument("--temporal", default="flow", help="clips: none (each frame alone), ema, or flow "
                         "(default: colors carried along the optical flow, so they do not flicker)")
+    parser.add_argument("--skip-existing", action="store_true",
+                        help="leave inputs whose output is already in --out alone (default: colorize them again "
+                             "and replace the earlier output; the summary says how many were replaced)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def collect_inputs(patterns: list[str], skip_folder: Path | None = None) -> tuple[list[Path], list[tuple[str, str]]]:
-    """Expand files, folders (recursively) and globs into image files; and (input, reason) for the rest.
+def collect_inputs(patterns: list[str], skip_folder: Path | None = None
+                   ) -> tuple[list[Path], list[tuple[str, str]], int]:
+    """Expand files, folders (recursively) and globs into image and clip files; (input, reason) for the
+    inputs that give none; and how many other (not hidden) files the folders held.
 
     `skip_folder` (the output folder) is not searched, so a rerun does not colorize its own outputs.
     """
@@ -184,6 +189,7 @@ def collect_inputs(patterns: list[str], skip_folder: Path | None = None) -> tupl
 
     extensions = READ_EXTENSIONS + VIDEO_EXTENSIONS
     files, problems, seen = [], [], set()
+    other_files = 0
 
     def add(path: Path):
         key = path.resolve()
@@ -202,6 +208,8 @@ def collect_inputs(patterns: list[str], skip_folder: Path | None = None) -> tupl
                         dirs[:] = []
                         continue
                     found += [Path(root) / n for n in sorted(names) if Path(n).suffix.lower() in extensions]
+                    other_files += sum(1 for n in names
+                                       if Path(n).suffix.lower() not in extensions and not n.startswith("."))
             except OSError as error:
                 problems.append((pattern, f"cannot list the folder ({error.strerror})"))
             if not found:
@@ -219,7 +227,7 @@ def collect_inputs(patterns: list[str], skip_folder: Path | None = None) -> tupl
                 add(item)
         else:
             problems.append((pattern, "no such file or folder"))
-    return files, problems
+    return files, problems, other_files
 
 
 def _same_file_as_any(candidate: Path, paths) -> bool:
@@ -268,7 +276,7 @@ def _run_colorize(args) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     out_dir = Path(args.out).expanduser()
-    files, skipped = collect_inputs(args.inputs, out_dir)
+    files, skipped, other_files = collect_inputs(args.inputs, out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         probe = out_dir / ".colorize_write_test"
@@ -296,7 +304,7 @@ def _run_colorize(args) -> int:
     working = args.working_size or inference.DEFAULT_WORKING_SIZE
     inputs = {path.resolve() for path in files}
     taken: set = set(inputs)
-    written, notes = [], []
+    written, notes, replaced, kept = [], [], 0, 0
     progress = None
     if len(files) > 1 and not args.no_progress:
         from tqdm import tqdm
@@ -309,6 +317,10 @@ def _run_colorize(args) -> int:
         try:
             if video.is_clip(source):
                 target = output_path(source, out_dir, taken, files, source.suffix.lower())
+                if target.exists() and args.skip_existing:
+                    kept += 1
+                    continue
+                replaced += target.exists()
                 result = _colorize_one_clip(source, target, colorizer, args, working, not args.no_progress)
                 taken.add(target.resolve())
                 written.append((source, target))
@@ -317,9 +329,13 @@ def _run_colorize(args) -> int:
                                                "frames before it"))
                 notes += [(str(source), note) for note in result.notes]
                 continue
+            target = output_path(source, out_dir, taken, files)
+            if target.exists() and args.skip_existing:
+                kept += 1
+                continue
             rgb = inference.read_image_file(source)
             result = inference.colorize(rgb, colorizer, args.decode, args.temperature, working)
-            target = output_path(source, out_dir, taken, files)
+            replaced += target.exists()
             partial = target.with_name(f".{target.stem}.partial.png")
             Image.fromarray(result).save(partial, format="PNG")
             os.replace(partial, target)
@@ -329,19 +345,25 @@ def _run_colorize(args) -> int:
             skipped.append((str(source), str(error) or type(error).__name__))
         except Exception as error:  # e.g. a TensorFlow error on one odd image must not end the batch
             skipped.append((str(source), f"could not be colorized ({type(error).__name__}: {error})"))
-        finally:
+        finally:  # also after `continue`: a clip or a kept output counts on the bar too
             if partial is not None and partial.exists():
                 partial.unlink()
-        if progress is not None:
-            progress.update(1)
+            if progress is not None:
+                progress.update(1)
     if progress is not None:
         progress.close()
-    print(f"colorized {len(written)} of {len(written) + len(skipped)} inputs into {out_dir}")
+    print(f"colorized {len(written)} of {len(written) + len(skipped) + kept} inputs into {out_dir}")
+    if replaced:
+        print(f"  replaced {replaced} earlier output(s) of the same name (--skip-existing keeps them)")
+    if kept:
+        print(f"  kept {kept} earlier output(s) of the same name (--skip-existing): not colorized again")
+    if other_files:
+        print(f"  ignored {other_files} file(s) in the input folders that are not images or clips")
     for item, note in notes:
         print(f"  {item}: {note}")
     for item, reason in skipped:
         print(f"  skipped {item}: {reason}")
-    return 0 if written else 1
+    return 0 if written or kept else 1
 
 
 def build_parser(prog: str = "python -m colorize_utils") -> argparse.ArgumentParser:

@@ -185,3 +185,23 @@ def test_a_colorize_run_prints_only_its_own_lines(tmp_path):
     assert completed.returncode == 0, completed.stderr
     lines = (completed.stdout + completed.stderr).strip().splitlines()
     assert lines == [f"colorized 1 of 1 inputs into {tmp_path / 'out'}"], lines
+
+
+def test_a_rerun_says_it_replaced_earlier_outputs_or_keeps_them_and_counts_other_files(tmp_path, capsys):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    Image.fromarray(photo(48, 64)).save(folder / "picture.jpg")
+    (folder / "notes.txt").write_text("not a photo")
+    (folder / ".DS_Store").write_bytes(b"")  # hidden files are nobody's business
+    out = tmp_path / "out"
+    assert cli_main(["colorize", str(folder), "--out", str(out), "--no-progress"]) == 0
+    first = capsys.readouterr().out
+    assert "earlier output" not in first and "ignored 1 file(s) in the input folders" in first
+    (out / "picture.png").write_bytes(b"an earlier output")
+    assert cli_main(["colorize", str(folder), "--out", str(out), "--no-progress", "--skip-existing"]) == 0
+    kept = capsys.readouterr().out
+    assert "kept 1 earlier output(s)" in kept and (out / "picture.png").read_bytes() == b"an earlier output"
+    assert cli_main(["colorize", str(folder), "--out", str(out), "--no-progress"]) == 0
+    again = capsys.readouterr().out
+    assert "colorized 1 of 1 inputs" in again and "replaced 1 earlier output(s)" in again
+    assert Image.open(out / "picture.png").size == (64, 48)
