@@ -16,18 +16,27 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3" if _NO_NVIDIA_DRIVER else "2")
 
 __version__ = "0.1.0"
 
-# Two more lines per process ("WARNING: All log messages before absl::InitializeLog() ..." and "... port.cc:153]
-# oneDNN custom operations are on ..."), twice, come from TensorFlow's C++ start-up before absl's logging is set
-# up, so no log level reaches them, and only TF_ENABLE_ONEDNN_OPTS=0 (different kernels, different numbers) stops
-# them at the source. Instead the first `import tensorflow` (also Keras's) runs with the process's stderr file
-# descriptor captured; afterwards every captured line except those two kinds is written back to stderr.
-_STARTUP_CHATTER = re.compile(rb"All log messages before absl::InitializeLog\(\) is called"
-                              rb"|port\.cc:\d+\] oneDNN custom operations are on")
+# TensorFlow's C++ start-up logs a few lines per process before absl's logging is set up ("WARNING: All log
+# messages before absl::InitializeLog() ...", then "I0000 ... port.cc:153] oneDNN custom operations are on ...",
+# "... cudart_stub.cc:31] Could not find cuda drivers ..."), and TF_CPP_MIN_LOG_LEVEL does not reach them; only
+# TF_ENABLE_ONEDNN_OPTS=0 (different kernels, different numbers) would stop the oneDNN one at the source.
+# Instead the first `import tensorflow` (also Keras's) runs with the process's stderr file descriptor captured,
+# and what it wrote is written back with TF_CPP_MIN_LOG_LEVEL applied to those lines (I, W, E = levels 0-2).
+_PRE_ABSL_HEADER = b"All log messages before absl::InitializeLog() is called"
+_PRE_ABSL_LINE = re.compile(rb"^([IWE])\d{4} \d\d:\d\d:[\d.]+\s+\d+ \S+:\d+\] ")
+
+
+def _shown(line: bytes, min_level: int) -> bool:
+    if _PRE_ABSL_HEADER in line:
+        return False
+    match = _PRE_ABSL_LINE.match(line)
+    return match is None or b"IWE".index(match.group(1)) >= min_level
 
 
 @contextlib.contextmanager
 def native_stderr_without_startup_chatter():
-    """Capture file descriptor 2 (C++ writes too); on exit write back every line but TensorFlow's start-up lines."""
+    """Capture file descriptor 2 (C++ writes too); on exit write it back without the pre-absl log lines below
+    TF_CPP_MIN_LOG_LEVEL (and their header line)."""
     try:
         saved = os.dup(2)
     except OSError:  # no stderr at all: nothing to filter
@@ -43,7 +52,8 @@ def native_stderr_without_startup_chatter():
             os.dup2(saved, 2)
             os.close(saved)
             captured.seek(0)
-            kept = [line for line in captured.read().splitlines(keepends=True) if not _STARTUP_CHATTER.search(line)]
+            level = int(os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0") or 0)
+            kept = [line for line in captured.read().splitlines(keepends=True) if _shown(line, level)]
             if kept:
                 os.write(2, b"".join(kept))
 

@@ -105,20 +105,44 @@ def _run_train_colorizer(args) -> int:
         # Calibrating and evaluating a half-trained model would cost minutes and be redone by the rerun.
         print(f"not calibrated or evaluated yet: rerun the same command to resume from {cfg.run_dir}")
         return 0
-    mean_ab = colorizer.train_ab_mean(arrays["train"])
-    calibrated, calibration = colorizer.calibrate_prior_correction(result.model, bins, arrays["val"], mean_ab,
-                                                                   cfg.rebalance_lambda, sigma=cfg.soft_sigma)
-    calibrated.save(Path(cfg.run_dir) / "bins.calibrated.json")
-    alpha = calibrated.prior_correction["alpha"]
-    rows, _ = colorizer.evaluate_colorizer(result.model, calibrated, arrays["test"], mean_ab,
-                                           decodings=(("annealed", 0.38), ("mean", 1.0), ("argmax", 1.0)))
-    uncorrected, _ = colorizer.evaluate_colorizer(result.model, bins, arrays["test"], mean_ab,
-                                                  decodings=(("annealed", 0.38),))
-    rows.append({**uncorrected[-1], "model": "colorizer_annealed_T0.38_without_prior_correction"})
-    print(reporting.markdown_table(rows))
+    mean_ab = colorizer.train_ab_mean(colorizer.training_pixels(arrays))
     holdout = colorizer.holdout_test_images(cfg, arrays["test"])
+    photo = None
+    if cfg.photos_dir is None:  # Tiny ImageNet only: the prior correction is chosen on its validation split
+        calibrated, calibration = colorizer.calibrate_prior_correction(result.model, bins, arrays["val"], mean_ab,
+                                                                       cfg.rebalance_lambda, sigma=cfg.soft_sigma)
+        default_decoding = {"decode": "annealed", "temperature": 0.38,
+                            "prior_correction_alpha": calibrated.prior_correction["alpha"]}
+        prior_correction = {"rule": colorizer.PRIOR_CORRECTION_RULE, "split": "validation", "candidates": calibration,
+                            "chosen_alpha": default_decoding["prior_correction_alpha"]}
+    else:  # with photos: every default is chosen on the validation photos, and the test photos decide shipping
+        from . import inference, photo_eval
+
+        previous = inference.default_colorizer() if inference.DEFAULT_MODEL.is_file() else None
+        photos = photo_eval.split_photos(cfg.photos_dir, cfg.photo_val_size, cfg.photo_test_size, cfg.seed,
+                                         cfg.photo_size)
+        photo = photo_eval.evaluate_photo_run(result.model, bins, Path(cfg.run_dir) / "model.keras", photos, holdout,
+                                              mean_ab, cfg.rebalance_lambda, cfg.soft_sigma, previous)
+        calibrated, default_decoding = photo.pop("bins"), photo["calibration"]["settings"]
+        prior_correction = {"rule": photo_eval.CALIBRATION_RULE,
+                            "split": f"validation photos (the first {photo['calibration']['photos']})",
+                            "candidates": photo["calibration"]["candidates"],
+                            "chosen_alpha": default_decoding["prior_correction_alpha"]}
+        for name in ("photo_test", "holdout"):
+            print(f"{name} ({photo[name]['images']} images, through colorize() with each model's defaults):")
+            print(reporting.markdown_table(photo[name]["means"]))
+        print(("ships: " if photo["ships"] else "does not ship: ") + photo["ship_rule"])
+    calibrated.save(Path(cfg.run_dir) / "bins.calibrated.json")
+    alpha = default_decoding["prior_correction_alpha"]
+    temperature = default_decoding["temperature"]
+    rows, _ = colorizer.evaluate_colorizer(result.model, calibrated, arrays["test"], mean_ab,
+                                           decodings=(("annealed", temperature), ("mean", 1.0), ("argmax", 1.0)))
+    uncorrected, _ = colorizer.evaluate_colorizer(result.model, bins, arrays["test"], mean_ab,
+                                                  decodings=(("annealed", temperature),))
+    rows.append({**uncorrected[-1], "model": f"colorizer_annealed_T{temperature:g}_without_prior_correction"})
+    print(reporting.markdown_table(rows))
     holdout_rows, _ = colorizer.evaluate_colorizer(result.model, calibrated, holdout, mean_ab,
-                                                   decodings=(("annealed", 0.38),))
+                                                   decodings=(("annealed", temperature),))
     print(f"hold-out: the other {len(holdout)} labelled val/ images")
     print(reporting.markdown_table(holdout_rows))
     card = {
@@ -128,9 +152,8 @@ def _run_train_colorizer(args) -> int:
         "bins": {"kind": bins.kind, "classes": bins.num_classes, "step": bins.step,
                  "fitted_on_pixels": int(bins.counts.sum())},
         "loss": f"soft-encoded (5 nearest, sigma 5) cross-entropy, rebalanced with lambda {cfg.rebalance_lambda}",
-        "default_decoding": {"decode": "annealed", "temperature": 0.38, "prior_correction_alpha": alpha},
-        "prior_correction": {"rule": colorizer.PRIOR_CORRECTION_RULE,
-                             "split": "validation", "candidates": calibration, "chosen_alpha": alpha},
+        "default_decoding": default_decoding,
+        "prior_correction": prior_correction,
         "train_ab_mean": [float(v) for v in mean_ab],
         "training": {**dataclasses.asdict(cfg), "steps_done": steps_done, "blocks_run": result.epochs_run,
                      "kept_block": result.best_epoch, "images_seen": steps_done * cfg.batch_size,
@@ -145,8 +168,14 @@ def _run_train_colorizer(args) -> int:
         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "wall_seconds_this_call": time.perf_counter() - started,
     }
+    if photo is not None:
+        card["photos"] = {"split": report.get("photos"), **{k: photo[k] for k in ("photo_test", "holdout", "ships",
+                                                                                 "ship_rule")}}
     Path(cfg.run_dir, "card.json").write_text(json.dumps(reporting.json_safe(card), indent=1))
-    if not args.no_export:
+    if photo is not None and not photo["ships"] and not args.no_export:
+        print(f"not exported: it does not beat the shipped model ({photo['ship_rule']}); its card is "
+              f"{Path(cfg.run_dir, 'card.json')}")
+    elif not args.no_export:
         out = colorizer.export_pretrained(cfg.run_dir, reporting.json_safe(card),
                                           args.out or colorizer.PRETRAINED_DIR)
         print(f"exported to {out}")
@@ -163,10 +192,16 @@ def _colorize_parser(sub) -> None:
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image or clip files, folders or glob patterns")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for the colorized outputs")
     parser.add_argument("--model", default=None, help="a .keras model (default: the shipped colorizer)")
-    parser.add_argument("--decode", default="annealed", help="annealed (default), mean or argmax")
-    parser.add_argument("--temperature", type=float, default=0.38, help="annealed-mean temperature (> 0)")
+    parser.add_argument("--decode", default=None, help="annealed, mean or argmax (default: the model card's, "
+                        "annealed for the shipped model)")
+    parser.add_argument("--temperature", type=float, default=None,
+                        help="annealed-mean temperature (> 0; default: the model card's calibrated value)")
     parser.add_argument("--working-size", type=int, default=None,
-                        help="short side, in pixels, at which the model sees the photo (default 64)")
+                        help="short side, in pixels, at which the model sees the photo (default: the model "
+                             "card's calibrated size, else 64)")
+    parser.add_argument("--upsample", default=None, choices=("guided", "bilinear"),
+                        help="how color reaches full resolution: guided (edge-aware, a guided filter led by "
+                             "the photo's lightness) or bilinear (default: the model card's)")
     parser.add_argument("--temporal", default="flow", help="clips: none (each frame alone), ema, or flow "
                         "(default: colors carried along the optical flow, so they do not flicker)")
     parser.add_argument("--skip-existing", action="store_true",
@@ -246,7 +281,7 @@ def output_path(source: Path, out_dir: Path, taken: set, inputs: list[Path], suf
     return candidate
 
 
-def _colorize_one_clip(source: Path, target: Path, colorizer, args, working: int, show_progress: bool):
+def _colorize_one_clip(source: Path, target: Path, colorizer, args, guided_filter, show_progress: bool):
     """Colorize one clip into target, with a frames progress bar; returns the ClipResult."""
     from . import video
 
@@ -257,18 +292,21 @@ def _colorize_one_clip(source: Path, target: Path, colorizer, args, working: int
         total = video.ClipReader(source).info.frame_count
         bar = tqdm(total=total, unit="frame", desc=source.name, file=sys.stderr, leave=False)
     try:
-        return video.colorize_clip(source, target, colorizer, args.decode, args.temperature, working,
-                                   args.temporal, on_frame=(lambda _: bar.update(1)) if bar else None)
+        return video.colorize_clip(source, target, colorizer, args.decode, args.temperature, args.working_size,
+                                   args.temporal, on_frame=(lambda _: bar.update(1)) if bar else None,
+                                   guided_filter=guided_filter)
     finally:
         if bar is not None:
             bar.close()
 
 
 def _run_colorize(args) -> int:
-    from .config import check_decoding, check_temporal  # light: no TensorFlow before the options are checked
+    from .config import DEFAULT_TEMPERATURE, check_decoding, check_temporal  # light: no TensorFlow yet
 
     try:
-        check_decoding(args.decode, args.temperature)
+        if args.decode is not None or args.temperature is not None:
+            check_decoding(args.decode or "annealed", DEFAULT_TEMPERATURE if args.temperature is None
+                           else args.temperature)
         check_temporal(args.temporal)
         if args.working_size is not None and args.working_size < 8:
             raise ValueError(f"--working-size must be at least 8; got {args.working_size}.")
@@ -301,7 +339,8 @@ def _run_colorize(args) -> int:
     except (FileNotFoundError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    working = args.working_size or inference.DEFAULT_WORKING_SIZE
+    guided_filter = {None: None, "bilinear": False,
+                     "guided": colorizer.settings().guided_filter or inference.DEFAULT_GUIDED_FILTER}[args.upsample]
     inputs = {path.resolve() for path in files}
     taken: set = set(inputs)
     written, notes, replaced, kept = [], [], 0, 0
@@ -321,7 +360,7 @@ def _run_colorize(args) -> int:
                     kept += 1
                     continue
                 replaced += target.exists()
-                result = _colorize_one_clip(source, target, colorizer, args, working, not args.no_progress)
+                result = _colorize_one_clip(source, target, colorizer, args, guided_filter, not args.no_progress)
                 taken.add(target.resolve())
                 written.append((source, target))
                 if result.warning:
@@ -334,7 +373,8 @@ def _run_colorize(args) -> int:
                 kept += 1
                 continue
             rgb = inference.read_image_file(source)
-            result = inference.colorize(rgb, colorizer, args.decode, args.temperature, working)
+            result = inference.colorize(rgb, colorizer, args.decode, args.temperature, args.working_size,
+                                        guided_filter)
             replaced += target.exists()
             partial = target.with_name(f".{target.stem}.partial.png")
             Image.fromarray(result).save(partial, format="PNG")

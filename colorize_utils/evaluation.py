@@ -285,13 +285,14 @@ def select_model(rows: list[dict], gray_psnr_margin: float = 0.5, candidates: li
 
 
 def photo_table(photos: dict[str, np.ndarray], colorized: dict[str, dict[str, np.ndarray]],
-                train_ab_mean: np.ndarray, bin_counts=(10,)) -> tuple[list[dict], list[dict]]:
+                train_ab_mean: np.ndarray, bin_counts=(10,), baselines: bool = True) -> tuple[list[dict], list[dict]]:
     """Score full-size colorizations against the original color photos, beside gray and mean color.
 
     `colorized[method][photo]` is a uint8 RGB output. Each photo is scored at its own size and counts
     once in the means. ab of an output is read back from its RGB; the baselines use the photo's own L.
     Gray's binned accuracy is its better side of the 0 edge, chosen once over all photos.
-    Returns (mean rows per method, per-photo rows).
+    Returns (mean rows per method, per-photo rows). `baselines=False` scores only the methods (a caller
+    scoring many candidates on the same photos scores the baselines once).
     """
     from keras import ops
 
@@ -307,7 +308,7 @@ def photo_table(photos: dict[str, np.ndarray], colorized: dict[str, dict[str, np
     for photo_name, rgb in photos.items():
         lightness, ab_true = (ops.convert_to_numpy(t)[None] for t in rgb_uint8_to_model_pair(rgb))
         predictions = {**metrics.baseline_predictions(ab_true, train_ab_mean),
-                       "gray_below_zero": np.full_like(ab_true, metrics.GRAY_BELOW_ZERO)}
+                       "gray_below_zero": np.full_like(ab_true, metrics.GRAY_BELOW_ZERO)} if baselines else {}
         for method, outputs in colorized.items():
             if photo_name in outputs:
                 _, ab = rgb_uint8_to_model_pair(outputs[photo_name])
@@ -315,7 +316,7 @@ def photo_table(photos: dict[str, np.ndarray], colorized: dict[str, dict[str, np
         for name, ab in predictions.items():
             row, _ = metrics.evaluate(name, lightness, ab, ab_true, binnings)
             per_photo.append({"photo": photo_name, **row})
-    methods = [metrics.GRAY, metrics.MEAN_COLOR, *colorized]
+    methods = [metrics.GRAY, metrics.MEAN_COLOR, *colorized] if baselines else list(colorized)
     means = []
     for method in methods:
         picked = [row for row in per_photo if row["model"] == method]

@@ -23,6 +23,8 @@ from .data import MAX_PIXELS
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
 DEFAULT_MODEL = PRETRAINED_DIR / "colorizer.keras"
 DEFAULT_WORKING_SIZE = 64  # short side the model sees: the scale of Tiny ImageNet, which it was trained on
+# --upsample guided for a model whose card names no guided filter: the radius in model output cells, eps
+DEFAULT_GUIDED_FILTER = (1.0, 1e-3)
 STRIP_PIXELS = 256 * 1024  # pixels converted at a time: memory stays near the image's own size
 
 
@@ -44,6 +46,47 @@ class Colorizer:
     def fully_convolutional(self) -> bool:
         """True for the colorizer (any input size); False for the paper's fixed-size CNNs."""
         return self.model.input.shape[1] is None
+
+    def settings(self, decode: str | None = None, temperature: float | None = None,
+                 working_size: int | None = None, guided_filter=None) -> "ColorizeSettings":
+        """The settings a call uses: each one given here, else the model card's calibrated default
+        (`default_decoding`), else the package's. `guided_filter`: None (the card's), False (bilinear) or
+        (radius in model output cells, eps)."""
+        card = self.card.get("default_decoding", {})
+        if guided_filter is None:
+            guided_filter = card.get("guided_filter")  # cards before the edge-aware step: bilinear
+            guided_filter = (guided_filter["radius_cells"], guided_filter["eps"]) if guided_filter else False
+        settings = ColorizeSettings(
+            decode=decode or card.get("decode", "annealed"),
+            temperature=float(temperature if temperature is not None
+                              else card.get("temperature", DEFAULT_TEMPERATURE)),
+            working_size=int(working_size or card.get("working_size", DEFAULT_WORKING_SIZE)),
+            guided_filter=tuple(float(v) for v in guided_filter) if guided_filter else None)
+        settings.check()
+        return settings
+
+
+@dataclass(frozen=True)
+class ColorizeSettings:
+    """How a photo is colorized: the decoding, the working size, and how ab reaches full resolution."""
+
+    decode: str = "annealed"
+    temperature: float = DEFAULT_TEMPERATURE
+    working_size: int = DEFAULT_WORKING_SIZE
+    # Edge-aware upsampling: ab is stretched bilinearly, then guided-filtered with the full-resolution L
+    # (OpenCV ximgproc), so color edges move onto L's edges. (radius in model output cells, eps on L / 100
+    # squared); None keeps the bilinear stretch.
+    guided_filter: tuple[float, float] | None = None
+
+    def check(self) -> None:
+        """ValueError naming the allowed values when a setting is out of range."""
+        check_decoding(self.decode, self.temperature)
+        if int(self.working_size) < 8:
+            raise ValueError(f"working_size must be at least 8 pixels; got {self.working_size}.")
+        if self.guided_filter is not None:
+            radius, eps = self.guided_filter
+            if not (radius > 0 and eps > 0):
+                raise ValueError(f"guided_filter takes (radius in cells > 0, eps > 0); got {self.guided_filter}.")
 
 
 def load_colorizer(path: str | os.PathLike | None = None) -> Colorizer:
@@ -74,8 +117,11 @@ def load_colorizer(path: str | os.PathLike | None = None) -> Colorizer:
         if int(model.output.shape[-1]) != binning.num_classes:
             raise ValueError(f"{path} predicts {model.output.shape[-1]} classes but its bin table has "
                              f"{binning.num_classes}: the two files come from different runs.")
-    card_path = path.with_name(path.stem + ".card.json")
-    card = json.loads(card_path.read_text()) if card_path.is_file() else {}
+    card = {}
+    for card_path in (path.with_name(path.stem + ".card.json"), path.with_name("card.json")):  # shipped, run folder
+        if card_path.is_file():
+            card = json.loads(card_path.read_text())
+            break
     return Colorizer(model, binning, path, card)
 
 
@@ -217,15 +263,53 @@ def predict_working_ab(colorizer: Colorizer, small_lightness: np.ndarray, decode
     return np.asarray(ops.convert_to_numpy(output), np.float32)
 
 
-def recombine(lightness: np.ndarray, small_ab: np.ndarray) -> np.ndarray:
-    """uint8 RGB (H x W x 3) from the full-resolution L and ab at any smaller size, upsampled smoothly and
-    fitted into the RGB gamut without touching L; strip by strip, so memory stays near the image's size."""
+def check_given_settings(decode: str | None, temperature: float | None, working_size: int | None) -> None:
+    """The settings a caller gave (None: the card's), checked before any model loads."""
+    if decode is not None or temperature is not None:
+        check_decoding(decode or "annealed", DEFAULT_TEMPERATURE if temperature is None else temperature)
+    if working_size is not None and int(working_size) < 8:
+        raise ValueError(f"working_size must be at least 8 pixels; got {working_size}.")
+
+
+def guided_radius_pixels(guided_filter: tuple[float, float], height: int, width: int, small_shape) -> int:
+    """The guided filter's radius in full-resolution pixels: `radius_cells` model output cells."""
+    cell = max(height / small_shape[0], width / small_shape[1])
+    return max(1, int(round(guided_filter[0] * cell)))
+
+
+def full_resolution_ab(lightness: np.ndarray, small_ab: np.ndarray, start: int, stop: int,
+                       guided_filter: tuple[float, float] | None = None) -> np.ndarray:
+    """Rows start..stop-1 of ab at L's full size (H x W): bilinear from `small_ab` (h, w, 2), then, with
+    `guided_filter`, guided-filtered with L as the guide. The filter's output at a row depends on rows up to
+    twice its radius away, so those are filtered too and cut off: strips give the whole image's result."""
+    height, width = lightness.shape
+    if guided_filter is None:
+        return upsample_rows(small_ab, height, width, start, stop)
+    import cv2
+
+    radius = guided_radius_pixels(guided_filter, height, width, small_ab.shape)
+    low, high = max(0, start - 2 * radius), min(height, stop + 2 * radius)
+    stretched = upsample_rows(small_ab, height, width, low, high)
+    guide = np.ascontiguousarray(lightness[low:high], np.float32) / 100.0
+    filtered = cv2.ximgproc.guidedFilter(guide, np.ascontiguousarray(stretched, np.float32), radius,
+                                         float(guided_filter[1]))
+    return filtered[start - low:stop - low]
+
+
+def recombine(lightness: np.ndarray, small_ab: np.ndarray,
+              guided_filter: tuple[float, float] | None = None) -> np.ndarray:
+    """uint8 RGB (H x W x 3) from the full-resolution L and ab at any smaller size, upsampled (bilinear, or
+    edge-aware with `guided_filter`) and fitted into the RGB gamut without touching L; strip by strip, so
+    memory stays near the image's size."""
     height, width = lightness.shape
     out = np.empty((height, width, 3), np.uint8)
     rows = strip_rows(width)
+    if guided_filter is not None:  # strips at least 4 margins tall: the margins cost at most as much again
+        rows = max(rows, 8 * guided_radius_pixels(guided_filter, height, width, small_ab.shape))
     for start in range(0, height, rows):
         stop = min(height, start + rows)
-        out[start:stop] = lab_to_rgb_uint8(lightness[start:stop], upsample_rows(small_ab, height, width, start, stop))
+        out[start:stop] = lab_to_rgb_uint8(lightness[start:stop],
+                                           full_resolution_ab(lightness, small_ab, start, stop, guided_filter))
     return out
 
 
@@ -236,24 +320,25 @@ def lab_to_rgb_uint8(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
     return lab_to_rgb_uint8_in_gamut(lightness[..., None], ab)
 
 
-def colorize(image, model=None, decode: str = "annealed", temperature: float = DEFAULT_TEMPERATURE,
-             working_size: int = DEFAULT_WORKING_SIZE) -> np.ndarray:
+def colorize(image, model=None, decode: str | None = None, temperature: float | None = None,
+             working_size: int | None = None, guided_filter=None) -> np.ndarray:
     """Colorize one image: H x W x 3 uint8 RGB (only its L is used) or H x W gray -> H x W x 3 uint8 RGB.
 
     `model`: None (the shipped model, loaded once), a path to a .keras file, or a loaded `Colorizer`.
-    `decode`: "annealed" (default, Zhang et al.'s annealed mean at `temperature`), "mean" or "argmax".
+    `decode`: "annealed" (Zhang et al.'s annealed mean at `temperature`), "mean" or "argmax".
+    Every setting left at None is the model card's calibrated default (Colorizer.settings).
     """
-    check_decoding(decode, temperature)
-    if int(working_size) < 8:
-        raise ValueError(f"working_size must be at least 8 pixels; got {working_size}.")
+    check_given_settings(decode, temperature, working_size)
     rgb = as_rgb_uint8(image)
     if rgb.shape[0] * rgb.shape[1] > MAX_PIXELS:
         raise ValueError(f"image has {rgb.shape[0] * rgb.shape[1]:,} pixels, above the limit of {MAX_PIXELS:,}; "
                          "downscale it first.")
     colorizer = resolve_colorizer(model)
+    settings = colorizer.settings(decode, temperature, working_size, guided_filter)
     lightness = lightness_of(rgb)
-    small = working_lightness(colorizer, lightness, int(working_size))
-    return recombine(lightness, predict_working_ab(colorizer, small[None], decode, temperature)[0])
+    small = working_lightness(colorizer, lightness, settings.working_size)
+    small_ab = predict_working_ab(colorizer, small[None], settings.decode, settings.temperature)[0]
+    return recombine(lightness, small_ab, settings.guided_filter)
 
 
 # ----------------------------------------------------------------------------- files

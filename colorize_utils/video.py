@@ -21,7 +21,6 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from .binning import DEFAULT_TEMPERATURE, check_decoding
 # Defined in config (no heavy imports), so the command line checks them before TensorFlow loads.
 from .config import DEFAULT_TEMPORAL, DEFAULT_TEMPORAL_STRENGTH, TEMPORAL_METHODS, check_temporal  # noqa: F401
 from . import inference
@@ -345,20 +344,22 @@ class TemporalFilter:
 
 # ----------------------------------------------------------------------------- colorizing frames
 
-def colorize_frames(frames: Iterable[np.ndarray], model=None, decode: str = "annealed",
-                    temperature: float = DEFAULT_TEMPERATURE, working_size: int = inference.DEFAULT_WORKING_SIZE,
+def colorize_frames(frames: Iterable[np.ndarray], model=None, decode: str | None = None,
+                    temperature: float | None = None, working_size: int | None = None,
                     temporal: str = DEFAULT_TEMPORAL, strength: float = DEFAULT_STRENGTH,
-                    chunk: int = CHUNK_FRAMES, flow_size: int | None = None) -> Iterator[np.ndarray]:
+                    chunk: int = CHUNK_FRAMES, flow_size: int | None = None,
+                    guided_filter=None) -> Iterator[np.ndarray]:
     """Colorize a stream of frames (each H x W x 3 uint8 RGB, or H x W gray; one size for the whole clip).
 
     Yields one uint8 RGB frame per input frame, in order, each with its input's L. Frames are predicted
     `chunk` at a time (one model call), then filtered in order; at most `chunk` frames are held. The
     temporal filter estimates motion and blends at short side `flow_size` (default FLOW_SIZE; never above
-    the frame's own size).
+    the frame's own size). Settings left at None are the model card's (inference.Colorizer.settings).
     """
-    check_decoding(decode, temperature)
+    inference.check_given_settings(decode, temperature, working_size)  # before the model loads
     check_temporal(temporal, strength)
     colorizer = inference.resolve_colorizer(model)
+    settings = colorizer.settings(decode, temperature, working_size, guided_filter)
     smoother = TemporalFilter(temporal, strength)
     pending: list[np.ndarray] = []
 
@@ -366,8 +367,9 @@ def colorize_frames(frames: Iterable[np.ndarray], model=None, decode: str = "ann
         # Color conversions run on the chunk's frames stacked into one tall image: one call for all of them.
         height, width = pending[0].shape[:2]
         lightness = inference.lightness_of(np.concatenate(pending)).reshape(len(pending), height, width)
-        small = np.stack([inference.working_lightness(colorizer, frame_l, int(working_size)) for frame_l in lightness])
-        predicted = inference.predict_working_ab(colorizer, small, decode, temperature)
+        small = np.stack([inference.working_lightness(colorizer, frame_l, settings.working_size)
+                          for frame_l in lightness])
+        predicted = inference.predict_working_ab(colorizer, small, settings.decode, settings.temperature)
         if temporal == "none" and flow_size is None:
             steady = [smoother(small_l, small_ab) for small_l, small_ab in zip(small, predicted)]
         else:
@@ -375,14 +377,15 @@ def colorize_frames(frames: Iterable[np.ndarray], model=None, decode: str = "ann
             steady = [smoother(inference.resize_short_side(frame_l, side), small_ab)
                       for frame_l, small_ab in zip(lightness, predicted)]
         if len(pending) * height * width <= inference.STRIP_PIXELS * 8:
-            ab = np.concatenate([inference.upsample_rows(frame_ab, height, width, 0, height) for frame_ab in steady])
+            ab = np.concatenate([inference.full_resolution_ab(frame_l, frame_ab, 0, height, settings.guided_filter)
+                                 for frame_l, frame_ab in zip(lightness, steady)])
             rows_l, step = lightness.reshape(-1, width), inference.strip_rows(width)
             rgb = np.concatenate([inference.lab_to_rgb_uint8(rows_l[start:start + step], ab[start:start + step])
                                   for start in range(0, len(ab), step)])
             yield from rgb.reshape(len(pending), height, width, 3)
         else:  # large frames one by one, strip by strip
             for frame_l, frame_ab in zip(lightness, steady):
-                yield inference.recombine(frame_l, frame_ab)
+                yield inference.recombine(frame_l, frame_ab, settings.guided_filter)
         pending.clear()
 
     shape = None
@@ -413,10 +416,10 @@ class ClipResult:
     notes: list = field(default_factory=list)  # what the output leaves out (sound)
 
 
-def colorize_clip(source: str | os.PathLike, target: str | os.PathLike, model=None, decode: str = "annealed",
-                  temperature: float = DEFAULT_TEMPERATURE, working_size: int = inference.DEFAULT_WORKING_SIZE,
+def colorize_clip(source: str | os.PathLike, target: str | os.PathLike, model=None, decode: str | None = None,
+                  temperature: float | None = None, working_size: int | None = None,
                   temporal: str = DEFAULT_TEMPORAL, strength: float = DEFAULT_STRENGTH,
-                  on_frame: Callable[[int], None] | None = None) -> ClipResult:
+                  on_frame: Callable[[int], None] | None = None, guided_filter=None) -> ClipResult:
     """Colorize a video file or animated GIF into `target` (its extension picks the format), streaming.
 
     The output has the input's frame size, frame rate and frame count (a GIF keeps each frame's duration).
@@ -428,7 +431,8 @@ def colorize_clip(source: str | os.PathLike, target: str | os.PathLike, model=No
     warning = None
     try:
         try:
-            for frame in colorize_frames(reader, model, decode, temperature, working_size, temporal, strength):
+            for frame in colorize_frames(reader, model, decode, temperature, working_size, temporal, strength,
+                                         guided_filter=guided_filter):
                 writer.write(frame)
                 if on_frame is not None:
                     on_frame(writer.frames_written)
@@ -553,9 +557,8 @@ class ClipScores:
         return float(np.nanmean(self.flicker[method]) / np.nanmean(self.flicker["truth"]))
 
 
-def score_clip(clip: np.ndarray, methods: dict[str, dict], model=None, decode: str = "annealed",
-               temperature: float = DEFAULT_TEMPERATURE,
-               working_size: int = inference.DEFAULT_WORKING_SIZE) -> ClipScores:
+def score_clip(clip: np.ndarray, methods: dict[str, dict], model=None, decode: str | None = None,
+               temperature: float | None = None, working_size: int | None = None) -> ClipScores:
     """Colorize a ground-truth clip (T x H x W x 3 uint8, given as gray) with each method and measure flicker.
 
     `methods` maps a name to colorize_frames keyword arguments, e.g. {"frame_by_frame": {"temporal": "none"},

@@ -257,3 +257,43 @@ def test_prior_correction_undoes_rebalancing_at_decoding_and_survives_saving(tmp
                                np.asarray(corrected.decode_logits(logits, "annealed")), atol=1e-5)
     with pytest.raises(ValueError, match="alpha"):
         bins.with_prior_correction(1.5)
+
+
+def test_train_colorizer_with_photos_calibrates_on_validation_photos_and_ships_only_a_winner(tmp_path, shared_data,
+                                                                                            monkeypatch):
+    import shutil
+
+    from colorize_utils import photo_eval
+    from colorize_utils.cli import main
+
+    photos = tmp_path / "photos"
+    for source in ("caltech101", "intel_scenes"):
+        (photos / source).mkdir(parents=True)
+        for path in sorted((shared_data / "photos" / source).iterdir())[:60]:
+            shutil.copy(path, photos / source / path.name)
+    # a small grid keeps the test short; the rule and the stages are the real ones
+    monkeypatch.setattr(photo_eval, "WORKING_SIZES", (64, 96))
+    monkeypatch.setattr(photo_eval, "DECODING_GRID", {"alpha": (0.75, 1.0), "temperature": (0.38,)})
+    monkeypatch.setattr(photo_eval, "UPSAMPLING_GRID", (None, (1.0, 1e-3)))
+    from colorize_utils import colorizer
+
+    real_holdout = colorizer.holdout_test_images
+    monkeypatch.setattr(colorizer, "holdout_test_images", lambda cfg, test: real_holdout(cfg, test)[:20])
+    monkeypatch.setenv("COLORIZE_DATA_DIR", str(shared_data))
+    run_dir, out = tmp_path / "run", tmp_path / "export"
+    assert main(["train-colorizer", "--run-dir", str(run_dir), "--out", str(out), "--train-size", "60",
+                 "--val-size", "16", "--test-size", "16", "--steps", "2", "--steps-per-epoch", "2",
+                 "--batch-size", "8", "--width", "2", "--photos", str(photos), "--photo-val-size", "10",
+                 "--photo-test-size", "10", "--photo-batch-size", "4"]) == 0
+    card = json.loads((run_dir / "card.json").read_text())
+    settings = card["default_decoding"]
+    assert settings["working_size"] in (64, 96) and settings["prior_correction_alpha"] in (0.75, 1.0)
+    stages = [row["stage"] for row in card["prior_correction"]["candidates"]]
+    assert stages == [1, 1, 2, 2, 3, 3]
+    test = card["photos"]["photo_test"]
+    assert test["images"] == 10 and {row["model"] for row in test["means"]} >= {"gray", "mean_color", "colorizer",
+                                                                                "previous"}
+    against_previous = photo_eval.verdicts(test, "colorizer", "previous")
+    assert set(against_previous) == {"psnr", "auc"}
+    # two steps of a width-2 model do not beat the shipped colorizer: nothing is exported
+    assert card["photos"]["ships"] is False and not out.exists()

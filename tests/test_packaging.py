@@ -52,7 +52,7 @@ def test_wheel_declares_runtime_dependencies_that_hold_the_pinned_versions(wheel
     declared = [Requirement(line.split(":", 1)[1].strip()) for line in metadata.splitlines()
                 if line.startswith("Requires-Dist:")]
     runtime = {r.name.lower(): r for r in declared if r.marker is None}
-    for needed in ("tensorflow", "keras", "numpy", "pillow", "scipy", "av", "opencv-python-headless"):
+    for needed in ("tensorflow", "keras", "numpy", "pillow", "scipy", "av", "opencv-contrib-python-headless"):
         assert needed in runtime, f"{needed} is not a runtime dependency of the wheel"
     pinned = pins(ROOT / "requirements.txt")
     for name, requirement in runtime.items():

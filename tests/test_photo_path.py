@@ -21,9 +21,9 @@ class OracleModel:
         self.input = SimpleNamespace(shape=(None, None, None, 1))  # fully convolutional: any working size
 
     def __call__(self, lightness, training=False):
-        height, width = np.asarray(lightness).shape[1:3]
+        count, height, width = np.asarray(lightness).shape[:3]
         small = np.asarray(Image.fromarray(self.photo).resize((width, height), Image.Resampling.BOX))
-        return uint8_rgb_to_lab_np(small)[None, ..., 1:].astype(np.float32)
+        return np.repeat(uint8_rgb_to_lab_np(small)[None, ..., 1:].astype(np.float32), count, axis=0)
 
 
 def oracle(photo: np.ndarray) -> inference.Colorizer:
@@ -61,3 +61,53 @@ def test_a_colour_edge_keeps_its_colours_on_the_right_sides():
     truth_left, truth_right = uint8_rgb_to_lab_np(image[:1, :1])[0, 0, 1:], uint8_rgb_to_lab_np(image[:1, -1:])[0, 0, 1:]
     assert np.abs(left - truth_left).max() < 3.0, np.abs(left - truth_left).max()
     assert np.abs(right - truth_right).max() < 3.0, np.abs(right - truth_right).max()
+
+
+def two_tone_edge(edge_column: int = 157) -> np.ndarray:
+    """Dark red left of `edge_column`, light blue right of it: the edge is in L too, off the working grid."""
+    image = np.zeros((240, 320, 3), np.uint8)
+    image[:, :edge_column] = (150, 30, 30)
+    image[:, edge_column:] = (120, 170, 230)
+    return image
+
+
+def test_the_guided_filter_moves_colour_edges_onto_the_edges_of_lightness():
+    image = two_tone_edge()
+    band = slice(157 - 20, 157 + 20)  # the working cell is 15 full pixels: bilinear blends about that far
+
+    def band_error(guided_filter) -> float:
+        result = inference.colorize(image, model=oracle(image), working_size=16, guided_filter=guided_filter)
+        assert np.allclose(inference.lightness_of(result), inference.lightness_of(image), atol=1.0)  # L is kept
+        return ab_error(result[:, band], image[:, band])
+
+    bilinear, small, large = band_error(False), band_error((1.0, 1e-3)), band_error((2.0, 1e-4))
+    # Measured 8.6 (bilinear), 7.8 (1 cell, eps 1e-3) and 5.6 (2 cells, 1e-4): the colour moves toward the edge
+    # of the lightness, the more so with a wider, stricter filter (a guided filter only partly undoes the blend).
+    assert large < 0.75 * bilinear and small < 0.95 * bilinear, (bilinear, small, large)
+
+
+def test_guided_strips_give_the_whole_images_result(monkeypatch):
+    image = np.concatenate([two_tone_edge(), two_tone_edge(90)[:, ::-1]], axis=0)  # 480 x 320, two edges
+    colorizer = oracle(image)
+    whole = inference.colorize(image, model=colorizer, working_size=24, guided_filter=(1.0, 1e-3))
+    monkeypatch.setattr(inference, "STRIP_PIXELS", 320 * 7)  # strips of 8 radii (the fewest rows allowed)
+    strips = inference.colorize(image, model=colorizer, working_size=24, guided_filter=(1.0, 1e-3))
+    assert np.abs(whole.astype(int) - strips.astype(int)).max() <= 1
+
+
+def test_the_oracle_gives_the_photo_back_through_the_command_line_and_a_clip(photo, tmp_path, monkeypatch):
+    from colorize_utils import video
+    from colorize_utils.cli import main as cli_main
+
+    small = np.asarray(Image.fromarray(photo).resize((240, 160), Image.Resampling.BILINEAR))
+    Image.fromarray(small).save(tmp_path / "photo.png")
+    monkeypatch.setattr(inference, "load_colorizer", lambda path: oracle(small))
+    assert cli_main(["colorize", str(tmp_path / "photo.png"), "--out", str(tmp_path / "out"), "--model", "oracle",
+                     "--working-size", "80", "--no-progress"]) == 0
+    gray_error = ab_error(np.repeat(inference.gray_of(small)[..., None], 3, axis=-1), small)
+    through_cli = ab_error(np.asarray(Image.open(tmp_path / "out" / "photo.png").convert("RGB")), small)
+    assert through_cli < 0.2 * gray_error, (through_cli, gray_error)
+    frames = list(video.colorize_frames([small] * 4, oracle(small), working_size=80, temporal="flow"))
+    assert len(frames) == 4
+    for frame in frames:  # a still clip: every frame is the photo again, the temporal filter included
+        assert ab_error(frame, small) < 0.2 * gray_error

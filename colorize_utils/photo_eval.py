@@ -1,0 +1,213 @@
+"""The colorizer on real photos: choose its settings on the validation photos, score it on the test photos.
+
+Photos are read from the run's photo folder at their own size (data.stratified_folder_splits gives the same
+val/test files on any machine) and colorized through `inference.colorize()`, the path users' photos take, so
+the working size, the decoding and the upsampling are scored as users get them. Every score is per photo
+(evaluation.photo_table), beside gray and the training mean color; differences between two methods are
+paired bootstrap intervals over photos (metrics.paired_bootstrap).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import os
+from pathlib import Path
+
+import numpy as np
+
+from . import evaluation, inference, metrics
+from .data import stratified_folder_splits
+
+CALIBRATION_RULE = (
+    "Written down before any test photo was scored, and applied on the validation photos only. A candidate "
+    "qualifies when its mean PSNR is at least gray's - 0.3 dB, its AuC is above gray's and its colorfulness is "
+    "at least 0.6 x the ground truth's (the issue's targets). Its score is (PSNR - gray's PSNR) in dB + "
+    "100 x (AuC - gray's AuC) - 0.1 x |colorfulness - the ground truth's|: fidelity and vividness weighed "
+    "together (1 dB of PSNR = 0.01 of AuC = 10 units of colorfulness off the truth). The qualifying candidate "
+    "with the highest score wins; when none qualifies, the highest score of all wins and the card says so. "
+    "The search is by coordinates, on the first CALIBRATION_PHOTOS validation photos: stage 1 the working size "
+    "(prior correction alpha 0.75, temperature 0.38, bilinear), stage 2 alpha and temperature at that size, "
+    "stage 3 the upsampling (bilinear, or a guided filter's radius in model cells and eps) at those.")
+WORKING_SIZES = (96, 128, 160)
+DECODING_GRID = {"alpha": (0.5, 0.75, 1.0), "temperature": (0.3, 0.38, 0.5)}
+UPSAMPLING_GRID = (None, (0.5, 1e-3), (1.0, 1e-3), (2.0, 1e-3), (1.0, 1e-4), (2.0, 1e-4))
+CALIBRATION_PHOTOS = 500
+PSNR_MARGIN, COLORFULNESS_SHARE = 0.3, 0.6
+
+
+def split_photos(photos_dir: str | os.PathLike, val_size: int, test_size: int, seed: int,
+                 image_size: int = 160, limit: int | None = None) -> dict[str, dict[str, np.ndarray]]:
+    """{'val': {relative path: uint8 RGB at its own size}, 'test': {...}}: the run's photo split, read whole.
+
+    `limit` reads only the first photos of each split (in the split's order): quicker looks, never a choice.
+    """
+    splits = stratified_folder_splits(photos_dir, val_size, test_size, seed, image_size)
+    root = Path(photos_dir).expanduser().resolve()
+    photos = {}
+    for name in ("val", "test"):
+        paths = splits[name].paths[:limit] if limit else splits[name].paths
+        photos[name] = {str(Path(path).resolve().relative_to(root)): inference.read_image_file(path)
+                        for path in paths}
+    return photos
+
+
+def colorize_all(photos: dict[str, np.ndarray], colorizer: inference.Colorizer, **settings) -> dict:
+    """Every photo through inference.colorize() with `settings` (the card's defaults where absent)."""
+    return {name: inference.colorize(rgb, colorizer, **settings) for name, rgb in photos.items()}
+
+
+def score(photos: dict[str, np.ndarray], colorized: dict[str, dict], train_ab_mean: np.ndarray,
+          baselines: bool = True) -> tuple[list[dict], list[dict]]:
+    """Mean rows (gray, mean color, then each method) and per-photo rows: evaluation.photo_table, with the
+    ground truth's mean colorfulness in every mean row."""
+    means, per_photo = evaluation.photo_table(photos, colorized, train_ab_mean, baselines=baselines)
+    for row in means:
+        row["truth_colorfulness"] = row["colorfulness"] - row["colorfulness_gap"]
+    return means, per_photo
+
+
+def rule_score(row: dict, gray: dict) -> tuple[bool, float]:
+    """(qualifies, score) of one candidate's mean row against gray's, by CALIBRATION_RULE."""
+    truth = row["truth_colorfulness"]
+    qualifies = (row["psnr"] >= gray["psnr"] - PSNR_MARGIN and row["auc"] > gray["auc"]
+                 and row["colorfulness"] >= COLORFULNESS_SHARE * truth)
+    value = (row["psnr"] - gray["psnr"]) + 100.0 * (row["auc"] - gray["auc"]) - 0.1 * abs(row["colorfulness"] - truth)
+    return qualifies, float(value)
+
+
+def with_prior_correction(colorizer: inference.Colorizer, alpha: float | None, lam: float = 0.5,
+                          sigma: float = 5.0) -> inference.Colorizer:
+    """The same model with its bins' prior correction set to `alpha` (None: as loaded), for rebalancing
+    weight `lam` and soft-encoding `sigma` (the run's rebalance_lambda and soft_sigma)."""
+    if alpha is None or colorizer.binning is None or not hasattr(colorizer.binning, "with_prior_correction"):
+        return colorizer
+    return dataclasses.replace(colorizer, binning=colorizer.binning.with_prior_correction(alpha, lam, sigma))
+
+
+def choose(rows: list[dict]) -> tuple[dict, bool]:
+    """The winning row by CALIBRATION_RULE, and whether it qualified."""
+    qualifying = [row for row in rows if row["qualifies"]]
+    return max(qualifying or rows, key=lambda row: row["score"]), bool(qualifying)
+
+
+def calibrate(colorizer: inference.Colorizer, photos: dict[str, np.ndarray], train_ab_mean: np.ndarray,
+              working_sizes=None, decoding_grid: dict | None = None, upsampling_grid=None,
+              lam: float = 0.5, sigma: float = 5.0, log=print) -> dict:
+    """Choose the default settings on validation photos by CALIBRATION_RULE (three stages, coordinates).
+
+    Returns {'settings': the card's default_decoding, 'rule', 'qualified', 'photos', 'candidates' (every
+    candidate's row, with its stage)}. The grids default to WORKING_SIZES, DECODING_GRID and UPSAMPLING_GRID.
+    """
+    working_sizes = WORKING_SIZES if working_sizes is None else working_sizes
+    decoding_grid = DECODING_GRID if decoding_grid is None else decoding_grid
+    upsampling_grid = UPSAMPLING_GRID if upsampling_grid is None else upsampling_grid
+    gray = next(row for row in score(photos, {}, train_ab_mean)[0] if row["model"] == metrics.GRAY)
+    rows: list[dict] = []
+
+    def run(stage: int, candidates: list[dict]) -> dict:
+        for candidate in candidates:
+            known = next((row for row in rows if all(row[k] == v for k, v in candidate.items())), None)
+            if known is not None:  # the same settings as an earlier stage's: scored once
+                rows.append({**known, "stage": stage})
+                continue
+            corrected = with_prior_correction(colorizer, candidate["alpha"], lam, sigma)
+            settings = {k: v for k, v in candidate.items() if k != "alpha"}
+            means, _ = score(photos, {"candidate": colorize_all(photos, corrected, **settings)}, train_ab_mean,
+                             baselines=False)
+            row = means[0]
+            qualifies, value = rule_score(row, gray)
+            rows.append({"stage": stage, **candidate,
+                         **{k: row[k] for k in ("psnr", "auc", "ssim", "colorfulness", "truth_colorfulness",
+                                                 "accuracy_10_bins")},
+                         "gray_psnr": gray["psnr"], "gray_auc": gray["auc"], "qualifies": qualifies, "score": value})
+            log(f"stage {stage} {candidate}: PSNR {row['psnr']:.2f} (gray {gray['psnr']:.2f}), AuC {row['auc']:.4f} "
+                f"(gray {gray['auc']:.4f}), colorfulness {row['colorfulness']:.1f} (truth "
+                f"{row['truth_colorfulness']:.1f}), score {value:.3f}" + ("  qualifies" if qualifies else ""))
+        return choose([row for row in rows if row["stage"] == stage])[0]
+
+    base = {"decode": "annealed", "alpha": 0.75, "temperature": 0.38, "guided_filter": False}
+    best = run(1, [{**base, "working_size": size} for size in working_sizes])
+    best = run(2, [{**base, "working_size": best["working_size"], "alpha": alpha, "temperature": temperature}
+                   for alpha, temperature in itertools.product(decoding_grid["alpha"], decoding_grid["temperature"])])
+    keep = {k: best[k] for k in ("decode", "alpha", "temperature", "working_size")}
+    run(3, [{**keep, "guided_filter": guided or False} for guided in upsampling_grid])
+    winner, qualified = choose([row for row in rows if row["stage"] == 3])
+    guided = winner["guided_filter"]
+    settings = {"decode": winner["decode"], "temperature": float(winner["temperature"]),
+                "working_size": int(winner["working_size"]), "prior_correction_alpha": float(winner["alpha"]),
+                "guided_filter": {"radius_cells": float(guided[0]), "eps": float(guided[1])} if guided else None}
+    return {"settings": settings, "rule": CALIBRATION_RULE, "qualified": qualified, "photos": len(photos),
+            "gray": {k: gray[k] for k in ("psnr", "auc", "colorfulness", "truth_colorfulness")}, "candidates": rows}
+
+
+def compare(photos: dict[str, np.ndarray], colorized: dict[str, dict], train_ab_mean: np.ndarray,
+            references: tuple[str, ...] = (metrics.GRAY, metrics.MEAN_COLOR),
+            keys: tuple[str, ...] = ("psnr", "auc", "ssim", "colorfulness", "accuracy_10_bins")) -> dict:
+    """Mean rows for every method and baseline, and each method's paired interval against each reference
+    (gray, mean color, and any other method named in `references`), per metric, over photos."""
+    means, per_photo = score(photos, colorized, train_ab_mean)
+    gray_row = next(row for row in means if row["model"] == metrics.GRAY)
+    values = {}
+    for row in per_photo:
+        values.setdefault(row["model"], {}).setdefault("photos", []).append(row["photo"])
+        for key in keys:
+            values[row["model"]].setdefault(key, []).append(row[key])
+    # Gray's binned accuracy is its better side of the 0 edge in the means; the per-photo values are ab = 0's.
+    intervals = []
+    for method in colorized:
+        for reference in references:
+            if reference == method:
+                continue
+            for key in keys:
+                mean, low, high = metrics.paired_bootstrap(np.asarray(values[method][key]),
+                                                           np.asarray(values[reference][key]))
+                intervals.append({"method": method, "reference": reference, "metric": key, "difference": mean,
+                                  "low": low, "high": high,
+                                  "verdict": metrics.verdict(low, high, higher_is_better=True)
+                                  if key != "colorfulness" else "n/a"})
+    return {"means": means, "intervals": intervals, "gray_psnr": gray_row["psnr"]}
+
+
+SHIP_RULE = ("ship only if, on the photo test split, the new model is significantly better than the shipped one "
+             "on PSNR and AuC (paired bootstrap over photos, 95%), and on the Tiny ImageNet hold-out not "
+             "significantly worse on either")
+
+
+def as_photos(images: np.ndarray, prefix: str) -> dict[str, np.ndarray]:
+    """uint8 images (N, H, W, 3) as a {name: image} photo set (for the Tiny ImageNet hold-out)."""
+    return {f"{prefix}{index:05d}": np.asarray(image) for index, image in enumerate(images)}
+
+
+def verdicts(comparison: dict, method: str, reference: str, metrics_: tuple[str, ...] = ("psnr", "auc")) -> dict:
+    """{metric: 'better' | 'worse' | 'tie'} of `method` against `reference` in a compare() result."""
+    return {row["metric"]: row["verdict"] for row in comparison["intervals"]
+            if row["method"] == method and row["reference"] == reference and row["metric"] in metrics_}
+
+
+def evaluate_photo_run(model, bins, run_model_path: Path, photos: dict[str, dict[str, np.ndarray]],
+                       holdout: np.ndarray, train_ab_mean: np.ndarray, lam: float, sigma: float,
+                       previous: inference.Colorizer | None, log=print) -> dict:
+    """Calibrate a trained colorizer on the validation photos, then score it through colorize() on the test
+    photos and the Tiny ImageNet hold-out, against gray, mean color and `previous` (the shipped model, with
+    its own card's defaults). Returns the card's parts: 'calibration', 'photo_test', 'holdout', 'ships',
+    and the calibrated bins ('bins')."""
+    raw = inference.Colorizer(model, bins, Path(run_model_path))
+    validation = dict(list(photos["val"].items())[:CALIBRATION_PHOTOS])
+    calibration = calibrate(raw, validation, train_ab_mean, lam=lam, sigma=sigma, log=log)
+    settings = calibration["settings"]
+    calibrated_bins = bins.with_prior_correction(settings["prior_correction_alpha"], lam, sigma)
+    new = inference.Colorizer(model, calibrated_bins, Path(run_model_path), card={"default_decoding": settings})
+    methods = {"colorizer": new, **({"previous": previous} if previous is not None else {})}
+    references = (metrics.GRAY, metrics.MEAN_COLOR) + (("previous",) if previous is not None else ())
+    results = {}
+    for name, photo_set in (("photo_test", photos["test"]), ("holdout", as_photos(holdout, "tiny_holdout_"))):
+        log(f"scoring {len(photo_set)} {name} images through colorize() ...")
+        outputs = {method: colorize_all(photo_set, colorizer) for method, colorizer in methods.items()}
+        results[name] = compare(photo_set, outputs, train_ab_mean, references=references)
+        results[name]["images"] = len(photo_set)
+    ships = previous is None or (
+        all(v == "better" for v in verdicts(results["photo_test"], "colorizer", "previous").values())
+        and all(v != "worse" for v in verdicts(results["holdout"], "colorizer", "previous").values()))
+    return {"calibration": calibration, "photo_test": results["photo_test"], "holdout": results["holdout"],
+            "ships": bool(ships), "ship_rule": SHIP_RULE, "bins": calibrated_bins}
