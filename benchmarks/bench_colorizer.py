@@ -1,12 +1,14 @@
 """The fully convolutional colorizer on this machine: training images/s per width, and colorizing photos.
 
-    python benchmarks/bench_colorizer.py [--widths 8 16 24 32] [--out results/benchmarks/colorizer.json]
+    python benchmarks/bench_colorizer.py [--widths 8 16 24 32] [--model PATH] [--no-training]
+                                         [--out results/benchmarks/colorizer.json]
 
 1. Training throughput (images/s) of `models.build_colorizer` at each width, with the shipped model's recipe
    (joint bins, soft-encoded rebalanced cross-entropy, batch 128, random 56x56 crops), measured after a
    warm-up in one process, so the widths compare as ratios on the same machine.
 2. `colorize()` on a 1024x768 photo after the model is loaded (read L, predict, upsample, recombine), as
-   seconds, seconds per megapixel and a ratio to `skimage.color.rgb2lab` on the same photo.
+   seconds, seconds per megapixel and a ratio to `skimage.color.rgb2lab` on the same photo, with the model
+   card's defaults (working size, guided filter) and with the bilinear stretch, for the edge-aware step's cost.
 3. The command line on a folder of 64 Tiny-ImageNet-sized (64x64) images: images/s, model load included.
 4. The command line's peak resident memory on a 6000x4000 photo.
 """
@@ -55,8 +57,8 @@ def training_throughput(widths: list[int], batch_size: int, steps: int) -> list[
     return rows
 
 
-def photo_timing(repeats: int = 5) -> dict:
-    """colorize() on a 1024x768 photo against skimage's rgb2lab on the same photo."""
+def photo_timing(repeats: int = 5, model: str | None = None) -> dict:
+    """colorize() on a 1024x768 photo (card defaults, and bilinear) against skimage's rgb2lab on it."""
     import skimage.color
     import skimage.data
     from PIL import Image
@@ -64,27 +66,35 @@ def photo_timing(repeats: int = 5) -> dict:
     from colorize_utils import inference
 
     photo = np.asarray(Image.fromarray(skimage.data.astronaut()).resize((1024, 768), Image.BILINEAR))
-    inference.colorize(photo)  # load the model and warm up
-    colorize_times, rgb2lab_times = [], []
+    colorizer = inference.resolve_colorizer(model)
+    inference.colorize(photo, colorizer)  # load the model and warm up
+    inference.colorize(photo, colorizer, guided_filter=False)
+    colorize_times, bilinear_times, rgb2lab_times = [], [], []
     for _ in range(repeats):
         started = time.perf_counter()
-        inference.colorize(photo)
+        inference.colorize(photo, colorizer)
         colorize_times.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        inference.colorize(photo, colorizer, guided_filter=False)
+        bilinear_times.append(time.perf_counter() - started)
         started = time.perf_counter()
         skimage.color.rgb2lab(photo)
         rgb2lab_times.append(time.perf_counter() - started)
     seconds = float(np.median(colorize_times))
-    return {"photo": "1024x768", "colorize_seconds": seconds, "seconds_per_megapixel": seconds / (1024 * 768 / 1e6),
+    return {"photo": "1024x768", "model": str(colorizer.path), "settings": str(colorizer.settings()),
+            "colorize_seconds": seconds, "seconds_per_megapixel": seconds / (1024 * 768 / 1e6),
+            "bilinear_seconds": float(np.median(bilinear_times)),
             "rgb2lab_seconds": float(np.median(rgb2lab_times)),
             "ratio_to_rgb2lab": seconds / float(np.median(rgb2lab_times))}
 
 
-def command_line(folder_count: int = 64) -> dict:
+def command_line(folder_count: int = 64, model: str | None = None) -> dict:
     """The command line's throughput on small images and its peak memory on a 6000x4000 photo."""
     import skimage.data
     from PIL import Image
 
     results = {}
+    chosen = ["--model", model] if model else []
     with tempfile.TemporaryDirectory() as work:
         small = Path(work, "small")
         small.mkdir()
@@ -96,7 +106,7 @@ def command_line(folder_count: int = 64) -> dict:
             crop.save(small / f"{index:03d}.jpg", quality=90)
         started = time.perf_counter()
         subprocess.run([sys.executable, "-m", "colorize_utils", "colorize", str(small), "--out",
-                        str(Path(work, "out_small")), "--no-progress"], check=True, capture_output=True)
+                        str(Path(work, "out_small")), "--no-progress", *chosen], check=True, capture_output=True)
         seconds = time.perf_counter() - started
         results["folder_of_64x64"] = {"images": folder_count, "seconds": seconds,
                                       "images_per_second": folder_count / seconds}
@@ -104,7 +114,7 @@ def command_line(folder_count: int = 64) -> dict:
         Image.fromarray(skimage.data.astronaut()).resize((6000, 4000), Image.BILINEAR).save(big, quality=90)
         started = time.perf_counter()
         subprocess.run([sys.executable, "-m", "colorize_utils", "colorize", str(big), "--out",
-                        str(Path(work, "out_big")), "--no-progress"], check=True, capture_output=True)
+                        str(Path(work, "out_big")), "--no-progress", *chosen], check=True, capture_output=True)
         peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         results["photo_6000x4000"] = {"seconds": time.perf_counter() - started,
                                       "peak_resident_mib": peak_kib / 1024.0,
@@ -117,15 +127,17 @@ def main() -> None:
     parser.add_argument("--widths", type=int, nargs="*", default=[8, 16, 24, 32])
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--steps", type=int, default=12)
+    parser.add_argument("--model", default=None, help="a .keras colorizer (default: the shipped one)")
+    parser.add_argument("--no-training", action="store_true", help="only the colorizing measurements")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "results" / "benchmarks"
                                               / "colorizer.json"))
     args = parser.parse_args()
     from colorize_utils import reporting
 
-    record = {"training": training_throughput(args.widths, args.batch_size, args.steps)}
-    record["colorize_photo"] = photo_timing()
+    record = {} if args.no_training else {"training": training_throughput(args.widths, args.batch_size, args.steps)}
+    record["colorize_photo"] = photo_timing(model=args.model)
     print(json.dumps(record["colorize_photo"], indent=1), flush=True)
-    record["command_line"] = command_line()
+    record["command_line"] = command_line(model=args.model)
     print(json.dumps(record["command_line"], indent=1), flush=True)
     out = reporting.write_benchmark_record(args.out, **record)
     print(f"written to {out}")

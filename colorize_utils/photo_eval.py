@@ -211,3 +211,25 @@ def evaluate_photo_run(model, bins, run_model_path: Path, photos: dict[str, dict
         and all(v != "worse" for v in verdicts(results["holdout"], "colorizer", "previous").values()))
     return {"calibration": calibration, "photo_test": results["photo_test"], "holdout": results["holdout"],
             "ships": bool(ships), "ship_rule": SHIP_RULE, "bins": calibrated_bins}
+
+
+def upsampling_figure(colorizer: inference.Colorizer, photos: dict[str, np.ndarray], count: int = 6,
+                      guided_filter=None):
+    """Gray input | bilinear | guided filter | truth for the first `count` photos, each at its own size
+    (a row's images share its height). `guided_filter`: the card's (None), else (radius cells, eps)."""
+    from .plots import image_grid
+
+    chosen = guided_filter or colorizer.settings().guided_filter or inference.DEFAULT_GUIDED_FILTER
+    by_source: dict[str, list[str]] = {}
+    for name in photos:  # the first photo of each source in turn: every kind of photo, none picked by eye
+        by_source.setdefault(Path(name).parent.name, []).append(name)
+    names = [name for group in itertools.zip_longest(*by_source.values()) for name in group if name][:count]
+    columns = {"gray input": [], "bilinear": [], f"guided filter r={chosen[0]:g} cells, eps={chosen[1]:g}": [],
+               "truth": []}
+    for name in names:
+        rgb = photos[name]
+        columns["gray input"].append(inference.gray_of(rgb))
+        columns["bilinear"].append(inference.colorize(rgb, colorizer, guided_filter=False))
+        columns[list(columns)[2]].append(inference.colorize(rgb, colorizer, guided_filter=chosen))
+        columns["truth"].append(rgb)
+    return image_grid(columns, row_labels=[Path(name).parent.name for name in names], cell_size=3.2)

@@ -185,6 +185,14 @@ def test_a_colorize_run_prints_only_its_own_lines(tmp_path):
     assert completed.returncode == 0, completed.stderr
     lines = (completed.stdout + completed.stderr).strip().splitlines()
     assert lines == [f"colorized 1 of 1 inputs into {tmp_path / 'out'}"], lines
+    # the same run with TensorFlow imported first (so its start-up output is not captured) gives the same bytes:
+    # quieting the start-up changes no number
+    script = ("import sys, tensorflow; from colorize_utils.cli import main; "
+              f"sys.exit(main(['colorize', {str(tmp_path / 'p.png')!r}, '--out', {str(tmp_path / 'loud')!r}, "
+              "'--no-progress']))")
+    loud = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=environment)
+    assert loud.returncode == 0, loud.stderr
+    assert (tmp_path / "loud" / "p.png").read_bytes() == (tmp_path / "out" / "p.png").read_bytes()
 
 
 def test_a_rerun_says_it_replaced_earlier_outputs_or_keeps_them_and_counts_other_files(tmp_path, capsys):
