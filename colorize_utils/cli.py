@@ -124,6 +124,8 @@ def _run_train_colorizer(args) -> int:
         photo = photo_eval.evaluate_photo_run(result.model, bins, Path(cfg.run_dir) / "model.keras", photos, holdout,
                                               mean_ab, cfg.rebalance_lambda, cfg.soft_sigma, previous)
         calibrated, default_decoding = photo.pop("bins"), photo["calibration"]["settings"]
+        for path in photo_eval.save_run_figures(cfg.run_dir, photo.pop("colorizer"), previous, photos["val"]):
+            print(f"figure: {path}")
         prior_correction = {"rule": photo_eval.CALIBRATION_RULE,
                             "split": f"validation photos (the first {photo['calibration']['photos']})",
                             "candidates": photo["calibration"]["candidates"],

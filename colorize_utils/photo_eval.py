@@ -191,7 +191,7 @@ def evaluate_photo_run(model, bins, run_model_path: Path, photos: dict[str, dict
     """Calibrate a trained colorizer on the validation photos, then score it through colorize() on the test
     photos and the Tiny ImageNet hold-out, against gray, mean color and `previous` (the shipped model, with
     its own card's defaults). Returns the card's parts: 'calibration', 'photo_test', 'holdout', 'ships',
-    and the calibrated bins ('bins')."""
+    and the calibrated bins ('bins') and colorizer ('colorizer')."""
     raw = inference.Colorizer(model, bins, Path(run_model_path))
     validation = dict(list(photos["val"].items())[:CALIBRATION_PHOTOS])
     calibration = calibrate(raw, validation, train_ab_mean, lam=lam, sigma=sigma, log=log)
@@ -210,26 +210,51 @@ def evaluate_photo_run(model, bins, run_model_path: Path, photos: dict[str, dict
         all(v == "better" for v in verdicts(results["photo_test"], "colorizer", "previous").values())
         and all(v != "worse" for v in verdicts(results["holdout"], "colorizer", "previous").values()))
     return {"calibration": calibration, "photo_test": results["photo_test"], "holdout": results["holdout"],
-            "ships": bool(ships), "ship_rule": SHIP_RULE, "bins": calibrated_bins}
+            "ships": bool(ships), "ship_rule": SHIP_RULE, "bins": calibrated_bins, "colorizer": new}
+
+
+def photo_figure(photos: dict[str, np.ndarray], methods: dict, count: int = 6, cell_size: float = 3.2):
+    """Gray input | each method's output | truth for `count` photos (the first photo of each source in turn:
+    every kind of photo, none picked by eye), each at its own size. `methods`: {column: rgb -> rgb}."""
+    from .plots import image_grid
+
+    by_source: dict[str, list[str]] = {}
+    for name in photos:
+        by_source.setdefault(Path(name).parent.name, []).append(name)
+    names = [name for group in itertools.zip_longest(*by_source.values()) for name in group if name][:count]
+    columns = {"gray input": [inference.gray_of(photos[name]) for name in names]}
+    for column, method in methods.items():
+        columns[column] = [method(photos[name]) for name in names]
+    columns["truth"] = [photos[name] for name in names]
+    return image_grid(columns, row_labels=[Path(name).parent.name for name in names], cell_size=cell_size)
 
 
 def upsampling_figure(colorizer: inference.Colorizer, photos: dict[str, np.ndarray], count: int = 6,
                       guided_filter=None):
-    """Gray input | bilinear | guided filter | truth for the first `count` photos, each at its own size
-    (a row's images share its height). `guided_filter`: the card's (None), else (radius cells, eps)."""
-    from .plots import image_grid
-
+    """photo_figure of bilinear against guided-filter upsampling (the card's filter, else `guided_filter`,
+    else inference.DEFAULT_GUIDED_FILTER), everything else at the card's settings."""
     chosen = guided_filter or colorizer.settings().guided_filter or inference.DEFAULT_GUIDED_FILTER
-    by_source: dict[str, list[str]] = {}
-    for name in photos:  # the first photo of each source in turn: every kind of photo, none picked by eye
-        by_source.setdefault(Path(name).parent.name, []).append(name)
-    names = [name for group in itertools.zip_longest(*by_source.values()) for name in group if name][:count]
-    columns = {"gray input": [], "bilinear": [], f"guided filter r={chosen[0]:g} cells, eps={chosen[1]:g}": [],
-               "truth": []}
-    for name in names:
-        rgb = photos[name]
-        columns["gray input"].append(inference.gray_of(rgb))
-        columns["bilinear"].append(inference.colorize(rgb, colorizer, guided_filter=False))
-        columns[list(columns)[2]].append(inference.colorize(rgb, colorizer, guided_filter=chosen))
-        columns["truth"].append(rgb)
-    return image_grid(columns, row_labels=[Path(name).parent.name for name in names], cell_size=3.2)
+    return photo_figure(photos, {
+        "bilinear": lambda rgb: inference.colorize(rgb, colorizer, guided_filter=False),
+        f"guided filter r={chosen[0]:g} cells, eps={chosen[1]:g}":
+            lambda rgb: inference.colorize(rgb, colorizer, guided_filter=chosen)}, count)
+
+
+def save_run_figures(run_dir: str | os.PathLike, new: inference.Colorizer, previous: inference.Colorizer | None,
+                     validation_photos: dict[str, np.ndarray]) -> list[Path]:
+    """The run's photo figures, from validation photos only: bilinear against guided upsampling (6 photos),
+    and the previous shipped model against the new one (12 photos), in <run_dir>/figures/."""
+    import matplotlib.pyplot as plt
+
+    folder = Path(run_dir) / "figures"
+    folder.mkdir(parents=True, exist_ok=True)
+    figures = {"upsampling_validation_photos": upsampling_figure(new, validation_photos)}
+    methods = {"previous model": (lambda rgb: inference.colorize(rgb, previous))} if previous is not None else {}
+    methods["new model"] = lambda rgb: inference.colorize(rgb, new)
+    figures["previous_vs_new_validation_photos"] = photo_figure(validation_photos, methods, count=12, cell_size=2.6)
+    paths = []
+    for name, figure in figures.items():
+        paths.append(folder / f"{name}.png")
+        figure.savefig(paths[-1], dpi=90, bbox_inches="tight")
+        plt.close(figure)
+    return paths
