@@ -127,7 +127,7 @@ def _run_train_colorizer(args) -> int:
         for path in photo_eval.save_run_figures(cfg.run_dir, photo.pop("colorizer"), previous, photos["val"]):
             print(f"figure: {path}")
         prior_correction = {"rule": photo_eval.CALIBRATION_RULE,
-                            "split": f"validation photos (the first {photo['calibration']['photos']})",
+                            "split": f"{photo['calibration']['photos']} validation photos (every source's share)",
                             "candidates": photo["calibration"]["candidates"],
                             "chosen_alpha": default_decoding["prior_correction_alpha"]}
         for name in ("photo_test", "holdout"):

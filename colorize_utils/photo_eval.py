@@ -26,11 +26,11 @@ CALIBRATION_RULE = (
     "100 x (AuC - gray's AuC) - 0.1 x |colorfulness - the ground truth's|: fidelity and vividness weighed "
     "together (1 dB of PSNR = 0.01 of AuC = 10 units of colorfulness off the truth). The qualifying candidate "
     "with the highest score wins; when none qualifies, the highest score of all wins and the card says so. "
-    "The search is by coordinates, on the first CALIBRATION_PHOTOS validation photos: stage 1 the working size "
-    "(prior correction alpha 0.75, temperature 0.38, bilinear), stage 2 alpha and temperature at that size, "
-    "stage 3 the upsampling (bilinear, or a guided filter's radius in model cells and eps) at those.")
+    "The search is by coordinates, on 500 validation photos spread evenly over the sources: stage 1 the "
+    "working size (prior correction alpha 0.75, temperature 0.38, bilinear), stage 2 alpha and temperature at "
+    "that size, stage 3 the upsampling (bilinear, or a guided filter's radius in model cells and eps) at those.")
 WORKING_SIZES = (96, 128, 160)
-DECODING_GRID = {"alpha": (0.5, 0.75, 1.0), "temperature": (0.3, 0.38, 0.5)}
+DECODING_GRID = {"alpha": (0.25, 0.5, 0.75, 1.0), "temperature": (0.3, 0.38, 0.5)}
 UPSAMPLING_GRID = (None, (0.5, 1e-3), (1.0, 1e-3), (2.0, 1e-3), (1.0, 1e-4), (2.0, 1e-4))
 CALIBRATION_PHOTOS = 500
 PSNR_MARGIN, COLORFULNESS_SHARE = 0.3, 0.6
@@ -65,6 +65,15 @@ def score(photos: dict[str, np.ndarray], colorized: dict[str, dict], train_ab_me
     for row in means:
         row["truth_colorfulness"] = row["colorfulness"] - row["colorfulness_gap"]
     return means, per_photo
+
+
+def calibration_subset(photos: dict[str, np.ndarray], count: int | None = None) -> dict[str, np.ndarray]:
+    """`count` (default CALIBRATION_PHOTOS) validation photos spread evenly over the split's order, which is
+    by source: every source keeps its share."""
+    count = CALIBRATION_PHOTOS if count is None else count
+    names = list(photos)
+    stride = max(1, -(-len(names) // max(1, count)))
+    return {name: photos[name] for name in names[::stride][:count]}
 
 
 def rule_score(row: dict, gray: dict) -> tuple[bool, float]:
@@ -193,7 +202,7 @@ def evaluate_photo_run(model, bins, run_model_path: Path, photos: dict[str, dict
     its own card's defaults). Returns the card's parts: 'calibration', 'photo_test', 'holdout', 'ships',
     and the calibrated bins ('bins') and colorizer ('colorizer')."""
     raw = inference.Colorizer(model, bins, Path(run_model_path))
-    validation = dict(list(photos["val"].items())[:CALIBRATION_PHOTOS])
+    validation = calibration_subset(photos["val"])
     calibration = calibrate(raw, validation, train_ab_mean, lam=lam, sigma=sigma, log=log)
     settings = calibration["settings"]
     calibrated_bins = bins.with_prior_correction(settings["prior_correction_alpha"], lam, sigma)
