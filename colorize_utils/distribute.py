@@ -34,7 +34,7 @@ def check_distribute(mode: str) -> None:
                          f"(now {backend}); on TensorFlow use --distribute mirrored.")
     if mode == "multi-worker" and not os.environ.get("TF_CONFIG"):
         raise ValueError("--distribute multi-worker needs $TF_CONFIG naming every worker and this one's index "
-                         "(see README, 'Training on several GPUs or hosts').")
+                         "(see docs/gpu.md, 'Training on several GPUs or hosts').")
 
 
 _STRATEGIES: dict = {}  # one tf.distribute strategy per mode and process

@@ -7,7 +7,7 @@
 On a CPU with memory to spare, two notebooks run at once by default (`--jobs auto`), each as soon as the
 notebooks it needs have finished (NOTEBOOK_NEEDS), with the cores split between their kernels: on small
 models two processes of one thread each get more done together than one process using both cores (the whole
-demo run measured 1.40x faster two at a time; README, "Two notebooks at a time").
+demo run measured 1.40x faster two at a time; docs/performance.md, "Two notebooks at a time").
 A notebook that only loads another's finished models (config.NOTEBOOK_READS) may start while that one runs,
 and waits for it where it loads them.
 
