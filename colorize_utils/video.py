@@ -469,6 +469,45 @@ def clip_flicker(ab_frames: np.ndarray, motions: list[Motion]) -> np.ndarray:
                      for t in range(1, len(ab_frames))])
 
 
+def warping_error(rgb_frames: np.ndarray, motions: list[Motion], occlusion_l: float = 2.0) -> np.ndarray:
+    """Lai et al. (2018)'s warping error of each transition of a clip's output (T x H x W x 3 uint8): the mean,
+    over the pixels seen in both frames, of the squared RGB distance (values in [0, 1]) between frame t and
+    frame t-1 moved onto it. Lai et al. take the flow and occlusion from FlowNet2 on the ground truth; here
+    the motion is Farneback's on the input's L (shared by every method), and a pixel counts as seen where it
+    lies inside frame t-1 and the warped L matches within `occlusion_l`, as in frame_flicker."""
+    errors = []
+    for t in range(1, len(rgb_frames)):
+        motion = motions[t - 1]
+        moved = warp(rgb_frames[t - 1].astype(np.float32) / 255.0, motion)
+        seen = motion.inside & (motion.warp_error < occlusion_l)
+        squared = np.sum((rgb_frames[t].astype(np.float32) / 255.0 - moved) ** 2, axis=-1)
+        errors.append(float(squared[seen].mean()) if seen.any() else float("nan"))
+    return np.array(errors)
+
+
+CDC_GAPS = (1, 2, 4)
+
+
+def color_distribution_consistency(rgb_frames: np.ndarray, gaps=CDC_GAPS, bins: int = 256) -> float:
+    """CDC (Liu et al. 2021, "Temporally consistent video colorization with deep feature propagation and
+    self-regularization learning"): the Jensen-Shannon divergence (base 2, so in [0, 1]) between the color
+    histograms of frames `gap` apart, per RGB channel (256 bins), averaged over channels and frame pairs, then
+    over the gaps 1, 2 and 4. 0 = every frame has the same color distribution; no motion is needed."""
+    histograms = np.stack([[np.bincount(frame[..., c].ravel(), minlength=bins)[:bins] for c in range(3)]
+                           for frame in np.asarray(rgb_frames, np.uint8)]).astype(np.float64)
+    histograms /= histograms.sum(axis=-1, keepdims=True)
+
+    def divergence(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+        middle = 0.5 * (p + q)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            kl = lambda a: np.sum(np.where(a > 0, a * np.log2(a / middle), 0.0), axis=-1)  # noqa: E731
+            return 0.5 * kl(p) + 0.5 * kl(q)
+
+    per_gap = [float(np.mean(divergence(histograms[:-gap], histograms[gap:]))) for gap in gaps
+               if gap < len(histograms)]
+    return float(np.mean(per_gap)) if per_gap else float("nan")
+
+
 def clip_motions(lightness_frames: np.ndarray) -> list[Motion]:
     """estimate_motion for each consecutive pair of a clip's L frames (T x H x W)."""
     return [estimate_motion(lightness_frames[t - 1], lightness_frames[t]) for t in range(1, len(lightness_frames))]
@@ -629,9 +668,20 @@ def clip_table(scores: list[ClipScores], train_ab_mean: np.ndarray, reference: s
             row[f"flicker_ratio_to_{reference}"] = row["flicker"] / float(np.nanmean(flicker[reference]))
             row[f"flicker_vs_{reference}"] = (f"{mean:+.4g} [{low:+.4g}, {high:+.4g}] "
                                              f"{metrics.verdict(low, high, higher_is_better=False)}")
+    # The two temporal metrics the video-colorization papers report, per method over all clips' transitions.
+    for row in rows:
+        frames = ([clip.frames[row["model"]] for clip in scores] if row["model"] in scores[0].frames else
+                  [lab_channels_to_rgb_uint8(clip.lightness, predictions[row["model"]][starts[i]:starts[i + 1]])
+                   for i, clip in enumerate(scores)])
+        row["warping_error"] = float(np.nanmean(np.concatenate(
+            [warping_error(clip_frames, clip.motions) for clip_frames, clip in zip(frames, scores)])))
+        row["cdc"] = float(np.mean([color_distribution_consistency(clip_frames) for clip_frames in frames]))
+    truth_frames = [lab_channels_to_rgb_uint8(clip.lightness, clip.ab_true) for clip in scores]
     rows.append({"model": "ground truth", "flicker": truth_mean, "flicker_vs_truth": 1.0,
-                 "colorfulness": float(np.mean(metrics.colorfulness(
-                     np.concatenate([lab_channels_to_rgb_uint8(clip.lightness, clip.ab_true) for clip in scores]))))})
+                 "warping_error": float(np.nanmean(np.concatenate(
+                     [warping_error(frames, clip.motions) for frames, clip in zip(truth_frames, scores)]))),
+                 "cdc": float(np.mean([color_distribution_consistency(frames) for frames in truth_frames])),
+                 "colorfulness": float(np.mean(metrics.colorfulness(np.concatenate(truth_frames))))})
     return rows
 
 

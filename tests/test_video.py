@@ -191,3 +191,28 @@ def test_sound_is_reported_as_not_carried_over(photos, tmp_path, capsys):
     assert cli_main(["colorize", str(source), "--out", str(tmp_path / "out"), "--no-progress"]) == 0
     assert "its sound (1 audio track(s)) is not carried over" in capsys.readouterr().out
     assert len(read_clip(tmp_path / "out" / "with_sound.mp4")[1]) == 12
+
+
+def test_warping_error_is_zero_for_a_still_clip_and_grows_with_flicker(photos):
+    still = np.repeat(video.synthetic_clip(photos["coffee"], "pan", 1, (48, 64)), 3, axis=0)
+    motions = video.clip_motions(np.stack([lightness(frame) for frame in still]))
+    assert np.allclose(video.warping_error(still, motions), 0.0, atol=1e-4)
+    flickering = still.copy()
+    flickering[1] = np.clip(flickering[1].astype(int) + (20, -20, 0), 0, 255).astype(np.uint8)  # the middle frame
+    errors = video.warping_error(flickering, motions)
+    # both transitions touch the changed frame: about (20/255)^2 * 2 per pixel where nothing clipped
+    assert errors.shape == (2,) and (errors > 0.5 * 2 * (20 / 255) ** 2).all(), errors
+
+
+def test_cdc_is_zero_for_equal_color_distributions_and_one_for_disjoint_ones():
+    frames = np.zeros((5, 8, 8, 3), np.uint8)
+    assert video.color_distribution_consistency(frames) == 0.0
+    shuffled = frames.copy()
+    shuffled[:, :4] = 200  # the same histogram in every frame, whatever the layout: CDC needs no motion
+    shuffled[::2] = shuffled[::2, ::-1]
+    assert video.color_distribution_consistency(shuffled) == pytest.approx(0.0, abs=1e-12)
+    alternating = frames.copy()
+    alternating[1::2] = 255  # odd frames white, even ones black: gap 1 and 1 -> fully apart, gaps 2 and 4 equal
+    assert video.color_distribution_consistency(alternating, gaps=(1,)) == pytest.approx(1.0)
+    assert video.color_distribution_consistency(alternating, gaps=(2, 4)) == pytest.approx(0.0)
+    assert video.color_distribution_consistency(alternating) == pytest.approx(1 / 3)
