@@ -111,7 +111,7 @@ def _run_train_colorizer(args) -> int:
     if cfg.photos_dir is None:  # Tiny ImageNet only: the prior correction is chosen on its validation split
         calibrated, calibration = colorizer.calibrate_prior_correction(result.model, bins, arrays["val"], mean_ab,
                                                                        cfg.rebalance_lambda, sigma=cfg.soft_sigma)
-        default_decoding = {"decode": "annealed", "temperature": 0.38,
+        default_decoding = {"decode": "annealed", "temperature": colorizer.project_config.DEFAULT_TEMPERATURE,
                             "prior_correction_alpha": calibrated.prior_correction["alpha"]}
         prior_correction = {"rule": colorizer.PRIOR_CORRECTION_RULE, "split": "validation", "candidates": calibration,
                             "chosen_alpha": default_decoding["prior_correction_alpha"]}
@@ -135,7 +135,6 @@ def _run_train_colorizer(args) -> int:
             print(reporting.markdown_table(photo[name]["means"]))
         print(("ships: " if photo["ships"] else "does not ship: ") + photo["ship_rule"])
     calibrated.save(Path(cfg.run_dir) / "bins.calibrated.json")
-    alpha = default_decoding["prior_correction_alpha"]
     temperature = default_decoding["temperature"]
     rows, _ = colorizer.evaluate_colorizer(result.model, calibrated, arrays["test"], mean_ab,
                                            decodings=(("annealed", temperature), ("mean", 1.0), ("argmax", 1.0)))

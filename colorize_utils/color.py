@@ -206,11 +206,6 @@ def lab_to_rgb(lab, dtype: str = "float32"):
     return ops.clip(rgb, 0.0, 1.0)
 
 
-def merge_lab(lightness, ab):
-    """Join L (..., 1) and ab (..., 2) into Lab (..., 3)."""
-    return ops.concatenate([ops.cast(lightness, "float32"), ops.cast(ab, "float32")], axis=-1)
-
-
 def lab_channels_to_rgb_uint8(lightness, ab) -> np.ndarray:
     """L (..., 1) + ab (..., 2) -> RGB uint8 numpy array (out-of-gamut channels clipped, as lab_to_rgb), for
     display and RGB metrics; in numpy, chunk by chunk (a test set at once is 12M values)."""

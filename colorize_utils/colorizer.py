@@ -383,7 +383,8 @@ def export_pretrained(run_dir: str | os.PathLike, card: dict, out_dir: str | os.
 
 
 def evaluate_colorizer(model, bins, images: np.ndarray, mean_ab: np.ndarray,
-                       decodings=(("annealed", 0.38),), batch_size: int = 100) -> tuple[list[dict], dict]:
+                       decodings=(("annealed", project_config.DEFAULT_TEMPERATURE),),
+                       batch_size: int = 100) -> tuple[list[dict], dict]:
     """All metrics of the colorizer (per decoding) and both baselines on uint8 test images (N, H, W, 3).
 
     The gray row's binned accuracies are gray's better side (ab = 0 or a hair below 0: 0 is a bin edge).
@@ -415,7 +416,7 @@ PRIOR_CORRECTION_RULE = ("on the validation split: the most colourful alpha (ann
 
 
 def calibrate_prior_correction(model, bins, val_images: np.ndarray, mean_ab: np.ndarray, lam: float,
-                               temperature: float = 0.38, psnr_margin: float = 0.3,
+                               temperature: float = project_config.DEFAULT_TEMPERATURE, psnr_margin: float = 0.3,
                                grid=PRIOR_CORRECTION_GRID, sigma: float = 5.0, auc_margin: float = 0.005,
                                accuracy_margin: float = 0.01) -> tuple[object, list[dict]]:
     """Choose how much of the rebalancing to undo at decoding time, on the validation split only.

@@ -21,7 +21,7 @@ import os
 import urllib.parse
 import warnings
 import zipfile
-from collections import Counter, deque
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -709,8 +709,3 @@ def load_splits(source: str = "auto", sizes=config.PAPER_SIZES, image_size: int 
         report.sizes = {name: len(split) for name, split in splits.items()}
         return ColorizationData(splits["train"], splits["val"], splits["test"], report, image_size)
     raise ValueError(f"Unknown data source {source!r}; choose one of {SOURCES}.")
-
-
-def class_counts(split: ImageSplit) -> Counter:
-    """How many images of each label a split holds."""
-    return Counter(split.labels)

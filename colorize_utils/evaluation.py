@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 
 from . import metrics, models, training
-from .color import lab_channels_to_rgb_uint8
 
 CATEGORY_GROUPS = {
     "landscape": {"n09193705": "alp", "n09246464": "cliff", "n09256479": "coral reef", "n09332890": "lakeside",

@@ -317,7 +317,7 @@ class Experiment:
         return before, float(model.evaluate(lightness, target, batch_size=count, verbose=0))
 
     def predict(self, name: str, lightness: np.ndarray, decode: str = "argmax",
-                temperature: float = 0.38) -> np.ndarray:
+                temperature: float = config.DEFAULT_TEMPERATURE) -> np.ndarray:
         """ab predictions of a trained model (classifiers: unbin(argmax) unless `decode` says otherwise)."""
         result = self.results[name]
         return models.predict_ab(result.model, lightness, result.binning, decode=decode, temperature=temperature)

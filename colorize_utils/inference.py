@@ -1,4 +1,4 @@
-"""Colorizing people's photos: `colorize()` for arrays, `colorize_file()` for files, the shipped model.
+"""Colorizing people's photos: `colorize()` for arrays, `read_image_file()` for files, the shipped model.
 
 The model predicts ab at a small working resolution (the scale it was trained at); the ab is upsampled
 smoothly to the photo's full size and joined with the photo's own, full-resolution L, so the output keeps
@@ -92,6 +92,7 @@ class ColorizeSettings:
 def load_colorizer(path: str | os.PathLike | None = None) -> Colorizer:
     """A saved model (default: the shipped one) with the bin table beside it (`<stem>.bins.json` or `bins.json`)."""
     from .binning import load_binning
+    from .models import is_classifier
     from .training import load_model
 
     path = Path(path) if path is not None else DEFAULT_MODEL
@@ -110,7 +111,7 @@ def load_colorizer(path: str | os.PathLike | None = None) -> Colorizer:
         if candidate.is_file():
             binning = load_binning(candidate)
             break
-    if len(model.output.shape) == 5:
+    if is_classifier(model):
         if binning is None:
             raise FileNotFoundError(f"{path} predicts bins but no bin table was found beside it "
                                     f"({path.stem}.bins.json or bins.json).")

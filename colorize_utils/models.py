@@ -12,6 +12,8 @@ import numpy as np
 import keras
 from keras import layers, ops
 
+from .config import DEFAULT_TEMPERATURE
+
 
 # The paper's final CNN: 9 conv layers, kernel 5, each ReLU then BatchNorm, down-sampling only by
 # strided convs. Its figure with the channel numbers is lost; as in its source (Zhang et al. 2016),
@@ -130,9 +132,6 @@ def build_paper_cnn(image_size: int = 64, width: int = 32, head: str = "regressi
 
 
 # ----------------------------------------------------------------------------- the fully convolutional colorizer
-
-COLORIZER_DOWNSAMPLE = 4  # the colorizer predicts ab at 1/4 of its input's resolution, as Zhang et al.
-COLORIZER_MULTIPLE = 8  # inputs must be a multiple of 8 (three stride-2 stages)
 
 
 @keras.saving.register_keras_serializable(package="colorize")
@@ -264,18 +263,13 @@ def build_colorizer(width: int = 16, head: str = "classification", num_heads: in
     return keras.Model(inputs, outputs, name=name or f"colorizer_{head}")
 
 
-def is_fully_convolutional(model: keras.Model) -> bool:
-    """True for the colorizer (any input size, ab at 1/4 resolution), False for the paper's CNNs."""
-    return model.input.shape[1] is None
-
-
 def is_classifier(model: keras.Model) -> bool:
     """True when the model outputs bin logits (H, W, 2, num_bins) rather than ab."""
     return len(model.output.shape) == 5
 
 
 def predict_ab(model: keras.Model, lightness: np.ndarray, binning=None, batch_size: int = 64,
-               decode: str = "argmax", temperature: float = 0.38) -> np.ndarray:
+               decode: str = "argmax", temperature: float = DEFAULT_TEMPERATURE) -> np.ndarray:
     """ab predictions in Lab units, at the input's resolution, for L (N, H, W, 1).
 
     Classifiers decode by `decode` ("argmax" = the paper's unbin(argmax), "mean", or "annealed" with

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from . import evaluation, inference, metrics
+from .config import DEFAULT_TEMPERATURE
 from .data import stratified_folder_splits
 
 CALIBRATION_RULE = (
@@ -135,7 +136,7 @@ def calibrate(colorizer: inference.Colorizer, photos: dict[str, np.ndarray], tra
                 f"{row['truth_colorfulness']:.1f}), score {value:.3f}" + ("  qualifies" if qualifies else ""))
         return choose([row for row in rows if row["stage"] == stage])[0]
 
-    base = {"decode": "annealed", "alpha": 0.75, "temperature": 0.38, "guided_filter": False}
+    base = {"decode": "annealed", "alpha": 0.75, "temperature": DEFAULT_TEMPERATURE, "guided_filter": False}
     best = run(1, [{**base, "working_size": size} for size in working_sizes])
     best = run(2, [{**base, "working_size": best["working_size"], "alpha": alpha, "temperature": temperature}
                    for alpha, temperature in itertools.product(decoding_grid["alpha"], decoding_grid["temperature"])])

@@ -11,7 +11,6 @@ cached after the conversion, so later epochs only shuffle and batch; larger ones
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
@@ -21,7 +20,7 @@ from keras import ops
 from . import config
 from .binning import ChannelBins
 from .color import uint8_rgb_to_lab, uint8_rgb_to_lab_np
-from .data import SPLIT_NAMES, ImageSplit, fit_to_size, load_splits, read_rgb
+from .data import ImageSplit, fit_to_size, read_rgb
 
 
 def rgb_uint8_to_model_pair(rgb_uint8, binning: ChannelBins | None = None):
@@ -378,18 +377,3 @@ def _colorizer_batch(images: np.ndarray, crop: int, downsample: int, picked: np.
     lightness, ab = lab[..., :1], lab[..., 1:]
     small = ab.reshape(count_now, crop // downsample, downsample, crop // downsample, downsample, 2)
     return lightness, small.mean(axis=(2, 4))
-
-
-def load_datasets(source: str = "auto", sizes=config.PAPER_SIZES, image_size: int = 64,
-                  batch_size: int = 250, seed: int = 0, binning: ChannelBins | None = None,
-                  root: str | os.PathLike | None = None, download: bool = True):
-    """Train / val / test tf.data.Datasets of (L, ab) batches, plus the ColorizationData behind them.
-
-    `data.load_splits()` followed by `make_dataset()` on each non-empty split (only the train split
-    shuffled). It lives here rather than in `data` so that `data` never imports this module.
-    """
-    data = load_splits(source, sizes, image_size, seed, root, download)
-    datasets = {name: make_dataset(data[name], image_size, batch_size, shuffle=(name == "train"),
-                                   seed=seed, binning=binning)
-                for name in SPLIT_NAMES if len(data[name])}
-    return datasets, data

@@ -164,14 +164,6 @@ def markdown_table(rows: Sequence[dict], float_format: str = "{:.4g}") -> str:
     return "\n".join(lines)
 
 
-def load_metrics(profile: str, notebook: str, results_dir: str | os.PathLike | None = None) -> dict:
-    """Read a metrics record written by write_metrics()."""
-    path = config.results_dir(profile, results_dir) / "metrics" / f"{notebook}.json"
-    if not path.exists():
-        raise FileNotFoundError(f"No metrics record at {path}; run notebook {notebook} first.")
-    return json.loads(path.read_text())
-
-
 class NotebookRun:
     """A notebook's resolved parameters (profile, data source, sizes, seed) and its ResultsWriter."""
 

@@ -1,7 +1,7 @@
 """Notebook 04's models trained through Experiment, with the resident set printed after each step.
 
     COLORIZE_DATA_DIR=../shared/data COLORIZE_RESULTS_ROOT=/tmp/m TF_NUM_INTRAOP_THREADS=1 \
-        TF_NUM_INTEROP_THREADS=1 OMP_NUM_THREADS=1 [VARIANT=...] python mem04.py /tmp/m/out
+        TF_NUM_INTEROP_THREADS=1 OMP_NUM_THREADS=1 [VARIANT=...] python benchmarks/memory_04.py /tmp/m/out
 
 Variants (environment), as in README.md's table:
     TRIM=1        malloc_trim(0) after each step (log b)
