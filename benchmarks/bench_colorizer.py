@@ -34,8 +34,9 @@ def training_throughput(widths: list[int], batch_size: int, steps: int) -> list[
     """Images/s of one fit() of `steps` steps per width, after a warm-up fit."""
     import keras
 
-    from colorize_utils import colorizer, models, pipeline
+    from colorize_utils import models, pipeline
     from colorize_utils.binning import JointBins
+    from colorize_utils.losses import colorizer_loss
 
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (1024, 64, 64, 3), dtype=np.uint8)
@@ -44,7 +45,7 @@ def training_throughput(widths: list[int], batch_size: int, steps: int) -> list[
     for width in widths:
         models.set_seed(0)
         model = models.build_colorizer(width, "classification", 1, bins.num_classes)
-        model.compile(keras.optimizers.Adam(1e-3), loss=colorizer.colorizer_loss(bins, 0.5))
+        model.compile(keras.optimizers.Adam(1e-3), loss=colorizer_loss(bins, 0.5))
         data = pipeline.make_colorizer_dataset(images, batch_size, 56, augment=True)
         model.fit(data, steps_per_epoch=3, epochs=1, verbose=0)  # compile and warm up
         started = time.perf_counter()

@@ -79,6 +79,9 @@ def build(model_name: str, batch: int, quarter: bool = False, optimizer: str = "
     from colorize_utils import colorizer, gan, losses, models, training
     from colorize_utils.binning import JointBins
 
+    # the shipped model's loss: in losses since the structure pass, in colorizer in a --baseline-root before it
+    colorizer_loss = getattr(losses, "colorizer_loss", None) or colorizer.colorizer_loss
+
     def adam(learning_rate, **kwargs):
         return (keras.optimizers.Adam(learning_rate, **kwargs) if optimizer == "keras"
                 else training.adam(learning_rate, **kwargs))
@@ -102,7 +105,7 @@ def build(model_name: str, batch: int, quarter: bool = False, optimizer: str = "
     elif model_name == "colorizer":
         bins = JointBins.from_pixels(rng.normal(0, 25, (200_000, 2)))
         model = models.build_colorizer(16, "classification", 1, bins.num_classes)
-        model.compile(adam(1e-3), loss=colorizer.colorizer_loss(bins, 0.5))
+        model.compile(adam(1e-3), loss=colorizer_loss(bins, 0.5))
         lightness = rng.uniform(0, 100, (batch, 56, 56, 1)).astype("float32")
         target = rng.normal(0, 25, (batch, 14, 14, 2)).astype("float32")
         size = 56

@@ -22,6 +22,7 @@ from keras import ops
 
 # Defined in config (no heavy imports), so the command line checks them before TensorFlow loads.
 from .config import DECODINGS, DEFAULT_TEMPERATURE, check_decoding  # noqa: F401
+from .files import atomic_path
 
 AB_RANGE = (-100.0, 100.0)  # the paper bins ab over [-100, 100]; values outside land in the end bins
 QUANTILE_RANGE = (-128.0, 128.0)  # quantile edges come from a histogram over this range ...
@@ -158,7 +159,6 @@ class ChannelBins:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the bin table as JSON (saved beside the model that uses it)."""
-        from .reporting import atomic_path
 
         with atomic_path(path) as temporary:
             temporary.write_text(json.dumps(self.get_config(), indent=1))
@@ -423,7 +423,6 @@ class JointBins:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the bin table as JSON (saved beside the model that uses it)."""
-        from .reporting import atomic_path
 
         with atomic_path(path) as temporary:
             temporary.write_text(json.dumps(self.get_config()))

@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+from .files import atomic_path
+
 
 def _train_colorizer_parser(sub) -> None:
     from .colorizer import ColorizerConfig
@@ -172,7 +174,8 @@ def _run_train_colorizer(args) -> int:
     if photo is not None:
         card["photos"] = {"split": report.get("photos"), **{k: photo[k] for k in ("photo_test", "holdout", "ships",
                                                                                  "ship_rule")}}
-    Path(cfg.run_dir, "card.json").write_text(json.dumps(reporting.json_safe(card), indent=1))
+    with atomic_path(Path(cfg.run_dir, "card.json")) as partial:
+        partial.write_text(json.dumps(reporting.json_safe(card), indent=1))
     if photo is not None and not photo["ships"] and not args.no_export:
         print(f"not exported: it does not beat the shipped model ({photo['ship_rule']}); its card is "
               f"{Path(cfg.run_dir, 'card.json')}")
@@ -353,7 +356,6 @@ def _run_colorize(args) -> int:
     from . import video
 
     for source in files:
-        partial = None
         try:
             if video.is_clip(source):
                 target = output_path(source, out_dir, taken, files, source.suffix.lower())
@@ -377,9 +379,8 @@ def _run_colorize(args) -> int:
             result = inference.colorize(rgb, colorizer, args.decode, args.temperature, args.working_size,
                                         guided_filter)
             replaced += target.exists()
-            partial = target.with_name(f".{target.stem}.partial.png")
-            Image.fromarray(result).save(partial, format="PNG")
-            os.replace(partial, target)
+            with atomic_path(target) as partial:
+                Image.fromarray(result).save(partial, format="PNG")
             taken.add(target.resolve())
             written.append((source, target))
         except (inference.UnusableImage, video.UnusableVideo, ValueError, OSError, MemoryError) as error:
@@ -387,8 +388,6 @@ def _run_colorize(args) -> int:
         except Exception as error:  # e.g. a TensorFlow error on one odd image must not end the batch
             skipped.append((str(source), f"could not be colorized ({type(error).__name__}: {error})"))
         finally:  # also after `continue`: a clip or a kept output counts on the bar too
-            if partial is not None and partial.exists():
-                partial.unlink()
             if progress is not None:
                 progress.update(1)
     if progress is not None:

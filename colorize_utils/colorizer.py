@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from . import config as project_config
+from .files import atomic_path
 
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
 MODEL_FILE, BINS_FILE, CARD_FILE = "colorizer.keras", "colorizer.bins.json", "colorizer.card.json"
@@ -152,15 +153,14 @@ def cache_images(path: Path, split, decode_size: int, size: int | None = None, c
     from .data import fit_to_size
 
     size = size or decode_size
-    partial = path.with_name(path.name + ".partial")
-    images = np.lib.format.open_memmap(partial, "w+", np.uint8, (len(split), size, size, 3))
-    for start in range(0, len(split), chunk):
-        squares = split.slice(start, start + chunk).rgb(decode_size)
-        images[start:start + chunk] = squares if size == decode_size else np.stack(
-            [fit_to_size(square, size) for square in squares])
-    images.flush()
-    del images
-    os.replace(partial, path)
+    with atomic_path(path) as partial:
+        images = np.lib.format.open_memmap(partial, "w+", np.uint8, (len(split), size, size, 3))
+        for start in range(0, len(split), chunk):
+            squares = split.slice(start, start + chunk).rgb(decode_size)
+            images[start:start + chunk] = squares if size == decode_size else np.stack(
+                [fit_to_size(square, size) for square in squares])
+        images.flush()
+        del images
     return np.load(path, mmap_mode="r")
 
 
@@ -226,18 +226,6 @@ def train_ab_mean(train_images) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- training
-
-
-def colorizer_loss(bins, rebalance_lambda: float | None, soft: bool = True, sigma: float = 5.0,
-                   neighbours: int = 5):
-    """The colorizer's classification loss for a binning: soft-encoded and rebalanced for joint bins."""
-    from .losses import ColorClassCrossEntropy
-
-    weights = None
-    if rebalance_lambda is not None and bins.kind == "joint":
-        weights = bins.class_weights(rebalance_lambda, sigma)
-    return ColorClassCrossEntropy(bins.get_config(), soft=soft, class_weights=weights, neighbours=neighbours,
-                                  sigma=sigma)
 
 
 def load_finished_run(cfg: ColorizerConfig):
@@ -329,7 +317,7 @@ def train_colorizer(cfg: ColorizerConfig):
 
 def _build_and_fit(cfg: ColorizerConfig, bins, arrays: dict, run_dir: Path, resuming: bool):
     """Build the colorizer and fit it by blocks of steps (inside train_colorizer's distribution scope)."""
-    from . import models, pipeline, training
+    from . import losses, models, pipeline, training
     from .training import read_history
 
     models.set_seed(cfg.seed)
@@ -355,7 +343,7 @@ def _build_and_fit(cfg: ColorizerConfig, bins, arrays: dict, run_dir: Path, resu
         min_learning_rate=cfg.learning_rate / 10, lr_patience=cfg.lr_patience, seed=cfg.seed,
         steps_per_epoch=cfg.steps_per_epoch, validation_steps=len(val_images) // val_batch,
         max_minutes=cfg.max_minutes, label="colorizer")
-    loss = colorizer_loss(bins, cfg.rebalance_lambda, True, cfg.soft_sigma, cfg.soft_neighbours)
+    loss = losses.colorizer_loss(bins, cfg.rebalance_lambda, True, cfg.soft_sigma, cfg.soft_neighbours)
     (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=1))
     return training.train(model, train_data, val_data, loss, run_dir, train_config, bins)
 
@@ -371,14 +359,13 @@ def export_pretrained(run_dir: str | os.PathLike, card: dict, out_dir: str | os.
     out_dir.mkdir(parents=True, exist_ok=True)
     # Re-saved without the optimizer's state (train() writes model.keras without it; a run interrupted before
     # this change, or a model that cannot be copied, may hold it: a third of the size, and all inference needs).
-    partial_model = out_dir / "colorizer.partial.keras"
-    load_model(run_dir / "model.keras").save(partial_model)
-    os.replace(partial_model, out_dir / MODEL_FILE)
+    with atomic_path(out_dir / MODEL_FILE) as partial:
+        load_model(run_dir / "model.keras").save(partial)
     calibrated = run_dir / "bins.calibrated.json"
-    shutil.copyfile(calibrated if calibrated.exists() else run_dir / "bins.json", out_dir / f"{BINS_FILE}.partial")
-    os.replace(out_dir / f"{BINS_FILE}.partial", out_dir / BINS_FILE)
-    (out_dir / f"{CARD_FILE}.partial").write_text(json.dumps(card, indent=1))
-    os.replace(out_dir / f"{CARD_FILE}.partial", out_dir / CARD_FILE)
+    with atomic_path(out_dir / BINS_FILE) as partial:
+        shutil.copyfile(calibrated if calibrated.exists() else run_dir / "bins.json", partial)
+    with atomic_path(out_dir / CARD_FILE) as partial:
+        partial.write_text(json.dumps(card, indent=1))
     return out_dir
 
 

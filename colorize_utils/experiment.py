@@ -19,11 +19,12 @@ import keras
 import numpy as np
 from keras import ops
 
-from . import colorizer, config, evaluation, losses, metrics, models, pipeline, training
+from . import config, evaluation, losses, metrics, models, pipeline, training
 from .binning import JointBins, QuantileBins, UniformBins, load_binning, mean_ab
 from .data import ColorizationData, ImageSplit
 from .distribute import distribution_scope, prepare_distribution
-from .reporting import NotebookRun, atomic_path, git_commit, json_safe
+from .files import atomic_path, git_commit, json_safe
+from .reporting import NotebookRun
 
 
 @dataclass(frozen=True)
@@ -289,7 +290,7 @@ class Experiment:
                                       seed=self.seed, steps_per_epoch=steps,
                                       validation_steps=len(self._val_rgb) // val_batch if val_batch else None)
         model = self.build(spec)
-        loss = (colorizer.colorizer_loss(binning, 0.5 if spec.rebalance else None, soft=True) if spec.uses_bins
+        loss = (losses.colorizer_loss(binning, 0.5 if spec.rebalance else None, soft=True) if spec.uses_bins
                 else losses.get_loss(spec.loss))
         print(f"{spec.name}: {model.count_params():,} parameters, {self.epochs} epochs of {steps} steps")
         train_data = pipeline.make_colorizer_dataset(self._train_rgb, batch_size, crop, augment=True,

@@ -113,3 +113,13 @@ def get_loss(name: str) -> keras.losses.Loss:
     if name not in LOSSES:
         raise ValueError(f"Unknown loss {name!r}; choose one of {sorted(LOSSES)}.")
     return LOSSES[name]()
+
+
+def colorizer_loss(bins, rebalance_lambda: float | None, soft: bool = True, sigma: float = 5.0,
+                   neighbours: int = 5):
+    """The colorizer's classification loss for a binning: soft-encoded and rebalanced for joint bins."""
+    weights = None
+    if rebalance_lambda is not None and bins.kind == "joint":
+        weights = bins.class_weights(rebalance_lambda, sigma)
+    return ColorClassCrossEntropy(bins.get_config(), soft=soft, class_weights=weights, neighbours=neighbours,
+                                  sigma=sigma)

@@ -2,53 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as dt
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Sequence
 
 from . import config
-
-
-def git_commit() -> str:
-    """The project's current commit (with '-dirty' when code has changes), or 'unknown'.
-
-    Changes under results/ do not count: they are what the runs themselves write.
-    """
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=config.PROJECT_ROOT, text=True,
-                                capture_output=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!results"],
-                               cwd=config.PROJECT_ROOT, text=True, capture_output=True).stdout.strip()
-        return commit + ("-dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike):
-    """Yield a temporary path beside `path`; on success it is renamed onto `path` in one step.
-
-    An interrupted write (crash, kill, full disk) leaves the previous file untouched and no half-written
-    one: readers see either the old file or the new one. The temporary keeps the suffix, because some
-    writers (matplotlib, Keras) choose the format by it.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")
-    try:
-        yield temporary
-        os.replace(temporary, path)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
+from .files import atomic_path, git_commit, json_safe  # noqa: F401  (also reporting's API)
 
 
 def labelled(rows: Sequence[dict]) -> list[dict]:
@@ -216,23 +181,6 @@ def start_notebook(notebook: str, profile: str | None = None, dataset: str | Non
     run = NotebookRun(notebook, profile, dataset, sizes, seed, results_dir)
     print(run.describe())
     return run
-
-
-def json_safe(value):
-    """A copy of nested dicts/lists with NaN and infinities replaced by None (strict JSON has neither)."""
-    import math
-
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if hasattr(value, "tolist"):
-        return json_safe(value.tolist())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Path):
-        return str(value)
-    return value
 
 
 def peak_resident_mib() -> float | None:

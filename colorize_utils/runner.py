@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 from . import config
+from .files import atomic_path
 
 NOTEBOOK_DIR = config.PROJECT_ROOT / "notebooks"
 # The numbered notebooks, in the order they run; later notebooks read models saved by earlier ones.
@@ -89,9 +90,8 @@ def _promote(staging: Path, destination: Path, name: str) -> list[Path]:
     for stale in sorted(previous - written):
         (destination / stale).unlink(missing_ok=True)
     manifest.parent.mkdir(parents=True, exist_ok=True)
-    partial = manifest.with_name(manifest.name + ".partial")
-    partial.write_text("\n".join(sorted(written)) + "\n")
-    os.replace(partial, manifest)
+    with atomic_path(manifest) as partial:
+        partial.write_text("\n".join(sorted(written)) + "\n")
     shutil.rmtree(staging, ignore_errors=True)
     return moved
 
@@ -471,7 +471,7 @@ def main(argv: list[str] | None = None) -> int:
     # Models trained by one notebook are reused by later ones when their training keys match; the key holds
     # the code's commit, which is the commit this run started at (a commit made during a long run must not
     # make notebook 04 retrain what 03 trained).
-    from .reporting import git_commit
+    from .files import git_commit
 
     os.environ.setdefault(config.RUN_COMMIT_VARIABLE, git_commit())
     try:

@@ -25,7 +25,7 @@ import keras
 import numpy as np
 
 from .binning import ChannelBins, load_binning
-from .reporting import atomic_path, json_safe
+from .files import atomic_path, json_safe
 
 
 @dataclass
@@ -310,7 +310,6 @@ class _BestCheckpoint(keras.callbacks.Callback):
         if value is None or not math.isfinite(float(value)) or float(value) >= self.best:
             return
         self.best = float(value)
-        temporary = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix}")
         # Written from a copy without an optimizer: Keras's .keras format always holds a compiled model's
         # optimizer state (twice the weights with Adam), which inference never needs and resuming takes from
         # the backup. A third of the bytes each time the model improves (1.3 GB -> 0.4 GB at 50 paper bins).
@@ -318,8 +317,8 @@ class _BestCheckpoint(keras.callbacks.Callback):
             self._inference_copy = uncompiled_copy(self.model) or self.model
         if self._inference_copy is not self.model:
             self._inference_copy.set_weights(self.model.get_weights())
-        self._inference_copy.save(temporary)
-        os.replace(temporary, self.path)
+        with atomic_path(self.path) as temporary:
+            self._inference_copy.save(temporary)
 
 
 def prepare_run_dir(run_dir: str | os.PathLike, epochs: int) -> Path:
