@@ -77,14 +77,7 @@ def _run_train_colorizer(args) -> int:
     started = time.perf_counter()
     started_commit = reporting.git_commit()  # the code this process runs, even if a commit lands meanwhile
     if args.fresh:
-        import shutil
-
-        run_dir = Path(cfg.run_dir)
-        for name in ("model.keras", "history.csv", "history.json", "bins.json", "bins.key.json",
-                     "bins.calibrated.json", "card.json", "config.json"):
-            (run_dir / name).unlink(missing_ok=True)
-        for folder in ("backup", "tensorboard"):
-            shutil.rmtree(run_dir / folder, ignore_errors=True)
+        colorizer.reset_run(cfg.run_dir)
     try:
         if args.evaluate_only:
             result, bins, arrays, report = colorizer.load_finished_run(cfg)
@@ -95,7 +88,7 @@ def _run_train_colorizer(args) -> int:
         return 1
     # The precision the run trained in, as train_colorizer resolved and recorded it ("auto" -> what ran;
     # runs from before the option trained in float32).
-    recorded = Path(cfg.run_dir, "config.json")
+    recorded = Path(cfg.run_dir, colorizer.RUN_FILES["config"])
     cfg = dataclasses.replace(cfg, precision=(json.loads(recorded.read_text()) if recorded.is_file() else {}).get(
         "precision", "float32"))
     train_seconds = sum(result.history.get("seconds", []))
@@ -107,78 +100,11 @@ def _run_train_colorizer(args) -> int:
         # Calibrating and evaluating a half-trained model would cost minutes and be redone by the rerun.
         print(f"not calibrated or evaluated yet: rerun the same command to resume from {cfg.run_dir}")
         return 0
-    mean_ab = colorizer.train_ab_mean(colorizer.training_pixels(arrays))
-    holdout = colorizer.holdout_test_images(cfg, arrays["test"])
-    photo = None
-    if cfg.photos_dir is None:  # Tiny ImageNet only: the prior correction is chosen on its validation split
-        calibrated, calibration = colorizer.calibrate_prior_correction(result.model, bins, arrays["val"], mean_ab,
-                                                                       cfg.rebalance_lambda, sigma=cfg.soft_sigma)
-        default_decoding = {"decode": "annealed", "temperature": colorizer.project_config.DEFAULT_TEMPERATURE,
-                            "prior_correction_alpha": calibrated.prior_correction["alpha"]}
-        prior_correction = {"rule": colorizer.PRIOR_CORRECTION_RULE, "split": "validation", "candidates": calibration,
-                            "chosen_alpha": default_decoding["prior_correction_alpha"]}
-    else:  # with photos: every default is chosen on the validation photos, and the test photos decide shipping
-        from . import inference, photo_eval
-
-        previous = inference.default_colorizer() if inference.DEFAULT_MODEL.is_file() else None
-        photos = photo_eval.split_photos(cfg.photos_dir, cfg.photo_val_size, cfg.photo_test_size, cfg.seed,
-                                         cfg.photo_size)
-        photo = photo_eval.evaluate_photo_run(result.model, bins, Path(cfg.run_dir) / "model.keras", photos, holdout,
-                                              mean_ab, cfg.rebalance_lambda, cfg.soft_sigma, previous)
-        calibrated, default_decoding = photo.pop("bins"), photo["calibration"]["settings"]
-        for path in photo_eval.save_run_figures(cfg.run_dir, photo.pop("colorizer"), previous, photos["val"]):
-            print(f"figure: {path}")
-        prior_correction = {"rule": photo_eval.CALIBRATION_RULE,
-                            "split": f"{photo['calibration']['photos']} validation photos (every source's share)",
-                            "candidates": photo["calibration"]["candidates"],
-                            "chosen_alpha": default_decoding["prior_correction_alpha"]}
-        for name in ("photo_test", "holdout"):
-            print(f"{name} ({photo[name]['images']} images, through colorize() with each model's defaults):")
-            print(reporting.markdown_table(photo[name]["means"]))
-        print(("ships: " if photo["ships"] else "does not ship: ") + photo["ship_rule"])
-    calibrated.save(Path(cfg.run_dir) / "bins.calibrated.json")
-    temperature = default_decoding["temperature"]
-    rows, _ = colorizer.evaluate_colorizer(result.model, calibrated, arrays["test"], mean_ab,
-                                           decodings=(("annealed", temperature), ("mean", 1.0), ("argmax", 1.0)))
-    uncorrected, _ = colorizer.evaluate_colorizer(result.model, bins, arrays["test"], mean_ab,
-                                                  decodings=(("annealed", temperature),))
-    rows.append({**uncorrected[-1], "model": f"colorizer_annealed_T{temperature:g}_without_prior_correction"})
-    print(reporting.markdown_table(rows))
-    holdout_rows, _ = colorizer.evaluate_colorizer(result.model, calibrated, holdout, mean_ab,
-                                                   decodings=(("annealed", temperature),))
-    print(f"hold-out: the other {len(holdout)} labelled val/ images")
-    print(reporting.markdown_table(holdout_rows))
-    card = {
-        "model": "colorize_utils.models.build_colorizer", "width": cfg.width,
-        "parameters": int(result.model.count_params()),
-        "input": "Lab L (any size, a multiple of 8; colorize() resizes to a working size), output: logits over joint (a, b) bins at 1/4 resolution",
-        "bins": {"kind": bins.kind, "classes": bins.num_classes, "step": bins.step,
-                 "fitted_on_pixels": int(bins.counts.sum())},
-        "loss": f"soft-encoded (5 nearest, sigma 5) cross-entropy, rebalanced with lambda {cfg.rebalance_lambda}",
-        "default_decoding": default_decoding,
-        "prior_correction": prior_correction,
-        "train_ab_mean": [float(v) for v in mean_ab],
-        "training": {**dataclasses.asdict(cfg), "steps_done": steps_done, "blocks_run": result.epochs_run,
-                     "kept_block": result.best_epoch, "images_seen": steps_done * cfg.batch_size,
-                     "train_seconds": train_seconds,
-                     "images_per_second": steps_done * cfg.batch_size / train_seconds if train_seconds else None,
-                     "stopped_by_time_budget": bool(result.out_of_time)},
-        "data": {k: report.get(k) for k in ("source", "root", "sizes", "skipped_corrupt", "skipped_gray", "notes")},
-        "test_metrics": {"split": f"Tiny ImageNet val/ folder, {len(arrays['test'])} images at 64x64", "rows": rows},
-        "holdout_metrics": {"split": f"the other {len(holdout)} images of Tiny ImageNet's val/ folder (never used "
-                                     "for training, calibration or the test split)", "rows": holdout_rows},
-        "machine": reporting.machine_description(), "git_commit": started_commit,
-        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "wall_seconds_this_call": time.perf_counter() - started,
-    }
-    if photo is not None:
-        card["photos"] = {"split": report.get("photos"), **{k: photo[k] for k in ("photo_test", "holdout", "ships",
-                                                                                 "ship_rule")}}
-    with atomic_path(Path(cfg.run_dir, "card.json")) as partial:
-        partial.write_text(json.dumps(reporting.json_safe(card), indent=1))
-    if photo is not None and not photo["ships"] and not args.no_export:
-        print(f"not exported: it does not beat the shipped model ({photo['ship_rule']}); its card is "
-              f"{Path(cfg.run_dir, 'card.json')}")
+    card, ships = colorizer.evaluate_run(cfg, result, bins, arrays, report, started_commit, started)
+    colorizer.write_card(cfg.run_dir, card)
+    if not ships and not args.no_export:
+        print(f"not exported: it does not beat the shipped model ({card['photos']['ship_rule']}); its card is "
+              f"{Path(cfg.run_dir, colorizer.RUN_FILES['card'])}")
     elif not args.no_export:
         out = colorizer.export_pretrained(cfg.run_dir, reporting.json_safe(card),
                                           args.out or colorizer.PRETRAINED_DIR)

@@ -26,6 +26,10 @@ from .files import atomic_path
 
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
 MODEL_FILE, BINS_FILE, CARD_FILE = "colorizer.keras", "colorizer.bins.json", "colorizer.card.json"
+# What a run folder holds (beside backup/, tensorboard/, figures/ and its data/ cache), in one place.
+RUN_FILES = {"model": "model.keras", "history": "history.csv", "history_json": "history.json",
+             "bins": "bins.json", "bins_key": "bins.key.json", "calibrated_bins": "bins.calibrated.json",
+             "card": "card.json", "config": "config.json"}
 
 
 @dataclass
@@ -435,3 +439,116 @@ def calibrate_prior_correction(model, bins, val_images: np.ndarray, mean_ab: np.
     qualifying = [row for row in rows if row["qualifies"]]
     chosen = max(qualifying, key=lambda row: row["colorfulness"])["alpha"] if qualifying else 1.0
     return bins.with_prior_correction(chosen, lam, sigma), rows
+
+
+# ----------------------------------------------------------------------------- after training: calibrate, score, card
+
+
+def evaluate_run(cfg: ColorizerConfig, result, bins, arrays: dict, report: dict, started_commit: str,
+                 started: float, log=print) -> tuple[dict, bool]:
+    """Calibrate the kept checkpoint, score it, and assemble its card; returns (card, ships).
+
+    With photos every default is chosen on the validation photos and the test photos decide shipping
+    (photo_eval); without them the prior correction is chosen on Tiny ImageNet's validation split and the
+    model ships. The calibrated bins are saved in the run folder; the card is written there by write_card.
+    """
+    from . import reporting
+
+    train_seconds = sum(result.history.get("seconds", []))
+    steps_done = result.epochs_run * cfg.steps_per_epoch
+    images_seen = steps_done * images_per_step(cfg)
+    mean_ab = train_ab_mean(training_pixels(arrays))
+    holdout = holdout_test_images(cfg, arrays["test"])
+    photo = None
+    if cfg.photos_dir is None:  # Tiny ImageNet only: the prior correction is chosen on its validation split
+        calibrated, calibration = calibrate_prior_correction(result.model, bins, arrays["val"], mean_ab,
+                                                             cfg.rebalance_lambda, sigma=cfg.soft_sigma)
+        default_decoding = {"decode": "annealed", "temperature": project_config.DEFAULT_TEMPERATURE,
+                            "prior_correction_alpha": calibrated.prior_correction["alpha"]}
+        prior_correction = {"rule": PRIOR_CORRECTION_RULE, "split": "validation", "candidates": calibration,
+                            "chosen_alpha": default_decoding["prior_correction_alpha"]}
+    else:  # with photos: every default is chosen on the validation photos, and the test photos decide shipping
+        from . import inference, photo_eval
+
+        previous = inference.default_colorizer() if inference.DEFAULT_MODEL.is_file() else None
+        photos = photo_eval.split_photos(cfg.photos_dir, cfg.photo_val_size, cfg.photo_test_size, cfg.seed,
+                                         cfg.photo_size)
+        photo = photo_eval.evaluate_photo_run(result.model, bins, Path(cfg.run_dir) / RUN_FILES["model"], photos,
+                                              holdout, mean_ab, cfg.rebalance_lambda, cfg.soft_sigma, previous, log)
+        calibrated, default_decoding = photo.pop("bins"), photo["calibration"]["settings"]
+        for path in photo_eval.save_run_figures(cfg.run_dir, photo.pop("colorizer"), previous, photos["val"]):
+            log(f"figure: {path}")
+        prior_correction = {"rule": photo_eval.CALIBRATION_RULE,
+                            "split": f"{photo['calibration']['photos']} validation photos (every source's share)",
+                            "candidates": photo["calibration"]["candidates"],
+                            "chosen_alpha": default_decoding["prior_correction_alpha"]}
+        for name in ("photo_test", "holdout"):
+            log(f"{name} ({photo[name]['images']} images, through colorize() with each model's defaults):")
+            log(reporting.markdown_table(photo[name]["means"]))
+        log(("ships: " if photo["ships"] else "does not ship: ") + photo["ship_rule"])
+    calibrated.save(Path(cfg.run_dir) / RUN_FILES["calibrated_bins"])
+    temperature = default_decoding["temperature"]
+    rows, _ = evaluate_colorizer(result.model, calibrated, arrays["test"], mean_ab,
+                                 decodings=(("annealed", temperature), ("mean", 1.0), ("argmax", 1.0)))
+    uncorrected, _ = evaluate_colorizer(result.model, bins, arrays["test"], mean_ab,
+                                        decodings=(("annealed", temperature),))
+    rows.append({**uncorrected[-1], "model": f"colorizer_annealed_T{temperature:g}_without_prior_correction"})
+    log(reporting.markdown_table(rows))
+    holdout_rows, _ = evaluate_colorizer(result.model, calibrated, holdout, mean_ab,
+                                         decodings=(("annealed", temperature),))
+    log(f"hold-out: the other {len(holdout)} labelled val/ images")
+    log(reporting.markdown_table(holdout_rows))
+    card = {
+        "model": "colorize_utils.models.build_colorizer", "width": cfg.width,
+        "parameters": int(result.model.count_params()),
+        "input": "Lab L (any size, a multiple of 8; colorize() resizes to a working size), output: logits over "
+                 "joint (a, b) bins at 1/4 resolution",
+        "bins": {"kind": bins.kind, "classes": bins.num_classes, "step": bins.step,
+                 "fitted_on_pixels": int(bins.counts.sum())},
+        "loss": f"soft-encoded (5 nearest, sigma 5) cross-entropy, rebalanced with lambda {cfg.rebalance_lambda}",
+        "default_decoding": default_decoding,
+        "prior_correction": prior_correction,
+        "train_ab_mean": [float(v) for v in mean_ab],
+        "training": {**dataclasses.asdict(cfg), "steps_done": steps_done, "blocks_run": result.epochs_run,
+                     "kept_block": result.best_epoch, "images_seen": images_seen, "train_seconds": train_seconds,
+                     "images_per_second": images_seen / train_seconds if train_seconds else None,
+                     "stopped_by_time_budget": bool(result.out_of_time)},
+        "data": {k: report.get(k) for k in ("source", "root", "sizes", "skipped_corrupt", "skipped_gray", "notes")},
+        "test_metrics": {"split": f"Tiny ImageNet val/ folder, {len(arrays['test'])} images at 64x64", "rows": rows},
+        "holdout_metrics": {"split": f"the other {len(holdout)} images of Tiny ImageNet's val/ folder (never used "
+                                     "for training, calibration or the test split)", "rows": holdout_rows},
+        "machine": reporting.machine_description(), "git_commit": started_commit,
+        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "wall_seconds_this_call": time.perf_counter() - started,
+    }
+    if photo is not None:
+        card["photos"] = {"split": report.get("photos"), **{k: photo[k] for k in ("photo_test", "holdout", "ships",
+                                                                                 "ship_rule")}}
+    return card, bool(photo["ships"]) if photo is not None else True
+
+
+def images_per_step(cfg: ColorizerConfig) -> float:
+    """Training images per step: with photos the batches take turns (batch_pattern), each of its own size."""
+    if cfg.photos_dir is None:
+        return float(cfg.batch_size)
+    sizes = [cfg.photo_batch_size if kind == "p" else cfg.batch_size for kind in cfg.batch_pattern]
+    return sum(sizes) / len(sizes)
+
+
+def write_card(run_dir: str | os.PathLike, card: dict) -> Path:
+    """The run's card.json (strict JSON), written atomically."""
+    from .files import json_safe
+
+    path = Path(run_dir) / RUN_FILES["card"]
+    with atomic_path(path) as partial:
+        partial.write_text(json.dumps(json_safe(card), indent=1))
+    return path
+
+
+def reset_run(run_dir: str | os.PathLike) -> None:
+    """Remove a run folder's training state (RUN_FILES, backup/, tensorboard/), not its data cache."""
+    run_dir = Path(run_dir)
+    for name in RUN_FILES.values():
+        (run_dir / name).unlink(missing_ok=True)
+    for folder in ("backup", "tensorboard", "figures"):
+        shutil.rmtree(run_dir / folder, ignore_errors=True)
