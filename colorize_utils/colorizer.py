@@ -24,7 +24,7 @@ import numpy as np
 from . import config as project_config
 from .files import atomic_path
 
-PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
+PRETRAINED_DIR = project_config.PRETRAINED_DIR
 MODEL_FILE, BINS_FILE, CARD_FILE = "colorizer.keras", "colorizer.bins.json", "colorizer.card.json"
 # What a run folder holds (beside backup/, tensorboard/, figures/ and its data/ cache), in one place.
 RUN_FILES = {"model": "model.keras", "history": "history.csv", "history_json": "history.json",

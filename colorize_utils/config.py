@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"  # the shipped model, inside the package
 
 # The paper's sizes: 10,000 / 1,000 / 1,000 64x64 ImageNet images and 2,000 CIFAR-10 images.
 PAPER_SIZES = (10_000, 1_000, 1_000)

@@ -17,10 +17,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from . import config
 from .binning import DEFAULT_TEMPERATURE, check_decoding
 from .data import MAX_PIXELS
 
-PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
+PRETRAINED_DIR = config.PRETRAINED_DIR
 DEFAULT_MODEL = PRETRAINED_DIR / "colorizer.keras"
 DEFAULT_WORKING_SIZE = 64  # short side the model sees: the scale of Tiny ImageNet, which it was trained on
 # --upsample guided for a model whose card names no guided filter: the radius in model output cells, eps
