@@ -326,6 +326,10 @@ def photo_table(photos: dict[str, np.ndarray], colorized: dict[str, dict[str, np
             below = [row for row in per_photo if row["model"] == "gray_below_zero"]
             for num_bins in bin_counts:
                 key = f"accuracy_{num_bins}_bins"
-                mean_row[key] = max(mean_row[key], float(np.mean([row[key] for row in below])))
+                if float(np.mean([row[key] for row in below])) > mean_row[key]:
+                    # the better side, in the means and per photo (so paired intervals use the same side)
+                    mean_row[key] = float(np.mean([row[key] for row in below]))
+                    for row, other in zip(picked, below):
+                        row[key] = other[key]
         means.append(mean_row)
     return means, [row for row in per_photo if row["model"] != "gray_below_zero"]
