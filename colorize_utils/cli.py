@@ -231,12 +231,10 @@ def _colorize_one_clip(source: Path, target: Path, colorizer, args, guided_filte
 
 
 def _run_colorize(args) -> int:
-    from .config import DEFAULT_TEMPERATURE, check_decoding, check_temporal  # light: no TensorFlow yet
+    from .config import check_given_decoding, check_temporal  # light: no TensorFlow yet
 
     try:
-        if args.decode is not None or args.temperature is not None:
-            check_decoding(args.decode or "annealed", DEFAULT_TEMPERATURE if args.temperature is None
-                           else args.temperature)
+        check_given_decoding(args.decode, args.temperature)
         check_temporal(args.temporal)
         if args.working_size is not None and args.working_size < 8:
             raise ValueError(f"--working-size must be at least 8; got {args.working_size}.")

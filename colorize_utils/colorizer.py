@@ -238,13 +238,13 @@ def load_finished_run(cfg: ColorizerConfig):
     from .training import TrainResult, load_model, read_history
 
     run_dir = Path(cfg.run_dir)
-    if not (run_dir / "model.keras").exists():
+    if not (run_dir / RUN_FILES["model"]).exists():
         raise FileNotFoundError(f"No trained colorizer in {run_dir}; train one first (without --evaluate-only).")
     arrays, report = load_image_arrays(cfg)
-    history = read_history(run_dir / "history.csv")
-    result = TrainResult(load_model(run_dir / "model.keras"), history, run_dir)
+    history = read_history(run_dir / RUN_FILES["history"])
+    result = TrainResult(load_model(run_dir / RUN_FILES["model"]), history, run_dir)
     result.out_of_time = (run_dir / "backup").exists()  # stopped early (by a time budget) if its backup remains
-    return result, load_binning(run_dir / "bins.json"), arrays, report
+    return result, load_binning(run_dir / RUN_FILES["bins"]), arrays, report
 
 
 def holdout_test_images(cfg: ColorizerConfig, test_images: np.ndarray) -> np.ndarray:
@@ -279,7 +279,7 @@ def train_colorizer(cfg: ColorizerConfig):
     cfg = dataclasses.replace(cfg, precision=resolve_precision(cfg.precision))
     run_dir = Path(cfg.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    if (run_dir / "model.keras").exists() and not (run_dir / "backup").exists():
+    if (run_dir / RUN_FILES["model"]).exists() and not (run_dir / "backup").exists():
         # A finished run: rerunning the command must not throw its model away and train from scratch.
         print(f"{run_dir} holds a finished run: evaluating and exporting it (--fresh trains a new one).", flush=True)
         return load_finished_run(cfg)
@@ -299,7 +299,7 @@ def train_colorizer(cfg: ColorizerConfig):
           + (f"; photos train {len(arrays['photos_train'])}, val {len(arrays['photos_val'])}, test "
              f"{len(arrays['photos_test'])}" if "photos_train" in arrays else "")
           + f" ({time.perf_counter() - started:.0f} s)", flush=True)
-    bins_path, bins_key_path = run_dir / "bins.json", run_dir / "bins.key.json"
+    bins_path, bins_key_path = run_dir / RUN_FILES["bins"], run_dir / RUN_FILES["bins_key"]
     bins_key = {"data": json.loads((Path(cfg.run_dir) / "data" / "manifest.json").read_text())["key"],
                 "bin_step": cfg.bin_step}
     if bins_path.exists() and bins_key_path.exists() and json.loads(bins_key_path.read_text()) == bins_key:
@@ -329,7 +329,7 @@ def _build_and_fit(cfg: ColorizerConfig, bins, arrays: dict, run_dir: Path, resu
         model = models.build_colorizer(cfg.width, "classification", 1, bins.num_classes, name="colorizer",
                                        global_context=cfg.global_context)
     # A resumed call must not replay the first call's shuffles, crops and flips: seed by the blocks done.
-    blocks_done = len(read_history(run_dir / "history.csv").get("loss", [])) if resuming else 0
+    blocks_done = len(read_history(run_dir / RUN_FILES["history"]).get("loss", [])) if resuming else 0
     train_data = pipeline.make_colorizer_dataset(arrays["train"], cfg.batch_size, cfg.crop_size, augment=True,
                                                  seed=cfg.seed + blocks_done)
     val_images = arrays["val"]
@@ -364,10 +364,10 @@ def export_pretrained(run_dir: str | os.PathLike, card: dict, out_dir: str | os.
     # Re-saved without the optimizer's state (train() writes model.keras without it; a run interrupted before
     # this change, or a model that cannot be copied, may hold it: a third of the size, and all inference needs).
     with atomic_path(out_dir / MODEL_FILE) as partial:
-        load_model(run_dir / "model.keras").save(partial)
-    calibrated = run_dir / "bins.calibrated.json"
+        load_model(run_dir / RUN_FILES["model"]).save(partial)
+    calibrated = run_dir / RUN_FILES["calibrated_bins"]
     with atomic_path(out_dir / BINS_FILE) as partial:
-        shutil.copyfile(calibrated if calibrated.exists() else run_dir / "bins.json", partial)
+        shutil.copyfile(calibrated if calibrated.exists() else run_dir / RUN_FILES["bins"], partial)
     with atomic_path(out_dir / CARD_FILE) as partial:
         partial.write_text(json.dumps(card, indent=1))
     return out_dir

@@ -160,6 +160,12 @@ def check_decoding(decode: str, temperature: float) -> None:
         raise ValueError(f"temperature must be > 0 (Zhang et al. use 0.38); got {temperature}.")
 
 
+def check_given_decoding(decode: str | None, temperature: float | None) -> None:
+    """check_decoding for the settings a caller gave; None stands for the model card's value."""
+    if decode is not None or temperature is not None:
+        check_decoding(decode or "annealed", DEFAULT_TEMPERATURE if temperature is None else temperature)
+
+
 TEMPORAL_METHODS = ("none", "ema", "flow")
 DEFAULT_TEMPORAL = "flow"
 # Chosen on the validation clip of notebook 08 (a pan over a photo none of the scored clips use), by the rule

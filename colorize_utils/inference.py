@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from . import config
-from .binning import DEFAULT_TEMPERATURE, check_decoding
+from .binning import DEFAULT_TEMPERATURE
 from .data import MAX_PIXELS
 
 PRETRAINED_DIR = config.PRETRAINED_DIR
@@ -81,9 +81,7 @@ class ColorizeSettings:
 
     def check(self) -> None:
         """ValueError naming the allowed values when a setting is out of range."""
-        check_decoding(self.decode, self.temperature)
-        if int(self.working_size) < 8:
-            raise ValueError(f"working_size must be at least 8 pixels; got {self.working_size}.")
+        check_given_settings(self.decode, self.temperature, self.working_size)
         if self.guided_filter is not None:
             radius, eps = self.guided_filter
             if not (radius > 0 and eps > 0):
@@ -267,8 +265,7 @@ def predict_working_ab(colorizer: Colorizer, small_lightness: np.ndarray, decode
 
 def check_given_settings(decode: str | None, temperature: float | None, working_size: int | None) -> None:
     """The settings a caller gave (None: the card's), checked before any model loads."""
-    if decode is not None or temperature is not None:
-        check_decoding(decode or "annealed", DEFAULT_TEMPERATURE if temperature is None else temperature)
+    config.check_given_decoding(decode, temperature)
     if working_size is not None and int(working_size) < 8:
         raise ValueError(f"working_size must be at least 8 pixels; got {working_size}.")
 

@@ -163,7 +163,6 @@ def compare(photos: dict[str, np.ndarray], colorized: dict[str, dict], train_ab_
         values.setdefault(row["model"], {}).setdefault("photos", []).append(row["photo"])
         for key in keys:
             values[row["model"]].setdefault(key, []).append(row[key])
-    # Gray's binned accuracy is its better side of the 0 edge in the means; the per-photo values are ab = 0's.
     intervals = []
     for method in colorized:
         for reference in references:
