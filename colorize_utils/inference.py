@@ -242,10 +242,12 @@ def resolve_colorizer(model=None) -> Colorizer:
 
 
 def working_lightness(colorizer: Colorizer, lightness: np.ndarray, working_size: int) -> np.ndarray:
-    """A full-resolution L (H x W) resized to the model's working resolution (short side `working_size`)."""
+    """A full-resolution L (H x W) resized to the model's working resolution: short side `working_size`, or
+    the image's own short side when that is smaller. Enlarging a small image only feeds the model blurred
+    pixels at a scale it saw less (measured in docs/colorizer.md)."""
     height, width = lightness.shape
     if colorizer.fully_convolutional:
-        work_h, work_w = working_shape(height, width, working_size)
+        work_h, work_w = working_shape(height, width, min(int(working_size), min(height, width)))
     else:  # the paper's CNNs take one fixed size
         work_h, work_w = (int(d) for d in colorizer.model.input.shape[1:3])
     return np.clip(_resize_float(lightness, work_h, work_w), 0.0, 100.0)
