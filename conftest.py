@@ -1,22 +1,40 @@
-"""Test-wide settings: notebooks under nbval run the seconds-long smoke profile."""
+"""Test-wide settings: everything the tests write goes to a temporary folder, and notebooks under nbval run the
+seconds-long smoke profile with a run file, as the runner would give them."""
 
 import atexit
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
-os.environ.setdefault("COLORIZE_PROFILE", "smoke")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # no C++ log lines in compared outputs
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+from colorize_utils import config  # noqa: E402  (after the settings above, which TensorFlow reads at import)
+from colorize_utils.files import git_commit  # noqa: E402
+from colorize_utils.notebook import RunFile  # noqa: E402
+
 # Everything the tests and the notebooks under nbval write goes to a temporary folder, removed at exit:
 # a test run leaves nothing in the project.
-if "COLORIZE_RESULTS_ROOT" not in os.environ:
-    _results = tempfile.mkdtemp(prefix="colorize-test-results-")
-    os.environ["COLORIZE_RESULTS_ROOT"] = _results
-    atexit.register(shutil.rmtree, _results, ignore_errors=True)
+_RESULTS = tempfile.mkdtemp(prefix="colorize-test-results-")
+atexit.register(shutil.rmtree, _RESULTS, ignore_errors=True)
+config.RESULTS_ROOT = Path(_RESULTS) / "runs"
+# nbval runs each notebook as it is, so the parameters papermill would inject are appended to its
+# `parameters` cell instead: the smoke profile, and a run file saying where the earlier notebooks' models are (all
+# notebooks write into one folder, as they did before the runner staged them).
+NBVAL_RUN_FILE = RunFile(profile="smoke", published_dir=str(config.results_dir("smoke")), commit=git_commit(),
+                         headless=True).write(Path(_RESULTS) / "nbval-run.json")
+NBVAL_PARAMETERS = (f'\nPROFILE = "smoke"\nRESULTS_DIR = {str(config.results_dir("smoke"))!r}\n'
+                    f'RUN_FILE = {str(NBVAL_RUN_FILE)!r}\n')
 
 _TEMP_BEFORE: set[str] = set()
+
+
+def pytest_collection_modifyitems(session, config, items):
+    for item in items:
+        cell = getattr(item, "cell", None)  # nbval's notebook cells
+        if cell is not None and "parameters" in cell.get("metadata", {}).get("tags", []):
+            cell.source += NBVAL_PARAMETERS
 
 
 def pytest_sessionstart(session):
@@ -29,8 +47,7 @@ def pytest_sessionfinish(session, exitstatus):
     TensorFlow's autograph writes its generated sources there itself, whatever the tests do)."""
     if hasattr(session.config, "workerinput"):
         return
-    ours = {os.path.basename(os.environ.get("COLORIZE_RESULTS_ROOT", ""))}
-    left = sorted(name for name in set(os.listdir(tempfile.gettempdir())) - _TEMP_BEFORE - ours
+    left = sorted(name for name in set(os.listdir(tempfile.gettempdir())) - _TEMP_BEFORE - {Path(_RESULTS).name}
                   if not name.startswith(("pytest-of-", "__autograph_generated_file")))
     if left:
         print(f"\nThe tests left {len(left)} entries in {tempfile.gettempdir()}: {', '.join(left[:10])}. "

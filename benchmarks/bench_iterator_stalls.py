@@ -43,7 +43,7 @@ def one_run(model_name: str, autotune: bool, results_dir: str) -> dict:
 
     from colorize_utils import data as data_lib, pipeline
     from colorize_utils.experiment import Experiment, ModelSpec
-    from colorize_utils.reporting import start_notebook
+    from colorize_utils.notebook import start_notebook
 
     original_make_dataset = pipeline.make_dataset
     autotune_seen = []
@@ -130,7 +130,7 @@ def main() -> None:
                 completed = subprocess.run(
                     [sys.executable, __file__, "--model", args.model, "--child", setting, "--results-dir", folder],
                     capture_output=True, text=True,  # this checkout's code, whatever is installed
-                    env={**os.environ, "COLORIZE_HEADLESS": "1", "PYTHONPATH": str(ROOT)})
+                    env={**os.environ, "PYTHONPATH": str(ROOT)})
             lines = [line for line in completed.stdout.splitlines() if line.startswith("RESULT ")]
             if completed.returncode != 0 or not lines:
                 sys.exit(f"the run with autotuning {setting} failed:\n{completed.stderr[-3000:]}")

@@ -63,9 +63,9 @@ def plain_loop(files: list[str], batch_size: int) -> int:
 
 def bench_split(files: list[str]):
     """The files as a scanned ImageSplit, as data.load_splits would make it."""
-    from colorize_utils import data
+    from colorize_utils import data, images
 
-    scans = [data.scan_image(path) for path in files]
+    scans = [images.scan_image(path) for path in files]
     return data.ImageSplit("bench", ["" for _ in files], paths=files, needs_pil=[s.needs_pil for s in scans],
                            formats=[s.image_format for s in scans], shapes=[s.shape for s in scans])
 

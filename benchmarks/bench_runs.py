@@ -69,11 +69,10 @@ def main() -> None:
 
     out = args.out or Path(__file__).resolve().parent.parent / "results" / "benchmarks" / f"runs_{args.profile}.json"
     with tempfile.TemporaryDirectory() as folder:
-        environment = {**os.environ, "COLORIZE_RESULTS_ROOT": folder}
         started = time.perf_counter()
         command = [sys.executable, "-m", "colorize_utils.runner", "--profile", args.profile, "--no-progress",
-                   "--jobs", args.jobs]
-        process = subprocess.Popen(command + (["--publish"] if args.publish else []), env=environment,
+                   "--jobs", args.jobs, "--results-root", folder]
+        process = subprocess.Popen(command + (["--publish"] if args.publish else []),
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         stop, tree_peak = sample_tree_memory(process)
         output, _ = process.communicate()

@@ -63,7 +63,7 @@ def main() -> None:
 
     import numpy as np
 
-    from colorize_utils import colorizer, inference, reporting
+    from colorize_utils import colorizer, inference, files
 
     old, new = inference.load_colorizer(args.old), inference.load_colorizer(args.new)
     cfg = colorizer.ColorizerConfig(data_dir=os.environ.get("COLORIZE_DATA_DIR", os.path.expanduser("~/tiny")),
@@ -77,12 +77,12 @@ def main() -> None:
               if (Path(args.new) / "card.json").is_file() else None,
               "decoding": "annealed mean, T 0.38, each model's calibrated prior correction",
               "bootstrap": {"samples": 2000, "seed": 0, "level": 0.95},
-              "git_commit": reporting.git_commit(), "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+              "git_commit": files.git_commit(), "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
               "splits": [compare(old, new, np.asarray(arrays["test"])[:args.limit], mean_ab, "test"),
                          compare(old, new, holdout, mean_ab,
                                  f"hold-out ({len(holdout)} labelled val/ images not in the test split)")]}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(reporting.json_safe(result), indent=1))
+    Path(args.out).write_text(json.dumps(files.json_safe(result), indent=1))
     print(f"written: {args.out}")
 
 

@@ -1,6 +1,6 @@
 """Notebook 04's models trained through Experiment, with the resident set printed after each step.
 
-    COLORIZE_DATA_DIR=../shared/data COLORIZE_RESULTS_ROOT=/tmp/m TF_NUM_INTRAOP_THREADS=1 \
+    COLORIZE_DATA_DIR=../shared/data TF_NUM_INTRAOP_THREADS=1 \
         TF_NUM_INTEROP_THREADS=1 OMP_NUM_THREADS=1 [VARIANT=...] python benchmarks/memory_04.py /tmp/m/out
 
 Variants (environment), as in README.md's table:
@@ -53,7 +53,7 @@ def rss(tag):
 
 from colorize_utils import data as data_lib, evaluation, models
 from colorize_utils.experiment import Experiment, ModelSpec
-from colorize_utils.reporting import start_notebook
+from colorize_utils.notebook import start_notebook
 
 rss("imports")
 run = start_notebook("04_bin_sweep", "demo", None, None, None, sys.argv[1])

@@ -108,8 +108,9 @@ def project(args) -> None:
     """Measure every model of the paper profile briefly and project the profile's wall time."""
     import keras
 
-    from colorize_utils import config, data as data_lib, reporting
+    from colorize_utils import config, data as data_lib, files, reporting
     from colorize_utils.experiment import Experiment
+    from colorize_utils.notebook import start_notebook
 
     profile = config.get_profile("paper")
     started = time.time()
@@ -120,8 +121,8 @@ def project(args) -> None:
         if notebook not in experiments:
             cifar = notebook == "02_baseline"
             sizes = tuple(args.cifar_sizes if cifar else args.sizes)
-            run = reporting.start_notebook(notebook, "paper", "cifar10" if cifar else "tiny-imagenet", sizes,
-                                           results_dir=os.path.join(args.out, "runs"))
+            run = start_notebook(notebook, "paper", "cifar10" if cifar else "tiny-imagenet", sizes,
+                                 results_dir=os.path.join(args.out, "runs"))
             loaded = data_lib.load_splits(run.dataset, run.sizes, 32 if cifar else profile.image_size, run.seed,
                                           root=args.data_dir, download=False)
             print(loaded.report.summary(), flush=True)
@@ -166,7 +167,7 @@ def project(args) -> None:
                      "projected_minutes": per_epoch * epochs / 60 if trained else 0.0,
                      "measured_as": SAME_AS.get(name, name), "trained": trained})
         total += per_epoch * epochs if trained else 0.0
-    record = {"machine": reporting.machine_description(), "git_commit": reporting.git_commit(),
+    record = {"machine": reporting.machine_description(), "git_commit": files.git_commit(),
               "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
               "profile": profile.to_dict(), "sizes_measured": {"tiny_imagenet": args.sizes, "cifar10": args.cifar_sizes},
               "epochs_measured": args.epochs, "measured": measured, "projection": rows,
@@ -174,7 +175,7 @@ def project(args) -> None:
               "not_counted": "notebooks 01 and 06 (no training), evaluation and figure cells, data loading"}
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "projection.json"), "w") as handle:
-        json.dump(reporting.json_safe(record), handle, indent=1)
+        json.dump(files.json_safe(record), handle, indent=1)
     print(f"{'notebook':<20} {'model':<22} {'img/s':>8} {'s/epoch':>8} {'minutes':>8}")
     for row in rows:
         if "seconds_per_epoch" in row:
@@ -189,7 +190,7 @@ def full_run(args) -> None:
 
     from colorize_utils import data as data_lib
     from colorize_utils.experiment import LOSS_COMPARISON, Experiment
-    from colorize_utils.reporting import start_notebook
+    from colorize_utils.notebook import start_notebook
 
     started = time.time()
     run = start_notebook("03_loss_comparison", "paper", "tiny-imagenet", args.sizes, results_dir=args.out)

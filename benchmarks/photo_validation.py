@@ -58,10 +58,11 @@ def fetch_validation_photos(folder: Path) -> dict[str, np.ndarray]:
 
 def read_photos(folder: Path) -> dict[str, np.ndarray]:
     """Every image in `folder` as uint8 RGB, by file stem."""
-    from colorize_utils.inference import READ_EXTENSIONS, read_image_file
+    from colorize_utils.config import IMAGE_EXTENSIONS
+    from colorize_utils.images import read_image_file
 
     photos = {path.stem: read_image_file(path) for path in sorted(folder.iterdir())
-              if path.suffix.lower() in READ_EXTENSIONS}
+              if path.suffix.lower() in IMAGE_EXTENSIONS}
     if not photos:
         raise ValueError(f"{folder} holds no photos.")
     return photos

@@ -33,13 +33,13 @@ BENCHMARKS = (("bench_pipeline.py", ["--count", "4000", "--repeats", "3"]), ("be
 
 def gather(out: Path) -> dict:
     """Every JSON record under results/benchmarks/, keyed by its file name, with this machine and the date."""
-    from colorize_utils import reporting
+    from colorize_utils import files, reporting
 
     combined = {"gathered": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "machine": reporting.machine_description(), "git_commit": reporting.git_commit(),
+                "machine": reporting.machine_description(), "git_commit": files.git_commit(),
                 "records": {path.stem: json.loads(path.read_text()) for path in sorted(RECORDS.glob("*.json"))}}
-    with reporting.atomic_path(out) as temporary:
-        temporary.write_text(json.dumps(reporting.json_safe(combined), indent=1))
+    with files.atomic_path(out) as temporary:
+        temporary.write_text(json.dumps(files.json_safe(combined), indent=1))
     return combined
 
 

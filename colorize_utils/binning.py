@@ -39,13 +39,18 @@ def pixel_chunks(ab):
             yield chunk[start:start + _FIT_CHUNK]
 
 
-def mean_ab(binning: "ChannelBins") -> np.ndarray:
-    """The mean (a, b) of the pixels a ChannelBins was fitted on, exactly (bin means weighted by counts):
-    the mean-color baseline comes from the same single pass over the training pixels as the bins."""
-    counts = binning.counts.astype(np.float64)
-    if counts.sum() == 0:
-        raise ValueError("mean_ab() needs a fitted binning (call fit() first).")
-    return (np.sum(counts * binning.bin_values, axis=1) / counts.sum(axis=1)).astype(np.float32)
+def mean_ab(binning) -> np.ndarray:
+    """The mean (a, b) of the pixels a binning was fitted on (bin means weighted by counts): the mean-color
+    baseline comes from the same single pass over the training pixels as the bins. Exact for per-channel
+    bins; for JointBins, the mean of the pixels in the kept cells (all of them unless min_count dropped some)."""
+    if binning is None or getattr(binning, "counts", None) is None or np.sum(binning.counts) == 0:
+        raise ValueError("mean_ab() needs a fitted binning (call fit() first); a model without a fitted bin "
+                         "table does not say what its training pixels' mean color was.")
+    counts = np.asarray(binning.counts, np.float64)
+    values = np.asarray(binning.bin_values, np.float64)
+    if counts.ndim == 1:  # joint (a, b) cells: values (Q, 2)
+        return ((counts[:, None] * values).sum(axis=0) / counts.sum()).astype(np.float32)
+    return (np.sum(counts * values, axis=1) / counts.sum(axis=1)).astype(np.float32)
 
 
 def decode_distribution(logits, values, decode: str = "argmax", temperature: float = DEFAULT_TEMPERATURE):

@@ -17,12 +17,15 @@ import sys
 import time
 from pathlib import Path
 
-from .files import atomic_path
+# Light modules only up here: every subcommand checks its arguments before TensorFlow loads (the heavy modules,
+# colorizer, inference and video, are imported inside the functions that run a checked command).
+from .config import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, ColorizerConfig, check_given_decoding,
+                     check_temporal)
+from . import clips, images
+from .files import atomic_path, git_commit, json_safe
 
 
 def _train_colorizer_parser(sub) -> None:
-    from .colorizer import ColorizerConfig
-
     defaults = ColorizerConfig()
     parser = sub.add_parser(
         "train-colorizer", help="train (or resume) the shipped fully convolutional colorizer and export it",
@@ -65,17 +68,19 @@ def _train_colorizer_parser(sub) -> None:
 
 
 def _run_train_colorizer(args) -> int:
-    from . import colorizer, reporting
+    from . import colorizer
+    from .distribute import check_distribute
 
-    fields = {f.name for f in dataclasses.fields(colorizer.ColorizerConfig)}
-    cfg = colorizer.ColorizerConfig(**{k: v for k, v in vars(args).items() if k in fields})
+    fields = {f.name for f in dataclasses.fields(ColorizerConfig)}
+    cfg = ColorizerConfig(**{k: v for k, v in vars(args).items() if k in fields})
     try:
         cfg.validate()
+        check_distribute(cfg.distribute)  # whether this Keras backend can run the mode (imports Keras)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     started = time.perf_counter()
-    started_commit = reporting.git_commit()  # the code this process runs, even if a commit lands meanwhile
+    started_commit = git_commit()  # the code this process runs, even if a commit lands meanwhile
     if args.fresh:
         colorizer.reset_run(cfg.run_dir)
     try:
@@ -106,7 +111,7 @@ def _run_train_colorizer(args) -> int:
         print(f"not exported: it does not beat the shipped model ({card['photos']['ship_rule']}); its card is "
               f"{Path(cfg.run_dir, colorizer.RUN_FILES['card'])}")
     elif not args.no_export:
-        out = colorizer.export_pretrained(cfg.run_dir, reporting.json_safe(card),
+        out = colorizer.export_pretrained(cfg.run_dir, json_safe(card),
                                           args.out or colorizer.PRETRAINED_DIR)
         print(f"exported to {out}")
     return 0
@@ -149,10 +154,7 @@ def collect_inputs(patterns: list[str], skip_folder: Path | None = None
     """
     import glob
 
-    from .inference import READ_EXTENSIONS
-    from .video import VIDEO_EXTENSIONS
-
-    extensions = READ_EXTENSIONS + VIDEO_EXTENSIONS
+    extensions = IMAGE_EXTENSIONS + VIDEO_EXTENSIONS
     files, problems, seen = [], [], set()
     other_files = 0
 
@@ -219,7 +221,7 @@ def _colorize_one_clip(source: Path, target: Path, colorizer, args, guided_filte
     if show_progress:
         from tqdm import tqdm
 
-        total = video.ClipReader(source).info.frame_count
+        total = clips.ClipReader(source).info.frame_count
         bar = tqdm(total=total, unit="frame", desc=source.name, file=sys.stderr, leave=False)
     try:
         return video.colorize_clip(source, target, colorizer, args.decode, args.temperature, args.working_size,
@@ -231,7 +233,6 @@ def _colorize_one_clip(source: Path, target: Path, colorizer, args, guided_filte
 
 
 def _run_colorize(args) -> int:
-    from .config import check_given_decoding, check_temporal  # light: no TensorFlow yet
 
     try:
         check_given_decoding(args.decode, args.temperature)
@@ -277,11 +278,10 @@ def _run_colorize(args) -> int:
         from tqdm import tqdm
 
         progress = tqdm(total=len(files), unit="image", file=sys.stderr)
-    from . import video
 
     for source in files:
         try:
-            if video.is_clip(source):
+            if clips.is_clip(source):
                 target = output_path(source, out_dir, taken, files, source.suffix.lower())
                 if target.exists() and args.skip_existing:
                     kept += 1
@@ -299,7 +299,7 @@ def _run_colorize(args) -> int:
             if target.exists() and args.skip_existing:
                 kept += 1
                 continue
-            rgb = inference.read_image_file(source)
+            rgb = images.read_image_file(source)
             result = inference.colorize(rgb, colorizer, args.decode, args.temperature, args.working_size,
                                         guided_filter)
             replaced += target.exists()
@@ -307,7 +307,7 @@ def _run_colorize(args) -> int:
                 Image.fromarray(result).save(partial, format="PNG")
             taken.add(target.resolve())
             written.append((source, target))
-        except (inference.UnusableImage, video.UnusableVideo, ValueError, OSError, MemoryError) as error:
+        except (images.UnusableImage, clips.UnusableVideo, ValueError, OSError, MemoryError) as error:
             skipped.append((str(source), str(error) or type(error).__name__))
         except Exception as error:  # e.g. a TensorFlow error on one odd image must not end the batch
             skipped.append((str(source), f"could not be colorized ({type(error).__name__}: {error})"))

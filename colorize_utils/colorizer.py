@@ -15,14 +15,24 @@ import dataclasses
 import json
 import os
 import shutil
+import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from keras import ops
 
 from . import config as project_config
-from .files import atomic_path
+from . import evaluation, inference, losses, metrics, models, photo_eval, pipeline, reporting, training
+from .binning import JointBins, UniformBins, load_binning, mean_ab
+from .config import ColorizerConfig
+from .data import fit_to_size, load_splits, stratified_folder_splits
+from .distribute import distribution_scope, prepare_distribution
+from .files import atomic_path, json_safe
+from .pipeline import rgb_uint8_to_model_pair
+from .tables import markdown_table
+from .models import load_model
+from .training import TrainResult, read_history, resolve_precision
 
 PRETRAINED_DIR = project_config.PRETRAINED_DIR
 MODEL_FILE, BINS_FILE, CARD_FILE = "colorizer.keras", "colorizer.bins.json", "colorizer.card.json"
@@ -30,82 +40,6 @@ MODEL_FILE, BINS_FILE, CARD_FILE = "colorizer.keras", "colorizer.bins.json", "co
 RUN_FILES = {"model": "model.keras", "history": "history.csv", "history_json": "history.json",
              "bins": "bins.json", "bins_key": "bins.key.json", "calibrated_bins": "bins.calibrated.json",
              "card": "card.json", "config": "config.json"}
-
-
-@dataclass
-class ColorizerConfig:
-    """Everything that defines a colorizer training run (recorded in its card)."""
-
-    source: str = "tiny-imagenet"
-    data_dir: str | None = None  # folder holding tiny-imagenet-200/ (default: $COLORIZE_DATA_DIR or data/)
-    train_size: int = 110_000  # more than Tiny ImageNet has: take every usable training image
-    val_size: int = 1_000
-    test_size: int = 2_000
-    image_size: int = 64
-    crop_size: int = 56
-    width: int = 16
-    batch_size: int = 128
-    steps: int = 8_000
-    steps_per_epoch: int = 250
-    learning_rate: float = 1e-3
-    lr_patience: int = 3
-    bin_step: float = 10.0
-    rebalance_lambda: float = 0.5
-    soft_sigma: float = 5.0
-    soft_neighbours: int = 5
-    seed: int = 42
-    max_minutes: float | None = None
-    distribute: str = "none"  # distribute.DISTRIBUTE_MODES: data-parallel over GPUs or hosts
-    # training.PRECISIONS: "mixed_bfloat16" computes in bfloat16 on float32 weights (checkpoints are float32);
-    # "auto" picks it where bfloat16 is native (AMX / AVX512-BF16 CPUs, recent GPUs), else float32.
-    precision: str = "float32"
-    run_dir: str = str(project_config.PROJECT_ROOT / "results" / "colorizer" / "photo_run")
-    # Real photos beside Tiny ImageNet: a folder of photos (sub-folders = sources, stratified in the split).
-    photos_dir: str | None = None
-    photo_val_size: int = 1_000
-    photo_test_size: int = 1_000
-    photo_size: int = 160  # photos are stored as centre squares of this side
-    photo_crop: int = 96  # training crops are resized to this side...
-    photo_min_crop: int = 72  # ...from random squares of photo_min_crop..photo_size pixels (multi-scale)
-    photo_batch_size: int = 64
-    photo_val_image_size: int = 128  # validation photos are whole squares shrunk to this side
-    # Which stream each step's batch comes from, in turn: p = photos, t = Tiny ImageNet.
-    batch_pattern: str = "ppt"
-    global_context: bool = True
-
-    @property
-    def epochs(self) -> int:
-        """Blocks of steps_per_epoch steps (checkpoint, validation and resume happen per block)."""
-        return max(1, -(-int(self.steps) // int(self.steps_per_epoch)))
-
-    def validate(self) -> None:
-        """Fail at once, before any work, on settings that cannot train."""
-        if self.crop_size % 8 or self.crop_size > self.image_size:
-            raise ValueError(f"crop_size must be a multiple of 8 and at most image_size ({self.image_size}); "
-                             f"got {self.crop_size}.")
-        for name in ("train_size", "val_size", "test_size", "batch_size", "steps", "steps_per_epoch", "width"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be at least 1; got {getattr(self, name)}.")
-        if self.photos_dir is not None:
-            if not Path(self.photos_dir).expanduser().is_dir():
-                raise ValueError(f"photos_dir {self.photos_dir} is not a folder; give a folder of color photos "
-                                 "(sub-folders are treated as sources and the split is stratified by them).")
-            if self.photo_crop % 8 or not 0 < self.photo_min_crop <= self.photo_size:
-                raise ValueError(f"photo_crop must be a multiple of 8 and photo_min_crop in (0, photo_size]; got "
-                                 f"{self.photo_crop}, {self.photo_min_crop}, {self.photo_size}.")
-            if self.photo_val_image_size % 8 or self.photo_val_image_size > self.photo_size:
-                raise ValueError(f"photo_val_image_size must be a multiple of 8 and at most photo_size; got "
-                                 f"{self.photo_val_image_size}.")
-            if not self.batch_pattern or set(self.batch_pattern) - {"p", "t"} or "p" not in self.batch_pattern:
-                raise ValueError(f"batch_pattern is a string of p (photos) and t (Tiny ImageNet) holding at "
-                                 f"least one p; got {self.batch_pattern!r}.")
-        if not 0.0 <= self.rebalance_lambda <= 1.0:
-            raise ValueError(f"rebalance_lambda must be in [0, 1]; got {self.rebalance_lambda}.")
-        from .distribute import check_distribute
-        from .training import check_precision
-
-        check_distribute(self.distribute)
-        check_precision(self.precision)
 
 
 # ----------------------------------------------------------------------------- data
@@ -116,8 +50,6 @@ def load_image_arrays(cfg: ColorizerConfig) -> tuple[dict[str, np.ndarray], dict
 
     Scanning and decoding 100,000 JPEGs takes minutes on 2 cores; a resumed run reads the cache instead.
     """
-    from .data import load_splits
-
     cache = Path(cfg.run_dir) / "data"
     key = {k: getattr(cfg, k) for k in ("source", "train_size", "val_size", "test_size", "image_size", "seed")}
     key["data_dir"] = str(Path(cfg.data_dir).expanduser().resolve()) if cfg.data_dir else str(project_config.data_dir())
@@ -154,8 +86,6 @@ def cache_images(path: Path, split, decode_size: int, size: int | None = None, c
     Each image is fitted to decode_size x decode_size, then shrunk whole to `size` when that is smaller. The
     file appears only once complete, so an interrupted call never leaves a truncated cache.
     """
-    from .data import fit_to_size
-
     size = size or decode_size
     with atomic_path(path) as partial:
         images = np.lib.format.open_memmap(partial, "w+", np.uint8, (len(split), size, size, 3))
@@ -176,7 +106,6 @@ def load_photo_arrays(cfg: ColorizerConfig, cache: Path) -> dict:
     photo_val_image_size), with their labels (sources), file paths and the split's report."""
     from collections import Counter
 
-    from .data import stratified_folder_splits
 
     data = stratified_folder_splits(cfg.photos_dir, cfg.photo_val_size, cfg.photo_test_size, cfg.seed,
                                     cfg.photo_size)
@@ -202,10 +131,6 @@ def iter_ab(images, chunk: int = 2_000):
     """ab (n, H, W, 2) of uint8 RGB images, chunk by chunk (for fitting bins on every training pixel).
 
     `images`: one array (N, H, W, 3), or a list of them (their sizes may differ), taken in turn."""
-    from keras import ops
-
-    from .pipeline import rgb_uint8_to_model_pair
-
     for array in images if isinstance(images, (list, tuple)) else [images]:
         for start in range(0, len(array), chunk):
             yield ops.convert_to_numpy(rgb_uint8_to_model_pair(np.asarray(array[start:start + chunk]))[1])
@@ -215,18 +140,7 @@ def fit_bins(train_images, step: float = 10.0):
     """Joint (a, b) bins fitted on every training pixel, in one constant-memory pass.
 
     `train_images`: one uint8 array (N, H, W, 3), or a list of them (sizes may differ)."""
-    from .binning import JointBins
-
     return JointBins.from_pixels(iter_ab(train_images), step=step)
-
-
-def train_ab_mean(train_images) -> np.ndarray:
-    """Mean ab of every training pixel (the mean-color baseline), one pass; one array or a list of them."""
-    total, count = np.zeros(2), 0
-    for ab in iter_ab(train_images):
-        total += ab.reshape(-1, 2).sum(axis=0, dtype=np.float64)
-        count += ab.shape[0] * ab.shape[1] * ab.shape[2]
-    return total / max(count, 1)
 
 
 # ----------------------------------------------------------------------------- training
@@ -234,9 +148,6 @@ def train_ab_mean(train_images) -> np.ndarray:
 
 def load_finished_run(cfg: ColorizerConfig):
     """The kept checkpoint, bins, history, data and report of an earlier run (for --evaluate-only)."""
-    from .binning import load_binning
-    from .training import TrainResult, load_model, read_history
-
     run_dir = Path(cfg.run_dir)
     if not (run_dir / RUN_FILES["model"]).exists():
         raise FileNotFoundError(f"No trained colorizer in {run_dir}; train one first (without --evaluate-only).")
@@ -255,7 +166,6 @@ def holdout_test_images(cfg: ColorizerConfig, test_images: np.ndarray) -> np.nda
     """
     import hashlib
 
-    from .data import load_splits
 
     root = str(Path(cfg.data_dir).expanduser().resolve()) if cfg.data_dir else str(project_config.data_dir())
     everything = load_splits(cfg.source, (1, 0, 100_000), cfg.image_size, cfg.seed, root=root, download=False)
@@ -270,9 +180,6 @@ def holdout_test_images(cfg: ColorizerConfig, test_images: np.ndarray) -> np.nda
 
 def train_colorizer(cfg: ColorizerConfig):
     """Train (or resume) the shipped colorizer; returns (TrainResult, bins, arrays, data report)."""
-    from .distribute import distribution_scope, prepare_distribution
-    from .training import resolve_precision
-
     cfg.validate()
     prepare_distribution(cfg.distribute)  # before any TensorFlow op: multi-worker must be set up first
     # Recorded as resolved (config.json, the card), so a resume on a machine that would pick another is refused.
@@ -303,7 +210,6 @@ def train_colorizer(cfg: ColorizerConfig):
     bins_key = {"data": json.loads((Path(cfg.run_dir) / "data" / "manifest.json").read_text())["key"],
                 "bin_step": cfg.bin_step}
     if bins_path.exists() and bins_key_path.exists() and json.loads(bins_key_path.read_text()) == bins_key:
-        from .binning import load_binning
 
         bins = load_binning(bins_path)
     else:  # fitted on every training pixel of *this* data (never reused from another run's data)
@@ -321,9 +227,6 @@ def train_colorizer(cfg: ColorizerConfig):
 
 def _build_and_fit(cfg: ColorizerConfig, bins, arrays: dict, run_dir: Path, resuming: bool):
     """Build the colorizer and fit it by blocks of steps (inside train_colorizer's distribution scope)."""
-    from . import losses, models, pipeline, training
-    from .training import read_history
-
     models.set_seed(cfg.seed)
     with training.precision_policy(cfg.precision):
         model = models.build_colorizer(cfg.width, "classification", 1, bins.num_classes, name="colorizer",
@@ -346,7 +249,9 @@ def _build_and_fit(cfg: ColorizerConfig, bins, arrays: dict, run_dir: Path, resu
         epochs=cfg.epochs, batch_size=cfg.batch_size, learning_rate=cfg.learning_rate,
         min_learning_rate=cfg.learning_rate / 10, lr_patience=cfg.lr_patience, seed=cfg.seed,
         steps_per_epoch=cfg.steps_per_epoch, validation_steps=len(val_images) // val_batch,
-        max_minutes=cfg.max_minutes, label="colorizer")
+        max_minutes=cfg.max_minutes, label="colorizer",
+        # a progress bar in a terminal; one line per block (with the time left) in a log file (nohup)
+        verbose=1 if sys.stdout.isatty() else 2)
     loss = losses.colorizer_loss(bins, cfg.rebalance_lambda, True, cfg.soft_sigma, cfg.soft_neighbours)
     (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=1))
     return training.train(model, train_data, val_data, loss, run_dir, train_config, bins)
@@ -357,8 +262,6 @@ def _build_and_fit(cfg: ColorizerConfig, bins, arrays: dict, run_dir: Path, resu
 
 def export_pretrained(run_dir: str | os.PathLike, card: dict, out_dir: str | os.PathLike = PRETRAINED_DIR) -> Path:
     """Copy the kept checkpoint and its bins into the package, with the card; each file written atomically."""
-    from .training import load_model
-
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     # Re-saved without the optimizer's state (train() writes model.keras without it; a run interrupted before
@@ -380,12 +283,6 @@ def evaluate_colorizer(model, bins, images: np.ndarray, mean_ab: np.ndarray,
 
     The gray row's binned accuracies are gray's better side (ab = 0 or a hair below 0: 0 is a bin edge).
     """
-    from keras import ops
-
-    from . import evaluation, metrics, models
-    from .binning import UniformBins
-    from .pipeline import rgb_uint8_to_model_pair
-
     lightness, ab_true = (ops.convert_to_numpy(t) for t in rgb_uint8_to_model_pair(np.asarray(images)))
     binnings = {n: UniformBins(n) for n in (10, 30, 50)}
     predictions = metrics.baseline_predictions(ab_true, mean_ab)
@@ -417,8 +314,6 @@ def calibrate_prior_correction(model, bins, val_images: np.ndarray, mean_ab: np.
     `accuracy_margin`, and stays within `psnr_margin` dB of gray's PSNR; alpha = 1 (the unweighted
     posterior) when none does. Returns the corrected bins and one row per alpha.
     """
-    from . import metrics
-
     rows = []
     for alpha in grid:
         corrected = bins.with_prior_correction(alpha, lam, sigma)
@@ -452,29 +347,27 @@ def evaluate_run(cfg: ColorizerConfig, result, bins, arrays: dict, report: dict,
     (photo_eval); without them the prior correction is chosen on Tiny ImageNet's validation split and the
     model ships. The calibrated bins are saved in the run folder; the card is written there by write_card.
     """
-    from . import reporting
-
     train_seconds = sum(result.history.get("seconds", []))
     steps_done = result.epochs_run * cfg.steps_per_epoch
     images_seen = steps_done * images_per_step(cfg)
-    mean_ab = train_ab_mean(training_pixels(arrays))
+    # the mean-color baseline: the mean of every training pixel, through the same per-channel fit as the paper's
+    train_mean = mean_ab(UniformBins(10).fit(iter_ab(training_pixels(arrays))))
     holdout = holdout_test_images(cfg, arrays["test"])
     photo = None
     if cfg.photos_dir is None:  # Tiny ImageNet only: the prior correction is chosen on its validation split
-        calibrated, calibration = calibrate_prior_correction(result.model, bins, arrays["val"], mean_ab,
+        calibrated, calibration = calibrate_prior_correction(result.model, bins, arrays["val"], train_mean,
                                                              cfg.rebalance_lambda, sigma=cfg.soft_sigma)
         default_decoding = {"decode": "annealed", "temperature": project_config.DEFAULT_TEMPERATURE,
                             "prior_correction_alpha": calibrated.prior_correction["alpha"]}
         prior_correction = {"rule": PRIOR_CORRECTION_RULE, "split": "validation", "candidates": calibration,
                             "chosen_alpha": default_decoding["prior_correction_alpha"]}
     else:  # with photos: every default is chosen on the validation photos, and the test photos decide shipping
-        from . import inference, photo_eval
-
         previous = inference.default_colorizer() if inference.DEFAULT_MODEL.is_file() else None
         photos = photo_eval.split_photos(cfg.photos_dir, cfg.photo_val_size, cfg.photo_test_size, cfg.seed,
                                          cfg.photo_size)
         photo = photo_eval.evaluate_photo_run(result.model, bins, Path(cfg.run_dir) / RUN_FILES["model"], photos,
-                                              holdout, mean_ab, cfg.rebalance_lambda, cfg.soft_sigma, previous, log)
+                                              holdout, train_mean, cfg.rebalance_lambda, cfg.soft_sigma, previous, log,
+                                              small_validation=arrays["val"])
         calibrated, default_decoding = photo.pop("bins"), photo["calibration"]["settings"]
         for path in photo_eval.save_run_figures(cfg.run_dir, photo.pop("colorizer"), previous, photos["val"]):
             log(f"figure: {path}")
@@ -482,22 +375,28 @@ def evaluate_run(cfg: ColorizerConfig, result, bins, arrays: dict, report: dict,
                             "split": f"{photo['calibration']['photos']} validation photos (every source's share)",
                             "candidates": photo["calibration"]["candidates"],
                             "chosen_alpha": default_decoding["prior_correction_alpha"]}
+        small = photo.get("small_image_calibration")
+        if small is not None:  # the settings for images below the working size, chosen on Tiny's validation split
+            prior_correction["small_images"] = {
+                "split": f"{small['photos']} Tiny ImageNet validation images (64 px)", "rule": small["rule"],
+                "qualified": small["qualified"], "candidates": small["candidates"],
+                "chosen": default_decoding["small_images"]}
         for name in ("photo_test", "holdout"):
             log(f"{name} ({photo[name]['images']} images, through colorize() with each model's defaults):")
-            log(reporting.markdown_table(photo[name]["means"]))
+            log(markdown_table(photo[name]["means"]))
         log(("ships: " if photo["ships"] else "does not ship: ") + photo["ship_rule"])
     calibrated.save(Path(cfg.run_dir) / RUN_FILES["calibrated_bins"])
     temperature = default_decoding["temperature"]
-    rows, _ = evaluate_colorizer(result.model, calibrated, arrays["test"], mean_ab,
+    rows, _ = evaluate_colorizer(result.model, calibrated, arrays["test"], train_mean,
                                  decodings=(("annealed", temperature), ("mean", 1.0), ("argmax", 1.0)))
-    uncorrected, _ = evaluate_colorizer(result.model, bins, arrays["test"], mean_ab,
+    uncorrected, _ = evaluate_colorizer(result.model, bins, arrays["test"], train_mean,
                                         decodings=(("annealed", temperature),))
     rows.append({**uncorrected[-1], "model": f"colorizer_annealed_T{temperature:g}_without_prior_correction"})
-    log(reporting.markdown_table(rows))
-    holdout_rows, _ = evaluate_colorizer(result.model, calibrated, holdout, mean_ab,
+    log(markdown_table(rows))
+    holdout_rows, _ = evaluate_colorizer(result.model, calibrated, holdout, train_mean,
                                          decodings=(("annealed", temperature),))
     log(f"hold-out: the other {len(holdout)} labelled val/ images")
-    log(reporting.markdown_table(holdout_rows))
+    log(markdown_table(holdout_rows))
     card = {
         "model": "colorize_utils.models.build_colorizer", "width": cfg.width,
         "parameters": int(result.model.count_params()),
@@ -508,7 +407,7 @@ def evaluate_run(cfg: ColorizerConfig, result, bins, arrays: dict, report: dict,
         "loss": f"soft-encoded (5 nearest, sigma 5) cross-entropy, rebalanced with lambda {cfg.rebalance_lambda}",
         "default_decoding": default_decoding,
         "prior_correction": prior_correction,
-        "train_ab_mean": [float(v) for v in mean_ab],
+        "train_ab_mean": [float(v) for v in train_mean],
         "training": {**dataclasses.asdict(cfg), "steps_done": steps_done, "blocks_run": result.epochs_run,
                      "kept_block": result.best_epoch, "images_seen": images_seen, "train_seconds": train_seconds,
                      "images_per_second": images_seen / train_seconds if train_seconds else None,
@@ -537,8 +436,6 @@ def images_per_step(cfg: ColorizerConfig) -> float:
 
 def write_card(run_dir: str | os.PathLike, card: dict) -> Path:
     """The run's card.json (strict JSON), written atomically."""
-    from .files import json_safe
-
     path = Path(run_dir) / RUN_FILES["card"]
     with atomic_path(path) as partial:
         partial.write_text(json.dumps(json_safe(card), indent=1))

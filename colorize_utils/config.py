@@ -34,6 +34,8 @@ class Profile:
     colorizer_width: int = 16  # width of notebook 07's fully convolutional models (the shipped one's is 16)
     image_size: int = 64
     seed: int = 42
+    clip_frames: int = 36  # notebook 08's synthetic clips: frames per clip...
+    clip_size: tuple[int, int] = (180, 240)  # ...and their (height, width)
 
     @property
     def sizes(self) -> tuple[int, int, int]:
@@ -57,6 +59,7 @@ PROFILES: dict[str, Profile] = {
         train_size=64, val_size=16, test_size=16,
         cifar_train_size=64, cifar_val_size=16, cifar_test_size=16,
         epochs=2, baseline_epochs=2, batch_size=16, width=4, lr_patience=1, colorizer_width=4,
+        clip_frames=6, clip_size=(48, 64),
     ),
     # The default of the main command: every notebook in about 10 minutes on 2 CPU cores (two at a time).
     # Each model takes 320 steps of 25 images (2,000 training images, 4 epochs): steps are what the models need
@@ -75,6 +78,7 @@ PROFILES: dict[str, Profile] = {
         train_size=PAPER_SIZES[0], val_size=PAPER_SIZES[1], test_size=PAPER_SIZES[2],
         cifar_train_size=1_800, cifar_val_size=200, cifar_test_size=1_000,
         epochs=15, baseline_epochs=20, batch_size=250, width=8, lr_patience=3,
+        clip_frames=60, clip_size=(240, 320),
     ),
     # The paper's sizes and schedule (200 epochs, batch 250); meant for a GPU.
     "paper": Profile(
@@ -82,6 +86,7 @@ PROFILES: dict[str, Profile] = {
         train_size=PAPER_SIZES[0], val_size=PAPER_SIZES[1], test_size=PAPER_SIZES[2],
         cifar_train_size=1_800, cifar_val_size=200, cifar_test_size=1_000,
         epochs=200, baseline_epochs=200, batch_size=250, width=32, lr_patience=10,
+        clip_frames=96, clip_size=(360, 480),
     ),
 }
 
@@ -89,8 +94,8 @@ DEFAULT_PROFILE = "demo"
 
 
 def get_profile(name: str | None = None) -> Profile:
-    """The named profile; without a name, $COLORIZE_PROFILE or the default ("demo")."""
-    name = name or os.environ.get("COLORIZE_PROFILE") or DEFAULT_PROFILE
+    """The named profile; without a name, the default ("demo")."""
+    name = name or DEFAULT_PROFILE
     if name not in PROFILES:
         raise ValueError(f"Unknown profile {name!r}; choose one of {sorted(PROFILES)}.")
     return PROFILES[name]
@@ -112,37 +117,27 @@ def published_root() -> Path:
     return PROJECT_ROOT / "results"
 
 
-def results_root() -> Path:
-    """Where runs write: $COLORIZE_RESULTS_ROOT, else runs/ (git-ignored).
-
-    The rule: a run never touches the published results/ unless it asks to (`runner --publish`, which
-    points this at results/), so a new user's run can neither overwrite nor mix with the published ones.
-    """
-    configured = os.environ.get("COLORIZE_RESULTS_ROOT")
-    return Path(configured).expanduser().resolve() if configured else PROJECT_ROOT / "runs"
+# Where runs write: runs/ (git-ignored). The rule: a run never touches the published results/ unless it asks
+# to (`runner --publish`), so a new user's run can neither overwrite nor mix with the published ones. The
+# test suite points this at a temporary folder (conftest.py).
+RESULTS_ROOT = PROJECT_ROOT / "runs"
 
 
-def results_dir(profile: str | Profile, override: str | os.PathLike | None = None) -> Path:
-    """Where a profile's figures, tables, models and records go (the runner overrides it to stage)."""
+def results_dir(profile: str | Profile, override: str | os.PathLike | None = None,
+                root: str | os.PathLike | None = None) -> Path:
+    """Where a profile's figures, tables, models and records go: `override` when given (the runner's staging
+    folder), else <root>/<profile> with root defaulting to RESULTS_ROOT."""
     if override:
         return Path(override)
     name = profile.name if isinstance(profile, Profile) else profile
-    return results_root() / name
+    return Path(root or RESULTS_ROOT) / name
 
 
-# Set by the runner for its notebooks: the code's commit when the run started (experiment.training_key).
-RUN_COMMIT_VARIABLE = "COLORIZE_RUN_COMMIT"
+# ----------------------------------------------------------------------------- file kinds
 
-# Notebooks whose finished models another notebook loads instead of training its own: 04 and 07 reuse 03's
-# cross-entropy model (`ModelSpec.same_as`), 05 shows it beside the cGAN. The runner may start a reader while
-# the notebook it reads from still runs; the reader then waits for it at that point (NotebookRun.wait_for_inputs).
-NOTEBOOK_READS: dict[str, tuple[str, ...]] = {
-    "04_bin_sweep": ("03_loss_comparison",),
-    "05_cgan": ("03_loss_comparison",),
-    "07_beyond": ("03_loss_comparison",),
-}
-# Set by the runner for its kernels: a folder holding one file per selected notebook that has not finished yet.
-RUN_STATE_VARIABLE = "COLORIZE_RUN_STATE"
+# Image files read for training (folder sources) and colorizing, and clip files colorized frame by frame.
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm")
 
 
 # ----------------------------------------------------------------------------- decoding and clip defaults
@@ -169,7 +164,7 @@ def check_given_decoding(decode: str | None, temperature: float | None) -> None:
 TEMPORAL_METHODS = ("none", "ema", "flow")
 DEFAULT_TEMPORAL = "flow"
 # Chosen on the validation clip of notebook 08 (a pan over a photo none of the scored clips use), by the rule
-# stated there: the strongest blend whose PSNR stays within 0.2 dB of frame by frame's (video.DEFAULT_STRENGTH).
+# stated there: the strongest blend whose PSNR stays within 0.2 dB of frame by frame's (DEFAULT_TEMPORAL_STRENGTH).
 DEFAULT_TEMPORAL_STRENGTH = 0.9
 
 
@@ -179,3 +174,90 @@ def check_temporal(method: str, strength: float = DEFAULT_TEMPORAL_STRENGTH) -> 
         raise ValueError(f"Unknown temporal method {method!r}; choose one of {', '.join(TEMPORAL_METHODS)}.")
     if not 0.0 <= float(strength) < 1.0:
         raise ValueError(f"temporal strength must be in [0, 1); got {strength}.")
+
+
+# ----------------------------------------------------------------------------- the shipped colorizer's training
+
+DISTRIBUTE_MODES = ("none", "mirrored", "multi-worker", "data-parallel")  # how training spreads over devices
+PRECISIONS = ("auto", "float32", "mixed_bfloat16")  # training.resolve_precision turns "auto" into one of the others
+
+
+def check_precision(precision: str) -> None:
+    """ValueError unless `precision` is one of PRECISIONS (checked before any work, without touching a device)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}; got {precision!r}.")
+
+
+@dataclass
+class ColorizerConfig:
+    """Everything that defines a colorizer training run (recorded in its card)."""
+
+    source: str = "tiny-imagenet"
+    data_dir: str | None = None  # folder holding tiny-imagenet-200/ (default: $COLORIZE_DATA_DIR or data/)
+    train_size: int = 110_000  # more than Tiny ImageNet has: take every usable training image
+    val_size: int = 1_000
+    test_size: int = 2_000
+    image_size: int = 64
+    crop_size: int = 56
+    width: int = 16
+    batch_size: int = 128
+    steps: int = 8_000
+    steps_per_epoch: int = 250
+    learning_rate: float = 1e-3
+    lr_patience: int = 3
+    bin_step: float = 10.0
+    rebalance_lambda: float = 0.5
+    soft_sigma: float = 5.0
+    soft_neighbours: int = 5
+    seed: int = 42
+    max_minutes: float | None = None
+    distribute: str = "none"  # DISTRIBUTE_MODES: data-parallel over GPUs or hosts
+    # PRECISIONS: "mixed_bfloat16" computes in bfloat16 on float32 weights (checkpoints are float32);
+    # "auto" picks it where bfloat16 is native (AMX / AVX512-BF16 CPUs, recent GPUs), else float32.
+    precision: str = "float32"
+    run_dir: str = str(PROJECT_ROOT / "results" / "colorizer" / "photo_run")
+    # Real photos beside Tiny ImageNet: a folder of photos (sub-folders = sources, stratified in the split).
+    photos_dir: str | None = None
+    photo_val_size: int = 1_000
+    photo_test_size: int = 1_000
+    photo_size: int = 160  # photos are stored as centre squares of this side
+    photo_crop: int = 96  # training crops are resized to this side...
+    photo_min_crop: int = 72  # ...from random squares of photo_min_crop..photo_size pixels (multi-scale)
+    photo_batch_size: int = 64
+    photo_val_image_size: int = 128  # validation photos are whole squares shrunk to this side
+    # Which stream each step's batch comes from, in turn: p = photos, t = Tiny ImageNet.
+    batch_pattern: str = "ppt"
+    global_context: bool = True
+
+    @property
+    def epochs(self) -> int:
+        """Blocks of steps_per_epoch steps (checkpoint, validation and resume happen per block)."""
+        return max(1, -(-int(self.steps) // int(self.steps_per_epoch)))
+
+    def validate(self) -> None:
+        """Fail at once, before any work, on settings that cannot train."""
+        if self.crop_size % 8 or self.crop_size > self.image_size:
+            raise ValueError(f"crop_size must be a multiple of 8 and at most image_size ({self.image_size}); "
+                             f"got {self.crop_size}.")
+        for name in ("train_size", "val_size", "test_size", "batch_size", "steps", "steps_per_epoch", "width"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be at least 1; got {getattr(self, name)}.")
+        if self.photos_dir is not None:
+            if not Path(self.photos_dir).expanduser().is_dir():
+                raise ValueError(f"photos_dir {self.photos_dir} is not a folder; give a folder of color photos "
+                                 "(sub-folders are treated as sources and the split is stratified by them).")
+            if self.photo_crop % 8 or not 0 < self.photo_min_crop <= self.photo_size:
+                raise ValueError(f"photo_crop must be a multiple of 8 and photo_min_crop in (0, photo_size]; got "
+                                 f"{self.photo_crop}, {self.photo_min_crop}, {self.photo_size}.")
+            if self.photo_val_image_size % 8 or self.photo_val_image_size > self.photo_size:
+                raise ValueError(f"photo_val_image_size must be a multiple of 8 and at most photo_size; got "
+                                 f"{self.photo_val_image_size}.")
+            if not self.batch_pattern or set(self.batch_pattern) - {"p", "t"} or "p" not in self.batch_pattern:
+                raise ValueError(f"batch_pattern is a string of p (photos) and t (Tiny ImageNet) holding at "
+                                 f"least one p; got {self.batch_pattern!r}.")
+        if not 0.0 <= self.rebalance_lambda <= 1.0:
+            raise ValueError(f"rebalance_lambda must be in [0, 1]; got {self.rebalance_lambda}.")
+        if self.distribute not in DISTRIBUTE_MODES:  # whether the Keras backend can run it: distribute.py
+            raise ValueError(f"Unknown distribute mode {self.distribute!r}; choose one of "
+                             f"{', '.join(DISTRIBUTE_MODES)}.")
+        check_precision(self.precision)

@@ -9,7 +9,7 @@ Sources:
 - "tiny-imagenet": the 64x64 ImageNet subset in its original `tiny-imagenet-200/` layout, looked up
   under the data directory and downloaded from its public zip when missing.
 - "cifar10": a `cifar10/{train,test}/<class>/*.jpg` tree under the data directory, else tensorflow-datasets.
-- "folder:<path>": any tree of JPEG / PNG / BMP / GIF / WebP files (sub-folder name = label).
+- "folder:<path>": any tree of image files (config.IMAGE_EXTENSIONS; sub-folder name = label).
 - "samples": natural color photos shipped inside installed packages, cut into crops; works offline.
 - "auto": Tiny ImageNet when present or downloadable, else the samples (and the report says so).
 """
@@ -19,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import urllib.parse
-import warnings
 import zipfile
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -27,112 +26,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageFile
+from PIL import Image
 
 from . import config
+from .config import IMAGE_EXTENSIONS
+from .images import ScanResult, fit_to_size, pil_to_rgb, read_rgb, scan_image
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 TINY_IMAGENET_URL = "http://cs231n.stanford.edu/tiny-imagenet-200.zip"
 TINY_IMAGENET_DIRNAME = "tiny-imagenet-200"
 SOURCES = ("auto", "tiny-imagenet", "cifar10", "samples", "folder:<path>")
 SPLIT_NAMES = ("train", "val", "test")
-
-# Formats and modes TensorFlow's decode_image reads exactly as we want; anything else goes via PIL.
-_TF_FORMATS = {"JPEG", "PNG", "BMP"}
-_GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
-_GRAY_SPREAD = 3  # an RGB image whose 99th-percentile max-min channel spread is <= this is gray
-
-ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated file must fail to load, so it can be skipped
-# Larger images are refused from their header, before decoding (8000 x 8000 fits). PIL warns above its own
-# limit and refuses twice it; ours is documented and checked first, with a clear reason.
-MAX_PIXELS = 64_000_000
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-
-
-# ----------------------------------------------------------------------------- decoding
-
-
-def pil_to_rgb(image: Image.Image) -> np.ndarray:
-    """Any PIL image -> uint8 RGB array: alpha composited on white, palette/CMYK/16-bit converted."""
-    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
-        # 16-bit (or 32-bit int) gray: scale to 8 bits instead of PIL's clipping convert("L").
-        array = np.asarray(image, dtype=np.float64)
-        peak = 65535.0 if array.max() > 255 else 255.0
-        gray = np.round(np.clip(array / peak, 0, 1) * 255).astype(np.uint8)
-        return np.repeat(gray[..., None], 3, axis=-1)
-    if image.mode == "P" and "transparency" in image.info:
-        image = image.convert("RGBA")
-    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(background, rgba)
-    return np.asarray(image.convert("RGB"), dtype=np.uint8)
-
-
-def read_rgb(path: str | os.PathLike) -> np.ndarray:
-    """Decode one image file to uint8 RGB with PIL (first frame of animations)."""
-    with Image.open(path) as image:
-        image.seek(0)
-        image.load()
-        return pil_to_rgb(image)
-
-
-def is_grayscale(rgb: np.ndarray) -> bool:
-    """True when an RGB image carries no color to learn (all channels about equal)."""
-    spread = rgb.max(axis=-1).astype(np.int16) - rgb.min(axis=-1).astype(np.int16)
-    return bool(np.percentile(spread, 99) <= _GRAY_SPREAD)
-
-
-@dataclass
-class ScanResult:
-    """What a look at one image found: 'ok', 'corrupt' or 'gray', and whether TF can decode it."""
-
-    status: str
-    needs_pil: bool = False
-    mode: str = ""
-    error: str = ""
-    image_format: str = ""
-    shape: tuple = ()  # (height, width)
-
-
-def scan_image(item) -> ScanResult:
-    """Check one candidate (a file path or an in-memory uint8 array) before it joins a split."""
-    if isinstance(item, np.ndarray):
-        return ScanResult("gray" if is_grayscale(item) else "ok", mode="array", shape=item.shape[:2])
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # checked just below
-            opened = Image.open(item)
-        with opened as image:
-            mode, image_format = image.mode, image.format
-            shape = (image.height, image.width)  # as stored, before any reduced decoding
-            if image.width * image.height > MAX_PIXELS:
-                return ScanResult("corrupt", error=f"{image.width}x{image.height} pixels is above the limit of "
-                                                   f"{MAX_PIXELS:,}")
-            image.seek(0)
-            # A check needs no full resolution: JPEGs decode at up to 1/8 scale (bounded memory for huge files).
-            image.draft("RGB", (512, 512))
-            image.load()
-            rgb = pil_to_rgb(image)
-    except Exception as error:  # any decoder failure means the file is unusable: skip and count
-        return ScanResult("corrupt", error=f"{type(error).__name__}: {error}")
-    needs_pil = not (image_format in _TF_FORMATS and mode in ("RGB", "L"))
-    gray = mode in _GRAY_MODES or is_grayscale(rgb)
-    return ScanResult("gray" if gray else "ok", needs_pil=needs_pil, mode=mode,
-                      image_format=image_format, shape=shape)
-
-
-def fit_to_size(rgb: np.ndarray, size: int) -> np.ndarray:
-    """Resize the shorter side to `size` and centre-crop to size x size (no-op when already so)."""
-    height, width = rgb.shape[:2]
-    if (height, width) == (size, size):
-        return rgb
-    scale = size / min(height, width)
-    new_w, new_h = max(size, round(width * scale)), max(size, round(height * scale))
-    resized = np.asarray(Image.fromarray(rgb).resize((new_w, new_h), Image.BILINEAR))
-    top, left = (new_h - size) // 2, (new_w - size) // 2
-    return resized[top:top + size, left:left + size]
-
 
 # ----------------------------------------------------------------------------- splits and report
 

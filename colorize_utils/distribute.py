@@ -16,7 +16,8 @@ from __future__ import annotations
 import contextlib
 import os
 
-DISTRIBUTE_MODES = ("none", "mirrored", "multi-worker", "data-parallel")
+from .config import DISTRIBUTE_MODES
+
 
 
 def check_distribute(mode: str) -> None:

@@ -256,19 +256,6 @@ def bin_sweep_rows(per_seed: dict[int, tuple[list[dict], dict[str, dict]]], mode
     return rows
 
 
-def render_rows(rows: list[dict], columns: list[str] | None = None) -> list[dict]:
-    """Rows ready to print or save: display labels for baseline ids, chosen columns in order."""
-    rendered = []
-    for row in rows:
-        out = {key: row.get(key, "") for key in (columns or list(row))}
-        if "model" in out:
-            out["model"] = metrics.DISPLAY_LABELS.get(out["model"], out["model"])
-        if isinstance(out.get("notes"), list):
-            out["notes"] = "; ".join(out["notes"])
-        rendered.append(out)
-    return rendered
-
-
 def select_model(rows: list[dict], gray_psnr_margin: float = 0.5, candidates: list[str] | None = None) -> str | None:
     """The selection rule, fixed before any run: the highest AuC among models whose PSNR is within
     `gray_psnr_margin` dB of gray's, ties broken by colorfulness. None when no model qualifies."""

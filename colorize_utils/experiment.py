@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +22,8 @@ from . import config, evaluation, losses, metrics, models, pipeline, training
 from .binning import JointBins, QuantileBins, UniformBins, load_binning, mean_ab
 from .data import ColorizationData, ImageSplit
 from .distribute import distribution_scope, prepare_distribution
-from .files import atomic_path, git_commit, json_safe
-from .reporting import NotebookRun
+from .files import atomic_path, json_safe
+from .notebook import NotebookRun
 
 
 @dataclass(frozen=True)
@@ -144,6 +143,7 @@ class Experiment:
         self.seed = run.seed if seed is None else int(seed)
         self.epochs = epochs or run.profile.epochs
         self.distribute = distribute  # distribute.DISTRIBUTE_MODES: how train() spreads over devices
+        self.verbose = 2 if run.headless else 1  # headless: one line per epoch (with the time left), no bar
         self.tf_pipeline = keras.backend.backend() == "tensorflow"
         # Numpy (L, ab) of val and test: small, and what predictions and metrics are computed on.
         self.val_L, self.val_ab = pipeline.split_to_lab(data.val, self.image_size) if len(data.val) else (None, None)
@@ -165,7 +165,7 @@ class Experiment:
         key = (kind, num_bins)
         if key not in self._binnings:
             own = self.run.writer.path("models", "")
-            shared = config.results_dir(self.run.profile) / "models"
+            shared = self.run.models_dir
             binning, path = run_binning(kind, num_bins, self.data, self.image_size, [own, shared])
             if path is None:
                 binning.save(own / run_binning_path(kind, num_bins, self.data, self.image_size))
@@ -237,16 +237,16 @@ class Experiment:
                           "width": profile.colorizer_width if spec.architecture == "colorizer" else profile.width,
                           "lr_patience": profile.lr_patience,
                           # sums split over another number of threads train to other numbers (runner --jobs)
-                          "threads": os.environ.get("TF_NUM_INTRAOP_THREADS") or "default",
+                          "threads": str(self.run.threads or "default"),
                           # another commit may train differently: train again. Within one runner call the
                           # commit it started at counts, so a commit made meanwhile does not undo reuse.
-                          "code": os.environ.get(config.RUN_COMMIT_VARIABLE) or git_commit()})
+                          "code": self.run.commit})
 
     def load_same_training(self, spec: ModelSpec, key: dict) -> training.TrainResult | None:
         """The finished model `spec.same_as` of this profile's results, when it was trained exactly like
         `spec` (its recorded training key matches); None otherwise (then `spec` is trained)."""
         self.run.wait_for_inputs()  # the runner may run the notebook that trains it alongside this one
-        models_dir = config.results_dir(self.run.profile) / "models"
+        models_dir = self.run.models_dir
         folder = (models_dir / spec.same_as if self.seed == self.run.seed
                   else models_dir / "seeds" / f"{spec.same_as}_seed{self.seed}")
         key_path = folder / TRAINING_KEY_FILE
@@ -265,13 +265,14 @@ class Experiment:
             return self._train_colorizer(spec)
         binning = self.binning(spec.num_bins) if spec.uses_bins else None
         profile = self.run.profile
-        config = training.TrainConfig(epochs=self.epochs, batch_size=profile.batch_size,
-                                      lr_patience=profile.lr_patience, seed=self.seed)
+        train_config = training.TrainConfig(epochs=self.epochs, batch_size=profile.batch_size,
+                                            lr_patience=profile.lr_patience, seed=self.seed,
+                                            verbose=self.verbose)
         model = self.build(spec)
         print(f"{spec.name}: {model.count_params():,} parameters, {self.epochs} epochs")
         result = training.train(model, self.training_data("train", binning), self.training_data("val", binning),
                                 losses.get_loss(spec.loss), self.model_dir(spec.name),
-                                config, binning)
+                                train_config, binning)
         self.results[spec.name] = result
         return result
 
@@ -286,9 +287,10 @@ class Experiment:
         steps = max(1, len(self._train_rgb) // batch_size)  # one pass over the training images per epoch
         crop = self.image_size - 8 if self.image_size >= 16 else self.image_size
         val_batch = min(batch_size, len(self._val_rgb)) if self._val_rgb is not None else None
-        config = training.TrainConfig(epochs=self.epochs, batch_size=batch_size, lr_patience=profile.lr_patience,
-                                      seed=self.seed, steps_per_epoch=steps,
-                                      validation_steps=len(self._val_rgb) // val_batch if val_batch else None)
+        train_config = training.TrainConfig(epochs=self.epochs, batch_size=batch_size,
+                                            lr_patience=profile.lr_patience, seed=self.seed, steps_per_epoch=steps,
+                                            validation_steps=len(self._val_rgb) // val_batch if val_batch else None,
+                                            verbose=self.verbose)
         model = self.build(spec)
         loss = (losses.colorizer_loss(binning, 0.5 if spec.rebalance else None, soft=True) if spec.uses_bins
                 else losses.get_loss(spec.loss))
@@ -299,7 +301,7 @@ class Experiment:
         val_data = (pipeline.make_colorizer_dataset(self._val_rgb, val_batch, None, augment=False, repeat=True)
                     if self._val_rgb is not None else None)
         result = training.train(model, train_data, val_data, loss, self.model_dir(spec.name),
-                                config, binning)
+                                train_config, binning)
         self.results[spec.name] = result
         return result
 

@@ -26,7 +26,8 @@ import numpy as np
 from keras import layers, ops
 
 from .files import atomic_path, json_safe
-from .training import EpochLog, adam, build_optimizer, load_model, prepare_run_dir, read_history, verbosity
+from .models import load_model
+from .training import EpochLog, adam, build_optimizer, prepare_run_dir, read_history, verbosity
 
 AB_OUTPUT_RANGE = 110.0  # tanh * 110 covers the a and b values of every sRGB color
 PATCH_GRID = 30

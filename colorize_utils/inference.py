@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 from . import config
-from .binning import DEFAULT_TEMPERATURE
-from .data import MAX_PIXELS
+from .binning import DEFAULT_TEMPERATURE, load_binning
+from .models import is_classifier, load_model
+from .images import MAX_PIXELS, integer_to_uint8
 
 PRETRAINED_DIR = config.PRETRAINED_DIR
 DEFAULT_MODEL = PRETRAINED_DIR / "colorizer.keras"
@@ -42,6 +43,8 @@ class Colorizer:
     binning: object | None
     path: Path
     card: dict = field(default_factory=dict)
+    # The same model with other prior corrections (with_prior_correction), made once each.
+    variants: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def fully_convolutional(self) -> bool:
@@ -49,11 +52,21 @@ class Colorizer:
         return self.model.input.shape[1] is None
 
     def settings(self, decode: str | None = None, temperature: float | None = None,
-                 working_size: int | None = None, guided_filter=None) -> "ColorizeSettings":
+                 working_size: int | None = None, guided_filter=None,
+                 short_side: int | None = None) -> "ColorizeSettings":
         """The settings a call uses: each one given here, else the model card's calibrated default
         (`default_decoding`), else the package's. `guided_filter`: None (the card's), False (bilinear) or
-        (radius in model output cells, eps)."""
+        (radius in model output cells, eps).
+
+        An image whose `short_side` is below the working size is seen at its own size (working_lightness),
+        a scale at which the model's colors are duller: the card's `small_images` prior correction and
+        temperature, calibrated on small validation images, apply to it (a temperature given here wins)."""
         card = self.card.get("default_decoding", {})
+        small = card.get("small_images")
+        chosen_size = int(working_size or card.get("working_size", DEFAULT_WORKING_SIZE))
+        if small and short_side is not None and short_side < chosen_size:
+            card = {**card, "temperature": small["temperature"],
+                    "prior_correction_alpha": small["prior_correction_alpha"]}
         if guided_filter is None:
             guided_filter = card.get("guided_filter")  # cards before the edge-aware step: bilinear
             guided_filter = (guided_filter["radius_cells"], guided_filter["eps"]) if guided_filter else False
@@ -61,10 +74,28 @@ class Colorizer:
             decode=decode or card.get("decode", "annealed"),
             temperature=float(temperature if temperature is not None
                               else card.get("temperature", DEFAULT_TEMPERATURE)),
-            working_size=int(working_size or card.get("working_size", DEFAULT_WORKING_SIZE)),
-            guided_filter=tuple(float(v) for v in guided_filter) if guided_filter else None)
+            working_size=chosen_size,
+            guided_filter=tuple(float(v) for v in guided_filter) if guided_filter else None,
+            prior_correction_alpha=card.get("prior_correction_alpha"))
         settings.check()
         return settings
+
+    def with_prior_correction(self, alpha: float | None, lam: float | None = None,
+                              sigma: float | None = None) -> "Colorizer":
+        """The same model with its bins' prior correction at `alpha` (None, the bins' own, or bins without a
+        correction: itself). `lam` and `sigma` default to the bins' own (the run's rebalancing settings)."""
+        current = getattr(self.binning, "prior_correction", None) or {}
+        if alpha is None or not hasattr(self.binning, "with_prior_correction"):
+            return self
+        lam = current.get("lambda", 0.5) if lam is None else lam
+        sigma = current.get("sigma", 5.0) if sigma is None else sigma
+        if current and (current["alpha"], current["lambda"], current["sigma"]) == (alpha, lam, sigma):
+            return self
+        key = (float(alpha), float(lam), float(sigma))
+        if key not in self.variants:
+            self.variants[key] = Colorizer(self.model, self.binning.with_prior_correction(*key), self.path,
+                                           self.card)
+        return self.variants[key]
 
 
 @dataclass(frozen=True)
@@ -78,6 +109,8 @@ class ColorizeSettings:
     # (OpenCV ximgproc), so color edges move onto L's edges. (radius in model output cells, eps on L / 100
     # squared); None keeps the bilinear stretch.
     guided_filter: tuple[float, float] | None = None
+    # The bins' prior correction for this image (Colorizer.with_prior_correction); None: as loaded.
+    prior_correction_alpha: float | None = None
 
     def check(self) -> None:
         """ValueError naming the allowed values when a setting is out of range."""
@@ -90,10 +123,6 @@ class ColorizeSettings:
 
 def load_colorizer(path: str | os.PathLike | None = None) -> Colorizer:
     """A saved model (default: the shipped one) with the bin table beside it (`<stem>.bins.json` or `bins.json`)."""
-    from .binning import load_binning
-    from .models import is_classifier
-    from .training import load_model
-
     path = Path(path) if path is not None else DEFAULT_MODEL
     if path.is_dir():
         path = path / "model.keras"
@@ -156,8 +185,7 @@ def as_rgb_uint8(image) -> np.ndarray:
             raise ValueError("a float image must hold values in [0, 1]; for 0..255 values pass a uint8 array.")
         array = np.round(np.clip(array, 0.0, 1.0) * 255.0).astype(np.uint8)
     elif np.issubdtype(array.dtype, np.integer):
-        peak = 65535 if array.max(initial=0) > 255 else 255
-        array = np.round(np.clip(array.astype(np.float64) / peak, 0, 1) * 255).astype(np.uint8)
+        array = integer_to_uint8(array)
     else:
         raise ValueError(f"image dtype {array.dtype} is not supported; pass uint8 (or 16-bit, or float in [0, 1]).")
     if array.ndim == 2:
@@ -335,7 +363,8 @@ def colorize(image, model=None, decode: str | None = None, temperature: float | 
         raise ValueError(f"image has {rgb.shape[0] * rgb.shape[1]:,} pixels, above the limit of {MAX_PIXELS:,}; "
                          "downscale it first.")
     colorizer = resolve_colorizer(model)
-    settings = colorizer.settings(decode, temperature, working_size, guided_filter)
+    settings = colorizer.settings(decode, temperature, working_size, guided_filter, short_side=min(rgb.shape[:2]))
+    colorizer = colorizer.with_prior_correction(settings.prior_correction_alpha)
     lightness = lightness_of(rgb)
     small = working_lightness(colorizer, lightness, settings.working_size)
     small_ab = predict_working_ab(colorizer, small[None], settings.decode, settings.temperature)[0]
@@ -343,92 +372,3 @@ def colorize(image, model=None, decode: str | None = None, temperature: float | 
 
 
 # ----------------------------------------------------------------------------- files
-
-READ_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
-
-
-class UnusableImage(ValueError):
-    """A file that cannot be colorized, with the reason in words."""
-
-
-def read_image_file(path: str | os.PathLike) -> np.ndarray:
-    """A file -> uint8 RGB as a viewer shows it (EXIF orientation applied, alpha on white, first frame).
-
-    Raises UnusableImage with a plain reason (unreadable, truncated, too large, not an image).
-    """
-    from .data import pil_to_rgb
-
-    import warnings
-
-    path = Path(path)
-    try:
-        with warnings.catch_warnings():
-            # PIL warns between its limit and twice it; the size is checked just below, with a clear message.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            opened = Image.open(path)
-        with opened as image:
-            width, height = image.size
-            if width * height > MAX_PIXELS:
-                raise UnusableImage(f"{width}x{height} pixels is above the limit of {MAX_PIXELS:,}; downscale it")
-            image.seek(0)
-            image.load()
-            image = ImageOps.exif_transpose(image) or image
-            return pil_to_rgb(image)
-    except UnusableImage:
-        raise
-    except Image.DecompressionBombError as error:
-        raise UnusableImage(f"its header claims more than {2 * MAX_PIXELS:,} pixels, above the limit of "
-                            f"{MAX_PIXELS:,} (a possible decompression bomb); refused") from error
-    except FileNotFoundError as error:
-        raise UnusableImage("file not found") from error
-    except PermissionError as error:
-        raise UnusableImage("no permission to read it") from error
-    except IsADirectoryError as error:
-        raise UnusableImage("is a directory") from error
-    except (OSError, SyntaxError, ValueError, Image.UnidentifiedImageError) as error:
-        reason = "not an image PIL can read" if isinstance(error, Image.UnidentifiedImageError) else \
-            f"unreadable or truncated ({type(error).__name__}: {error})"
-        raise UnusableImage(reason) from error
-
-
-def interactive_panel(photos: dict[str, np.ndarray], models: dict[str, str | os.PathLike | None] | None = None):
-    """An ipywidgets panel for JupyterLab: pick a photo (or type an image path), a model, the decoding and
-    the temperature, and see the original beside its colorization. Returns the widget."""
-    import io
-
-    import ipywidgets as widgets
-
-    models = models or {"shipped colorizer": None}
-    photo = widgets.Dropdown(options=list(photos), description="photo")
-    path = widgets.Text(placeholder="or an image path", description="path")
-    model = widgets.Dropdown(options=list(models), description="model")
-    decode = widgets.Dropdown(options=["annealed", "mean", "argmax"], value="annealed", description="decode")
-    temperature = widgets.FloatSlider(value=DEFAULT_TEMPERATURE, min=0.05, max=1.0, step=0.01,
-                                      description="T")
-    message = widgets.Label()
-    original_view, colorized_view = widgets.Image(format="png", width=360), widgets.Image(format="png", width=360)
-
-    def png(array: np.ndarray) -> bytes:
-        buffer = io.BytesIO()
-        Image.fromarray(array).save(buffer, format="PNG")
-        return buffer.getvalue()
-
-    def update(_=None):
-        try:
-            rgb = read_image_file(path.value) if path.value.strip() else photos[photo.value]
-            chosen = models[model.value]
-            colorizer = default_colorizer() if chosen is None else _cached_colorizer(str(chosen))
-            result = colorize(rgb, colorizer, decode.value, temperature.value)
-        except (UnusableImage, ValueError, FileNotFoundError) as error:
-            message.value = f"cannot colorize: {error}"
-            return
-        message.value = f"{rgb.shape[1]}x{rgb.shape[0]}, {decode.value}" + (
-            f" T={temperature.value:.2f}" if decode.value == "annealed" else "")
-        original_view.value, colorized_view.value = png(rgb), png(result)
-
-    for control in (photo, model, decode, temperature):
-        control.observe(update, names="value")
-    path.on_submit(update)
-    update()
-    return widgets.VBox([widgets.HBox([photo, path]), widgets.HBox([model, decode, temperature]), message,
-                         widgets.HBox([original_view, colorized_view])])

@@ -69,7 +69,7 @@ def closeness_row(name: str, lightness: np.ndarray, ab_pred: np.ndarray, ab_true
 
 
 # Stable ids of the two baselines; tables are keyed by them, and display labels are applied only when a
-# table is rendered (reporting.ResultsWriter.save_table's Markdown, evaluation.render_rows).
+# table is rendered (reporting.ResultsWriter.save_table's Markdown, tables.render_rows).
 GRAY, MEAN_COLOR = "gray", "mean_color"
 BASELINE_NAMES = (GRAY, MEAN_COLOR)
 DISPLAY_LABELS = {GRAY: "gray (ab = 0)", MEAN_COLOR: "mean color"}

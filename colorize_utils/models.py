@@ -291,3 +291,9 @@ def predict_ab(model: keras.Model, lightness: np.ndarray, binning=None, batch_si
     if not outputs:
         return np.zeros(tuple(lightness.shape[:-1]) + (2,), np.float32)
     return np.concatenate(outputs).astype(np.float32)
+
+
+def load_model(path) -> keras.Model:
+    """A saved .keras model for inference (not compiled: no loss or optimizer is needed), with this package's
+    custom layers registered (they are defined in this module)."""
+    return keras.saving.load_model(path, compile=False)

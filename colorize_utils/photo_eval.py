@@ -9,14 +9,13 @@ paired bootstrap intervals over photos (metrics.paired_bootstrap).
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import os
 from pathlib import Path
 
 import numpy as np
 
-from . import evaluation, inference, metrics
+from . import evaluation, images, inference, metrics
 from .config import DEFAULT_TEMPERATURE
 from .data import stratified_folder_splits
 
@@ -48,7 +47,7 @@ def split_photos(photos_dir: str | os.PathLike, val_size: int, test_size: int, s
     photos = {}
     for name in ("val", "test"):
         paths = splits[name].paths[:limit] if limit else splits[name].paths
-        photos[name] = {str(Path(path).resolve().relative_to(root)): inference.read_image_file(path)
+        photos[name] = {str(Path(path).resolve().relative_to(root)): images.read_image_file(path)
                         for path in paths}
     return photos
 
@@ -86,15 +85,6 @@ def rule_score(row: dict, gray: dict) -> tuple[bool, float]:
     return qualifies, float(value)
 
 
-def with_prior_correction(colorizer: inference.Colorizer, alpha: float | None, lam: float = 0.5,
-                          sigma: float = 5.0) -> inference.Colorizer:
-    """The same model with its bins' prior correction set to `alpha` (None: as loaded), for rebalancing
-    weight `lam` and soft-encoding `sigma` (the run's rebalance_lambda and soft_sigma)."""
-    if alpha is None or colorizer.binning is None or not hasattr(colorizer.binning, "with_prior_correction"):
-        return colorizer
-    return dataclasses.replace(colorizer, binning=colorizer.binning.with_prior_correction(alpha, lam, sigma))
-
-
 def choose(rows: list[dict]) -> tuple[dict, bool]:
     """The winning row by CALIBRATION_RULE, and whether it qualified."""
     qualifying = [row for row in rows if row["qualifies"]]
@@ -121,7 +111,7 @@ def calibrate(colorizer: inference.Colorizer, photos: dict[str, np.ndarray], tra
             if known is not None:  # the same settings as an earlier stage's: scored once
                 rows.append({**known, "stage": stage})
                 continue
-            corrected = with_prior_correction(colorizer, candidate["alpha"], lam, sigma)
+            corrected = colorizer.with_prior_correction(candidate["alpha"], lam, sigma)
             settings = {k: v for k, v in candidate.items() if k != "alpha"}
             means, _ = score(photos, {"candidate": colorize_all(photos, corrected, **settings)}, train_ab_mean,
                              baselines=False)
@@ -194,17 +184,39 @@ def verdicts(comparison: dict, method: str, reference: str, metrics_: tuple[str,
             if row["method"] == method and row["reference"] == reference and row["metric"] in metrics_}
 
 
+def calibrate_small_images(colorizer: inference.Colorizer, small_validation: dict[str, np.ndarray],
+                           train_ab_mean: np.ndarray, working_size: int, lam: float = 0.5, sigma: float = 5.0,
+                           log=print) -> dict:
+    """The prior correction and temperature for images smaller than the working size (seen at their own size,
+    where the model's colors are duller), chosen by CALIBRATION_RULE on small validation images (the Tiny
+    ImageNet validation split: 64 px) with bilinear upsampling. Returns calibrate()'s record; its settings'
+    alpha and temperature become the card's `small_images`."""
+    return calibrate(colorizer, small_validation, train_ab_mean, working_sizes=(working_size,),
+                     upsampling_grid=(None,), lam=lam, sigma=sigma, log=log)
+
+
 def evaluate_photo_run(model, bins, run_model_path: Path, photos: dict[str, dict[str, np.ndarray]],
                        holdout: np.ndarray, train_ab_mean: np.ndarray, lam: float, sigma: float,
-                       previous: inference.Colorizer | None, log=print) -> dict:
-    """Calibrate a trained colorizer on the validation photos, then score it through colorize() on the test
-    photos and the Tiny ImageNet hold-out, against gray, mean color and `previous` (the shipped model, with
-    its own card's defaults). Returns the card's parts: 'calibration', 'photo_test', 'holdout', 'ships',
-    and the calibrated bins ('bins') and colorizer ('colorizer')."""
+                       previous: inference.Colorizer | None, log=print,
+                       small_validation: np.ndarray | None = None) -> dict:
+    """Calibrate a trained colorizer on the validation photos (and, with `small_validation`, its settings for
+    images below the working size on those small validation images), then score it through colorize() on the
+    test photos and the Tiny ImageNet hold-out, against gray, mean color and `previous` (the shipped model,
+    with its own card's defaults). Returns the card's parts: 'calibration', 'small_image_calibration',
+    'photo_test', 'holdout', 'ships', and the calibrated bins ('bins') and colorizer ('colorizer')."""
     raw = inference.Colorizer(model, bins, Path(run_model_path))
     validation = calibration_subset(photos["val"])
     calibration = calibrate(raw, validation, train_ab_mean, lam=lam, sigma=sigma, log=log)
     settings = calibration["settings"]
+    small_calibration = None
+    if small_validation is not None:
+        log(f"calibrating for small images on {len(small_validation)} validation images ...")
+        small_calibration = calibrate_small_images(raw, as_photos(small_validation, "tiny_val_"), train_ab_mean,
+                                                   settings["working_size"], lam, sigma, log)
+        small = small_calibration["settings"]
+        settings["small_images"] = {"prior_correction_alpha": small["prior_correction_alpha"],
+                                    "temperature": small["temperature"],
+                                    "applies_below_short_side": settings["working_size"]}
     calibrated_bins = bins.with_prior_correction(settings["prior_correction_alpha"], lam, sigma)
     new = inference.Colorizer(model, calibrated_bins, Path(run_model_path), card={"default_decoding": settings})
     methods = {"colorizer": new, **({"previous": previous} if previous is not None else {})}
@@ -218,7 +230,8 @@ def evaluate_photo_run(model, bins, run_model_path: Path, photos: dict[str, dict
     ships = previous is None or (
         all(v == "better" for v in verdicts(results["photo_test"], "colorizer", "previous").values())
         and all(v != "worse" for v in verdicts(results["holdout"], "colorizer", "previous").values()))
-    return {"calibration": calibration, "photo_test": results["photo_test"], "holdout": results["holdout"],
+    return {"calibration": calibration, "small_image_calibration": small_calibration,
+            "photo_test": results["photo_test"], "holdout": results["holdout"],
             "ships": bool(ships), "ship_rule": SHIP_RULE, "bins": calibrated_bins, "colorizer": new}
 
 

@@ -136,20 +136,3 @@ def gan_loss_figure(history: dict, warmup_epochs: int = 0):
         axis.legend(fontsize=7)
     fig.tight_layout()
     return fig
-
-
-def format_table(rows: Sequence[dict], columns: Sequence[str] | None = None, float_format: str = "{:.4g}") -> str:
-    """Rows as a fixed-width text table (for printing in notebooks and terminals; nothing truncated)."""
-    if not rows:
-        return "(no rows)"
-    columns = list(columns or dict.fromkeys(key for row in rows for key in row))
-
-    def cell(value) -> str:
-        return float_format.format(value) if isinstance(value, float) else str(value)
-
-    cells = [[cell(row.get(column, "")) for column in columns] for row in rows]
-    widths = [max(len(column), *(len(line[i]) for line in cells)) for i, column in enumerate(columns)]
-    lines = ["  ".join(column.ljust(width) for column, width in zip(columns, widths)),
-             "  ".join("-" * width for width in widths)]
-    lines += ["  ".join(value.ljust(width) for value, width in zip(line, widths)) for line in cells]
-    return "\n".join(lines)

@@ -8,20 +8,12 @@ import json
 import os
 import platform
 import sys
-import time
 from pathlib import Path
 from typing import Sequence
 
 from . import config
-from .files import atomic_path, git_commit, json_safe  # noqa: F401  (also reporting's API)
-
-
-def labelled(rows: Sequence[dict]) -> list[dict]:
-    """Rows for display: a baseline's stable id in the `model` column becomes its label (metrics.DISPLAY_LABELS)."""
-    from .metrics import DISPLAY_LABELS
-
-    return [{**row, "model": DISPLAY_LABELS.get(row["model"], row["model"])} if "model" in row else row
-            for row in rows]
+from .files import atomic_path, git_commit, json_safe
+from .tables import labelled, markdown_table
 
 
 class ResultsWriter:
@@ -39,6 +31,7 @@ class ResultsWriter:
         self.metrics: dict = {}
         self.context: dict = {}
         self.seed = profile.seed  # the run's seed (NotebookRun sets it when a notebook overrides it)
+        self.threads: int | None = None  # the kernel's TensorFlow threads when the runner set them (NotebookRun)
 
     def path(self, kind: str, name: str) -> Path:
         """Path of an output file of a kind ('figures', 'tables', 'metrics', 'models', 'turing')."""
@@ -95,7 +88,7 @@ class ResultsWriter:
             # Training's numbers depend on how many threads split its sums (the runner gives each of the
             # notebooks it runs side by side a share of the cores).
             "threads": {"cores": os.cpu_count(),
-                        "tensorflow_intra_op": os.environ.get("TF_NUM_INTRAOP_THREADS", "default (all cores)")},
+                        "tensorflow_intra_op": self.threads or "default (all cores)"},
             # This process's largest resident set so far (MiB): what a notebook needs beside others.
             "peak_resident_mib": peak_resident_mib(),
             **self.context,
@@ -115,72 +108,6 @@ def _to_json(value):
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"Cannot record {type(value).__name__} in a metrics file.")
-
-
-def markdown_table(rows: Sequence[dict], float_format: str = "{:.4g}") -> str:
-    """Rows of dicts as a GitHub Markdown table (every column any row has; blank where a row lacks it)."""
-    columns = list(dict.fromkeys(key for row in rows for key in row))
-
-    def cell(value) -> str:
-        return float_format.format(value) if isinstance(value, float) else str(value)
-
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(cell(row.get(c, "")) for c in columns) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-class NotebookRun:
-    """A notebook's resolved parameters (profile, data source, sizes, seed) and its ResultsWriter."""
-
-    def __init__(self, notebook: str, profile: str | None = None, dataset: str | None = None,
-                 sizes: Sequence[int] | None = None, seed: int | None = None,
-                 results_dir: str | os.PathLike | None = None):
-        self.notebook = notebook
-        self.profile = config.get_profile(profile)
-        self.dataset = dataset or self.profile.dataset
-        self.sizes = tuple(int(s) for s in sizes) if sizes else self.profile.sizes
-        self.seed = self.profile.seed if seed is None else int(seed)
-        self.writer = ResultsWriter(notebook, self.profile, results_dir)
-        self.writer.seed = self.seed
-        # Earlier notebooks' models (and people's Turing-test answers) are read from the published
-        # results folder, not from this run's staging folder.
-        self.published_dir = config.results_dir(self.profile)
-        self.models_dir = self.published_dir / "models"
-
-    def wait_for_inputs(self, poll_seconds: float = 1.0) -> float:
-        """Wait until the notebooks this one reads models from (config.NOTEBOOK_READS) have finished, when the
-        runner runs them alongside this one; returns the seconds waited. Outside the runner (JupyterLab, a
-        notebook run on its own) it returns at once: the models are there or they are not."""
-        state = os.environ.get(config.RUN_STATE_VARIABLE)
-        if not state:
-            return 0.0
-        started = time.perf_counter()
-        for name in config.NOTEBOOK_READS.get(self.notebook, ()):
-            marker = Path(state) / name
-            if marker.exists():
-                print(f"waiting for {name}, running alongside, to finish: its models are read next", flush=True)
-            # The runner removes the marker once the notebook's results are in place (or it failed, or the
-            # runner stopped and removed the whole folder).
-            while marker.exists():
-                time.sleep(poll_seconds)
-        waited = time.perf_counter() - started
-        if waited >= poll_seconds:
-            print(f"waited {waited:.0f} s", flush=True)
-        return waited
-
-    def describe(self) -> str:
-        """One line for the notebook's output."""
-        return (f"profile={self.profile.name} dataset={self.dataset} sizes={self.sizes} "
-                f"seed={self.seed} results={self.writer.root}")
-
-
-def start_notebook(notebook: str, profile: str | None = None, dataset: str | None = None,
-                   sizes: Sequence[int] | None = None, seed: int | None = None,
-                   results_dir: str | os.PathLike | None = None) -> NotebookRun:
-    """Resolve a notebook's parameters against its profile and prepare where its results go."""
-    run = NotebookRun(notebook, profile, dataset, sizes, seed, results_dir)
-    print(run.describe())
-    return run
 
 
 def peak_resident_mib() -> float | None:

@@ -5,11 +5,12 @@
     python -m colorize_utils.runner --profile demo --jobs 1 # one notebook at a time
 
 On a CPU with memory to spare, two notebooks run at once by default (`--jobs auto`), each as soon as the
-notebooks it needs have finished (NOTEBOOK_NEEDS), with the cores split between their kernels: on small
+notebooks it needs have finished (notebook.NOTEBOOK_GRAPH), with the cores split between their kernels: on small
 models two processes of one thread each get more done together than one process using both cores (the whole
 demo run measured 1.40x faster two at a time; docs/performance.md, "Two notebooks at a time").
-A notebook that only loads another's finished models (config.NOTEBOOK_READS) may start while that one runs,
-and waits for it where it loads them.
+A notebook that only loads another's finished models (its `reads` there) may start while that one runs,
+and waits for it where it loads them. Each kernel learns about the run from its papermill parameters and one
+run file (notebook.RunFile), never from environment variables.
 
 Each notebook writes into a staging folder; only when it finishes are its executed copy, figures,
 tables, models and metrics record moved into the run folder (runs/<profile>/). A failing notebook stops the run
@@ -32,24 +33,10 @@ import time
 from pathlib import Path
 
 from . import config
-from .files import atomic_path
+from .files import atomic_path, git_commit
+from .notebook import NOTEBOOKS, RunFile, notebook_deps
 
 NOTEBOOK_DIR = config.PROJECT_ROOT / "notebooks"
-# The numbered notebooks, in the order they run; later notebooks read models saved by earlier ones.
-NOTEBOOKS = ["01_data_prep", "02_baseline", "03_loss_comparison", "04_bin_sweep", "05_cgan", "06_evaluation",
-             "07_beyond", "08_video"]
-# What each notebook needs from earlier ones before it starts: 01's fitted bins (which later notebooks would
-# otherwise fit and save again) and every model of 02-05 (evaluated by 06). 02 and 08 read nothing of the run.
-# 03's cross-entropy model, which 04, 05 and 07 load late, is config.NOTEBOOK_READS: they may start while 03
-# runs and wait for it at that point (run_notebooks starts them only once 03 runs, so no kernel waits on a
-# notebook that has not started).
-NOTEBOOK_NEEDS: dict[str, tuple[str, ...]] = {
-    "03_loss_comparison": ("01_data_prep",),
-    "04_bin_sweep": ("01_data_prep",),
-    "05_cgan": ("01_data_prep",),
-    "06_evaluation": ("01_data_prep", "02_baseline", "03_loss_comparison", "04_bin_sweep", "05_cgan"),
-    "07_beyond": ("01_data_prep",),
-}
 # Thread settings a kernel inherits when notebooks run side by side (TensorFlow, OpenMP/oneDNN and BLAS).
 THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS",
                     "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -100,18 +87,21 @@ class NotebookFailed(RuntimeError):
     """A notebook raised; the message names the cell and the error."""
 
 
-def run_notebook(name: str, profile: str, extra_parameters: dict | None = None,
-                 progress_bar: bool = True) -> list[Path]:
-    """Execute one notebook with papermill into staging; promote its outputs only on success."""
+def run_notebook(name: str, profile: str, extra_parameters: dict | None = None, progress_bar: bool = True,
+                 root: str | os.PathLike | None = None, run_file: str | os.PathLike | None = None) -> list[Path]:
+    """Execute one notebook with papermill into staging under <root>/<profile> (root: config.RESULTS_ROOT);
+    promote its outputs only on success. `run_file` is the run's notebook.RunFile (run_notebooks writes it)."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    results = config.results_dir(profile)
+    results = config.results_dir(profile, root=root)
     staging = results / f".staging-{name}"
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "notebooks").mkdir(parents=True)
     executed = staging / "notebooks" / f"{name}.ipynb"
     parameters = {"PROFILE": profile, "RESULTS_DIR": str(staging), **(extra_parameters or {})}
+    if run_file is not None:
+        parameters["RUN_FILE"] = str(run_file)
     failed_copy = results / "notebooks" / f"{name}.FAILED.ipynb"
     try:
         # The kernel starts in notebooks/ (nbclient's resources path) without papermill's cwd=, which changes the
@@ -158,12 +148,12 @@ def available_memory_gib() -> float:
 def can_overlap(names: list[str]) -> bool:
     """Whether two of these notebooks could run at once (neither needs, even indirectly, the other)."""
     def upstream(name: str) -> set[str]:
-        found, stack = set(), list(NOTEBOOK_NEEDS.get(name, ()))
+        found, stack = set(), list(notebook_deps(name).needs)
         while stack:
             need = stack.pop()
             if need not in found:
                 found.add(need)
-                stack.extend(NOTEBOOK_NEEDS.get(need, ()))
+                stack.extend(notebook_deps(need).needs)
         return found
 
     return any(b not in upstream(a) and a not in upstream(b) for i, a in enumerate(names) for b in names[i + 1:])
@@ -197,34 +187,37 @@ def split_threads(jobs: int) -> dict[str, str]:
     return {name: os.environ.get(name, share) for name in THREAD_VARIABLES}
 
 
-def run_notebooks(names: list[str], profile: str, extra: dict, jobs: int, progress_bar: bool = True) -> int:
-    """Run the notebooks, `jobs` at a time, each once every selected notebook it needs has finished.
+def run_notebooks(names: list[str], profile: str, extra: dict, jobs: int, progress_bar: bool = True,
+                  root: str | os.PathLike | None = None, threads: int | None = None) -> int:
+    """Run the notebooks into <root>/<profile>, `jobs` at a time, each once every selected notebook it needs
+    has finished.
 
-    A notebook that reads another's models (config.NOTEBOOK_READS) starts once that one has finished or is
-    running; its kernel waits for it at that point (NotebookRun.wait_for_inputs), told through a folder
-    ($COLORIZE_RUN_STATE) holding a file per selected notebook that has not finished.
+    A notebook that reads another's models (NotebookDeps.reads) starts once that one has finished or is
+    running; its kernel waits for it at that point (NotebookRun.wait_for_inputs), told through the run file's
+    `pending_dir`, a folder holding a file per selected notebook that has not finished.
 
     A failure starts nothing more; notebooks already running finish (and are kept). Returns the exit code; an
     error other than a failing cell (a dead kernel, a full disk) is raised once the others have finished.
     With one job, each notebook runs in this thread, so Ctrl-C cleans up as it always did.
     """
-    state = Path(tempfile.mkdtemp(prefix="colorize-run-state-"))
-    previous_state = os.environ.get(config.RUN_STATE_VARIABLE)
+    folder = Path(tempfile.mkdtemp(prefix="colorize-run-"))
+    state = folder / "pending"
     try:
+        state.mkdir()
         for name in names:
             (state / name).touch()
-        os.environ[config.RUN_STATE_VARIABLE] = str(state)
-        return _run_scheduled(names, profile, extra, jobs, progress_bar, state)
+        # Models trained by one notebook are reused by later ones when their training keys match; the key holds
+        # the code's commit, which is the commit this run started at (a commit made during a long run must not
+        # make notebook 04 retrain what 03 trained).
+        run_file = RunFile(profile=profile, published_dir=str(config.results_dir(profile, root=root)),
+                           commit=git_commit(), threads=threads, pending_dir=str(state)).write(folder / "run.json")
+        return _run_scheduled(names, profile, extra, jobs, progress_bar, state, root, run_file)
     finally:  # a kernel still waiting (after an error) stops waiting once the folder is gone
-        shutil.rmtree(state, ignore_errors=True)
-        if previous_state is None:
-            os.environ.pop(config.RUN_STATE_VARIABLE, None)
-        else:
-            os.environ[config.RUN_STATE_VARIABLE] = previous_state
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _run_scheduled(names: list[str], profile: str, extra: dict, jobs: int, progress_bar: bool,
-                   state: Path) -> int:
+                   state: Path, root, run_file: Path) -> int:
     finished: set[str] = set()
     pending, running = list(names), set()
     completions: queue.Queue = queue.Queue()
@@ -233,7 +226,8 @@ def _run_scheduled(names: list[str], profile: str, extra: dict, jobs: int, progr
 
     def work(name: str) -> None:
         try:
-            outputs = run_notebook(name, profile, extra, progress_bar=progress_bar and jobs == 1)
+            outputs = run_notebook(name, profile, extra, progress_bar=progress_bar and jobs == 1, root=root,
+                                   run_file=run_file)
             completions.put((name, outputs, None))
         except BaseException as error:  # reported by the loop below, in the main thread
             completions.put((name, None, error))
@@ -241,9 +235,9 @@ def _run_scheduled(names: list[str], profile: str, extra: dict, jobs: int, progr
             (state / name).unlink(missing_ok=True)
 
     def ready(name: str) -> bool:
-        return (all(need in finished or need not in names for need in NOTEBOOK_NEEDS.get(name, ()))
-                and all(read in finished or read in running or read not in names
-                        for read in config.NOTEBOOK_READS.get(name, ())))
+        deps = notebook_deps(name)
+        return (all(need in finished or need not in names for need in deps.needs)
+                and all(read in finished or read in running or read not in names for read in deps.reads))
 
     while pending or running:
         while not failed and len(running) < jobs and any(ready(name) for name in pending):
@@ -257,7 +251,7 @@ def _run_scheduled(names: list[str], profile: str, extra: dict, jobs: int, progr
             else:
                 threading.Thread(target=work, args=(name,), name=name, daemon=True).start()
         if not running:
-            if pending and not failed:  # cannot happen while NOTEBOOK_NEEDS only names earlier notebooks
+            if pending and not failed:  # cannot happen while NOTEBOOK_GRAPH's needs only name earlier notebooks
                 raise RuntimeError(f"notebooks {pending} wait on notebooks that never finish")
             break
         name, outputs, error = completions.get()
@@ -279,7 +273,7 @@ def _run_scheduled(names: list[str], profile: str, extra: dict, jobs: int, progr
         print(f"Not run after the failure: {', '.join(pending)}", file=sys.stderr)
     failures = [name for name in names if name not in finished and name not in pending]
     print(run_summary(names, finished, failures, pending, time.time() - min(started_at.values(), default=time.time()),
-                      config.results_dir(profile)), flush=True)
+                      config.results_dir(profile, root=root)), flush=True)
     if unexpected is not None:
         raise unexpected
     return 1 if failed else 0
@@ -372,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m colorize_utils.runner", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default=None, choices=sorted(config.PROFILES),
-                        help=f"run size (default: $COLORIZE_PROFILE or {config.DEFAULT_PROFILE})")
+                        help=f"run size (default: {config.DEFAULT_PROFILE})")
     parser.add_argument("--only", nargs="*", help="notebook numbers or name prefixes to run (default: all)")
     parser.add_argument("--dataset", default=None,
                         help="the 64x64 notebooks' data source: auto, tiny-imagenet, cifar10, samples or "
@@ -390,18 +384,19 @@ def main(argv: list[str] | None = None) -> int:
                              "between them (default: auto = 2 on a CPU host with 2+ cores and 8 GiB of memory "
                              "available, else 1)")
     parser.add_argument("--no-progress", action="store_true", help="no per-cell progress bar")
+    parser.add_argument("--results-root", default=None, metavar="DIR",
+                        help="write into DIR/<profile>/ instead of runs/<profile>/")
     parser.add_argument("--publish", action="store_true",
                         help="maintainers: write into the committed results/<profile>/ instead of runs/<profile>/")
     parser.add_argument("--refresh-expected-outputs", action="store_true",
                         help="maintainers: re-run the notebooks in smoke and store the outputs nbval checks")
     args = parser.parse_args(argv)
     if args.refresh_expected_outputs:
-        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
         refresh_expected_outputs(select_notebooks(args.only))
         return 0
     profile = config.get_profile(args.profile).name
-    if args.publish:
-        os.environ["COLORIZE_RESULTS_ROOT"] = str(config.published_root())
+    root = (config.published_root() if args.publish
+            else Path(args.results_root).expanduser().resolve() if args.results_root else config.RESULTS_ROOT)
     extra = {}
     if args.dataset:
         from .data import check_source
@@ -444,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     # terminal gets only the training lines (one per epoch, with the time left), prefixed with the notebook's
     # name when several run at once. Both handlers are this call's own, removed at the end, so a second call
     # in one process or a caller's logging setup does not change the format.
-    log_path = config.results_dir(profile) / "logs" / LOG_NAME
+    log_path = config.results_dir(profile, root=root) / "logs" / LOG_NAME
     log_path.parent.mkdir(parents=True, exist_ok=True)
     line_format = NotebookLineFormatter if jobs > 1 else logging.Formatter
     handler = ProgressOnlyHandler()
@@ -457,29 +452,22 @@ def main(argv: list[str] | None = None) -> int:
     papermill_log.addHandler(log_file)
     papermill_log.setLevel(logging.INFO)
     papermill_log.propagate = False
-    # Kernels inherit these: training prints one line per epoch instead of a progress bar, and TensorFlow's
-    # C++ start-up lines stay out of the notebooks.
-    os.environ["COLORIZE_HEADLESS"] = "1"
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    # Kernels start in notebooks/: a relative data or results folder means the one relative to where the runner
-    # was started.
-    for variable in ("COLORIZE_DATA_DIR", "COLORIZE_RESULTS_ROOT"):
-        if os.environ.get(variable):
-            os.environ[variable] = str(Path(os.environ[variable]).expanduser().resolve())
+    # The kernels inherit the libraries' thread settings (TensorFlow, OpenMP, BLAS read them when they load: no
+    # run state of ours), and a resolved data folder: kernels start in notebooks/, so a relative
+    # $COLORIZE_DATA_DIR means the one relative to where the runner was started. Both are restored at the end.
     threads = split_threads(jobs)
+    if os.environ.get("COLORIZE_DATA_DIR"):
+        threads["COLORIZE_DATA_DIR"] = str(Path(os.environ["COLORIZE_DATA_DIR"]).expanduser().resolve())
     saved = {name: os.environ.get(name) for name in threads}
-    # Models trained by one notebook are reused by later ones when their training keys match; the key holds
-    # the code's commit, which is the commit this run started at (a commit made during a long run must not
-    # make notebook 04 retrain what 03 trained).
-    from .files import git_commit
-
-    os.environ.setdefault(config.RUN_COMMIT_VARIABLE, git_commit())
+    thread_count = int(threads["TF_NUM_INTRAOP_THREADS"]) if "TF_NUM_INTRAOP_THREADS" in threads else None
     try:
         os.environ.update(threads)
-        print(f"Running {len(names)} notebook(s) with profile {profile!r} into {config.results_dir(profile)}, "
-              f"{jobs} at a time ({os.environ.get('TF_NUM_INTRAOP_THREADS', 'all')} TensorFlow thread(s) each)")
-        return run_notebooks(names, profile, extra, jobs, progress_bar=not args.no_progress)
-    finally:  # a caller in this process (a test, a notebook) keeps its own thread settings and logging
+        print(f"Running {len(names)} notebook(s) with profile {profile!r} into "
+              f"{config.results_dir(profile, root=root)}, {jobs} at a time ({thread_count or 'all'} TensorFlow "
+              "thread(s) each)")
+        return run_notebooks(names, profile, extra, jobs, progress_bar=not args.no_progress, root=root,
+                             threads=thread_count)
+    finally:  # a caller in this process (a test, a notebook) keeps its own environment and logging
         papermill_log.removeHandler(handler)
         papermill_log.removeHandler(log_file)
         log_file.close()

@@ -25,6 +25,8 @@ import keras
 import numpy as np
 
 from .binning import ChannelBins, load_binning
+from .config import check_precision
+from .models import load_model
 from .files import atomic_path, json_safe
 
 
@@ -38,7 +40,7 @@ class TrainConfig:
     min_learning_rate: float = 1e-4
     lr_patience: int = 10
     seed: int = 0
-    verbose: str | int = "auto"  # "auto": a progress bar interactively, one line per epoch headless
+    verbose: str | int = "auto"  # "auto" or 1: a progress bar; 2: one line per epoch (headless runs)
     steps_per_epoch: int | None = None  # for endless (repeated) data: an "epoch" is this many steps
     validation_steps: int | None = None  # with endless validation data: batches per validation
     max_minutes: float | None = None  # stop after the first epoch that ends past this wall time (resumable)
@@ -197,7 +199,6 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
             super().on_epoch_end(epoch, logs)
 
 
-PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 
 
 def fast_bfloat16(cpu_flags: set[str] | None = None) -> bool:
@@ -228,12 +229,6 @@ def fast_bfloat16(cpu_flags: set[str] | None = None) -> bool:
         except OSError:  # not Linux: no way to tell here, so the safe choice
             cpu_flags = set()
     return bool({"amx_bf16", "avx512_bf16"} & set(cpu_flags))
-
-
-def check_precision(precision: str) -> None:
-    """ValueError unless `precision` is one of PRECISIONS (checked before any work, without touching a device)."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}; got {precision!r}.")
 
 
 def resolve_precision(precision: str) -> str:
@@ -335,10 +330,8 @@ def prepare_run_dir(run_dir: str | os.PathLike, epochs: int) -> Path:
 
 
 def verbosity(verbose: str | int) -> int:
-    """Keras verbosity for fit(): "auto" is a progress bar interactively, 2 (one line per epoch) headless."""
-    if verbose != "auto":
-        return int(verbose)
-    return 2 if os.environ.get("COLORIZE_HEADLESS") else 1
+    """Keras verbosity for fit(): "auto" is a progress bar (1); 2 is one line per epoch (headless runs)."""
+    return 1 if verbose == "auto" else int(verbose)
 
 
 def _tensorflow_available() -> bool:
@@ -432,10 +425,3 @@ def load_trained(run_dir: str | os.PathLike) -> tuple[keras.Model, ChannelBins |
         raise FileNotFoundError(f"No trained model in {run_dir}; run the notebook that trains it first.")
     bins = load_binning(run_dir / "bins.json") if (run_dir / "bins.json").exists() else None
     return load_model(run_dir / "model.keras"), bins
-
-
-def load_model(path: str | os.PathLike) -> keras.Model:
-    """A saved .keras model for inference, with this package's custom layers and losses registered."""
-    from . import losses, models  # noqa: F401  (importing registers the custom objects)
-
-    return keras.saving.load_model(path, compile=False)

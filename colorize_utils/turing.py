@@ -175,46 +175,6 @@ def summarize(answers: list[dict]) -> dict:
     }
 
 
-def turing_widget(test: TuringTest, scale: int = 4):
-    """A JupyterLab widget: the image, 'Real' and 'Colorized' buttons, progress and the running score."""
-    import io
-
-    import ipywidgets as widgets
-    from PIL import Image
-
-    picture = widgets.Image(format="png")
-    status = widgets.HTML()
-    real_button = widgets.Button(description="Real", button_style="success")
-    fake_button = widgets.Button(description="Colorized", button_style="warning")
-
-    def show():
-        if test.done:
-            score = test.summary()
-            picture.value = b""
-            status.value = (f"<b>Done.</b> AdverSuc (colorized judged real): {score['adversuc']:.0%} of "
-                            f"{score['colorized_shown']}; real judged real: {score['real_judged_real_share']:.0%} "
-                            f"of {score['real_shown']}.")
-            real_button.disabled = fake_button.disabled = True
-            return
-        image = test.current().image
-        buffer = io.BytesIO()
-        Image.fromarray(image).resize((image.shape[1] * scale, image.shape[0] * scale), Image.NEAREST).save(
-            buffer, format="png")
-        picture.value = buffer.getvalue()
-        status.value = f"Image {test.position + 1} of {len(test.trials)}: real photo or colorized?"
-
-    def on_click(judged_real):
-        def handler(_):
-            test.answer(judged_real)
-            show()
-        return handler
-
-    real_button.on_click(on_click(True))
-    fake_button.on_click(on_click(False))
-    show()
-    return widgets.VBox([status, picture, widgets.HBox([real_button, fake_button])])
-
-
 def fooling_proxy(real_fit: np.ndarray, fake_fit: np.ndarray, real_eval: np.ndarray, fake_eval: np.ndarray,
                   epochs: int = 10, seed: int = 0, batch_size: int = 32) -> dict:
     """Train a small real-vs-colorized CNN on held-apart images; its accuracy on the eval images.

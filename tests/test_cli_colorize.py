@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorize_utils import inference
+from colorize_utils import images, inference, widgets
 from colorize_utils.cli import main as cli_main
 from colorize_utils.pipeline import rgb_uint8_to_model_pair
 
@@ -43,7 +43,7 @@ def inputs(tmp_path_factory):
 
 def expected_rgb(path) -> np.ndarray:
     """What the colorizer should see of a file: its pixels as a viewer shows them."""
-    return inference.read_image_file(path)
+    return images.read_image_file(path)
 
 
 def test_every_output_keeps_its_inputs_size_and_lightness(inputs, tmp_path):
@@ -166,7 +166,7 @@ def test_help_lists_the_subcommands():
 
 
 def test_the_interactive_panel_colorizes_and_explains_a_bad_path(tmp_path):
-    panel = inference.interactive_panel({"small": photo(40, 60)})
+    panel = widgets.interactive_panel({"small": photo(40, 60)})
     message, views = panel.children[2], panel.children[3].children
     assert message.value.startswith("60x40") and len(views[1].value) > 100  # a PNG of the colorized photo
     panel.children[0].children[1].value = str(tmp_path / "missing.jpg")

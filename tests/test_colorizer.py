@@ -178,7 +178,7 @@ def test_train_colorizer_records_the_precision_it_resolved_and_exports_float32(t
     card = json.loads((out / "colorizer.card.json").read_text())
     assert card["training"]["precision"] == expected
     assert json.loads((run_dir / "config.json").read_text())["precision"] == expected
-    exported = training.load_model(out / "colorizer.keras")
+    exported = models.load_model(out / "colorizer.keras")
     assert {layer.compute_dtype for layer in exported.layers if layer.weights} == {"float32"}
     assert keras.config.dtype_policy().name == "float32"
     # a bad precision is refused before any work
@@ -206,7 +206,7 @@ def test_saved_colorizer_loads_in_a_fresh_process_that_imports_only_the_loader(t
     np.save(tmp_path / "expected.npy", expected)
     script = textwrap.dedent(f"""
         import numpy as np
-        from colorize_utils.training import load_model
+        from colorize_utils.models import load_model
         model = load_model({str(tmp_path / "m.keras")!r})
         out = np.asarray(model(np.full((1, 16, 16, 1), 50.0, np.float32), training=False))
         np.testing.assert_allclose(out, np.load({str(tmp_path / "expected.npy")!r}), atol=1e-5)

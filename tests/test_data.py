@@ -8,7 +8,7 @@ import pytest
 import skimage.color
 from PIL import Image
 
-from colorize_utils import data, pipeline
+from colorize_utils import data, images, pipeline
 from colorize_utils.binning import UniformBins
 
 
@@ -39,7 +39,7 @@ def test_tiny_imagenet_grayscale_images_are_excluded_and_counted(shared_data):
     loaded = data.load_splits("tiny-imagenet", (1500, 0, 0), seed=0, root=shared_data, download=False)
     assert loaded.report.skipped_gray > 0  # the real set has a few grayscale images
     rgb = loaded.train.rgb(64)
-    assert not any(data.is_grayscale(image) for image in rgb)
+    assert not any(images.is_grayscale(image) for image in rgb)
 
 
 def test_a_small_folder_is_split_in_proportion_and_too_small_is_refused(tmp_path, capsys):
@@ -169,7 +169,7 @@ def awkward_folder(tmp_path):
     rng = np.random.default_rng(0)
     crops = [crop for photo in data.natural_photos(("astronaut", "coffee", "rocket")).values()
              for crop in data.sample_crops(photo, 12, 64, rng)]
-    color = [crop for crop in crops if not data.is_grayscale(crop)][:24]
+    color = [crop for crop in crops if not images.is_grayscale(crop)][:24]
     for index, crop in enumerate(color[:12]):
         Image.fromarray(crop).save(folder / "good" / f"photo_{index}.JPEG", quality=92)
     rgb = color[12:]
@@ -223,13 +223,13 @@ def test_pipeline_decodes_awkward_files_like_pil(awkward_folder):
 def test_alpha_is_composited_on_white():
     rgba = np.zeros((4, 4, 4), dtype=np.uint8)
     rgba[..., 0] = 255  # red, fully transparent
-    rgb = data.pil_to_rgb(Image.fromarray(rgba, "RGBA"))
+    rgb = images.pil_to_rgb(Image.fromarray(rgba, "RGBA"))
     assert (rgb == 255).all()
 
 
 def test_sixteen_bit_images_are_scaled_not_clipped():
     gray16 = Image.fromarray(np.full((4, 4), 65535 // 2, dtype=np.uint16))
-    rgb = data.pil_to_rgb(gray16)
+    rgb = images.pil_to_rgb(gray16)
     assert rgb.shape == (4, 4, 3) and abs(int(rgb[0, 0, 0]) - 128) <= 1
 
 

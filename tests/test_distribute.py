@@ -67,7 +67,7 @@ def free_port() -> int:
 @tensorflow_only
 def test_a_model_trained_on_several_replicas_saves_a_config_any_backend_can_load(tmp_path):
     """Keras refuses BatchNormalization(synchronized=True) outside TensorFlow: the saved config leaves it out."""
-    from colorize_utils import models, training
+    from colorize_utils import models
 
     code = ("import os, sys, tensorflow as tf\n"
             "cpu = tf.config.list_physical_devices('CPU')[0]\n"
@@ -78,7 +78,7 @@ def test_a_model_trained_on_several_replicas_saves_a_config_any_backend_can_load
             f"model.save({str(tmp_path / 'model.keras')!r})\n")
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stderr[-3000:]
-    loaded = training.load_model(tmp_path / "model.keras")
+    loaded = models.load_model(tmp_path / "model.keras")
     synced = [layer for layer in loaded.layers if isinstance(layer, models.SyncBatchNormalization)]
     assert synced and all("synchronized" not in layer.get_config() for layer in synced)
 

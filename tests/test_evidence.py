@@ -15,13 +15,13 @@ from colorize_utils.binning import QuantileBins, UniformBins, mean_ab
 def samples(monkeypatch, tmp_path):
     from colorize_utils import data as data_lib
 
-    monkeypatch.setenv("COLORIZE_RESULTS_ROOT", str(tmp_path))
+    monkeypatch.setattr("colorize_utils.config.RESULTS_ROOT", tmp_path)
     return data_lib.load_splits("samples", (48, 8, 8), 64, seed=0)
 
 
 def test_the_run_fits_its_bins_once_on_all_training_pixels(samples, tmp_path):
     from colorize_utils.experiment import Experiment
-    from colorize_utils.reporting import start_notebook
+    from colorize_utils.notebook import start_notebook
 
     _, all_ab = pipeline.split_to_lab(samples.train, 64)
     first = Experiment(start_notebook("01_fake", "smoke"), samples)
@@ -104,21 +104,23 @@ def test_bin_sweep_verdict_needs_an_interval_that_excludes_zero():
     assert not noise["beats_both_baselines"] and noise["vs_gray"].endswith("tie")
 
 
-def test_a_commit_made_during_a_runner_call_does_not_undo_model_reuse(samples, monkeypatch):
-    from colorize_utils import config, experiment
-    from colorize_utils.reporting import start_notebook
+def test_a_commit_made_during_a_runner_call_does_not_undo_model_reuse(samples, monkeypatch, tmp_path):
+    from colorize_utils import experiment, notebook
+    from colorize_utils.notebook import RunFile, start_notebook
 
-    run = experiment.Experiment(start_notebook("03_fake", "smoke"), samples)
     spec = experiment.ModelSpec("l2")
-    monkeypatch.delenv(config.RUN_COMMIT_VARIABLE, raising=False)
-    monkeypatch.setattr(experiment, "git_commit", lambda: "aaa")
-    first = run.training_key(spec)
-    monkeypatch.setattr(experiment, "git_commit", lambda: "bbb")
-    assert run.training_key(spec) != first  # other code may train differently: train again
-    monkeypatch.setenv(config.RUN_COMMIT_VARIABLE, "commit-at-start")  # what the runner sets
-    started = run.training_key(spec)
-    monkeypatch.setattr(experiment, "git_commit", lambda: "ccc")
-    assert run.training_key(spec) == started
+    monkeypatch.setattr(notebook, "git_commit", lambda: "aaa")
+    first = experiment.Experiment(start_notebook("03_fake", "smoke"), samples).training_key(spec)
+    monkeypatch.setattr(notebook, "git_commit", lambda: "bbb")
+    # other code may train differently: train again
+    assert experiment.Experiment(start_notebook("03_fake", "smoke"), samples).training_key(spec) != first
+    # under the runner, the commit the run started at counts (its run file), whatever lands meanwhile
+    run_file = RunFile(profile="smoke", published_dir=str(tmp_path / "smoke"), commit="commit-at-start",
+                       threads=1).write(tmp_path / "run.json")
+    started = experiment.Experiment(start_notebook("03_fake", run_file=run_file), samples).training_key(spec)
+    monkeypatch.setattr(notebook, "git_commit", lambda: "ccc")
+    later = experiment.Experiment(start_notebook("03_fake", run_file=run_file), samples).training_key(spec)
+    assert later == started and started["code"] == "commit-at-start" and started["threads"] == "1"
 
 
 def test_the_same_model_in_two_folders_is_listed_once():

@@ -10,14 +10,15 @@ import colorize_utils
 # training and evaluation; the notebooks' orchestration above that; the command line and the package's
 # entry points at the top.
 LAYERS = (
-    ("core", {"config", "files", "color", "binning", "metrics"}),
+    ("core", {"config", "files", "images", "color", "binning", "metrics", "tables"}),
     ("data", {"data", "pipeline"}),
     ("models", {"models", "losses", "distribute"}),
     ("training", {"training", "gan"}),
     ("evaluation and records", {"evaluation", "reporting", "plots"}),
-    ("the shipped model", {"colorizer", "inference", "video", "photo_eval", "turing"}),
-    ("orchestration", {"experiment", "runner"}),
-    ("apps", {"cli", "__init__", "__main__"}),
+    ("the shipped model", {"colorizer", "inference", "clips", "temporal", "video", "clip_eval", "photo_eval",
+                           "turing"}),
+    ("orchestration", {"notebook", "experiment", "runner"}),
+    ("apps", {"cli", "widgets", "__init__", "__main__"}),
 )
 LAYER_OF = {module: index for index, (_, modules) in enumerate(LAYERS) for module in modules}
 PACKAGE = Path(colorize_utils.__file__).parent
@@ -67,3 +68,50 @@ def test_the_imports_have_no_cycle():
         if module not in state:
             cycle = visit(module, [module])
             assert cycle is None, " -> ".join(cycle)
+
+
+# The environment variables the package may read: the user's own settings and the libraries' (never run state,
+# which travels as papermill parameters and the run file, notebook.RunFile).
+ALLOWED_ENVIRONMENT = {
+    "TF_CPP_MIN_LOG_LEVEL",  # TensorFlow's log level, which the package's quiet start-up honours
+    "COLORIZE_DATA_DIR",     # where the user keeps datasets
+    "TFDS_DATA_DIR",         # tensorflow-datasets' folder (set beside COLORIZE_DATA_DIR when absent)
+    "TF_CONFIG",             # TensorFlow's multi-worker cluster
+    "DISPLAY", "WAYLAND_DISPLAY",  # whether a window can open (the Turing test's)
+}
+
+
+def environment_reads() -> set[tuple[str, str, int]]:
+    """(module, variable, line) for each os.environ / os.getenv access in the package, any depth. A name
+    given through a constant (a tuple of names, a variable) counts as '<computed>' unless listed."""
+    found = set()
+    for path in sorted(PACKAGE.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            target = None
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                owner = node.func.value
+                is_environ = isinstance(owner, ast.Attribute) and owner.attr == "environ"
+                is_getenv = node.func.attr == "getenv"
+                if (is_environ and node.func.attr in ("get", "setdefault", "pop")) or is_getenv:
+                    target = node.args[0] if node.args else None
+            elif isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) \
+                    and node.value.attr == "environ":
+                target = node.slice
+            if target is not None or (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                                      and node.func.attr == "getenv"):
+                name = target.value if isinstance(target, ast.Constant) else "<computed>"
+                found.add((path.stem, name, node.lineno))
+    return found
+
+
+def test_no_environment_variable_carries_run_state():
+    # The runner's thread split reads the libraries' thread variables by name (runner.THREAD_VARIABLES): a
+    # value the user set is kept.
+    from colorize_utils import runner
+
+    computed_ok = {("runner", "<computed>")}
+    unexpected = sorted(f"{module}:{line} reads ${name}" for module, name, line in environment_reads()
+                        if name not in ALLOWED_ENVIRONMENT and (module, name) not in computed_ok)
+    assert not unexpected, "\n".join(unexpected)
+    assert set(runner.THREAD_VARIABLES) == {"TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS",
+                                            "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"}

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import skimage.metrics
 
-from colorize_utils import evaluation, metrics, turing
+from colorize_utils import evaluation, metrics, turing, widgets
 from colorize_utils.color import lab_channels_to_rgb_uint8
 from colorize_utils.binning import UniformBins
 
@@ -122,7 +122,7 @@ def test_turing_command_line(tmp_path, capsys):
 def test_turing_widget_builds_and_records_clicks(tmp_path):
     deck, _, _ = _deck(count=2)
     test = turing.TuringTest(deck, tmp_path / "answers.csv")
-    widget = turing.turing_widget(test)
+    widget = widgets.turing_widget(test)
     real_button = widget.children[2].children[0]
     real_button.click()
     real_button.click()
@@ -230,9 +230,9 @@ def test_the_mean_color_baseline_is_the_mean_of_the_training_pixels_not_the_test
 
     from colorize_utils.data import ColorizationData, DataReport
     from colorize_utils.experiment import Experiment
-    from colorize_utils.reporting import start_notebook
+    from colorize_utils.notebook import start_notebook
 
-    monkeypatch.setenv("COLORIZE_RESULTS_ROOT", str(tmp_path))
+    monkeypatch.setattr("colorize_utils.config.RESULTS_ROOT", tmp_path)
     size = 16
     splits = {"train": _tinted_split("train", (200, 60, 70), 12, seed=0, size=size),
               "val": _tinted_split("val", (200, 190, 40), 4, seed=1, size=size),

@@ -321,21 +321,23 @@ def test_a_model_trained_earlier_in_the_run_is_reused_only_when_it_was_trained_t
     differs in anything but its name is trained."""
     from colorize_utils import data as data_lib
     from colorize_utils.experiment import Experiment, ModelSpec
-    from colorize_utils.reporting import start_notebook
+    from colorize_utils.notebook import start_notebook
 
-    monkeypatch.setenv("COLORIZE_RESULTS_ROOT", str(tmp_path))
+    monkeypatch.setattr("colorize_utils.config.RESULTS_ROOT", tmp_path)
     loaded = data_lib.load_splits("samples", (32, 8, 8), 64, seed=0)
     first = Experiment(start_notebook("03_fake", "smoke"), loaded, epochs=1)
     first.train(ModelSpec("ce", loss="cross_entropy", head="classification"))
-    later = Experiment(start_notebook("04_fake", "smoke"), loaded, epochs=1)
     # run beside 03 by the runner, 04 waits for it to finish before it looks for the model
-    from colorize_utils import config
+    from colorize_utils import notebook
+    from colorize_utils.files import git_commit
 
     state = tmp_path / "state"
     state.mkdir()
     (state / "03_fake").touch()
-    monkeypatch.setenv(config.RUN_STATE_VARIABLE, str(state))
-    monkeypatch.setattr(config, "NOTEBOOK_READS", {"04_fake": ("03_fake",)})
+    monkeypatch.setitem(notebook.NOTEBOOK_GRAPH, "04_fake", notebook.NotebookDeps(reads=("03_fake",)))
+    run_file = notebook.RunFile(profile="smoke", published_dir=str(tmp_path / "smoke"), commit=git_commit(),
+                                pending_dir=str(state)).write(tmp_path / "run.json")
+    later = Experiment(start_notebook("04_fake", run_file=run_file), loaded, epochs=1)
     threading.Timer(0.5, (state / "03_fake").unlink).start()
     started = time.perf_counter()
     same = later.train(ModelSpec("ce_again", loss="cross_entropy", head="classification", same_as="ce"))
@@ -447,7 +449,7 @@ def test_mixed_bfloat16_training_saves_a_float32_model_with_the_trained_weights(
     assert model.get_layer("enc1a_conv").compute_dtype == "bfloat16"
     config = training.TrainConfig(epochs=1, batch_size=8, verbose=0)
     result = training.train(model, (lightness, ab), (lightness[:8], ab[:8]), losses.L2Loss(), tmp_path, config)
-    saved = training.load_model(tmp_path / "model.keras")
+    saved = models.load_model(tmp_path / "model.keras")
     assert {layer.compute_dtype for layer in saved.layers if layer.weights} == {"float32"}
     assert len(model.weights) == len(saved.weights)
     for trained, kept in zip(model.weights, saved.weights):  # mixed precision keeps float32 weights

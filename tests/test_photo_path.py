@@ -135,3 +135,31 @@ def test_a_small_image_is_never_enlarged_to_the_working_size():
                                     working_size=160)
         assert result.shape == image.shape
     assert seen == [(64, 64), (64, 88), (160, 240)], seen  # sides rounded to multiples of 8
+
+
+def test_images_below_the_working_size_get_the_cards_small_image_settings(monkeypatch):
+    from colorize_utils.binning import JointBins
+
+    rng = np.random.default_rng(0)
+    bins = JointBins.from_pixels(rng.normal(0, 30, (5000, 2)).astype(np.float32)).with_prior_correction(0.75)
+    card = {"default_decoding": {"decode": "annealed", "temperature": 0.38, "working_size": 160,
+                                 "prior_correction_alpha": 0.75,
+                                 "small_images": {"prior_correction_alpha": 0.25, "temperature": 0.5}}}
+    colorizer = inference.Colorizer(OracleModel(np.zeros((8, 8, 3), np.uint8)), bins, path=None, card=card)
+    large, small = colorizer.settings(short_side=400), colorizer.settings(short_side=64)
+    assert (large.temperature, large.prior_correction_alpha) == (0.38, 0.75)
+    assert (small.temperature, small.prior_correction_alpha) == (0.5, 0.25)
+    assert colorizer.settings(temperature=0.3, short_side=64).temperature == 0.3  # a given temperature wins
+    assert colorizer.with_prior_correction(0.75) is colorizer  # the bins' own correction: the same colorizer
+    variant = colorizer.with_prior_correction(0.25)
+    assert variant.binning.prior_correction["alpha"] == 0.25 and colorizer.with_prior_correction(0.25) is variant
+    # colorize() and clips decode a small image with those settings, a large one with the card's main ones
+    used = []
+    monkeypatch.setattr(inference, "predict_working_ab", lambda c, small_l, decode, temperature: used.append(
+        (c.binning.prior_correction["alpha"], temperature)) or np.zeros((len(small_l), 2, 2, 2), np.float32))
+    inference.colorize(np.full((64, 64, 3), 90, np.uint8), colorizer)
+    inference.colorize(np.full((320, 400, 3), 90, np.uint8), colorizer)
+    from colorize_utils import video
+
+    list(video.colorize_frames([np.full((48, 64, 3), 90, np.uint8)] * 2, colorizer, temporal="none"))
+    assert used == [(0.25, 0.5), (0.75, 0.38), (0.25, 0.5)], used

@@ -240,7 +240,6 @@ def test_sigkill_of_the_shipped_model_command_resumes(tmp_path, shared_data):
     script = textwrap.dedent(f"""
         import os, sys
         os.environ["COLORIZE_DATA_DIR"] = {str(shared_data)!r}
-        os.environ["COLORIZE_HEADLESS"] = "1"
         import time, keras
         class Slow(keras.callbacks.Callback):  # room for the kill to land inside the next epoch
             def on_epoch_end(self, epoch, logs=None):
@@ -309,7 +308,7 @@ def test_the_runner_on_a_folder_of_bad_inputs_uses_the_good_ones_and_records_the
 
     from colorize_utils import runner
 
-    monkeypatch.setenv("COLORIZE_RESULTS_ROOT", str(tmp_path))
+    monkeypatch.setattr("colorize_utils.config.RESULTS_ROOT", tmp_path)
     assert runner.main(["--profile", "smoke", "--only", "01", "--dataset", f"folder:{corpus}",
                         "--sizes", "6,1,1", "--no-progress"]) == 0
     record = json.loads((tmp_path / "smoke" / "metrics" / "01_data_prep.json").read_text())
@@ -347,7 +346,7 @@ def test_nan_in_a_later_epoch_names_the_model_and_epoch_and_keeps_the_last_good_
                            tmp_path, config)
     finally:
         keras.Model.fit = original_fit
-    kept = training.load_model(tmp_path / "model.keras")
+    kept = models.load_model(tmp_path / "model.keras")
     assert np.isfinite(np.asarray(kept(lightness[:2], training=False))).all()  # the last good model
 
 

@@ -1,18 +1,17 @@
 """The papermill runner (staging, promotion, failure handling) and the results writer."""
 
 import json
-import os
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from colorize_utils import config, reporting, runner
+from colorize_utils import config, notebook, reporting, runner
 
 
 def _notebook(path, body):
     notebook = new_notebook(cells=[
-        new_code_cell("PROFILE = None\nRESULTS_DIR = None\nFAIL = False", metadata={"tags": ["parameters"]}),
+        new_code_cell("PROFILE = None\nRESULTS_DIR = None\nRUN_FILE = None\nFAIL = False", metadata={"tags": ["parameters"]}),
         new_code_cell(body),
     ])
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -20,8 +19,8 @@ def _notebook(path, body):
 
 
 WRITE_RESULTS = """
-from colorize_utils.reporting import start_notebook
-run = start_notebook("01_fake", PROFILE, results_dir=RESULTS_DIR)
+from colorize_utils.notebook import start_notebook
+run = start_notebook("01_fake", PROFILE, results_dir=RESULTS_DIR, run_file=RUN_FILE)
 import os
 run.writer.record(answer=42, cwd=os.getcwd())
 run.writer.save_table([{"model": "gray", "value": 1.5}], "table")
@@ -36,7 +35,7 @@ def fake_project(tmp_path, monkeypatch):
     (tmp_path / "notebooks").mkdir()
     _notebook(tmp_path / "notebooks" / "01_fake.ipynb", WRITE_RESULTS)
     monkeypatch.setattr(config, "PROJECT_ROOT", tmp_path)
-    monkeypatch.delenv("COLORIZE_RESULTS_ROOT", raising=False)
+    monkeypatch.setattr(config, "RESULTS_ROOT", tmp_path / "runs")
     monkeypatch.setattr(runner, "NOTEBOOK_DIR", tmp_path / "notebooks")
     monkeypatch.setattr(runner, "NOTEBOOKS", ["01_fake"])
     return tmp_path
@@ -106,7 +105,6 @@ def test_publish_writes_results_and_a_rerun_removes_what_the_last_run_wrote_but_
     assert not (fake_project / "runs" / "smoke" / "tables" / "table.csv").exists()
     # the notebook's next run writes another table: the old one must not stay beside the new one
     _notebook(fake_project / "notebooks" / "01_fake.ipynb", WRITE_RESULTS.replace('"table")', '"renamed")'))
-    monkeypatch.delenv("COLORIZE_RESULTS_ROOT", raising=False)
     assert runner.main(["--profile", "smoke", "--no-progress", "--publish"]) == 0
     assert (published / "tables" / "renamed.csv").exists() and not (published / "tables" / "table.csv").exists()
 
@@ -136,7 +134,7 @@ def _fake_runs(monkeypatch, seconds: dict, fail: set = frozenset()):
 
     log, lock = [], threading.Lock()
 
-    def run_notebook(name, profile, extra=None, progress_bar=True):
+    def run_notebook(name, profile, extra=None, progress_bar=True, **run_options):
         with lock:
             log.append(("start", name, time.monotonic()))
         time.sleep(seconds.get(name, 0.05))
@@ -152,7 +150,7 @@ def _fake_runs(monkeypatch, seconds: dict, fail: set = frozenset()):
 
 def test_notebooks_run_side_by_side_but_never_before_what_they_read(monkeypatch):
     names = ["01_a", "02_b", "03_c", "04_d"]
-    monkeypatch.setattr(runner, "NOTEBOOK_NEEDS", {"03_c": ("01_a",)})
+    monkeypatch.setattr(notebook, "NOTEBOOK_GRAPH", {"03_c": notebook.NotebookDeps(needs=("01_a",))})
     log = _fake_runs(monkeypatch, {"01_a": 0.5, "02_b": 0.05, "03_c": 0.1, "04_d": 0.1})
     assert runner.run_notebooks(names, "smoke", {}, jobs=2, progress_bar=False) == 0
     times = {(event, name): at for event, name, at in log}
@@ -172,7 +170,7 @@ def test_notebooks_run_side_by_side_but_never_before_what_they_read(monkeypatch)
 
 def test_a_failed_notebook_stops_what_reads_it_and_lets_the_running_one_finish(monkeypatch, capsys):
     names = ["01_a", "02_b", "03_c", "04_free"]
-    monkeypatch.setattr(runner, "NOTEBOOK_NEEDS", {"03_c": ("01_a",)})
+    monkeypatch.setattr(notebook, "NOTEBOOK_GRAPH", {"03_c": notebook.NotebookDeps(needs=("01_a",))})
     log = _fake_runs(monkeypatch, {"01_a": 0.05, "02_b": 0.4}, fail={"01_a"})
     assert runner.run_notebooks(names, "smoke", {}, jobs=2, progress_bar=False) == 1
     assert ("end", "02_b") in {(event, name) for event, name, _ in log}  # the one already running finished
@@ -187,7 +185,7 @@ def test_an_unexpected_error_is_raised_after_the_other_notebook_finished(monkeyp
 
     names, log = ["01_a", "02_b"], []
 
-    def run_notebook(name, profile, extra=None, progress_bar=True):
+    def run_notebook(name, profile, extra=None, progress_bar=True, **run_options):
         log.append(("start", name, threading.current_thread().name))
         if name == "01_a":
             raise RuntimeError("Kernel died")  # e.g. papermill's DeadKernelError: not a failing cell
@@ -206,19 +204,13 @@ def test_an_unexpected_error_is_raised_after_the_other_notebook_finished(monkeyp
     assert log == [("start", "01_a", threading.current_thread().name)]
 
 
-def test_notebook_needs_name_registered_earlier_notebooks():
-    for name, needs in runner.NOTEBOOK_NEEDS.items():
-        assert name in runner.NOTEBOOKS
-        for need in needs:  # so running them one at a time, in order, satisfies every need
-            assert runner.NOTEBOOKS.index(need) < runner.NOTEBOOKS.index(name)
-    # 06 evaluates every model of 02-05; 04 and 07 reuse 03's cross-entropy model and 05 compares with it,
-    # loading it late: they read 03 (may start beside it), they do not need it
-    assert set(runner.NOTEBOOKS[1:5]) <= set(runner.NOTEBOOK_NEEDS["06_evaluation"])
-    for name in ("04_bin_sweep", "05_cgan", "07_beyond"):
-        assert config.NOTEBOOK_READS[name] == ("03_loss_comparison",)
-        assert "03_loss_comparison" not in runner.NOTEBOOK_NEEDS[name]
-    for name, reads in config.NOTEBOOK_READS.items():
-        assert all(runner.NOTEBOOKS.index(read) < runner.NOTEBOOKS.index(name) for read in reads)
+def test_the_notebook_graph_names_only_earlier_notebooks_that_exist():
+    order = notebook.NOTEBOOKS
+    assert all(runner.notebook_path(name).exists() for name in order)
+    for name, deps in notebook.NOTEBOOK_GRAPH.items():
+        # so running them one at a time, in order, satisfies every need, and no reader waits on a later one
+        assert all(order.index(other) < order.index(name) for other in deps.needs + deps.reads)
+        assert not set(deps.needs) & set(deps.reads)
 
 
 def test_a_reader_starts_beside_the_notebook_it_reads_and_waits_for_it(monkeypatch, tmp_path):
@@ -231,11 +223,11 @@ def test_a_reader_starts_beside_the_notebook_it_reads_and_waits_for_it(monkeypat
         with lock:
             log.append((event, name, time.monotonic()))
 
-    def run_notebook(name, profile, extra=None, progress_bar=True):
+    def run_notebook(name, profile, extra=None, progress_bar=True, root=None, run_file=None):
         note("start", name)
-        if name in config.NOTEBOOK_READS:  # what a kernel does before it loads the other's models
-            waited = threading.Thread(target=reporting.NotebookRun(name, "smoke", results_dir=tmp_path / name)
-                                      .wait_for_inputs, kwargs={"poll_seconds": 0.01}, daemon=True)
+        if notebook.notebook_deps(name).reads:  # what a kernel does before it loads the other's models
+            reader = notebook.NotebookRun(name, "smoke", results_dir=tmp_path / name, run_file=run_file)
+            waited = threading.Thread(target=reader.wait_for_inputs, kwargs={"poll_seconds": 0.01}, daemon=True)
             waited.start()
             waited.join(timeout=10)
             assert not waited.is_alive(), f"{name} waited for a notebook that never finished"
@@ -247,15 +239,12 @@ def test_a_reader_starts_beside_the_notebook_it_reads_and_waits_for_it(monkeypat
         return []
 
     monkeypatch.setattr(runner, "run_notebook", run_notebook)
-    monkeypatch.setattr(runner, "NOTEBOOK_NEEDS", {})
-    monkeypatch.setattr(config, "NOTEBOOK_READS", {"02_reader": ("03_c",)})
-    monkeypatch.delenv(config.RUN_STATE_VARIABLE, raising=False)
+    monkeypatch.setattr(notebook, "NOTEBOOK_GRAPH", {"02_reader": notebook.NotebookDeps(reads=("03_c",))})
     names, failing = ["01_a", "02_reader", "03_c"], set()
     assert runner.run_notebooks(names, "smoke", {}, jobs=2, progress_bar=False) == 0
     times = {(event, name): at for event, name, at in log}
     assert times["start", "03_c"] <= times["start", "02_reader"] < times["end", "03_c"]  # beside it, never before
     assert times["read", "02_reader"] >= times["end", "03_c"]  # and it read what 03_c finished
-    assert config.RUN_STATE_VARIABLE not in os.environ
     log.clear()  # one at a time: in an order where the reader never waits on a notebook not yet started
     assert runner.run_notebooks(names, "smoke", {}, jobs=1, progress_bar=False) == 0
     assert [name for event, name, _ in log if event == "start"] == ["01_a", "03_c", "02_reader"]
@@ -265,9 +254,8 @@ def test_a_reader_starts_beside_the_notebook_it_reads_and_waits_for_it(monkeypat
     assert ("read", "02_reader") in {(event, name) for event, name, _ in log}
 
 
-def test_a_notebook_outside_the_runner_does_not_wait(monkeypatch, tmp_path):
-    monkeypatch.delenv(config.RUN_STATE_VARIABLE, raising=False)
-    assert reporting.NotebookRun("04_bin_sweep", "smoke", results_dir=tmp_path).wait_for_inputs() == 0.0
+def test_a_notebook_outside_the_runner_does_not_wait(tmp_path):
+    assert notebook.NotebookRun("04_bin_sweep", "smoke", results_dir=tmp_path).wait_for_inputs() == 0.0
 
 
 def test_jobs_auto_is_one_with_a_gpu_and_bad_values_are_clear_errors(monkeypatch):
@@ -326,7 +314,7 @@ def test_two_real_kernels_side_by_side_record_their_threads_and_leave_the_caller
         _notebook(fake_project / "notebooks" / f"{name}.ipynb",
                   WRITE_RESULTS.replace("01_fake", name).replace('"table"', f'"table_{name}"'))
     monkeypatch.setattr(runner, "NOTEBOOKS", ["01_fake", "02_free", "03_after"])
-    monkeypatch.setattr(runner, "NOTEBOOK_NEEDS", {"03_after": ("01_fake",)})
+    monkeypatch.setattr(notebook, "NOTEBOOK_GRAPH", {"03_after": notebook.NotebookDeps(needs=("01_fake",))})
     monkeypatch.setattr(runner, "gpu_visible", lambda: False)
     monkeypatch.setattr(config, "usable_cores", lambda: 2)
     for name in runner.THREAD_VARIABLES:
@@ -335,7 +323,7 @@ def test_two_real_kernels_side_by_side_record_their_threads_and_leave_the_caller
     results = fake_project / "runs" / "smoke"
     for name in runner.NOTEBOOKS:
         record = json.loads((results / "metrics" / f"{name}.json").read_text())
-        assert record["notebook"] == name and record["threads"]["tensorflow_intra_op"] == "1"
+        assert record["notebook"] == name and record["threads"]["tensorflow_intra_op"] == 1
         assert record["metrics"]["cwd"] == str(fake_project / "notebooks")  # kernels start in notebooks/
         assert (results / "notebooks" / f"{name}.ipynb").exists()
     assert sorted(p.name for p in (results / ".manifests").iterdir()) == [f"{n}.txt" for n in runner.NOTEBOOKS]

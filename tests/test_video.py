@@ -8,7 +8,7 @@ import psutil
 import pytest
 from PIL import Image
 
-from colorize_utils import data, video
+from colorize_utils import clip_eval, clips, data, temporal, video
 from colorize_utils.cli import main as cli_main
 from colorize_utils.pipeline import rgb_uint8_to_model_pair
 
@@ -23,15 +23,15 @@ def photos():
 
 
 def write_clip(path, frames: np.ndarray, rate=Fraction(30000, 1001)) -> None:
-    info = video.ClipInfo(frames.shape[2], frames.shape[1], Fraction(rate), None, "video")
-    writer = video.ClipWriter(path, info)
+    info = clips.ClipInfo(frames.shape[2], frames.shape[1], Fraction(rate), None, "video")
+    writer = clips.ClipWriter(path, info)
     for frame in frames:
         writer.write(frame)
     writer.close()
 
 
-def read_clip(path) -> tuple[video.ClipInfo, np.ndarray, str | None]:
-    reader = video.ClipReader(path)
+def read_clip(path) -> tuple[clips.ClipInfo, np.ndarray, str | None]:
+    reader = clips.ClipReader(path)
     frames = np.stack(list(reader))
     return reader.info, frames, reader.error
 
@@ -41,7 +41,7 @@ def read_clip(path) -> tuple[video.ClipInfo, np.ndarray, str | None]:
                                                 (".webm", (40, 56), Fraction(24)),
                                                 (".avi", (48, 64), Fraction(24000, 1001))])
 def test_a_clip_keeps_its_frame_count_size_rate_and_lightness(photos, tmp_path, suffix, size, rate):
-    clip = video.synthetic_clip(photos["astronaut"], "pan", 10, size)
+    clip = clip_eval.synthetic_clip(photos["astronaut"], "pan", 10, size)
     source = tmp_path / f"clip{suffix}"
     write_clip(source, clip, rate)
     _, decoded_input, _ = read_clip(source)
@@ -60,7 +60,7 @@ def test_a_clip_keeps_its_frame_count_size_rate_and_lightness(photos, tmp_path, 
 
 
 def test_colorized_frames_keep_their_lightness_within_rounding(photos):
-    clip = video.synthetic_clip(photos["coffee"], "zoom", 9, (60, 80))
+    clip = clip_eval.synthetic_clip(photos["coffee"], "zoom", 9, (60, 80))
     frames = np.stack(list(video.colorize_frames(clip, chunk=4)))
     assert frames.shape == clip.shape and frames.dtype == np.uint8
     difference = np.abs(lightness(frames) - lightness(clip))
@@ -68,12 +68,12 @@ def test_colorized_frames_keep_their_lightness_within_rounding(photos):
 
 
 def test_an_animated_gif_comes_back_as_a_gif_with_its_frame_durations(photos, tmp_path):
-    clip = video.synthetic_clip(photos["coffee"], "pan", 5, (40, 50))
+    clip = clip_eval.synthetic_clip(photos["coffee"], "pan", 5, (40, 50))
     source = tmp_path / "anim.gif"
     images = [Image.fromarray(frame) for frame in clip]
     durations = [50, 100, 150, 100, 60]
     images[0].save(source, save_all=True, append_images=images[1:], duration=durations, loop=0)
-    assert video.is_clip(source)
+    assert clips.is_clip(source)
     out = tmp_path / "out"
     assert cli_main(["colorize", str(source), "--out", str(out), "--no-progress"]) == 0
     with Image.open(out / "anim.gif") as result:
@@ -86,7 +86,7 @@ def test_an_animated_gif_comes_back_as_a_gif_with_its_frame_durations(photos, tm
 
 
 def test_a_damaged_clip_is_reported_and_the_rest_of_the_run_goes_on(photos, tmp_path, capsys):
-    clip = video.synthetic_clip(photos["astronaut"], "pan", 24, (48, 64))
+    clip = clip_eval.synthetic_clip(photos["astronaut"], "pan", 24, (48, 64))
     good = tmp_path / "in" / "good.mp4"
     good.parent.mkdir()
     write_clip(good, clip)
@@ -108,14 +108,14 @@ def test_a_damaged_clip_is_reported_and_the_rest_of_the_run_goes_on(photos, tmp_
 
 
 def test_memory_stays_flat_over_a_2000_frame_clip(photos, tmp_path):
-    loop = video.synthetic_clip(photos["coffee"], "pan", 50, (24, 32))
+    loop = clip_eval.synthetic_clip(photos["coffee"], "pan", 50, (24, 32))
 
     def frames():
         for index in range(2000):
             yield loop[index % len(loop)]
 
     process = psutil.Process()
-    writer = video.ClipWriter(tmp_path / "long.mp4", video.ClipInfo(32, 24, Fraction(25), None, "video"))
+    writer = clips.ClipWriter(tmp_path / "long.mp4", clips.ClipInfo(32, 24, Fraction(25), None, "video"))
     resident = {}
     for index, frame in enumerate(video.colorize_frames(frames(), temporal="flow")):
         writer.write(frame)
@@ -125,12 +125,12 @@ def test_memory_stays_flat_over_a_2000_frame_clip(photos, tmp_path):
     assert writer.frames_written == 2000
     # 1,700 more frames of 24x32x3 held would be 3.9 MiB of pixels alone (more as float32 Lab): allow 3 MiB.
     assert resident[2000] - resident[300] < 3.0, resident
-    assert video.ClipReader(tmp_path / "long.mp4").info.frame_count == 2000
+    assert clips.ClipReader(tmp_path / "long.mp4").info.frame_count == 2000
 
 
 def test_the_flow_method_cuts_flicker_against_frame_by_frame(photos):
-    clip = video.synthetic_clip(photos["grace_hopper"], "pan", 12, (72, 96))
-    scores = video.score_clip(clip, {"frame_by_frame": {"temporal": "none"}, "flow": {"temporal": "flow"}})
+    clip = clip_eval.synthetic_clip(photos["grace_hopper"], "pan", 12, (72, 96))
+    scores = clip_eval.score_clip(clip, {"frame_by_frame": {"temporal": "none"}, "flow": {"temporal": "flow"}})
     assert scores.flicker_ratio("flow") < 0.6 * scores.flicker_ratio("frame_by_frame"), scores.flicker
     # Smoothing must not wash the colors out.
     colorfulness = {name: np.mean(np.std(frames.astype(float), axis=-1)) for name, frames in scores.frames.items()}
@@ -138,32 +138,32 @@ def test_the_flow_method_cuts_flicker_against_frame_by_frame(photos):
 
 
 def test_flicker_is_zero_for_a_still_clip_and_positive_for_changing_colors(photos):
-    still = np.repeat(video.synthetic_clip(photos["coffee"], "pan", 1, (48, 64)), 3, axis=0)
+    still = np.repeat(clip_eval.synthetic_clip(photos["coffee"], "pan", 1, (48, 64)), 3, axis=0)
     lab = np.stack([np.asarray(rgb_uint8_to_model_pair(frame)[1]) for frame in still])
-    motions = video.clip_motions(np.stack([lightness(frame) for frame in still]))
-    assert np.allclose(video.clip_flicker(lab, motions), 0.0, atol=0.05)  # the flow of a still clip is ~0
+    motions = temporal.clip_motions(np.stack([lightness(frame) for frame in still]))
+    assert np.allclose(temporal.clip_flicker(lab, motions), 0.0, atol=0.05)  # the flow of a still clip is ~0
     shifted = lab.copy()
     shifted[1] += 5.0  # every pixel's a and b move by 5 in the middle frame: |delta ab| = 5 sqrt(2)
-    assert np.allclose(video.clip_flicker(shifted, motions), 5.0 * np.sqrt(2), atol=0.05)
+    assert np.allclose(temporal.clip_flicker(shifted, motions), 5.0 * np.sqrt(2), atol=0.05)
 
 
 def test_bad_temporal_options_and_unreadable_files_say_what_is_wrong(tmp_path, capsys):
     assert cli_main(["colorize", str(tmp_path), "--out", str(tmp_path / "o"), "--temporal", "smooth"]) == 2
     assert "none, ema, flow" in capsys.readouterr().err
     with pytest.raises(ValueError, match="strength"):
-        video.TemporalFilter("flow", strength=1.5)
+        temporal.TemporalFilter("flow", strength=1.5)
     (tmp_path / "fake.mp4").write_text("hello")
-    with pytest.raises(video.UnusableVideo, match="not a readable video"):
-        video.ClipReader(tmp_path / "fake.mp4")
-    with pytest.raises(video.UnusableVideo, match="no such file"):
-        video.ClipReader(tmp_path / "missing.mp4")
+    with pytest.raises(clips.UnusableVideo, match="not a readable video"):
+        clips.ClipReader(tmp_path / "fake.mp4")
+    with pytest.raises(clips.UnusableVideo, match="no such file"):
+        clips.ClipReader(tmp_path / "missing.mp4")
 
 
 def test_a_change_of_frame_size_keeps_the_frames_before_it(photos):
-    clip = list(video.synthetic_clip(photos["coffee"], "pan", 5, (40, 56)))
+    clip = list(clip_eval.synthetic_clip(photos["coffee"], "pan", 5, (40, 56)))
     clip.insert(3, np.zeros((30, 40, 3), np.uint8))  # a frame of another size after three good ones
     produced = []
-    with pytest.raises(video.FrameSizeChanged, match="frame 3 is 40x30"):
+    with pytest.raises(clips.FrameSizeChanged, match="frame 3 is 40x30"):
         for frame in video.colorize_frames(clip, chunk=8):
             produced.append(frame)
     assert len(produced) == 3
@@ -172,7 +172,7 @@ def test_a_change_of_frame_size_keeps_the_frames_before_it(photos):
 def test_sound_is_reported_as_not_carried_over(photos, tmp_path, capsys):
     import av
 
-    clip = video.synthetic_clip(photos["astronaut"], "pan", 12, (48, 64))
+    clip = clip_eval.synthetic_clip(photos["astronaut"], "pan", 12, (48, 64))
     source = tmp_path / "with_sound.mp4"
     with av.open(str(source), "w") as container:
         picture = container.add_stream("libx264", rate=24)
@@ -194,25 +194,25 @@ def test_sound_is_reported_as_not_carried_over(photos, tmp_path, capsys):
 
 
 def test_warping_error_is_zero_for_a_still_clip_and_grows_with_flicker(photos):
-    still = np.repeat(video.synthetic_clip(photos["coffee"], "pan", 1, (48, 64)), 3, axis=0)
-    motions = video.clip_motions(np.stack([lightness(frame) for frame in still]))
-    assert np.allclose(video.warping_error(still, motions), 0.0, atol=1e-4)
+    still = np.repeat(clip_eval.synthetic_clip(photos["coffee"], "pan", 1, (48, 64)), 3, axis=0)
+    motions = temporal.clip_motions(np.stack([lightness(frame) for frame in still]))
+    assert np.allclose(temporal.warping_error(still, motions), 0.0, atol=1e-4)
     flickering = still.copy()
     flickering[1] = np.clip(flickering[1].astype(int) + (20, -20, 0), 0, 255).astype(np.uint8)  # the middle frame
-    errors = video.warping_error(flickering, motions)
+    errors = temporal.warping_error(flickering, motions)
     # both transitions touch the changed frame: about (20/255)^2 * 2 per pixel where nothing clipped
     assert errors.shape == (2,) and (errors > 0.5 * 2 * (20 / 255) ** 2).all(), errors
 
 
 def test_cdc_is_zero_for_equal_color_distributions_and_one_for_disjoint_ones():
     frames = np.zeros((5, 8, 8, 3), np.uint8)
-    assert video.color_distribution_consistency(frames) == 0.0
+    assert temporal.color_distribution_consistency(frames) == 0.0
     shuffled = frames.copy()
     shuffled[:, :4] = 200  # the same histogram in every frame, whatever the layout: CDC needs no motion
     shuffled[::2] = shuffled[::2, ::-1]
-    assert video.color_distribution_consistency(shuffled) == pytest.approx(0.0, abs=1e-12)
+    assert temporal.color_distribution_consistency(shuffled) == pytest.approx(0.0, abs=1e-12)
     alternating = frames.copy()
     alternating[1::2] = 255  # odd frames white, even ones black: gap 1 and 1 -> fully apart, gaps 2 and 4 equal
-    assert video.color_distribution_consistency(alternating, gaps=(1,)) == pytest.approx(1.0)
-    assert video.color_distribution_consistency(alternating, gaps=(2, 4)) == pytest.approx(0.0)
-    assert video.color_distribution_consistency(alternating) == pytest.approx(1 / 3)
+    assert temporal.color_distribution_consistency(alternating, gaps=(1,)) == pytest.approx(1.0)
+    assert temporal.color_distribution_consistency(alternating, gaps=(2, 4)) == pytest.approx(0.0)
+    assert temporal.color_distribution_consistency(alternating) == pytest.approx(1 / 3)
