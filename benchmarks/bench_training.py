@@ -76,11 +76,11 @@ def build(model_name: str, batch: int, quarter: bool = False, optimizer: str = "
     import keras
     import numpy as np
 
-    from colorize_utils import colorizer, gan, losses, models, training
+    from colorize_utils import gan, losses, models, training
     from colorize_utils.binning import JointBins
 
     # the shipped model's loss: in losses since the structure pass, in colorizer in a --baseline-root before it
-    colorizer_loss = getattr(losses, "colorizer_loss", None) or colorizer.colorizer_loss
+    colorizer_loss = losses.colorizer_loss
 
     def adam(learning_rate, **kwargs):
         return (keras.optimizers.Adam(learning_rate, **kwargs) if optimizer == "keras"

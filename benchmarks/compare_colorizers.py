@@ -63,14 +63,14 @@ def main() -> None:
 
     import numpy as np
 
-    from colorize_utils import colorizer, inference, files
+    from colorize_utils import shipped_model, inference, files
 
     old, new = inference.load_colorizer(args.old), inference.load_colorizer(args.new)
-    cfg = colorizer.ColorizerConfig(data_dir=os.environ.get("COLORIZE_DATA_DIR", os.path.expanduser("~/tiny")),
+    cfg = shipped_model.ColorizerConfig(data_dir=os.environ.get("COLORIZE_DATA_DIR", os.path.expanduser("~/tiny")),
                                     run_dir=str(ROOT / "results" / "colorizer" / "run"))  # the Tiny-only run
-    arrays, report = colorizer.load_image_arrays(cfg)
+    arrays, report = shipped_model.load_image_arrays(cfg)
     mean_ab = np.asarray(old.card["train_ab_mean"])  # both models train on the same split
-    holdout = colorizer.holdout_test_images(cfg, arrays["test"])[:args.limit]
+    holdout = shipped_model.holdout_test_images(cfg, arrays["test"])[:args.limit]
     result = {"old": str(args.old), "new": str(args.new),
               "old_training": old.card.get("training"),
               "new_training": json.loads((Path(args.new) / "card.json").read_text()).get("training")

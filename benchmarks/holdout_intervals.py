@@ -4,14 +4,14 @@
 """
 import json, os, time
 import numpy as np
-from colorize_utils import colorizer, config, inference, metrics, files
-cfg = colorizer.ColorizerConfig(data_dir=os.environ.get("COLORIZE_DATA_DIR", os.path.expanduser("~/tiny")),
+from colorize_utils import shipped_model, config, inference, metrics, files
+cfg = shipped_model.ColorizerConfig(data_dir=os.environ.get("COLORIZE_DATA_DIR", os.path.expanduser("~/tiny")),
                                 run_dir=str(config.PROJECT_ROOT / "results" / "colorizer" / "run"))  # the Tiny-only run
-arrays, report = colorizer.load_image_arrays(cfg)
-holdout = colorizer.holdout_test_images(cfg, arrays["test"])
+arrays, report = shipped_model.load_image_arrays(cfg)
+holdout = shipped_model.holdout_test_images(cfg, arrays["test"])
 shipped = inference.load_colorizer()
 mean_ab = np.asarray(shipped.card["train_ab_mean"])
-rows, per_image = colorizer.evaluate_colorizer(shipped.model, shipped.binning, holdout, mean_ab,
+rows, per_image = shipped_model.evaluate_colorizer(shipped.model, shipped.binning, holdout, mean_ab,
                                                decodings=(("annealed", 0.38),))
 out = {"split": f"hold-out: {len(holdout)} labelled val/ images not in the test split", "seed": 0,
        "bootstrap_samples": 2000, "git_commit": files.git_commit(),

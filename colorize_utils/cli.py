@@ -63,17 +63,21 @@ def _train_colorizer_parser(sub) -> None:
     parser.add_argument("--no-export", action="store_true", help="train and evaluate only")
     parser.add_argument("--fresh", action="store_true",
                         help="discard the training state in --run-dir (not its data cache) and train from scratch")
+    parser.add_argument("--train-only", action="store_true",
+                        help="train (or resume) and stop: no calibration, evaluation or export (ablations)")
     parser.add_argument("--evaluate-only", action="store_true",
                         help="no training: calibrate, evaluate and export the kept checkpoint of --run-dir")
 
 
 def _run_train_colorizer(args) -> int:
-    from . import colorizer
+    from . import shipped_model
     from .distribute import check_distribute
 
     fields = {f.name for f in dataclasses.fields(ColorizerConfig)}
     cfg = ColorizerConfig(**{k: v for k, v in vars(args).items() if k in fields})
     try:
+        if args.train_only and args.evaluate_only:
+            raise ValueError("--train-only and --evaluate-only exclude each other: give one.")
         cfg.validate()
         check_distribute(cfg.distribute)  # whether this Keras backend can run the mode (imports Keras)
     except ValueError as error:
@@ -82,18 +86,18 @@ def _run_train_colorizer(args) -> int:
     started = time.perf_counter()
     started_commit = git_commit()  # the code this process runs, even if a commit lands meanwhile
     if args.fresh:
-        colorizer.reset_run(cfg.run_dir)
+        shipped_model.reset_run(cfg.run_dir)
     try:
         if args.evaluate_only:
-            result, bins, arrays, report = colorizer.load_finished_run(cfg)
+            result, bins, arrays, report = shipped_model.load_finished_run(cfg)
         else:
-            result, bins, arrays, report = colorizer.train_colorizer(cfg)
+            result, bins, arrays, report = shipped_model.train_colorizer(cfg)
     except (ValueError, FileNotFoundError, RuntimeError) as error:  # bad data, settings or cluster: no traceback
         print(f"error: {error}", file=sys.stderr)
         return 1
     # The precision the run trained in, as train_colorizer resolved and recorded it ("auto" -> what ran;
     # runs from before the option trained in float32).
-    recorded = Path(cfg.run_dir, colorizer.RUN_FILES["config"])
+    recorded = Path(cfg.run_dir, shipped_model.RUN_FILES["config"])
     cfg = dataclasses.replace(cfg, precision=(json.loads(recorded.read_text()) if recorded.is_file() else {}).get(
         "precision", "float32"))
     train_seconds = sum(result.history.get("seconds", []))
@@ -101,18 +105,21 @@ def _run_train_colorizer(args) -> int:
     print(f"trained {steps_done} steps ({result.epochs_run} blocks) in {train_seconds / 60:.1f} min of training; "
           f"kept block {result.best_epoch}" + (" (stopped by --max-minutes; rerun to continue)"
                                                if result.out_of_time else ""), flush=True)
+    if args.train_only:
+        print(f"trained only (--train-only): the kept checkpoint is {Path(cfg.run_dir, shipped_model.RUN_FILES['model'])}")
+        return 0
     if result.out_of_time and not args.evaluate_only:
         # Calibrating and evaluating a half-trained model would cost minutes and be redone by the rerun.
         print(f"not calibrated or evaluated yet: rerun the same command to resume from {cfg.run_dir}")
         return 0
-    card, ships = colorizer.evaluate_run(cfg, result, bins, arrays, report, started_commit, started)
-    colorizer.write_card(cfg.run_dir, card)
+    card, ships = shipped_model.evaluate_run(cfg, result, bins, arrays, report, started_commit, started)
+    shipped_model.write_card(cfg.run_dir, card)
     if not ships and not args.no_export:
         print(f"not exported: it does not beat the shipped model ({card['photos']['ship_rule']}); its card is "
-              f"{Path(cfg.run_dir, colorizer.RUN_FILES['card'])}")
+              f"{Path(cfg.run_dir, shipped_model.RUN_FILES['card'])}")
     elif not args.no_export:
-        out = colorizer.export_pretrained(cfg.run_dir, json_safe(card),
-                                          args.out or colorizer.PRETRAINED_DIR)
+        out = shipped_model.export_pretrained(cfg.run_dir, json_safe(card),
+                                              args.out or shipped_model.PRETRAINED_DIR)
         print(f"exported to {out}")
     return 0
 

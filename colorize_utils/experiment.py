@@ -65,10 +65,8 @@ ABLATION = (
 def training_order(specs: Sequence[ModelSpec]) -> list[ModelSpec]:
     """The order to train `specs` in: models reused from another notebook (`same_as`) last, so that, run beside
     that notebook (runner --jobs), this one trains its own while the other finishes; among the rest, more bins
-    first. The bigger head's buffers grow TensorFlow's CPU memory pool once, and the smaller models reuse it:
-    notebook 04's kernel held 1.83 GiB after its 50- and 30-bin models in that order against 2.26-2.36 GiB
-    after 30 then 50 (scratch runs at one thread, results/benchmarks/memory_04/). Tables and figures keep the
-    specs' own order; the timing rows of a metrics record follow the training order."""
+    first, because the bigger head's buffers then grow TensorFlow's CPU memory pool once and the smaller models
+    reuse it (less peak memory: docs/performance.md). Tables and figures keep the specs' own order."""
     return sorted(specs, key=lambda spec: (spec.same_as is not None, -spec.num_bins if spec.uses_bins else 0))
 
 
@@ -330,6 +328,38 @@ class Experiment:
         outputs = metrics.baseline_predictions(ab_true, self.train_ab_mean)
         outputs.update({name: self.predict(name, lightness) for name in self.results})
         return outputs
+
+    def ablation(self, specs: Sequence[ModelSpec], temperature: float = config.DEFAULT_TEMPERATURE
+                 ) -> tuple[list[dict], dict[str, np.ndarray], str | None]:
+        """Notebook 07's ablation of trained `specs` on the test split: (rows, predictions, selected).
+
+        The FCN classifiers are decoded by the annealed mean, the others by argmax; the rows are
+        evaluation.build_metrics_table's (baselines first, intervals against gray), and the model the
+        selection rule picks (evaluation.select_model) is then scored under all three decodings. Each row says
+        its decoding, its kept and run epochs, and whether it was selected."""
+        binnings = {n: UniformBins(n) for n in (10, 30, 50)}
+        predictions = metrics.baseline_predictions(self.test_ab, self.train_ab_mean)
+        decoding = {}
+        for spec in specs:
+            decoding[spec.name] = "annealed" if spec.architecture == "colorizer" and spec.uses_bins else "argmax"
+            predictions[spec.name] = self.predict(spec.name, self.test_L, decoding[spec.name], temperature)
+        rows, per_image = evaluation.build_metrics_table(self.test_L, self.test_ab, predictions, binnings,
+                                                         seed=self.seed)
+        selected = evaluation.select_model(rows)
+        if selected is not None and self.results[selected].binning is not None:
+            for decode in ("argmax", "mean", "annealed"):
+                name = f"{selected} ({decode})"
+                predictions[name] = self.predict(selected, self.test_L, decode, temperature)
+                decoding[name] = decode
+            rows, per_image = evaluation.build_metrics_table(self.test_L, self.test_ab, predictions, binnings,
+                                                             seed=self.seed, previous=(rows, per_image))
+        for row in rows:
+            result = self.results.get(row["model"])
+            row["decoding"] = decoding.get(row["model"], "")
+            row["best_epoch"] = result.best_epoch if result else ""
+            row["epochs_run"] = result.epochs_run if result else ""
+            row["selected"] = "<- selected" if row["model"] == selected else ""
+        return rows, predictions, selected
 
     def closeness(self) -> tuple[list[dict], dict[str, np.ndarray]]:
         """Table 1 and its per-image `frobenius_ab` per row id: closeness on the test split of both baselines

@@ -193,39 +193,40 @@ class _SaveGenerator(keras.callbacks.Callback):
 
 
 def train_gan(generator: keras.Model, discriminator: keras.Model, train_data, val_data,
-              run_dir: str | os.PathLike, config: GANConfig):
+              run_dir: str | os.PathLike, gan_config: GANConfig):
     """Train the cGAN; saves run_dir/model.keras (the generator), history, and a resumable backup."""
     if keras.backend.backend() != "tensorflow":
         raise RuntimeError("GAN training uses a tf.GradientTape train_step: set KERAS_BACKEND=tensorflow.")
-    run_dir = prepare_run_dir(run_dir, config.epochs)
-    keras.utils.set_random_seed(config.seed)
-    gan = ConditionalGAN(generator, discriminator, config.l1_weight, name="cgan")
+    run_dir = prepare_run_dir(run_dir, gan_config.epochs)
+    keras.utils.set_random_seed(gan_config.seed)
+    gan = ConditionalGAN(generator, discriminator, gan_config.l1_weight, name="cgan")
     gan.build(generator.input.shape)  # BackupAndRestore needs a built model
-    gan.compile(adam(config.learning_rate, beta_1=config.beta_1), adam(config.learning_rate, beta_1=config.beta_1))
+    gan.compile(adam(gan_config.learning_rate, beta_1=gan_config.beta_1),
+                adam(gan_config.learning_rate, beta_1=gan_config.beta_1))
     build_optimizer(gan.g_optimizer, generator.trainable_variables)
     build_optimizer(gan.d_optimizer, discriminator.trainable_variables)
     epoch_log = EpochLog()
     callbacks = [
-        _Warmup(config.warmup_epochs), epoch_log,
+        _Warmup(gan_config.warmup_epochs), epoch_log,
         keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
         keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False),
         _SaveGenerator(run_dir / "model.keras"),
     ]
-    fit_args = {"epochs": config.epochs, "callbacks": callbacks, "verbose": verbosity(config.verbose),
+    fit_args = {"epochs": gan_config.epochs, "callbacks": callbacks, "verbose": verbosity(gan_config.verbose),
                 "validation_data": val_data}
     if isinstance(train_data, tuple):
-        fit_args.update(x=train_data[0], y=train_data[1], batch_size=config.batch_size, shuffle=True)
+        fit_args.update(x=train_data[0], y=train_data[1], batch_size=gan_config.batch_size, shuffle=True)
     else:
         fit_args.update(x=train_data, shuffle=False)  # a tf.data pipeline shuffles itself
     gan.fit(**fit_args)
     if epoch_log.diverged_at is not None:
         raise RuntimeError(f"cGAN ({run_dir.name}): a loss became NaN/inf at epoch {epoch_log.diverged_at[0]}; "
                            f"{run_dir} keeps the last good generator. Lower the "
-                           f"learning rate (now {config.learning_rate}).")
+                           f"learning rate (now {gan_config.learning_rate}).")
     history = read_history(run_dir / "history.csv")
     with atomic_path(run_dir / "history.json") as temporary:
-        temporary.write_text(json.dumps(json_safe({"config": asdict(config), "history": history}), indent=1,
+        temporary.write_text(json.dumps(json_safe({"config": asdict(gan_config), "history": history}), indent=1,
                                         allow_nan=False))
     best = load_model(run_dir / "model.keras")
     return best, history, epoch_log.seconds

@@ -93,11 +93,14 @@ def choose(rows: list[dict]) -> tuple[dict, bool]:
 
 def calibrate(colorizer: inference.Colorizer, photos: dict[str, np.ndarray], train_ab_mean: np.ndarray,
               working_sizes=None, decoding_grid: dict | None = None, upsampling_grid=None,
-              lam: float = 0.5, sigma: float = 5.0, log=print) -> dict:
+              lam: float = 0.5, sigma: float = 5.0, log=print,
+              not_worse_than: dict[str, np.ndarray] | None = None) -> dict:
     """Choose the default settings on validation photos by CALIBRATION_RULE (three stages, coordinates).
 
     Returns {'settings': the card's default_decoding, 'rule', 'qualified', 'photos', 'candidates' (every
     candidate's row, with its stage)}. The grids default to WORKING_SIZES, DECODING_GRID and UPSAMPLING_GRID.
+    `not_worse_than`: another model's outputs of the same photos; a candidate then qualifies only if it is also
+    not significantly worse than them on PSNR and AuC (paired bootstrap over photos).
     """
     working_sizes = WORKING_SIZES if working_sizes is None else working_sizes
     decoding_grid = DECODING_GRID if decoding_grid is None else decoding_grid
@@ -113,17 +116,24 @@ def calibrate(colorizer: inference.Colorizer, photos: dict[str, np.ndarray], tra
                 continue
             corrected = colorizer.with_prior_correction(candidate["alpha"], lam, sigma)
             settings = {k: v for k, v in candidate.items() if k != "alpha"}
-            means, _ = score(photos, {"candidate": colorize_all(photos, corrected, **settings)}, train_ab_mean,
-                             baselines=False)
+            outputs = colorize_all(photos, corrected, **settings)
+            means, _ = score(photos, {"candidate": outputs}, train_ab_mean, baselines=False)
             row = means[0]
             qualifies, value = rule_score(row, gray)
+            against = {}
+            if not_worse_than is not None:
+                against = verdicts(compare(photos, {"candidate": outputs, "reference": not_worse_than}, train_ab_mean,
+                                           references=("reference",), keys=("psnr", "auc")), "candidate", "reference")
+                qualifies = qualifies and "worse" not in against.values()
             rows.append({"stage": stage, **candidate,
                          **{k: row[k] for k in ("psnr", "auc", "ssim", "colorfulness", "truth_colorfulness",
                                                  "accuracy_10_bins")},
-                         "gray_psnr": gray["psnr"], "gray_auc": gray["auc"], "qualifies": qualifies, "score": value})
+                         "gray_psnr": gray["psnr"], "gray_auc": gray["auc"], "qualifies": qualifies, "score": value,
+                         **({"vs_reference": against} if against else {})})
             log(f"stage {stage} {candidate}: PSNR {row['psnr']:.2f} (gray {gray['psnr']:.2f}), AuC {row['auc']:.4f} "
                 f"(gray {gray['auc']:.4f}), colorfulness {row['colorfulness']:.1f} (truth "
-                f"{row['truth_colorfulness']:.1f}), score {value:.3f}" + ("  qualifies" if qualifies else ""))
+                f"{row['truth_colorfulness']:.1f}), score {value:.3f}" + (f", vs reference {against}" if against else "")
+                + ("  qualifies" if qualifies else ""))
         return choose([row for row in rows if row["stage"] == stage])[0]
 
     base = {"decode": "annealed", "alpha": 0.75, "temperature": DEFAULT_TEMPERATURE, "guided_filter": False}
@@ -184,15 +194,24 @@ def verdicts(comparison: dict, method: str, reference: str, metrics_: tuple[str,
             if row["method"] == method and row["reference"] == reference and row["metric"] in metrics_}
 
 
+SMALL_IMAGE_RULE = (
+    "Images below the working size: the prior correction and temperature chosen on the Tiny ImageNet validation "
+    "split (64 px) by CALIBRATION_RULE, where a candidate qualifies only if it is also not significantly worse "
+    "than the shipped model on PSNR and AuC there (the ship rule's hold-out condition, applied on validation "
+    "images so the hold-out is not used to choose). When no candidate qualifies, small images keep the main "
+    "settings (the card then has no small_images entry).")
+
+
 def calibrate_small_images(colorizer: inference.Colorizer, small_validation: dict[str, np.ndarray],
                            train_ab_mean: np.ndarray, working_size: int, lam: float = 0.5, sigma: float = 5.0,
-                           log=print) -> dict:
+                           previous: inference.Colorizer | None = None, log=print) -> dict:
     """The prior correction and temperature for images smaller than the working size (seen at their own size,
-    where the model's colors are duller), chosen by CALIBRATION_RULE on small validation images (the Tiny
-    ImageNet validation split: 64 px) with bilinear upsampling. Returns calibrate()'s record; its settings'
-    alpha and temperature become the card's `small_images`."""
-    return calibrate(colorizer, small_validation, train_ab_mean, working_sizes=(working_size,),
-                     upsampling_grid=(None,), lam=lam, sigma=sigma, log=log)
+    where the model's colors are duller), by SMALL_IMAGE_RULE, with bilinear upsampling. Returns calibrate()'s
+    record; when it qualified, its settings' alpha and temperature become the card's `small_images`."""
+    reference = colorize_all(small_validation, previous) if previous is not None else None
+    record = calibrate(colorizer, small_validation, train_ab_mean, working_sizes=(working_size,),
+                       upsampling_grid=(None,), lam=lam, sigma=sigma, log=log, not_worse_than=reference)
+    return {**record, "rule": SMALL_IMAGE_RULE}
 
 
 def evaluate_photo_run(model, bins, run_model_path: Path, photos: dict[str, dict[str, np.ndarray]],
@@ -212,11 +231,12 @@ def evaluate_photo_run(model, bins, run_model_path: Path, photos: dict[str, dict
     if small_validation is not None:
         log(f"calibrating for small images on {len(small_validation)} validation images ...")
         small_calibration = calibrate_small_images(raw, as_photos(small_validation, "tiny_val_"), train_ab_mean,
-                                                   settings["working_size"], lam, sigma, log)
+                                                   settings["working_size"], lam, sigma, previous, log)
         small = small_calibration["settings"]
-        settings["small_images"] = {"prior_correction_alpha": small["prior_correction_alpha"],
-                                    "temperature": small["temperature"],
-                                    "applies_below_short_side": settings["working_size"]}
+        if small_calibration["qualified"]:
+            settings["small_images"] = {"prior_correction_alpha": small["prior_correction_alpha"],
+                                        "temperature": small["temperature"],
+                                        "applies_below_short_side": settings["working_size"]}
     calibrated_bins = bins.with_prior_correction(settings["prior_correction_alpha"], lam, sigma)
     new = inference.Colorizer(model, calibrated_bins, Path(run_model_path), card={"default_decoding": settings})
     methods = {"colorizer": new, **({"previous": previous} if previous is not None else {})}

@@ -6,8 +6,8 @@
 
 On a CPU with memory to spare, two notebooks run at once by default (`--jobs auto`), each as soon as the
 notebooks it needs have finished (notebook.NOTEBOOK_GRAPH), with the cores split between their kernels: on small
-models two processes of one thread each get more done together than one process using both cores (the whole
-demo run measured 1.40x faster two at a time; docs/performance.md, "Two notebooks at a time").
+models two processes of one thread each get more done together than one process using both cores
+(docs/performance.md, "Two notebooks at a time").
 A notebook that only loads another's finished models (its `reads` there) may start while that one runs,
 and waits for it where it loads them. Each kernel learns about the run from its papermill parameters and one
 run file (notebook.RunFile), never from environment variables.
@@ -132,9 +132,8 @@ def gpu_visible() -> bool:
     return (devices.is_dir() and any(devices.iterdir())) or bool(shutil.which("nvidia-smi"))
 
 
-# 'auto' runs two notebooks at once only with this much memory available: the demo's runner and kernels held
-# 4.4-5.0 GiB of resident sets together at their peak (results/benchmarks/runs_demo*.json), one at a time
-# 3.2 GiB (runs_demo_jobs1.json).
+# 'auto' runs two notebooks at once only with this much memory available: two kernels at their peak need
+# about 5 GiB (docs/runner.md).
 SIDE_BY_SIDE_MEMORY_GIB = 8.0
 
 

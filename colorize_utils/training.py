@@ -80,12 +80,9 @@ class TrainResult:
 @keras.saving.register_keras_serializable(package="colorize")
 class FusedAdam(keras.optimizers.Adam):
     """Keras's Adam with TensorFlow's fused update kernel (ResourceApplyAdam): the same rule in one pass over
-    each weight instead of about a dozen element-wise ops. On this CPU a step of the paper CNN with 50 bins
-    per channel (26M weights in its output layer) takes 0.21 s instead of 0.29 s (benchmarks/bench_training.py).
-
-    Only weights of FUSED_MIN_WEIGHTS or more take the kernel: on the many small weights of the fully
-    convolutional colorizer it measured slower (0.87x) than Keras's ops. Everything else falls back to Keras's
-    update too: other backends, a tf.distribute strategy, amsgrad, weights that are not float32.
+    each weight instead of about a dozen element-wise ops, which speeds up the large output layers (measured in
+    docs/performance.md). Only weights of FUSED_MIN_WEIGHTS or more take the kernel (on small weights it is
+    slower); other backends, a tf.distribute strategy, amsgrad and non-float32 weights use Keras's update.
     """
 
     FUSED_MIN_WEIGHTS = 1 << 20
@@ -118,9 +115,9 @@ def adam(learning_rate: float, **kwargs) -> keras.optimizers.Optimizer:
 
 
 def build_optimizer(optimizer: keras.optimizers.Optimizer, variables: list) -> None:
-    """Create an optimizer's state before fit(). On TensorFlow, Keras otherwise creates it while tracing the
-    first training step, and a tf.function that creates variables is traced twice: about 2-3 s more per model
-    on this CPU (benchmarks/bench_runs.py). The state and the updates are the same either way."""
+    """Create an optimizer's state before fit(): otherwise Keras creates it while tracing the first training step
+    on TensorFlow, and a tf.function that creates variables is traced twice (seconds per model). The state and
+    the updates are the same either way."""
     if not optimizer.built:
         optimizer.build(variables)
 
@@ -343,24 +340,24 @@ def _tensorflow_available() -> bool:
 
 
 def train(model: keras.Model, train_data, val_data, loss: keras.losses.Loss, run_dir: str | os.PathLike,
-          config: TrainConfig, binning: ChannelBins | None = None) -> TrainResult:
+          train_config: TrainConfig, binning: ChannelBins | None = None) -> TrainResult:
     """Compile and fit a model with the paper's schedule, keep the best epoch, and save it with its bins.
 
     `train_data` / `val_data`: tf.data.Datasets of (L, target) batches, or (L, target) numpy tuples.
     Rerunning with the same run_dir after an interruption resumes from the last finished epoch.
     """
-    run_dir = prepare_run_dir(run_dir, config.epochs)
-    keras.utils.set_random_seed(config.seed)
+    run_dir = prepare_run_dir(run_dir, train_config.epochs)
+    keras.utils.set_random_seed(train_config.seed)
     if binning is not None:
         binning.save(run_dir / "bins.json")
-    model.compile(optimizer=adam(config.learning_rate), loss=loss, jit_compile=config.jit_compile)
+    model.compile(optimizer=adam(train_config.learning_rate), loss=loss, jit_compile=train_config.jit_compile)
     build_optimizer(model.optimizer, model.trainable_variables)
     monitor = "val_loss" if val_data is not None else "loss"
-    epoch_log = EpochLog(config.max_minutes)
+    epoch_log = EpochLog(train_config.max_minutes)
     callbacks = [
         epoch_log,
-        keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.1, patience=config.lr_patience,
-                                          min_lr=config.min_learning_rate, verbose=0),
+        keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.1, patience=train_config.lr_patience,
+                                          min_lr=train_config.min_learning_rate, verbose=0),
         _BestCheckpoint(run_dir / "model.keras", monitor, _best_so_far(run_dir / "history.csv", monitor)),
         # Kept when a time budget or a NaN stops the run early, so that rerunning resumes it; train()
         # removes it itself once every epoch has run.
@@ -369,30 +366,30 @@ def train(model: keras.Model, train_data, val_data, loss: keras.losses.Loss, run
     ]
     if _tensorflow_available():
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False))
-    keras_verbosity = verbosity(config.verbose)
+    keras_verbosity = verbosity(train_config.verbose)
     if keras_verbosity == 2:  # headless (the runner, papermill): our own line with the time left instead of Keras's
-        callbacks.append(_ProgressLine(config.label or run_dir.name, config.epochs))
+        callbacks.append(_ProgressLine(train_config.label or run_dir.name, train_config.epochs))
         keras_verbosity = 0
-    fit_args = {"epochs": config.epochs, "callbacks": callbacks, "verbose": keras_verbosity,
-                "steps_per_epoch": config.steps_per_epoch, "validation_steps": config.validation_steps}
+    fit_args = {"epochs": train_config.epochs, "callbacks": callbacks, "verbose": keras_verbosity,
+                "steps_per_epoch": train_config.steps_per_epoch, "validation_steps": train_config.validation_steps}
     if isinstance(train_data, tuple):
-        fit_args.update(x=train_data[0], y=train_data[1], batch_size=config.batch_size, shuffle=True)
+        fit_args.update(x=train_data[0], y=train_data[1], batch_size=train_config.batch_size, shuffle=True)
     else:
         fit_args.update(x=train_data, shuffle=False)  # a tf.data pipeline shuffles itself
     history = model.fit(validation_data=val_data, **fit_args)
     if epoch_log.diverged_at is not None:
         epoch, batch = epoch_log.diverged_at
         raise TrainingDiverged(
-            f"{config.label or run_dir.name} ({model.name}): the loss became NaN/inf at epoch {epoch}, batch {batch}. "
+            f"{train_config.label or run_dir.name} ({model.name}): the loss became NaN/inf at epoch {epoch}, batch {batch}. "
             f"{run_dir / 'model.keras'} is the best model before that. Check the inputs for NaN, or delete "
-            f"{run_dir} and train again with a lower learning rate (now {config.learning_rate}).")
+            f"{run_dir} and train again with a lower learning rate (now {train_config.learning_rate}).")
     full_history = read_history(run_dir / "history.csv") or {k: list(v) for k, v in history.history.items()}
     epochs_done = max(epoch_log.epochs_ended, len(full_history.get("loss", [])))
-    finished = epochs_done >= config.epochs and not epoch_log.out_of_time
+    finished = epochs_done >= train_config.epochs and not epoch_log.out_of_time
     if finished:
         shutil.rmtree(run_dir / "backup", ignore_errors=True)
     with atomic_path(run_dir / "history.json") as temporary:
-        temporary.write_text(json.dumps(json_safe({"config": asdict(config), "model": model.name,
+        temporary.write_text(json.dumps(json_safe({"config": asdict(train_config), "model": model.name,
                                                    "history": full_history}), indent=1, allow_nan=False))
     best = load_model(run_dir / "model.keras") if (run_dir / "model.keras").exists() else model
     result = TrainResult(best, full_history, run_dir, epoch_log.seconds, binning)

@@ -380,7 +380,7 @@ def evaluate_run(cfg: ColorizerConfig, result, bins, arrays: dict, report: dict,
             prior_correction["small_images"] = {
                 "split": f"{small['photos']} Tiny ImageNet validation images (64 px)", "rule": small["rule"],
                 "qualified": small["qualified"], "candidates": small["candidates"],
-                "chosen": default_decoding["small_images"]}
+                "chosen": default_decoding.get("small_images")}
         for name in ("photo_test", "holdout"):
             log(f"{name} ({photo[name]['images']} images, through colorize() with each model's defaults):")
             log(markdown_table(photo[name]["means"]))
