@@ -24,10 +24,10 @@ import numpy as np
 
 def find_files(count: int) -> tuple[list[str], str]:
     """Up to `count` real 64x64 JPEG files, and where they came from."""
-    from colorize_utils import config, data
+    from colorize_utils import config, data, sources
 
     for root in (os.environ.get("COLORIZE_DATA_DIR"), config.PROJECT_ROOT.parent / "shared" / "data"):
-        found = data.find_tiny_imagenet(Path(root)) if root else None
+        found = sources.find_tiny_imagenet(Path(root)) if root else None
         if found is not None:
             files = sorted(str(p) for p in found.glob("train/*/images/*.JPEG"))
             step = max(1, len(files) // count)

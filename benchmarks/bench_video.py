@@ -26,9 +26,9 @@ def main() -> None:
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "results" / "benchmarks"
                                               / "video.json"))
     args = parser.parse_args()
-    from colorize_utils import clip_eval, clips, config, data, inference, reporting, video
+    from colorize_utils import clip_eval, clips, config, inference, reporting, sources, video
 
-    clip = clip_eval.synthetic_clip(data.natural_photos(("astronaut",))["astronaut"], "pan", args.frames, (480, 854))
+    clip = clip_eval.synthetic_clip(sources.natural_photos(("astronaut",))["astronaut"], "pan", args.frames, (480, 854))
     model = inference.default_colorizer()
     list(video.colorize_frames(clip[:8], model))  # load and warm up
     rows = []

@@ -2,7 +2,7 @@
 
     python benchmarks/photo_validation.py [--photos DIR] [--out results/colorizer/photo_validation.json]
 
-Issue 8's photo bar is scored on six photos (data.NATURAL_PHOTOS). Choosing the prior correction alpha or
+Issue 8's photo bar is scored on six photos (sources.NATURAL_PHOTOS). Choosing the prior correction alpha or
 the working size on those six would tune on the test set, so this study uses *other* full-size photos:
 scikit-learn's china.jpg and flower.jpg (640x427, CC BY 2.0, Flickr) and SciPy's raccoon face (1024x768),
 which ship inside those packages' wheels. Without `--photos`, the wheels are downloaded from the package

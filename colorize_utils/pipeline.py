@@ -20,7 +20,8 @@ from keras import ops
 from . import config
 from .binning import ChannelBins
 from .color import uint8_rgb_to_lab, uint8_rgb_to_lab_np
-from .data import ImageSplit, fit_to_size, read_rgb
+from .data import ImageSplit
+from .images import fit_to_size, read_rgb
 
 
 def rgb_uint8_to_model_pair(rgb_uint8, binning: ChannelBins | None = None):

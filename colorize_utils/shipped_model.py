@@ -26,9 +26,10 @@ from . import config as project_config
 from . import evaluation, inference, losses, metrics, models, photo_eval, pipeline, reporting, training
 from .binning import JointBins, UniformBins, load_binning, mean_ab
 from .config import ColorizerConfig
-from .data import fit_to_size, load_splits, stratified_folder_splits
+from .data import load_splits, stratified_folder_splits
 from .distribute import distribution_scope, prepare_distribution
 from .files import atomic_path, json_safe
+from .images import fit_to_size
 from .pipeline import rgb_uint8_to_model_pair
 from .tables import markdown_table
 from .models import load_model

@@ -1,7 +1,9 @@
+"""colorize_utils.binning: the per-channel bins (uniform and quantile edges), fitting, encoding, decoding and saving."""
+
 import numpy as np
 import pytest
 
-from colorize_utils.binning import ChannelBins, UniformBins, load_binning
+from colorize_utils.binning import ChannelBins, QuantileBins, UniformBins, load_binning, mean_ab
 
 
 def test_paper_bins_have_width_20_over_plus_minus_100():
@@ -90,3 +92,17 @@ def test_bad_edges_are_a_clear_error():
 def test_missing_bin_table_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="bin table"):
         load_binning(tmp_path / "nope.json")
+
+
+def test_chunked_fits_match_one_array():
+    rng = np.random.default_rng(0)
+    ab = np.concatenate([np.zeros((5_000, 2)), rng.laplace(0, 12, (40_000, 2))]).astype(np.float32)
+    chunks = [ab[:10_000], ab[10_000:31_000], ab[31_000:]]
+    whole = UniformBins(10).fit(ab)
+    np.testing.assert_allclose(UniformBins(10).fit(iter(chunks)).bin_values, whole.bin_values, atol=1e-5)
+    np.testing.assert_allclose(mean_ab(whole), ab.mean(axis=0), atol=1e-4)
+    quantile = QuantileBins.from_pixels(lambda: iter(chunks), 10)
+    np.testing.assert_allclose(quantile.edges, QuantileBins.from_pixels(ab, 10).edges)
+    exact = np.quantile(ab[:, 0], [0.5, 0.9])
+    assert quantile.edges[0, 5] == pytest.approx(exact[0], abs=0.02)
+    assert quantile.edges[0, 9] == pytest.approx(exact[1], abs=0.02)

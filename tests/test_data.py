@@ -8,7 +8,7 @@ import pytest
 import skimage.color
 from PIL import Image
 
-from colorize_utils import data, images, pipeline
+from colorize_utils import data, images, pipeline, sources
 from colorize_utils.binning import UniformBins
 
 
@@ -46,7 +46,7 @@ def test_a_small_folder_is_split_in_proportion_and_too_small_is_refused(tmp_path
     folder = tmp_path / "mine"
     folder.mkdir()
     rng = np.random.default_rng(1)
-    crops = data.sample_crops(data.natural_photos(("coffee",))["coffee"], 34, 64, rng)
+    crops = sources.sample_crops(sources.natural_photos(("coffee",))["coffee"], 34, 64, rng)
     for index, crop in enumerate(crops):
         Image.fromarray(crop).save(folder / f"{index}.png")
     loaded = data.load_splits(f"folder:{folder}", (2000, 200, 1000), seed=0)
@@ -78,7 +78,7 @@ def test_cifar10_folder_tree(shared_data):
 def test_cifar10_without_data_or_network_is_a_clear_error(tmp_path, monkeypatch, capsys):
     with pytest.raises(RuntimeError, match="cifar10"):
         data.load_splits("cifar10", (10, 2, 2), image_size=32, root=tmp_path, download=False)
-    monkeypatch.setattr(data, "_host_resolves", lambda host: False)  # offline: fail at once, no retries
+    monkeypatch.setattr(sources, "host_resolves", lambda host: False)  # offline: fail at once, no retries
     with pytest.raises(RuntimeError, match="cannot be reached"):
         data.load_splits("cifar10", (10, 2, 2), image_size=32, root=tmp_path, download=True)
     loaded = data.load_splits("cifar10", (10, 2, 2), image_size=32, root=tmp_path, fallback="samples")
@@ -96,9 +96,9 @@ def test_tiny_imagenet_download_offline_fails_at_once_without_keras_trying(tmp_p
         raise AssertionError("get_file must not be called when the host cannot be reached")
 
     monkeypatch.setattr(keras.utils, "get_file", no_download)
-    monkeypatch.setattr(data, "_host_resolves", lambda host: host != "cs231n.stanford.edu")
+    monkeypatch.setattr(sources, "host_resolves", lambda host: host != "cs231n.stanford.edu")
     with pytest.raises(RuntimeError, match="cs231n.stanford.edu cannot be reached"):
-        data.download_tiny_imagenet(tmp_path)
+        sources.download_tiny_imagenet(tmp_path)
     loaded = data.load_splits("auto", (8, 2, 2), root=tmp_path, download=True)
     printed = capsys.readouterr().out.strip().splitlines()
     assert loaded.report.source == "samples" and len(printed) == 1  # one line: tried, failed, what instead
@@ -148,15 +148,15 @@ def test_tiny_imagenet_download_and_extract(shared_data, tmp_path):
             for image in sorted((source / "train" / wnid / "images").glob("*.JPEG"))[:6]:
                 handle.write(image, f"tiny-imagenet-200/train/{wnid}/images/{image.name}")
     root = tmp_path / "data"
-    found = data.download_tiny_imagenet(root, origin=archive.as_uri())
-    assert found == data.find_tiny_imagenet(root)
+    found = sources.download_tiny_imagenet(root, origin=archive.as_uri())
+    assert found == sources.find_tiny_imagenet(root)
     loaded = data.load_splits("tiny-imagenet", (9, 3, 3), root=root, download=False)
     assert loaded.report.sizes == {"train": 9, "val": 3, "test": 3}
 
 
 def test_failed_download_says_where_to_put_the_folder(tmp_path):
     with pytest.raises(RuntimeError, match="tiny-imagenet-200"):
-        data.download_tiny_imagenet(tmp_path, origin=(tmp_path / "missing.zip").as_uri())
+        sources.download_tiny_imagenet(tmp_path, origin=(tmp_path / "missing.zip").as_uri())
 
 
 @pytest.fixture()
@@ -167,8 +167,8 @@ def awkward_folder(tmp_path):
     (folder / "good").mkdir(parents=True)
     (folder / "odd").mkdir()
     rng = np.random.default_rng(0)
-    crops = [crop for photo in data.natural_photos(("astronaut", "coffee", "rocket")).values()
-             for crop in data.sample_crops(photo, 12, 64, rng)]
+    crops = [crop for photo in sources.natural_photos(("astronaut", "coffee", "rocket")).values()
+             for crop in sources.sample_crops(photo, 12, 64, rng)]
     color = [crop for crop in crops if not images.is_grayscale(crop)][:24]
     for index, crop in enumerate(color[:12]):
         Image.fromarray(crop).save(folder / "good" / f"photo_{index}.JPEG", quality=92)
@@ -381,3 +381,46 @@ def test_the_numpy_colorizer_batches_are_the_same_built_on_threads_or_not():
         for (l_alone, ab_alone), (l_threaded, ab_threaded) in zip(alone, threaded):
             np.testing.assert_array_equal(l_alone, l_threaded)
             np.testing.assert_array_equal(ab_alone, ab_threaded)
+
+
+def test_the_folder_data_source_uses_the_usable_files_and_counts_the_rest(corpus):
+    # 16 files: unusable are empty, truncated, corrupt chunk, text, bomb and huge (above the pixel limit);
+    # gray are sixteen_bit and gray.jpg. 8 usable images are too few to train on: refused, with the counts.
+    with pytest.raises(ValueError, match=r"Only 8 usable color images(.|\n)*skipped: 6 unreadable, 2 grayscale"):
+        data.load_splits(f"folder:{corpus}", (100, 0, 0), seed=0)
+    loaded = data.load_splits(f"folder:{corpus}", (8, 0, 0), seed=0)
+    assert loaded.report.sizes["train"] == 8
+
+
+def test_a_missing_data_directory_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="COLORIZE_DATA_DIR"):
+        data.load_splits("tiny-imagenet", (8, 2, 2), root=tmp_path / "nowhere", download=False)
+
+
+def photo_folder(root, counts: dict[str, int]):
+    rng = np.random.default_rng(0)
+    for source, count in counts.items():
+        (root / source).mkdir(parents=True)
+        for index in range(count):
+            pixels = rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(root / source / f"{index:03d}.png")
+    return root
+
+
+def test_the_photo_split_is_stratified_by_source_disjoint_and_independent_of_the_folder_path(tmp_path):
+    counts = {"big": 60, "mid": 30, "small": 10}
+    first = data.stratified_folder_splits(photo_folder(tmp_path / "a", counts), 10, 20, seed=3, image_size=16)
+    second = data.stratified_folder_splits(photo_folder(tmp_path / "b", counts), 10, 20, seed=3, image_size=16)
+    for split, size in (("val", 10), ("test", 20)):
+        labels = first[split].labels
+        assert len(labels) == size
+        assert {source: labels.count(source) for source in counts} == {
+            source: size * count // 100 for source, count in counts.items()}
+    names = {split: [p.split("/a/", 1)[1] for p in first[split].paths] for split in data.SPLIT_NAMES}
+    assert len(set().union(*names.values())) == 100 == sum(len(v) for v in names.values())
+    # the same files go to the same splits in another folder: the split hashes relative paths only
+    assert names == {split: [p.split("/b/", 1)[1] for p in second[split].paths] for split in data.SPLIT_NAMES}
+    other_seed = data.stratified_folder_splits(tmp_path / "a", 10, 20, seed=4, image_size=16)
+    assert sorted(other_seed.test.paths) != sorted(first.test.paths)
+    with pytest.raises(ValueError, match="below the 100 photos"):
+        data.stratified_folder_splits(tmp_path / "a", 60, 40)

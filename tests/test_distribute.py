@@ -21,8 +21,8 @@ PROBE = textwrap.dedent("""
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import numpy as np
-    from colorize_utils import data, distribute, losses, models, pipeline, training
-    photo = data.natural_photos(("coffee",))["coffee"]
+    from colorize_utils import distribute, losses, models, pipeline, sources, training
+    photo = sources.natural_photos(("coffee",))["coffee"]
     rng = np.random.default_rng(0)
     crops = np.stack([photo[t:t + 32, l:l + 32] for t, l in zip(rng.integers(0, 368, 64), rng.integers(0, 568, 64))])
     with distribute.distribution_scope(sys.argv[1]) as replicas:

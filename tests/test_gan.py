@@ -1,10 +1,16 @@
-"""The cGAN: U-Net generator, 30x30 PatchGAN, one train step, the saved generator against the trained one, warm-up."""
+"""colorize_utils.gan: the cGAN's U-Net generator, 30x30 PatchGAN, one train step, the saved generator against the
+trained one, warm-up, and resuming after a SIGKILL."""
+
+import subprocess
+import sys
 
 import keras
 import numpy as np
 import pytest
 
 from colorize_utils import gan, models
+from helpers import SLOW_FIT, reporting_history
+from helpers import run_until as _run_until
 
 
 def _batch(count=8, seed=0):
@@ -83,3 +89,30 @@ def test_train_gan_saves_the_generator_it_trained_in_memory(tmp_path):
     np.testing.assert_allclose(models.predict_ab(reloaded, probe), in_memory, atol=1e-5)
     np.testing.assert_allclose(models.predict_ab(best, probe), in_memory, atol=1e-5)
     assert (tmp_path / "history.json").exists() and not (tmp_path / "backup").exists()
+
+
+GAN_SCRIPT = SLOW_FIT + """
+from colorize_utils import gan, models
+lightness = rng.uniform(0, 100, (16, 64, 64, 1)).astype("float32")
+ab = np.concatenate([lightness - 50, 50 - lightness], -1).astype("float32") * 0.5
+models.set_seed(0)
+config = gan.GANConfig(epochs=4, batch_size=8, warmup_epochs=1, verbose=0)
+generator, history, seconds = gan.train_gan(gan.build_generator(64, 4), gan.build_discriminator(64, 4),
+                                            (lightness, ab), None, {run_dir!r}, config)
+print("DONE", len(seconds), flush=True)
+"""
+
+
+def test_sigkill_mid_cgan_training_then_rerun_resumes(tmp_path):
+    script = GAN_SCRIPT.format(run_dir=str(tmp_path / "gan"))
+    _run_until(script, "EPOCH", 2)
+    history = reporting_history(tmp_path / "gan")
+    assert len(history["g_loss"] if "g_loss" in history else history["loss"]) == 2
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert "DONE 2" in completed.stdout  # epochs 3 and 4 only
+    resumed = reporting_history(tmp_path / "gan")
+    key = "g_loss" if "g_loss" in resumed else "loss"
+    assert len(resumed[key]) == 4 and resumed[key][:2] == history[key][:2]
+    # both Adam states come back with the weights (Keras skips an optimizer it has not built yet)
+    assert "Skipping variable loading for optimizer" not in completed.stdout + completed.stderr

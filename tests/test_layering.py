@@ -11,11 +11,11 @@ import colorize_utils
 # entry points at the top.
 LAYERS = (
     ("core", {"config", "files", "images", "color", "binning", "metrics", "tables"}),
-    ("data", {"data", "pipeline"}),
+    ("data", {"sources", "data", "pipeline"}),
     ("models", {"models", "losses", "distribute"}),
     ("training", {"training", "gan"}),
     ("evaluation and records", {"evaluation", "reporting", "plots"}),
-    ("the shipped model", {"colorizer", "inference", "clips", "temporal", "video", "clip_eval", "photo_eval",
+    ("the shipped model", {"shipped_model", "inference", "clips", "temporal", "video", "clip_eval", "photo_eval",
                            "turing"}),
     ("orchestration", {"notebook", "experiment", "runner"}),
     ("apps", {"cli", "widgets", "__init__", "__main__"}),

@@ -43,3 +43,33 @@ def test_gray_is_scored_on_its_better_side_of_the_zero_edge_photo_by_photo():
     gray_rows = [r for r in per_photo if r["model"] == "gray"]
     assert gray_mean["accuracy_10_bins"] == 1.0  # below 0: every pixel in the right bin
     assert [r["accuracy_10_bins"] for r in gray_rows] == [1.0, 1.0]  # and so photo by photo
+
+
+def test_small_image_settings_must_not_lose_to_the_shipped_model_on_validation(monkeypatch):
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(0)
+    truth = {f"p{i}": rng.integers(0, 256, (24, 24, 3)).astype(np.uint8) for i in range(24)}
+
+    def noisy(scale: float, seed: int) -> dict:
+        noise = np.random.default_rng(seed)
+        return {name: np.clip(rgb + noise.normal(0, scale, rgb.shape), 0, 255).astype(np.uint8)
+                for name, rgb in truth.items()}
+
+    class Stub(SimpleNamespace):
+        def with_prior_correction(self, alpha, lam=0.5, sigma=5.0):
+            return Stub(noise=self.noise + 10 * alpha)  # each alpha a little further from the truth
+
+    monkeypatch.setattr(photo_eval, "colorize_all", lambda photos, colorizer, **settings: noisy(colorizer.noise, 1))
+    grid = {"alpha": (0.25, 0.5), "temperature": (0.38,)}
+    monkeypatch.setattr(photo_eval, "DECODING_GRID", grid)
+    mean = np.zeros(2)
+    # against a model far from the truth every candidate holds its own: the rule decides as before
+    loose = photo_eval.calibrate_small_images(Stub(noise=4.0), truth, mean, 160, previous=Stub(noise=60.0), log=print)
+    assert loose["qualified"] and all(row["vs_reference"] for row in loose["candidates"])
+    # against a model close to the truth every candidate is worse on PSNR: none qualifies, so the card gets no
+    # small_images entry (evaluate_photo_run keeps the main settings)
+    strict = photo_eval.calibrate_small_images(Stub(noise=4.0), truth, mean, 160, previous=Stub(noise=0.5), log=print)
+    assert not strict["qualified"]
+    assert all(row["vs_reference"]["psnr"] == "worse" and not row["qualifies"] for row in strict["candidates"])
+    assert strict["rule"] == photo_eval.SMALL_IMAGE_RULE

@@ -1,5 +1,6 @@
-"""The fully convolutional colorizer and its recipe: joint and quantile bins, soft encoding, rebalancing,
-decodings, the loss, and a real-data run that shows the model learns."""
+"""The fully convolutional colorizer and its recipe (shipped_model.py): joint and quantile bins, soft encoding,
+rebalancing, decodings, the loss, a real-data run that shows the model learns, and the train-colorizer command
+resuming after a SIGKILL."""
 
 import dataclasses
 import json
@@ -13,6 +14,8 @@ import pytest
 
 from colorize_utils import losses, models, pipeline, training
 from colorize_utils.binning import JointBins, QuantileBins, UniformBins, decode_distribution, load_binning
+from helpers import reporting_history
+from helpers import run_until as _run_until
 
 
 def test_joint_bins_keep_only_occupied_cells_and_decode_to_their_pixel_means(tmp_path):
@@ -187,16 +190,16 @@ def test_train_colorizer_records_the_precision_it_resolved_and_exports_float32(t
 
 
 def test_resuming_a_run_from_before_the_precision_option_refuses_another_precision(tmp_path):
-    from colorize_utils import colorizer
+    from colorize_utils import shipped_model
 
     run_dir = tmp_path / "run"
     (run_dir / "backup").mkdir(parents=True)  # an unfinished run
-    earlier = colorizer.ColorizerConfig(run_dir=str(run_dir))
+    earlier = shipped_model.ColorizerConfig(run_dir=str(run_dir))
     old_config = {k: v for k, v in dataclasses.asdict(earlier).items() if k != "precision"}
     (run_dir / "config.json").write_text(json.dumps(old_config))
     cfg = dataclasses.replace(earlier, precision="mixed_bfloat16")
     with pytest.raises(ValueError, match="precision"):
-        colorizer.train_colorizer(cfg)
+        shipped_model.train_colorizer(cfg)
 
 
 def test_saved_colorizer_loads_in_a_fresh_process_that_imports_only_the_loader(tmp_path):
@@ -275,10 +278,10 @@ def test_train_colorizer_with_photos_calibrates_on_validation_photos_and_ships_o
     monkeypatch.setattr(photo_eval, "WORKING_SIZES", (64, 96))
     monkeypatch.setattr(photo_eval, "DECODING_GRID", {"alpha": (0.75, 1.0), "temperature": (0.38,)})
     monkeypatch.setattr(photo_eval, "UPSAMPLING_GRID", (None, (1.0, 1e-3)))
-    from colorize_utils import colorizer
+    from colorize_utils import shipped_model
 
-    real_holdout = colorizer.holdout_test_images
-    monkeypatch.setattr(colorizer, "holdout_test_images", lambda cfg, test: real_holdout(cfg, test)[:20])
+    real_holdout = shipped_model.holdout_test_images
+    monkeypatch.setattr(shipped_model, "holdout_test_images", lambda cfg, test: real_holdout(cfg, test)[:20])
     monkeypatch.setenv("COLORIZE_DATA_DIR", str(shared_data))
     run_dir, out = tmp_path / "run", tmp_path / "export"
     assert main(["train-colorizer", "--run-dir", str(run_dir), "--out", str(out), "--train-size", "60",
@@ -297,3 +300,34 @@ def test_train_colorizer_with_photos_calibrates_on_validation_photos_and_ships_o
     assert set(against_previous) == {"psnr", "auc"}
     # two steps of a width-2 model do not beat the shipped colorizer: nothing is exported
     assert card["photos"]["ships"] is False and not out.exists()
+
+
+def test_sigkill_of_the_shipped_model_command_resumes(tmp_path, shared_data):
+    run_dir = tmp_path / "run"
+    arguments = ["--run-dir", str(run_dir), "--train-size", "60", "--val-size", "16", "--test-size", "16",
+                 "--steps", "6", "--steps-per-epoch", "2", "--batch-size", "8", "--width", "2", "--no-export"]
+    script = textwrap.dedent(f"""
+        import os, sys
+        os.environ["COLORIZE_DATA_DIR"] = {str(shared_data)!r}
+        import time, keras
+        class Slow(keras.callbacks.Callback):  # room for the kill to land inside the next epoch
+            def on_epoch_end(self, epoch, logs=None):
+                time.sleep(2.0)
+        original_fit = keras.Model.fit
+        def fit(self, *args, callbacks=(), **kwargs):
+            return original_fit(self, *args, callbacks=[*callbacks, Slow()], **kwargs)
+        keras.Model.fit = fit
+        from colorize_utils.cli import main
+        sys.exit(main(["train-colorizer", *{arguments!r}]))
+    """)
+    _run_until(script, "colorizer: epoch", 1)
+    assert len(reporting_history(run_dir)["loss"]) == 1 and (run_dir / "backup").exists()
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=900)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "epoch 1/3" not in completed.stdout and "epoch 3/3" in completed.stdout
+    history = reporting_history(run_dir)
+    assert len(history["loss"]) == 3 and (run_dir / "card.json").exists()
+    # rerunning a finished run evaluates it again; it never throws the model away to train from scratch
+    again = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=900)
+    assert again.returncode == 0 and "holds a finished run" in again.stdout, again.stderr[-2000:]
+    assert reporting_history(run_dir) == history

@@ -8,18 +8,15 @@ import psutil
 import pytest
 from PIL import Image
 
-from colorize_utils import clip_eval, clips, data, temporal, video
+from colorize_utils import clip_eval, clips, sources, temporal, video
 from colorize_utils.cli import main as cli_main
 from colorize_utils.pipeline import rgb_uint8_to_model_pair
-
-
-def lightness(rgb: np.ndarray) -> np.ndarray:
-    return np.asarray(rgb_uint8_to_model_pair(rgb)[0])[..., 0]
+from helpers import lightness
 
 
 @pytest.fixture(scope="module")
 def photos():
-    return data.natural_photos(("astronaut", "coffee", "grace_hopper"))
+    return sources.natural_photos(("astronaut", "coffee", "grace_hopper"))
 
 
 def write_clip(path, frames: np.ndarray, rate=Fraction(30000, 1001)) -> None:

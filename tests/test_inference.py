@@ -1,4 +1,6 @@
-"""The path a photo takes through colorize(): an oracle "model" that predicts the true ab at the working
+"""colorize_utils.inference: colorize() and the Colorizer on arrays and photos.
+
+The path a photo takes through colorize(): an oracle "model" that predicts the true ab at the working
 resolution must give the photo back. These fail when a and b are swapped in the final image, or when the
 upsampled colour is shifted against L (both went unnoticed by every other test)."""
 
@@ -10,7 +12,8 @@ from PIL import Image
 
 from colorize_utils import inference
 from colorize_utils.color import uint8_rgb_to_lab_np
-from colorize_utils.data import natural_photos
+from colorize_utils.sources import natural_photos
+from helpers import expected_rgb, photo
 
 
 class OracleModel:
@@ -35,8 +38,9 @@ def ab_error(result: np.ndarray, truth: np.ndarray) -> float:
     return float(np.abs(uint8_rgb_to_lab_np(result)[..., 1:] - uint8_rgb_to_lab_np(truth)[..., 1:]).mean())
 
 
-@pytest.fixture(scope="module")
-def photo() -> np.ndarray:
+# the tests take this fixture as `photo`; the function has its own name, as `photo` here is helpers.photo
+@pytest.fixture(scope="module", name="photo")
+def coffee_photo() -> np.ndarray:
     return natural_photos(("coffee",))["coffee"]  # 400 x 600, with strong reds, browns and a blue-white cup
 
 
@@ -163,3 +167,39 @@ def test_images_below_the_working_size_get_the_cards_small_image_settings(monkey
 
     list(video.colorize_frames([np.full((48, 64, 3), 90, np.uint8)] * 2, colorizer, temporal="none"))
     assert used == [(0.25, 0.5), (0.75, 0.38), (0.25, 0.5)], used
+
+
+def test_color_inputs_are_reduced_to_their_lightness_first(inputs):
+    color = expected_rgb(inputs / "color.jpg")
+    gray_version = inference.gray_of(color)  # the same L, no color
+    from_color, from_gray = inference.colorize(color), inference.colorize(gray_version)
+    # identical up to the gray image's own 8-bit rounding of L
+    assert np.abs(from_color.astype(int) - from_gray.astype(int)).max() <= 3
+
+
+def test_python_api_takes_gray_and_rgb_arrays_and_returns_rgb_uint8():
+    rgb = photo(30, 50)
+    for image in (rgb, rgb[..., 0], rgb.astype(np.float32) / 255.0):
+        result = inference.colorize(image)
+        assert result.shape == (30, 50, 3) and result.dtype == np.uint8
+    with pytest.raises(ValueError, match="H x W x 3"):
+        inference.colorize(np.zeros((4, 4, 5), np.uint8))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        inference.colorize(rgb.astype(np.float32))  # 0..255 floats: say so instead of clipping to white
+    mask = np.zeros((30, 50), bool)
+    mask[:, 25:] = True
+    assert inference.colorize(mask)[:, 30:].mean() > 200  # True is white, not 1/255
+    thin = inference.colorize(np.full((1, 4000), 128, np.uint8))
+    assert thin.shape == (1, 4000, 3)
+    import colorize_utils
+
+    assert colorize_utils.colorize is inference.colorize
+    assert inference.default_colorizer() is inference.default_colorizer()  # loaded once
+
+
+def test_the_python_api_raises_value_errors_for_bad_arrays():
+    for bad in (np.zeros((0, 5, 3), np.uint8), np.zeros((4, 4, 2), np.uint8), np.full((4, 4), np.nan)):
+        with pytest.raises(ValueError):
+            inference.colorize(bad)
+    with pytest.raises(ValueError, match="above the limit"):
+        inference.colorize(np.zeros((9000, 8000), np.uint8))

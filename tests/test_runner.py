@@ -1,4 +1,5 @@
-"""The papermill runner (staging, promotion, failure handling) and the results writer."""
+"""colorize_utils.runner: the papermill runner (staging, promotion, failure handling, notebooks side by side,
+its command line and console)."""
 
 import json
 
@@ -6,7 +7,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from colorize_utils import config, notebook, reporting, runner
+from colorize_utils import config, notebook, runner
 
 
 def _notebook(path, body):
@@ -74,29 +75,6 @@ def test_unknown_profile_and_notebook_are_clear_errors():
         runner.select_notebooks(["99"])
 
 
-def test_profiles_are_ordered_by_size():
-    smoke, demo, medium, paper = (config.get_profile(name) for name in ("smoke", "demo", "medium", "paper"))
-    assert smoke.train_size < demo.train_size < paper.train_size == medium.train_size == 10_000
-    assert smoke.epochs < demo.epochs < medium.epochs < paper.epochs
-    assert paper.epochs == 200 and paper.batch_size == 250
-    assert (paper.val_size, paper.test_size) == (1_000, 1_000)
-
-
-def test_markdown_table_and_record(tmp_path):
-    profile = config.get_profile("smoke")
-    writer = reporting.ResultsWriter("07_test", profile, tmp_path)
-    writer.context["data"] = {"source": "samples", "sizes": {"train": 1}}
-    writer.save_table([{"model": "gray", "rmse": 12.3456}, {"model": "cnn", "rmse": 9.0}], "t")
-    markdown = (tmp_path / "tables" / "t.md").read_text()
-    # rows are keyed by the stable id; the Markdown shows the baseline's label, the CSV keeps the id
-    assert "| model | rmse |" in markdown and "| gray (ab = 0) | 12.35 |" in markdown
-    assert (tmp_path / "tables" / "t.csv").read_text().splitlines()[1] == "gray,12.3456"
-    assert f"commit {writer.start_commit[:12]}" in markdown
-    assert "profile smoke" in markdown and "samples" in markdown
-    with pytest.raises(ValueError, match="no rows"):
-        writer.save_table([], "empty")
-
-
 def test_publish_writes_results_and_a_rerun_removes_what_the_last_run_wrote_but_this_one_did_not(
         fake_project, monkeypatch):
     assert runner.main(["--profile", "smoke", "--no-progress", "--publish"]) == 0
@@ -117,14 +95,6 @@ def test_runner_help_names_the_command_and_the_accepted_values(capsys):
     with pytest.raises(SystemExit):
         runner.main(["--dataset", "imagenet-21k"])
     assert "choose one of" in capsys.readouterr().err
-
-
-def test_tables_keep_every_column_any_row_has(tmp_path):
-    writer = reporting.ResultsWriter("01_x", config.get_profile("smoke"), tmp_path)
-    rows = [{"model": "gray", "value": 1.0}, {"model": "m", "value": 0.5, "vs_gray": "-0.5 [-0.6, -0.4] better"}]
-    writer.save_table(rows, "t")
-    assert (tmp_path / "tables" / "t.csv").read_text().splitlines()[0] == "model,value,vs_gray"
-    assert "| vs_gray |" in (tmp_path / "tables" / "t.md").read_text()
 
 
 def _fake_runs(monkeypatch, seconds: dict, fail: set = frozenset()):
@@ -204,15 +174,6 @@ def test_an_unexpected_error_is_raised_after_the_other_notebook_finished(monkeyp
     assert log == [("start", "01_a", threading.current_thread().name)]
 
 
-def test_the_notebook_graph_names_only_earlier_notebooks_that_exist():
-    order = notebook.NOTEBOOKS
-    assert all(runner.notebook_path(name).exists() for name in order)
-    for name, deps in notebook.NOTEBOOK_GRAPH.items():
-        # so running them one at a time, in order, satisfies every need, and no reader waits on a later one
-        assert all(order.index(other) < order.index(name) for other in deps.needs + deps.reads)
-        assert not set(deps.needs) & set(deps.reads)
-
-
 def test_a_reader_starts_beside_the_notebook_it_reads_and_waits_for_it(monkeypatch, tmp_path):
     import threading
     import time
@@ -252,10 +213,6 @@ def test_a_reader_starts_beside_the_notebook_it_reads_and_waits_for_it(monkeypat
     failing = {"03_c"}
     assert runner.run_notebooks(names, "smoke", {}, jobs=2, progress_bar=False) == 1
     assert ("read", "02_reader") in {(event, name) for event, name, _ in log}
-
-
-def test_a_notebook_outside_the_runner_does_not_wait(tmp_path):
-    assert notebook.NotebookRun("04_bin_sweep", "smoke", results_dir=tmp_path).wait_for_inputs() == 0.0
 
 
 def test_jobs_auto_is_one_with_a_gpu_and_bad_values_are_clear_errors(monkeypatch):
@@ -360,3 +317,20 @@ def test_the_console_shows_a_few_lines_per_notebook_and_the_log_file_keeps_every
     assert f"  log:     {log} (every cell's output)" in lines
     text = log.read_text()
     assert "Executing Cell 2" in text and "a table row nobody needs on the console" in text and "toy_model" in text
+
+
+def test_the_runner_on_a_folder_of_bad_inputs_uses_the_good_ones_and_records_the_rest(corpus, tmp_path,
+                                                                                        monkeypatch):
+    import json
+
+    from colorize_utils import runner
+
+    monkeypatch.setattr("colorize_utils.config.RESULTS_ROOT", tmp_path)
+    assert runner.main(["--profile", "smoke", "--only", "01", "--dataset", f"folder:{corpus}",
+                        "--sizes", "6,1,1", "--no-progress"]) == 0
+    record = json.loads((tmp_path / "smoke" / "metrics" / "01_data_prep.json").read_text())
+    report = record["data"]
+    assert report["sizes"] == {"train": 6, "val": 1, "test": 1}
+    assert report["skipped_corrupt"] >= 1 and report["source"].startswith("folder:")
+    with pytest.raises(SystemExit):  # a folder that does not exist fails before any notebook runs
+        runner.main(["--profile", "smoke", "--only", "01", "--dataset", f"folder:{tmp_path / 'none'}"])

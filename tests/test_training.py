@@ -1,4 +1,5 @@
-"""Model builders, losses (against hand-computed values), unbin(argmax) decoding and train()."""
+"""colorize_utils.training: train() keeps the best epoch, learns, resumes (after an interruption or a SIGKILL),
+stops on NaN, and its optimizer and precision settings."""
 
 import importlib.util
 import io
@@ -8,117 +9,16 @@ import os
 import subprocess
 import sys
 import textwrap
-import threading
-import time
 
 import h5py
 import keras
 import numpy as np
 import pytest
 
-from colorize_utils import losses, metrics, models, training
+from colorize_utils import losses, models, training
 from colorize_utils.binning import UniformBins
-
-
-@pytest.mark.parametrize("head, num_bins, shape", [("regression", 10, (64, 64, 2)),
-                                                   ("classification", 10, (64, 64, 2, 10)),
-                                                   ("classification", 30, (64, 64, 2, 30))])
-def test_paper_cnn_shapes_and_parameter_count(head, num_bins, shape):
-    model = models.build_paper_cnn(64, width=4, head=head, num_bins=num_bins)
-    assert tuple(model.output.shape[1:]) == shape
-    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
-    assert len(convs) == 9 and all(layer.kernel_size == (5, 5) for layer in convs)
-    assert not any("pool" in layer.name or "up" in layer.name for layer in model.layers)
-    # ReLU then BatchNorm after every conv
-    names = [layer.name for layer in model.layers]
-    for index in range(1, 10):
-        assert names.index(f"conv{index}_relu") < names.index(f"conv{index}_bn")
-    # hand count: convs (5*5*in*out + out) + BN (4*out) + FC bottleneck + head
-    widths = [4 * m for m, _ in models.PAPER_CNN_LAYERS]
-    expected, previous = 0, 1
-    for out in widths:
-        expected += 25 * previous * out + out + 4 * out
-        previous = out
-    fc_units = 8 * 4
-    expected += 4 * 4 * widths[-1] * fc_units + fc_units + 4 * fc_units
-    outputs = int(np.prod(shape))
-    expected += fc_units * outputs + outputs
-    assert model.count_params() == expected
-
-
-def test_strides_take_64_to_4():
-    model = models.build_paper_cnn(64, width=2)
-    assert tuple(model.get_layer("conv9_bn").output.shape[1:3]) == (4, 4)
-
-
-def test_dropout_follows_batch_norm():
-    model = models.build_paper_cnn(64, width=2, dropout=0.4)
-    names = [layer.name for layer in model.layers]
-    assert names.index("conv1_bn") + 1 == names.index("conv1_dropout")
-    assert model.get_layer("conv1_dropout").rate == pytest.approx(0.4)
-
-
-def test_baseline_is_three_convs_and_one_fc():
-    model = models.build_baseline(32, width=8)
-    assert tuple(model.output.shape[1:]) == (32, 32, 2)
-    assert sum(isinstance(layer, keras.layers.Conv2D) for layer in model.layers) == 3
-    assert sum(isinstance(layer, keras.layers.Dense) for layer in model.layers) == 1
-
-
-def test_bad_builder_arguments_are_clear_errors():
-    with pytest.raises(ValueError, match="head"):
-        models.build_paper_cnn(64, width=2, head="both")
-    with pytest.raises(ValueError, match="multiple of 16"):
-        models.build_paper_cnn(60, width=2)
-    with pytest.raises(ValueError, match="dropout"):
-        models.build_paper_cnn(64, width=2, dropout=1.5)
-
-
-def test_l2_loss_hand_computed():
-    y_true = np.zeros((1, 1, 2, 2), np.float32)
-    y_pred = np.array([[[[1, 2], [3, 4]]]], np.float32)
-    assert float(losses.L2Loss()(y_true, y_pred)) == pytest.approx((1 + 4 + 9 + 16) / 4)
-
-
-def test_smooth_l1_hand_computed():
-    y_true = np.zeros((1, 1, 2, 2), np.float32)
-    y_pred = np.array([[[[0.5, -0.5], [2.0, -3.0]]]], np.float32)
-    # 0.5 * 0.25 twice, then |2| - 0.5 and |3| - 0.5
-    expected = (0.125 + 0.125 + 1.5 + 2.5) / 4
-    assert float(losses.SmoothL1Loss(scale=1.0)(y_true, y_pred)) == pytest.approx(expected)
-
-
-def test_smooth_l1_works_in_the_closeness_metrics_units():
-    # Errors of 50 and 250 Lab units are 0.5 and 2.5 in ab / 100 (frobenius_ab's units): delta 1 sits at 100.
-    y_true = np.zeros((1, 1, 1, 2), np.float32)
-    y_pred = np.array([[[[50.0, -250.0]]]], np.float32)
-    assert float(losses.SmoothL1Loss()(y_true, y_pred)) == pytest.approx((0.5 * 0.25 + (2.5 - 0.5)) / 2)
-
-
-def test_binned_cross_entropy_hand_computed():
-    logits = np.zeros((1, 1, 1, 2, 3), np.float32)
-    logits[0, 0, 0, 0] = [np.log(2.0), 0.0, 0.0]  # softmax = (0.5, 0.25, 0.25)
-    targets = np.array([[[[0, 1]]]], np.int32)  # A -> bin 0 (p 0.5), B -> bin 1 (p 1/3)
-    expected = (-np.log(0.5) - np.log(1 / 3)) / 2
-    assert float(losses.BinnedCrossEntropy()(targets, logits)) == pytest.approx(expected, rel=1e-5)
-
-
-def test_unknown_loss_is_a_clear_error():
-    with pytest.raises(ValueError, match="Unknown loss"):
-        losses.get_loss("l3")
-
-
-def test_classifier_prediction_is_unbin_of_argmax():
-    bins = UniformBins(10).fit(np.random.default_rng(0).normal(0, 30, (5000, 2)))
-    lightness = np.full((2, 64, 64, 1), 50.0, np.float32)
-    model = models.build_paper_cnn(64, width=2, head="classification", num_bins=10)
-    predicted = models.predict_ab(model, lightness, bins)
-    logits = np.asarray(model(lightness, training=False))
-    # unbin(argmax), by hand: the fitted value of the most likely bin, per channel
-    manual = np.stack([bins.bin_values[c][logits[..., c, :].argmax(-1)] for c in range(2)], axis=-1)
-    np.testing.assert_allclose(predicted, manual, atol=1e-5)
-    with pytest.raises(ValueError, match="bin table"):
-        models.predict_ab(model, lightness)
+from helpers import SLOW_FIT, reporting_history
+from helpers import run_until as _run_until
 
 
 def _toy_arrays(count=24, size=64, seed=0):
@@ -279,18 +179,6 @@ def test_nan_loss_stops_with_a_clear_message(tmp_path):
         training.train(model, (lightness, ab), None, losses.L2Loss(), tmp_path, config)
 
 
-def test_closeness_metrics_hand_computed():
-    truth = np.zeros((1, 2, 2, 2))
-    predicted = np.full((1, 2, 2, 2), 10.0)
-    assert metrics.frobenius_ab(predicted, truth)[0] == pytest.approx(np.sqrt(8 * 0.01))
-    assert metrics.rms_ab(predicted, truth)[0] == pytest.approx(10.0)
-    lightness = np.full((1, 2, 2, 1), 50.0)
-    assert metrics.frobenius_rgb(lightness, truth, truth)[0] == 0.0
-    rows = metrics.add_baseline_verdicts([{"model": "gray", "m": 2.0}, {"model": "mean_color", "m": 1.0},
-                                          {"model": "a", "m": 0.5}, {"model": "b", "m": 1.5}], "m")
-    assert [row["vs_baselines"] for row in rows[2:]] == ["beats both", "beats gray only"]
-
-
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
 def test_train_on_jax_backend(tmp_path):
     """Builders, losses and train() run on JAX with numpy arrays (how the GPU host trains)."""
@@ -314,53 +202,6 @@ def test_train_on_jax_backend(tmp_path):
     completed = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert "ok (2, 64, 64, 2)" in completed.stdout
-
-
-def test_a_model_trained_earlier_in_the_run_is_reused_only_when_it_was_trained_the_same_way(tmp_path, monkeypatch):
-    """Notebooks 04 and 07 load notebook 03's cross-entropy CNN instead of training it again; a spec that
-    differs in anything but its name is trained."""
-    from colorize_utils import data as data_lib
-    from colorize_utils.experiment import Experiment, ModelSpec
-    from colorize_utils.notebook import start_notebook
-
-    monkeypatch.setattr("colorize_utils.config.RESULTS_ROOT", tmp_path)
-    loaded = data_lib.load_splits("samples", (32, 8, 8), 64, seed=0)
-    first = Experiment(start_notebook("03_fake", "smoke"), loaded, epochs=1)
-    first.train(ModelSpec("ce", loss="cross_entropy", head="classification"))
-    # run beside 03 by the runner, 04 waits for it to finish before it looks for the model
-    from colorize_utils import notebook
-    from colorize_utils.files import git_commit
-
-    state = tmp_path / "state"
-    state.mkdir()
-    (state / "03_fake").touch()
-    monkeypatch.setitem(notebook.NOTEBOOK_GRAPH, "04_fake", notebook.NotebookDeps(reads=("03_fake",)))
-    run_file = notebook.RunFile(profile="smoke", published_dir=str(tmp_path / "smoke"), commit=git_commit(),
-                                pending_dir=str(state)).write(tmp_path / "run.json")
-    later = Experiment(start_notebook("04_fake", run_file=run_file), loaded, epochs=1)
-    threading.Timer(0.5, (state / "03_fake").unlink).start()
-    started = time.perf_counter()
-    same = later.train(ModelSpec("ce_again", loss="cross_entropy", head="classification", same_as="ce"))
-    assert time.perf_counter() - started >= 0.5
-    assert same.run_dir == tmp_path / "smoke" / "models" / "ce"
-    assert not (tmp_path / "smoke" / "models" / "ce_again").exists()
-    assert same.history == first.results["ce"].history
-    other = later.train(ModelSpec("ce_30", loss="cross_entropy", head="classification", num_bins=30, same_as="ce"))
-    assert other.run_dir.name == "ce_30" and (tmp_path / "smoke" / "models" / "ce_30" / "model.keras").exists()
-    longer = Experiment(start_notebook("07_fake", "smoke"), loaded, epochs=2)
-    assert longer.train(ModelSpec("ce_2", loss="cross_entropy", head="classification", same_as="ce")).run_dir.name \
-        == "ce_2"
-
-
-def test_reused_models_train_last_and_bigger_heads_first():
-    from colorize_utils.experiment import ABLATION, ModelSpec, training_order
-
-    specs = [ModelSpec(f"ce_{n}", loss="cross_entropy", head="classification", num_bins=n,
-                       same_as="cross_entropy" if n == 10 else None) for n in (10, 30, 50)]
-    assert [spec.name for spec in training_order(specs)] == ["ce_50", "ce_30", "ce_10"]
-    assert [spec.name for spec in specs] == ["ce_10", "ce_30", "ce_50"]  # the specs' own order is kept
-    ordered = training_order(ABLATION)
-    assert ordered[-1].name == "paper_cnn_ce10" and sorted(ordered, key=str) == sorted(ABLATION, key=str)
 
 
 def test_fused_adam_follows_keras_adam_step_for_step():
@@ -470,3 +311,59 @@ def test_precision_auto_picks_bfloat16_only_where_it_is_native(monkeypatch):
     assert training.resolve_precision("auto") == "float32"
     with pytest.raises(ValueError, match="precision must be one of"):
         training.resolve_precision("float16")
+
+
+CNN_SCRIPT = SLOW_FIT + """
+from colorize_utils import losses, models, training
+lightness = rng.uniform(0, 100, (32, 64, 64, 1)).astype("float32")
+ab = np.concatenate([lightness - 50, 50 - lightness], -1).astype("float32") * 0.5
+models.set_seed(0)
+config = training.TrainConfig(epochs=5, batch_size=8, lr_patience=10, verbose=0)
+model = models.build_paper_cnn(64, width=2)
+result = training.train(model, (lightness, ab), (lightness[:8], ab[:8]), losses.L2Loss(), {run_dir!r}, config)
+print("DONE", len(result.seconds_per_epoch), flush=True)
+"""
+
+
+def test_sigkill_mid_training_then_rerun_resumes_with_the_same_history(tmp_path):
+    script = CNN_SCRIPT.format(run_dir=str(tmp_path / "run"))
+    _run_until(script, "EPOCH", 2)
+    history = reporting_history(tmp_path / "run")
+    assert len(history["loss"]) == 2
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert "DONE 3" in completed.stdout  # epochs 3-5 only: resumed, not restarted
+    resumed = reporting_history(tmp_path / "run")
+    assert len(resumed["loss"]) == 5 and resumed["loss"][:2] == history["loss"][:2]
+    assert (tmp_path / "run" / "model.keras").exists() and not (tmp_path / "run" / "backup").exists()
+
+
+def test_nan_in_a_later_epoch_names_the_model_and_epoch_and_keeps_the_last_good_checkpoint(tmp_path):
+    import keras
+
+    from colorize_utils import losses, models, training
+
+    rng = np.random.default_rng(0)
+    lightness = rng.uniform(0, 100, (16, 64, 64, 1)).astype("float32")
+    ab = (lightness - 50).repeat(2, axis=-1).astype("float32") * 0.3
+
+    class PoisonAfterTwoEpochs(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                self.model.layers[-3].kernel.assign(np.full(self.model.layers[-3].kernel.shape, np.nan))
+
+    original_fit = keras.Model.fit
+
+    def fit(self, *args, callbacks=(), **kwargs):
+        return original_fit(self, *args, callbacks=[*callbacks, PoisonAfterTwoEpochs()], **kwargs)
+
+    keras.Model.fit = fit
+    try:
+        config = training.TrainConfig(epochs=5, batch_size=8, verbose=0, label="l2_model")
+        with pytest.raises(training.TrainingDiverged, match=r"l2_model .*NaN/inf at epoch 3"):
+            training.train(models.build_paper_cnn(64, width=2), (lightness, ab), None, losses.L2Loss(),
+                           tmp_path, config)
+    finally:
+        keras.Model.fit = original_fit
+    kept = models.load_model(tmp_path / "model.keras")
+    assert np.isfinite(np.asarray(kept(lightness[:2], training=False))).all()  # the last good model

@@ -1,49 +1,17 @@
-"""`python -m colorize_utils colorize` and `colorize()` on the inputs people have: every size, mode and
-format, broken files, and an --out folder that holds the inputs."""
+"""colorize_utils.cli: `python -m colorize_utils colorize` on the inputs people have (every size, mode and
+format, broken and bad files, an --out folder that holds the inputs), its options and its output."""
 
 import hashlib
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from colorize_utils import images, inference, widgets
 from colorize_utils.cli import main as cli_main
-from colorize_utils.pipeline import rgb_uint8_to_model_pair
-
-
-def lightness(rgb: np.ndarray) -> np.ndarray:
-    return np.asarray(rgb_uint8_to_model_pair(rgb)[0])[..., 0]
-
-
-def photo(height: int, width: int, seed: int = 0) -> np.ndarray:
-    """A real photo (scikit-image's astronaut) resized to any shape."""
-    import skimage.data
-
-    return np.asarray(Image.fromarray(skimage.data.astronaut()).resize((width, height), Image.BILINEAR))
-
-
-@pytest.fixture(scope="module")
-def inputs(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("inputs")
-    astronaut = photo(120, 90)
-    Image.fromarray(astronaut).convert("L").save(folder / "gray.png")
-    Image.fromarray(astronaut).save(folder / "color.jpg", quality=90)
-    rgba = np.dstack([astronaut, np.tile(np.linspace(0, 255, 90, dtype=np.uint8), (120, 1))])
-    Image.fromarray(rgba, "RGBA").save(folder / "alpha.png")
-    sixteen = (np.asarray(Image.fromarray(astronaut).convert("L"), np.uint16) * 257)
-    Image.fromarray(sixteen).save(folder / "sixteen.png")
-    assert Image.open(folder / "sixteen.png").mode.startswith("I")
-    Image.fromarray(photo(2000, 3000)).save(folder / "large.jpg", quality=85)
-    Image.fromarray(photo(9, 17)).save(folder / "small.png")
-    return folder
-
-
-def expected_rgb(path) -> np.ndarray:
-    """What the colorizer should see of a file: its pixels as a viewer shows them."""
-    return images.read_image_file(path)
+from helpers import expected_rgb, lightness, photo
 
 
 def test_every_output_keeps_its_inputs_size_and_lightness(inputs, tmp_path):
@@ -57,14 +25,6 @@ def test_every_output_keeps_its_inputs_size_and_lightness(inputs, tmp_path):
         difference = np.abs(lightness(result) - lightness(source))
         # 8-bit rounding of the output moves L by well under 1 unit; gamut fitting keeps it there
         assert difference.max() < 1.5 and difference.mean() < 0.3, (name, difference.max(), difference.mean())
-
-
-def test_color_inputs_are_reduced_to_their_lightness_first(inputs):
-    color = expected_rgb(inputs / "color.jpg")
-    gray_version = inference.gray_of(color)  # the same L, no color
-    from_color, from_gray = inference.colorize(color), inference.colorize(gray_version)
-    # identical up to the gray image's own 8-bit rounding of L
-    assert np.abs(from_color.astype(int) - from_gray.astype(int)).max() <= 3
 
 
 def test_a_corrupt_file_is_reported_and_the_others_are_written(tmp_path, capsys):
@@ -138,40 +98,11 @@ def test_an_option_error_exits_2_before_tensorflow_loads(tmp_path, arguments):
     assert completed.stderr.startswith("error: ") and "tensorflow" not in completed.stderr.lower(), completed.stderr
 
 
-def test_python_api_takes_gray_and_rgb_arrays_and_returns_rgb_uint8():
-    rgb = photo(30, 50)
-    for image in (rgb, rgb[..., 0], rgb.astype(np.float32) / 255.0):
-        result = inference.colorize(image)
-        assert result.shape == (30, 50, 3) and result.dtype == np.uint8
-    with pytest.raises(ValueError, match="H x W x 3"):
-        inference.colorize(np.zeros((4, 4, 5), np.uint8))
-    with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        inference.colorize(rgb.astype(np.float32))  # 0..255 floats: say so instead of clipping to white
-    mask = np.zeros((30, 50), bool)
-    mask[:, 25:] = True
-    assert inference.colorize(mask)[:, 30:].mean() > 200  # True is white, not 1/255
-    thin = inference.colorize(np.full((1, 4000), 128, np.uint8))
-    assert thin.shape == (1, 4000, 3)
-    import colorize_utils
-
-    assert colorize_utils.colorize is inference.colorize
-    assert inference.default_colorizer() is inference.default_colorizer()  # loaded once
-
-
 def test_help_lists_the_subcommands():
     completed = subprocess.run([sys.executable, "-m", "colorize_utils", "--help"], capture_output=True, text=True,
                                timeout=120)
     assert completed.returncode == 0
     assert "colorize" in completed.stdout and "train-colorizer" in completed.stdout
-
-
-def test_the_interactive_panel_colorizes_and_explains_a_bad_path(tmp_path):
-    panel = widgets.interactive_panel({"small": photo(40, 60)})
-    message, views = panel.children[2], panel.children[3].children
-    assert message.value.startswith("60x40") and len(views[1].value) > 100  # a PNG of the colorized photo
-    panel.children[0].children[1].value = str(tmp_path / "missing.jpg")
-    panel.children[1].children[1].value = "mean"  # any change redraws
-    assert message.value.startswith("cannot colorize") and "file not found" in message.value
 
 
 def test_a_colorize_run_prints_only_its_own_lines(tmp_path):
@@ -213,3 +144,63 @@ def test_a_rerun_says_it_replaced_earlier_outputs_or_keeps_them_and_counts_other
     again = capsys.readouterr().out
     assert "colorized 1 of 1 inputs" in again and "replaced 1 earlier output(s)" in again
     assert Image.open(out / "picture.png").size == (64, 48)
+
+
+# name -> (what the colorizer must do: "ok" or the words of the reason it gives)
+CORPUS = {
+    "empty.jpg": "not an image",
+    "truncated.jpg": "unreadable or truncated",
+    "corrupt_chunk.png": "unreadable or truncated",
+    "text.jpg": "not an image",
+    "one_pixel.png": "ok",
+    "thin.png": "ok",
+    "huge.jpg": "above the limit",
+    "bomb.png": "above the limit",
+    "sixteen_bit.png": "ok",
+    "cmyk.jpg": "ok",
+    "palette.gif": "ok",
+    "animated.gif": "ok",  # a clip: colorized frame by frame into an animated GIF (tests/test_video.py)
+    "alpha.png": "ok",
+    "gray.jpg": "ok",
+    "rotated.jpg": "ok",
+    "with spaces ünïcode.png": "ok",
+}
+
+
+def test_the_command_line_colorizes_the_usable_files_and_reports_each_other_once(corpus, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = cli_main(["colorize", str(corpus), "--out", str(out), "--no-progress"])
+    printed = capsys.readouterr().out
+    assert code == 0
+    for name, expected in CORPUS.items():
+        output = out / (name if name == "animated.gif" else f"{Path(name).stem}.png")
+        if expected == "ok":
+            assert output.exists(), name
+        else:
+            assert not output.exists(), name
+            lines = [line for line in printed.splitlines() if f"skipped {corpus / name}:" in line]
+            assert len(lines) == 1 and expected in lines[0], (name, lines)
+    assert "Traceback" not in printed
+    rotated = np.asarray(Image.open(out / "rotated.png"))
+    assert rotated.shape[:2] == (64, 48)  # as a viewer shows it: EXIF orientation applied
+
+
+def test_missing_unreadable_and_empty_inputs_and_an_unwritable_out(corpus, tmp_path, capsys, monkeypatch):
+    assert cli_main(["colorize", str(tmp_path / "nowhere.jpg"), str(corpus / "no_images"),
+                     "--out", str(tmp_path / "out")]) == 1
+    text = capsys.readouterr()
+    assert "no such file or folder" in text.err and "folder holds no images" in text.err
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    assert cli_main(["colorize", str(corpus / "gray.jpg"), "--out", str(blocker / "sub")]) == 2
+    assert "cannot write to --out" in capsys.readouterr().err
+    real_open = Image.open
+
+    def no_permission(path, *args, **kwargs):
+        if str(path).endswith("gray.jpg"):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(Image, "open", no_permission)  # tests run as root, for whom chmod 000 does not bite
+    assert cli_main(["colorize", str(corpus / "gray.jpg"), "--out", str(tmp_path / "out2")]) == 1
+    assert "no permission to read it" in capsys.readouterr().out
