@@ -22,7 +22,7 @@ config.RESULTS_ROOT = Path(_RESULTS) / "runs"
 # nbval runs each notebook as it is, so the parameters papermill would inject are appended to its
 # `parameters` cell instead: the smoke profile, and a run file saying where the earlier notebooks' models are (all
 # notebooks write into one folder, as they did before the runner staged them).
-NBVAL_RUN_FILE = RunFile(profile="smoke", published_dir=str(config.results_dir("smoke")), commit=git_commit(),
+NBVAL_RUN_FILE = RunFile(profile="smoke", run_dir=str(config.results_dir("smoke")), commit=git_commit(),
                          headless=True).write(Path(_RESULTS) / "nbval-run.json")
 NBVAL_PARAMETERS = (f'\nPROFILE = "smoke"\nRESULTS_DIR = {str(config.results_dir("smoke"))!r}\n'
                     f'RUN_FILE = {str(NBVAL_RUN_FILE)!r}\n')

@@ -60,7 +60,7 @@ class RunFile:
     each kernel (`read`, through start_notebook's RUN_FILE)."""
 
     profile: str
-    published_dir: str          # runs/<profile> (results/<profile> with --publish): earlier notebooks' models
+    run_dir: str                # runs/<profile> (results/<profile> with --publish): earlier notebooks' models
     commit: str                 # the code's commit when the run started (experiment's training keys)
     threads: int | None = None  # TensorFlow threads per kernel when notebooks run side by side; None: all cores
     pending_dir: str | None = None  # a file per selected notebook that has not finished yet
@@ -101,9 +101,8 @@ class NotebookRun:
         self.writer.seed = self.seed
         # Earlier notebooks' models (and people's Turing-test answers) are read from the run's folder, not
         # from this notebook's staging folder.
-        self.published_dir = (Path(self.run_file.published_dir) if self.run_file
-                              else config.results_dir(self.profile))
-        self.models_dir = self.published_dir / "models"
+        self.run_dir = Path(self.run_file.run_dir) if self.run_file else config.results_dir(self.profile)
+        self.models_dir = self.run_dir / "models"
         self.headless = bool(self.run_file and self.run_file.headless)
         # The code a run's notebooks train with is the commit the run started at (a commit made meanwhile must
         # not make a later notebook retrain what an earlier one trained).

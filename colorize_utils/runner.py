@@ -208,7 +208,7 @@ def run_notebooks(names: list[str], profile: str, extra: dict, jobs: int, progre
         # Models trained by one notebook are reused by later ones when their training keys match; the key holds
         # the code's commit, which is the commit this run started at (a commit made during a long run must not
         # make notebook 04 retrain what 03 trained).
-        run_file = RunFile(profile=profile, published_dir=str(config.results_dir(profile, root=root)),
+        run_file = RunFile(profile=profile, run_dir=str(config.results_dir(profile, root=root)),
                            commit=git_commit(), threads=threads, pending_dir=str(state)).write(folder / "run.json")
         return _run_scheduled(names, profile, extra, jobs, progress_bar, state, root, run_file)
     finally:  # a kernel still waiting (after an error) stops waiting once the folder is gone

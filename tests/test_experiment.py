@@ -57,7 +57,7 @@ def test_a_commit_made_during_a_runner_call_does_not_undo_model_reuse(samples, m
     # other code may train differently: train again
     assert experiment.Experiment(start_notebook("03_fake", "smoke"), samples).training_key(spec) != first
     # under the runner, the commit the run started at counts (its run file), whatever lands meanwhile
-    run_file = RunFile(profile="smoke", published_dir=str(tmp_path / "smoke"), commit="commit-at-start",
+    run_file = RunFile(profile="smoke", run_dir=str(tmp_path / "smoke"), commit="commit-at-start",
                        threads=1).write(tmp_path / "run.json")
     started = experiment.Experiment(start_notebook("03_fake", run_file=run_file), samples).training_key(spec)
     monkeypatch.setattr(notebook, "git_commit", lambda: "ccc")
@@ -131,7 +131,7 @@ def test_a_model_trained_earlier_in_the_run_is_reused_only_when_it_was_trained_t
     state.mkdir()
     (state / "03_fake").touch()
     monkeypatch.setitem(notebook.NOTEBOOK_GRAPH, "04_fake", notebook.NotebookDeps(reads=("03_fake",)))
-    run_file = notebook.RunFile(profile="smoke", published_dir=str(tmp_path / "smoke"), commit=git_commit(),
+    run_file = notebook.RunFile(profile="smoke", run_dir=str(tmp_path / "smoke"), commit=git_commit(),
                                 pending_dir=str(state)).write(tmp_path / "run.json")
     later = Experiment(start_notebook("04_fake", run_file=run_file), loaded, epochs=1)
     threading.Timer(0.5, (state / "03_fake").unlink).start()
