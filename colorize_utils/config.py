@@ -213,8 +213,9 @@ class ColorizerConfig:
     max_minutes: float | None = None
     distribute: str = "none"  # DISTRIBUTE_MODES: data-parallel over GPUs or hosts
     # PRECISIONS: "mixed_bfloat16" computes in bfloat16 on float32 weights (checkpoints are float32);
-    # "auto" picks it where bfloat16 is native (AMX / AVX512-BF16 CPUs, recent GPUs), else float32.
-    precision: str = "float32"
+    # "auto" (the default) picks it where bfloat16 is native (AMX / AVX512-BF16 CPUs, recent GPUs), else
+    # float32. Adopted after the equal-steps ablation: it tied float32 on validation photos (docs/colorizer.md).
+    precision: str = "auto"
     run_dir: str = str(PROJECT_ROOT / "results" / "colorizer" / "photo_run")
     # Real photos beside Tiny ImageNet: a folder of photos (sub-folders = sources, stratified in the split).
     photos_dir: str | None = None
