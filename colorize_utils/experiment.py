@@ -23,7 +23,7 @@ from .binning import JointBins, QuantileBins, UniformBins, load_binning, mean_ab
 from .data import ColorizationData, ImageSplit
 from .distribute import distribution_scope, prepare_distribution
 from .files import atomic_path, json_safe
-from .notebook import NotebookRun
+from .notebook import NotebookRun, previous_outputs
 
 
 @dataclass(frozen=True)
@@ -164,9 +164,13 @@ class Experiment:
         if key not in self._binnings:
             own = self.run.writer.path("models", "")
             shared = self.run.models_dir
+            relative = run_binning_path(kind, num_bins, self.data, self.image_size)
             binning, path = run_binning(kind, num_bins, self.data, self.image_size, [own, shared])
-            if path is None:
-                binning.save(own / run_binning_path(kind, num_bins, self.data, self.image_size))
+            # Fitted here, or found in the run folder where this notebook's own last run had saved it: saved
+            # (again) with this notebook's outputs, or the runner would delete it as not written this time.
+            mine = (Path("models") / relative).as_posix() in previous_outputs(self.run.run_dir, self.run.notebook)
+            if path is None or (path == shared / relative and mine):
+                binning.save(own / relative)
             self._binnings[key] = binning
         return self._binnings[key]
 

@@ -47,6 +47,14 @@ NOTEBOOK_GRAPH: dict[str, NotebookDeps] = {
     "08_video": NotebookDeps(),
 }
 NOTEBOOKS = list(NOTEBOOK_GRAPH)
+MANIFEST_DIR = ".manifests"  # in a run folder, per notebook: the files its last successful run wrote
+
+
+def previous_outputs(run_dir: str | os.PathLike, notebook: str) -> set[str]:
+    """The files (relative to `run_dir`) that `notebook`'s last successful run wrote there: the runner replaces
+    them with this run's and deletes those this run does not write again."""
+    manifest = Path(run_dir) / MANIFEST_DIR / f"{notebook}.txt"
+    return set(manifest.read_text().splitlines()) if manifest.exists() else set()
 
 
 def notebook_deps(name: str) -> NotebookDeps:

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from . import config
 from .files import atomic_path, git_commit
-from .notebook import NOTEBOOKS, RunFile, notebook_deps
+from .notebook import MANIFEST_DIR, NOTEBOOKS, RunFile, notebook_deps, previous_outputs
 
 NOTEBOOK_DIR = config.PROJECT_ROOT / "notebooks"
 # Thread settings a kernel inherits when notebooks run side by side (TensorFlow, OpenMP/oneDNN and BLAS).
@@ -57,7 +57,6 @@ def select_notebooks(only: list[str] | None) -> list[str]:
     return chosen
 
 
-MANIFEST_DIR = ".manifests"  # per notebook: the files its last successful run wrote
 
 
 def _promote(staging: Path, destination: Path, name: str) -> list[Path]:
@@ -65,7 +64,7 @@ def _promote(staging: Path, destination: Path, name: str) -> list[Path]:
     delete what this notebook's previous run wrote but this one did not (no stale tables from another
     data source survive beside new ones)."""
     manifest = destination / MANIFEST_DIR / f"{name}.txt"
-    previous = set(manifest.read_text().splitlines()) if manifest.exists() else set()
+    previous = previous_outputs(destination, name)
     moved, written = [], set()
     for source in sorted(p for p in staging.rglob("*") if p.is_file()):
         relative = source.relative_to(staging)

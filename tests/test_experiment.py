@@ -46,6 +46,26 @@ def test_the_run_fits_its_bins_once_on_all_training_pixels(samples, tmp_path):
     assert later.binning(10).bin_values[0, 0] == pytest.approx(-77.777)
 
 
+def test_bins_a_notebook_itself_saved_last_run_are_saved_again_so_republishing_keeps_them(samples, tmp_path):
+    from colorize_utils.experiment import Experiment
+    from colorize_utils.notebook import MANIFEST_DIR, start_notebook
+
+    run_dir = tmp_path / "smoke"
+    Experiment(start_notebook("07_fake", "smoke"), samples).binning(10)  # its first run, straight into run_dir
+    saved = next((run_dir / "models" / "bins").rglob("uniform_10.json")).relative_to(run_dir).as_posix()
+    (run_dir / MANIFEST_DIR).mkdir()
+    (run_dir / MANIFEST_DIR / "07_fake.txt").write_text(saved + "\n")  # what the runner records for it
+    # rerun into a staging folder: it loads its own earlier fit from the run folder and stages it again, so
+    # the runner's promotion (which deletes what the last run wrote but this one did not) keeps it
+    again = Experiment(start_notebook("07_fake", "smoke", results_dir=tmp_path / "staging"), samples)
+    again.binning(10)
+    assert (tmp_path / "staging" / saved).is_file()
+    # another notebook's fit is only read, not copied: one fit per run, saved by the notebook that made it
+    other = Experiment(start_notebook("04_fake", "smoke", results_dir=tmp_path / "staging_04"), samples)
+    other.binning(10)
+    assert not (tmp_path / "staging_04" / saved).exists()
+
+
 def test_a_commit_made_during_a_runner_call_does_not_undo_model_reuse(samples, monkeypatch, tmp_path):
     from colorize_utils import experiment, notebook
     from colorize_utils.notebook import RunFile, start_notebook
