@@ -12,7 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
+from keras import ops
+
 from . import metrics, models, training
+from .binning import UniformBins
+from .pipeline import rgb_uint8_to_model_pair
 
 CATEGORY_GROUPS = {
     "landscape": {"n09193705": "alp", "n09246464": "cliff", "n09256479": "coral reef", "n09332890": "lakeside",
@@ -280,11 +284,6 @@ def photo_table(photos: dict[str, np.ndarray], colorized: dict[str, dict[str, np
     Returns (mean rows per method, per-photo rows). `baselines=False` scores only the methods (a caller
     scoring many candidates on the same photos scores the baselines once).
     """
-    from keras import ops
-
-    from .binning import UniformBins
-    from .pipeline import rgb_uint8_to_model_pair
-
     binnings = {n: UniformBins(n) for n in bin_counts}
     for method, outputs in colorized.items():
         missing = sorted(set(photos) - set(outputs))

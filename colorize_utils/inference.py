@@ -19,6 +19,7 @@ from PIL import Image
 
 from . import config
 from .binning import DEFAULT_TEMPERATURE, load_binning
+from .color import lab_to_rgb, lab_to_rgb_uint8_in_gamut, lightness_from_uint8
 from .models import is_classifier, load_model
 from .images import MAX_PIXELS, integer_to_uint8
 
@@ -195,8 +196,6 @@ def as_rgb_uint8(image) -> np.ndarray:
 
 def lightness_of(rgb: np.ndarray) -> np.ndarray:
     """Lab L (H x W float32, 0..100) of uint8 RGB, strip by strip."""
-    from .color import lightness_from_uint8
-
     out = np.empty(rgb.shape[:2], np.float32)
     rows = strip_rows(rgb.shape[1])
     for start in range(0, rgb.shape[0], rows):
@@ -207,8 +206,6 @@ def lightness_of(rgb: np.ndarray) -> np.ndarray:
 def gray_of(rgb: np.ndarray) -> np.ndarray:
     """The uint8 gray image (H x W) whose Lab L is the photo's L: the photo with its color removed."""
     from keras import ops
-
-    from .color import lab_to_rgb
 
     lightness = lightness_of(as_rgb_uint8(rgb))
     out = np.empty(lightness.shape, np.uint8)
@@ -344,8 +341,6 @@ def recombine(lightness: np.ndarray, small_ab: np.ndarray,
 
 def lab_to_rgb_uint8(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
     """uint8 RGB of L (R x W) and full-resolution ab (R x W x 2), ab first fitted into the gamut (L kept)."""
-    from .color import lab_to_rgb_uint8_in_gamut
-
     return lab_to_rgb_uint8_in_gamut(lightness[..., None], ab)
 
 

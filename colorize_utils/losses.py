@@ -8,6 +8,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from .binning import binning_from_config
+
 
 @keras.saving.register_keras_serializable(package="colorize")
 class L2Loss(keras.losses.Loss):
@@ -74,8 +76,6 @@ class ColorClassCrossEntropy(keras.losses.Loss):
     def __init__(self, binning_config: dict, soft: bool = True, class_weights=None, neighbours: int = 5,
                  sigma: float = 5.0, name: str = "color_class_cross_entropy", **kwargs):
         super().__init__(name=name, **kwargs)
-        from .binning import binning_from_config
-
         self.binning_config = dict(binning_config)
         self.binning = binning_from_config(self.binning_config)
         self.soft = bool(soft) and self.binning.kind == "joint"

@@ -13,6 +13,7 @@ import keras
 from keras import layers, ops
 
 from .config import DEFAULT_TEMPERATURE
+from .distribute import replicas_in_scope
 
 
 # The paper's final CNN: 9 conv layers, kernel 5, each ReLU then BatchNorm, down-sampling only by
@@ -49,8 +50,6 @@ class SyncBatchNormalization(layers.BatchNormalization):
 def batch_norm(name: str, momentum: float = 0.99) -> layers.BatchNormalization:
     """BatchNormalization; built under a tf.distribute strategy of several replicas, its batch statistics are
     synchronised across them, so N replicas normalise like one device on the same global batch."""
-    from .distribute import replicas_in_scope
-
     if replicas_in_scope() > 1:
         return SyncBatchNormalization(momentum=momentum, name=name)
     return layers.BatchNormalization(momentum=momentum, name=name)

@@ -18,6 +18,7 @@ import numpy as np
 from . import evaluation, images, inference, metrics
 from .config import DEFAULT_TEMPERATURE
 from .data import stratified_folder_splits
+from .plots import image_grid
 
 CALIBRATION_RULE = (
     "Written down before any test photo was scored, and applied on the validation photos only. A candidate "
@@ -258,8 +259,6 @@ def evaluate_photo_run(model, bins, run_model_path: Path, photos: dict[str, dict
 def photo_figure(photos: dict[str, np.ndarray], methods: dict, count: int = 6, cell_size: float = 3.2):
     """Gray input | each method's output | truth for `count` photos (the first photo of each source in turn:
     every kind of photo, none picked by eye), each at its own size. `methods`: {column: rgb -> rgb}."""
-    from .plots import image_grid
-
     by_source: dict[str, list[str]] = {}
     for name in photos:
         by_source.setdefault(Path(name).parent.name, []).append(name)

@@ -33,6 +33,8 @@ import time
 from pathlib import Path
 
 from . import config
+from .data import check_source
+from .distribute import check_distribute
 from .files import atomic_path, git_commit
 from .notebook import MANIFEST_DIR, NOTEBOOKS, RunFile, notebook_deps, previous_outputs
 
@@ -397,16 +399,12 @@ def main(argv: list[str] | None = None) -> int:
             else Path(args.results_root).expanduser().resolve() if args.results_root else config.RESULTS_ROOT)
     extra = {}
     if args.dataset:
-        from .data import check_source
-
         try:
             check_source(args.dataset)
         except ValueError as error:
             parser.error(str(error))
         extra["DATASET"] = args.dataset
     if args.distribute:
-        from .distribute import check_distribute
-
         try:
             check_distribute(args.distribute)
         except ValueError as error:

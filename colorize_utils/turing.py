@@ -184,7 +184,7 @@ def fooling_proxy(real_fit: np.ndarray, fake_fit: np.ndarray, real_eval: np.ndar
     import keras
     from keras import layers
 
-    from .training import build_optimizer
+    from .training import build_optimizer  # TensorFlow for the proxy only: the terminal test starts without it
 
     keras.utils.set_random_seed(seed)
     inputs = keras.Input(real_fit.shape[1:])
