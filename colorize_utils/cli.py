@@ -19,7 +19,7 @@ from pathlib import Path
 
 # Light modules only up here: every subcommand checks its arguments before TensorFlow loads (the heavy modules,
 # colorizer, inference and video, are imported inside the functions that run a checked command).
-from .config import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, ColorizerConfig, check_given_decoding,
+from .config import (IMAGE_EXTENSIONS, PRETRAINED_DIR, VIDEO_EXTENSIONS, ColorizerConfig, check_given_decoding,
                      check_temporal)
 from . import clips, images
 from .files import atomic_path, git_commit, json_safe
@@ -119,7 +119,7 @@ def _run_train_colorizer(args) -> int:
               f"{Path(cfg.run_dir, shipped_model.RUN_FILES['card'])}")
     elif not args.no_export:
         out = shipped_model.export_pretrained(cfg.run_dir, json_safe(card),
-                                              args.out or shipped_model.PRETRAINED_DIR)
+                                              args.out or PRETRAINED_DIR)
         print(f"exported to {out}")
     return 0
 

@@ -23,8 +23,7 @@ from .color import lab_to_rgb, lab_to_rgb_uint8_in_gamut, lightness_from_uint8
 from .models import is_classifier, load_model
 from .images import MAX_PIXELS, integer_to_uint8
 
-PRETRAINED_DIR = config.PRETRAINED_DIR
-DEFAULT_MODEL = PRETRAINED_DIR / "colorizer.keras"
+DEFAULT_MODEL = config.PRETRAINED_DIR / "colorizer.keras"
 DEFAULT_WORKING_SIZE = 64  # short side the model sees: the scale of Tiny ImageNet, which it was trained on
 # --upsample guided for a model whose card names no guided filter: the radius in model output cells, eps
 DEFAULT_GUIDED_FILTER = (1.0, 1e-3)

@@ -35,7 +35,6 @@ from .tables import markdown_table
 from .models import load_model
 from .training import TrainResult, read_history, resolve_precision
 
-PRETRAINED_DIR = project_config.PRETRAINED_DIR
 MODEL_FILE, BINS_FILE, CARD_FILE = "colorizer.keras", "colorizer.bins.json", "colorizer.card.json"
 # What a run folder holds (beside backup/, tensorboard/, figures/ and its data/ cache), in one place.
 RUN_FILES = {"model": "model.keras", "history": "history.csv", "history_json": "history.json",
@@ -261,7 +260,8 @@ def _build_and_fit(cfg: ColorizerConfig, bins, arrays: dict, run_dir: Path, resu
 # ----------------------------------------------------------------------------- evaluation and export
 
 
-def export_pretrained(run_dir: str | os.PathLike, card: dict, out_dir: str | os.PathLike = PRETRAINED_DIR) -> Path:
+def export_pretrained(run_dir: str | os.PathLike, card: dict,
+                      out_dir: str | os.PathLike = project_config.PRETRAINED_DIR) -> Path:
     """Copy the kept checkpoint and its bins into the package, with the card; each file written atomically."""
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
