@@ -61,7 +61,8 @@ def main() -> None:
     for variant in args.variants:
         train(variant, args, out_dir / variant)
 
-    from colorize_utils import inference, metrics, photo_eval, reporting
+    from colorize_utils import inference, metrics, photo_eval, reporting, shipped_model
+    from colorize_utils.config import ColorizerConfig
     from colorize_utils.binning import load_binning
     from colorize_utils.models import load_model
     from colorize_utils.training import read_history
@@ -84,7 +85,7 @@ def main() -> None:
         config = json.loads((folder / "config.json").read_text())
         seconds = float(sum(history.get("seconds", [])))
         steps = len(history.get("loss", [])) * 250
-        images = steps * (2 * config["photo_batch_size"] + config["batch_size"]) / 3  # batch pattern ppt
+        images = steps * shipped_model.images_per_step(ColorizerConfig(**config))
         training[variant] = {"flags": VARIANTS[variant], "steps": steps, "train_seconds": seconds,
                              "images_per_second": images / seconds if seconds else None,
                              "best_val_loss": float(min(history["val_loss"])),

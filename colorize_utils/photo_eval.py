@@ -118,14 +118,16 @@ def calibrate(colorizer: inference.Colorizer, photos: dict[str, np.ndarray], tra
             corrected = colorizer.with_prior_correction(candidate["alpha"], lam, sigma)
             settings = {k: v for k, v in candidate.items() if k != "alpha"}
             outputs = colorize_all(photos, corrected, **settings)
-            means, _ = score(photos, {"candidate": outputs}, train_ab_mean, baselines=False)
-            row = means[0]
-            qualifies, value = rule_score(row, gray)
             against = {}
-            if not_worse_than is not None:
-                against = verdicts(compare(photos, {"candidate": outputs, "reference": not_worse_than}, train_ab_mean,
-                                           references=("reference",), keys=("psnr", "auc")), "candidate", "reference")
-                qualifies = qualifies and "worse" not in against.values()
+            if not_worse_than is None:
+                means, _ = score(photos, {"candidate": outputs}, train_ab_mean, baselines=False)
+            else:  # one scoring gives the candidate's means and its intervals against the other model
+                comparison = compare(photos, {"candidate": outputs, "reference": not_worse_than}, train_ab_mean,
+                                     references=("reference",), keys=("psnr", "auc"))
+                means, against = comparison["means"], verdicts(comparison, "candidate", "reference")
+            row = next(row for row in means if row["model"] == "candidate")
+            qualifies, value = rule_score(row, gray)
+            qualifies = qualifies and "worse" not in against.values()
             rows.append({"stage": stage, **candidate,
                          **{k: row[k] for k in ("psnr", "auc", "ssim", "colorfulness", "truth_colorfulness",
                                                  "accuracy_10_bins")},
@@ -133,8 +135,8 @@ def calibrate(colorizer: inference.Colorizer, photos: dict[str, np.ndarray], tra
                          **({"vs_reference": against} if against else {})})
             log(f"stage {stage} {candidate}: PSNR {row['psnr']:.2f} (gray {gray['psnr']:.2f}), AuC {row['auc']:.4f} "
                 f"(gray {gray['auc']:.4f}), colorfulness {row['colorfulness']:.1f} (truth "
-                f"{row['truth_colorfulness']:.1f}), score {value:.3f}" + (f", vs reference {against}" if against else "")
-                + ("  qualifies" if qualifies else ""))
+                f"{row['truth_colorfulness']:.1f}), score {value:.3f}"
+                + (f", vs reference {against}" if against else "") + ("  qualifies" if qualifies else ""))
         return choose([row for row in rows if row["stage"] == stage])[0]
 
     base = {"decode": "annealed", "alpha": 0.75, "temperature": DEFAULT_TEMPERATURE, "guided_filter": False}

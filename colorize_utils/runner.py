@@ -451,13 +451,14 @@ def main(argv: list[str] | None = None) -> int:
     # The kernels inherit the libraries' thread settings (TensorFlow, OpenMP, BLAS read them when they load: no
     # run state of ours), and a resolved data folder: kernels start in notebooks/, so a relative
     # $COLORIZE_DATA_DIR means the one relative to where the runner was started. Both are restored at the end.
-    threads = split_threads(jobs)
+    kernel_environment = split_threads(jobs)
     if os.environ.get("COLORIZE_DATA_DIR"):
-        threads["COLORIZE_DATA_DIR"] = str(Path(os.environ["COLORIZE_DATA_DIR"]).expanduser().resolve())
-    saved = {name: os.environ.get(name) for name in threads}
-    thread_count = int(threads["TF_NUM_INTRAOP_THREADS"]) if "TF_NUM_INTRAOP_THREADS" in threads else None
+        kernel_environment["COLORIZE_DATA_DIR"] = str(Path(os.environ["COLORIZE_DATA_DIR"]).expanduser().resolve())
+    saved = {name: os.environ.get(name) for name in kernel_environment}
+    thread_count = (int(kernel_environment["TF_NUM_INTRAOP_THREADS"]) if "TF_NUM_INTRAOP_THREADS" in kernel_environment
+                    else None)
     try:
-        os.environ.update(threads)
+        os.environ.update(kernel_environment)
         print(f"Running {len(names)} notebook(s) with profile {profile!r} into "
               f"{config.results_dir(profile, root=root)}, {jobs} at a time ({thread_count or 'all'} TensorFlow "
               "thread(s) each)")
