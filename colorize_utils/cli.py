@@ -50,6 +50,9 @@ def _train_colorizer_parser(sub) -> None:
     parser.add_argument("--no-global-context", dest="global_context", action="store_false",
                         help="leave out the scene-level context branch (models.GlobalContext)")
     parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    parser.add_argument("--init-from", default=None, metavar="RUN_DIR",
+                        help="start from the kept checkpoint and bins of this finished run (train it further, "
+                             "e.g. with another --batch-pattern and a lower --learning-rate); default: from scratch")
     parser.add_argument("--rebalance-lambda", type=float, default=defaults.rebalance_lambda)
     parser.add_argument("--max-minutes", type=float, default=None,
                         help="stop after the block that ends past this wall time (rerun to continue)")

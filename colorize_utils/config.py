@@ -229,6 +229,9 @@ class ColorizerConfig:
     # Which stream each step's batch comes from, in turn: p = photos, t = Tiny ImageNet.
     batch_pattern: str = "ppt"
     global_context: bool = True
+    # A finished run folder whose kept checkpoint and bins this run starts from (a second stage that trains
+    # an earlier run further, with its own batch pattern and learning rate); None trains from scratch.
+    init_from: str | None = None
 
     @property
     def epochs(self) -> int:
@@ -262,3 +265,6 @@ class ColorizerConfig:
             raise ValueError(f"Unknown distribute mode {self.distribute!r}; choose one of "
                              f"{', '.join(DISTRIBUTE_MODES)}.")
         check_precision(self.precision)
+        if self.init_from is not None and not (Path(self.init_from).expanduser() / "model.keras").is_file():
+            raise ValueError(f"init_from {self.init_from} holds no model.keras; give the folder of a finished "
+                             "train-colorizer run (its kept checkpoint and bins.json are read).")

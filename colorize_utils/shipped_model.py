@@ -209,8 +209,10 @@ def train_colorizer(cfg: ColorizerConfig):
     bins_path, bins_key_path = run_dir / RUN_FILES["bins"], run_dir / RUN_FILES["bins_key"]
     bins_key = {"data": json.loads((Path(cfg.run_dir) / "data" / "manifest.json").read_text())["key"],
                 "bin_step": cfg.bin_step}
-    if bins_path.exists() and bins_key_path.exists() and json.loads(bins_key_path.read_text()) == bins_key:
-
+    if cfg.init_from is not None:  # the earlier run's output layer is tied to its bins: keep them
+        bins = load_binning(Path(cfg.init_from).expanduser() / RUN_FILES["bins"])
+        bins.save(bins_path)
+    elif bins_path.exists() and bins_key_path.exists() and json.loads(bins_key_path.read_text()) == bins_key:
         bins = load_binning(bins_path)
     else:  # fitted on every training pixel of *this* data (never reused from another run's data)
         bins = fit_bins(training_pixels(arrays), cfg.bin_step)
@@ -231,8 +233,13 @@ def _build_and_fit(cfg: ColorizerConfig, bins, arrays: dict, run_dir: Path, resu
     with training.precision_policy(cfg.precision):
         model = models.build_colorizer(cfg.width, "classification", 1, bins.num_classes, name="colorizer",
                                        global_context=cfg.global_context)
+    if cfg.init_from is not None and not resuming:  # a resumed call has its own newer weights in backup/
+        model.load_weights(Path(cfg.init_from).expanduser() / RUN_FILES["model"])
+        print(f"weights: the kept checkpoint of {cfg.init_from}", flush=True)
     # A resumed call must not replay the first call's shuffles, crops and flips: seed by the blocks done.
     blocks_done = len(read_history(run_dir / RUN_FILES["history"]).get("loss", [])) if resuming else 0
+    if cfg.init_from is not None:  # nor the earlier run's
+        blocks_done += len(read_history(Path(cfg.init_from).expanduser() / RUN_FILES["history"]).get("loss", []))
     train_data = pipeline.make_colorizer_dataset(arrays["train"], cfg.batch_size, cfg.crop_size, augment=True,
                                                  seed=cfg.seed + blocks_done)
     val_images = arrays["val"]
@@ -412,7 +419,8 @@ def evaluate_run(cfg: ColorizerConfig, result, bins, arrays: dict, report: dict,
         "training": {**dataclasses.asdict(cfg), "steps_done": steps_done, "blocks_run": result.epochs_run,
                      "kept_block": result.best_epoch, "images_seen": images_seen, "train_seconds": train_seconds,
                      "images_per_second": images_seen / train_seconds if train_seconds else None,
-                     "stopped_by_time_budget": bool(result.out_of_time)},
+                     "stopped_by_time_budget": bool(result.out_of_time),
+                     **({"initialized_from": earlier_training(cfg.init_from)} if cfg.init_from else {})},
         "data": {k: report.get(k) for k in ("source", "root", "sizes", "skipped_corrupt", "skipped_gray", "notes")},
         "test_metrics": {"split": f"Tiny ImageNet val/ folder, {len(arrays['test'])} images at 64x64", "rows": rows},
         "holdout_metrics": {"split": f"the other {len(holdout)} images of Tiny ImageNet's val/ folder (never used "
@@ -425,6 +433,15 @@ def evaluate_run(cfg: ColorizerConfig, result, bins, arrays: dict, report: dict,
         card["photos"] = {"split": report.get("photos"), **{k: photo[k] for k in ("photo_test", "holdout", "ships",
                                                                                  "ship_rule")}}
     return card, bool(photo["ships"]) if photo is not None else True
+
+
+def earlier_training(init_from: str | os.PathLike) -> dict:
+    """What the run a second stage started from had trained (from its card), and the totals of both stages
+    are then this card's figures plus these."""
+    card_path = Path(init_from).expanduser() / RUN_FILES["card"]
+    earlier = json.loads(card_path.read_text()).get("training", {}) if card_path.is_file() else {}
+    return {"run_dir": str(init_from), **{k: earlier.get(k) for k in (
+        "steps_done", "kept_block", "images_seen", "train_seconds", "batch_pattern", "precision", "learning_rate")}}
 
 
 def images_per_step(cfg: ColorizerConfig) -> float:

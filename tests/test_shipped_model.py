@@ -189,6 +189,27 @@ def test_train_colorizer_records_the_precision_it_resolved_and_exports_float32(t
     assert not (tmp_path / "other").exists()
 
 
+def test_a_second_stage_starts_from_the_earlier_runs_kept_checkpoint_and_bins(tmp_path, shared_data, monkeypatch):
+    from colorize_utils.cli import main
+
+    monkeypatch.setenv("COLORIZE_DATA_DIR", str(shared_data))
+    small = ["--train-size", "60", "--val-size", "16", "--test-size", "16", "--steps-per-epoch", "2",
+             "--batch-size", "8", "--width", "2", "--train-only"]
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert main(["train-colorizer", "--run-dir", str(first), "--steps", "4", *small]) == 0
+    # a learning rate of 0 leaves every trained weight where the second stage started it
+    assert main(["train-colorizer", "--run-dir", str(second), "--steps", "2", "--learning-rate", "0",
+                 "--init-from", str(first), *small]) == 0
+    start, kept = models.load_model(first / "model.keras"), models.load_model(second / "model.keras")
+    for before, after in zip(start.trainable_weights, kept.trainable_weights, strict=True):
+        np.testing.assert_array_equal(np.asarray(before), np.asarray(after))
+    assert (second / "bins.json").read_text() == (first / "bins.json").read_text()
+    assert json.loads((second / "config.json").read_text())["init_from"] == str(first)
+    # a folder without a finished run is refused before any work
+    assert main(["train-colorizer", "--run-dir", str(tmp_path / "third"), "--init-from", str(tmp_path)]) == 2
+    assert not (tmp_path / "third").exists()
+
+
 def test_resuming_a_run_from_before_the_precision_option_refuses_another_precision(tmp_path):
     from colorize_utils import shipped_model
 
