@@ -62,7 +62,7 @@ def test_small_image_settings_must_not_lose_to_the_shipped_model_on_validation(m
 
     monkeypatch.setattr(photo_eval, "colorize_all", lambda photos, colorizer, **settings: noisy(colorizer.noise, 1))
     grid = {"alpha": (0.25, 0.5), "temperature": (0.38,)}
-    monkeypatch.setattr(photo_eval, "DECODING_GRID", grid)
+    monkeypatch.setattr(photo_eval, "SMALL_IMAGE_DECODING_GRID", grid)
     mean = np.zeros(2)
     # against a model far from the truth every candidate holds its own: the rule decides as before
     loose = photo_eval.calibrate_small_images(Stub(noise=4.0), truth, mean, 160, previous=Stub(noise=60.0), log=print)
