@@ -68,6 +68,11 @@ def _train_colorizer_parser(sub) -> None:
                         help="discard the training state in --run-dir (not its data cache) and train from scratch")
     parser.add_argument("--train-only", action="store_true",
                         help="train (or resume) and stop: no calibration, evaluation or export (ablations)")
+    parser.add_argument("--small-images", action="store_true",
+                        help="no training: re-choose only the shipped model's settings for images below its working "
+                             "size (enlargement, prior correction, temperature) on Tiny ImageNet's validation split, "
+                             "and write them into its card if, on the hold-out, they are not worse than the current "
+                             "ones (give the shipped run's --run-dir, --data-dir and --photos for its data)")
     parser.add_argument("--evaluate-only", action="store_true",
                         help="no training: calibrate, evaluate and export the kept checkpoint of --run-dir")
 
@@ -81,6 +86,9 @@ def _run_train_colorizer(args) -> int:
     try:
         if args.train_only and args.evaluate_only:
             raise ValueError("--train-only and --evaluate-only exclude each other: give one.")
+        if args.small_images and (args.train_only or args.evaluate_only or args.fresh):
+            raise ValueError("--small-images only re-chooses the shipped model's small-image settings: give it "
+                             "without --train-only, --evaluate-only or --fresh.")
         cfg.validate()
         check_distribute(cfg.distribute)  # whether this Keras backend can run the mode (imports Keras)
     except ValueError as error:
@@ -88,6 +96,14 @@ def _run_train_colorizer(args) -> int:
         return 2
     started = time.perf_counter()
     started_commit = git_commit()  # the code this process runs, even if a commit lands meanwhile
+    if args.small_images:
+        try:
+            record = shipped_model.update_shipped_small_images(cfg, args.out or PRETRAINED_DIR)
+        except (ValueError, FileNotFoundError, RuntimeError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        print("updated the card's small_images settings" if record["applies"] else "the card is unchanged")
+        return 0
     if args.fresh:
         shipped_model.reset_run(cfg.run_dir)
     try:

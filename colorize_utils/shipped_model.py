@@ -444,6 +444,42 @@ def earlier_training(init_from: str | os.PathLike) -> dict:
         "steps_done", "kept_block", "images_seen", "train_seconds", "batch_pattern", "precision", "learning_rate")}}
 
 
+def update_shipped_small_images(cfg: ColorizerConfig, out_dir: str | os.PathLike = project_config.PRETRAINED_DIR,
+                                log=print) -> dict:
+    """Re-choose the shipped model's settings for images below its working size on the Tiny ImageNet data of
+    `cfg` (validation split; the hold-out decides, photo_eval.SMALL_IMAGE_UPDATE_RULE) and, when they apply,
+    write them into its card in `out_dir` and into the card of `cfg.run_dir` if that run is the one shipped.
+    Returns photo_eval.update_small_images' record. Weights, bins and every other setting stay as they are."""
+    out_dir = Path(out_dir)
+    shipped = inference.load_colorizer(out_dir / MODEL_FILE)
+    if not shipped.card.get("train_ab_mean"):
+        raise ValueError(f"{out_dir / CARD_FILE} has no train_ab_mean: export a model with train-colorizer first.")
+    arrays, _ = load_image_arrays(cfg)
+    holdout = holdout_test_images(cfg, arrays["test"])
+    log(f"small images: {len(arrays['val'])} Tiny ImageNet validation images, {len(holdout)} hold-out images")
+    record = photo_eval.update_small_images(shipped, np.asarray(arrays["val"]), holdout,
+                                            np.asarray(shipped.card["train_ab_mean"]), cfg.rebalance_lambda,
+                                            cfg.soft_sigma, log)
+    log(markdown_table(record["holdout"]["means"]))
+    log(("applies: " if record["applies"] else "does not apply: ") + record["rule"])
+    if record["applies"]:
+        calibration = record["calibration"]
+        card = {**shipped.card, "default_decoding": record["default_decoding"]}
+        card["prior_correction"] = {**card.get("prior_correction", {}), "small_images": {
+            "split": f"{calibration['photos']} Tiny ImageNet validation images (64 px)", "rule": calibration["rule"],
+            "qualified": calibration["qualified"], "candidates": calibration["candidates"],
+            "chosen": record["default_decoding"].get("small_images"),
+            "holdout_check": {"rule": record["rule"], "images": record["holdout"]["images"],
+                              "means": record["holdout"]["means"], "intervals": record["holdout"]["intervals"]}}}
+        card = json_safe(card)
+        with atomic_path(out_dir / CARD_FILE) as partial:
+            partial.write_text(json.dumps(card, indent=1))
+        run_card = Path(cfg.run_dir) / RUN_FILES["card"]
+        if run_card.is_file() and json.loads(run_card.read_text()).get("timestamp") == shipped.card.get("timestamp"):
+            write_card(cfg.run_dir, card)
+    return record
+
+
 def images_per_step(cfg: ColorizerConfig) -> float:
     """Training images per step: with photos the batches take turns (batch_pattern), each of its own size."""
     if cfg.photos_dir is None:

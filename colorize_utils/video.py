@@ -48,7 +48,8 @@ def colorize_frames(frames: Iterable[np.ndarray], model=None, decode: str | None
         settings = loaded.settings(decode, temperature, working_size, guided_filter, short_side=min(height, width))
         colorizer = loaded.with_prior_correction(settings.prior_correction_alpha)
         lightness = inference.lightness_of(np.concatenate(pending)).reshape(len(pending), height, width)
-        small = np.stack([inference.working_lightness(colorizer, frame_l, settings.working_size)
+        small = np.stack([inference.working_lightness(colorizer, frame_l, settings.working_size,
+                                                         settings.small_image_scale)
                           for frame_l in lightness])
         predicted = inference.predict_working_ab(colorizer, small, settings.decode, settings.temperature)
         if temporal == "none" and flow_size is None:

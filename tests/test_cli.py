@@ -204,3 +204,10 @@ def test_missing_unreadable_and_empty_inputs_and_an_unwritable_out(corpus, tmp_p
     monkeypatch.setattr(Image, "open", no_permission)  # tests run as root, for whom chmod 000 does not bite
     assert cli_main(["colorize", str(corpus / "gray.jpg"), "--out", str(tmp_path / "out2")]) == 1
     assert "no permission to read it" in capsys.readouterr().out
+
+
+def test_small_images_refuses_to_be_combined_with_training_options(tmp_path, capsys):
+    from colorize_utils.cli import main
+
+    assert main(["train-colorizer", "--small-images", "--train-only", "--run-dir", str(tmp_path / "run")]) == 2
+    assert "--small-images" in capsys.readouterr().err and not (tmp_path / "run").exists()

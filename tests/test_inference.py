@@ -129,16 +129,22 @@ class RecordingOracle(OracleModel):
         return super().__call__(lightness, training)
 
 
-def test_a_small_image_is_never_enlarged_to_the_working_size():
-    # Enlarging a 64-px image to 160 only blurs it (1.2 dB worse on the Tiny ImageNet hold-out): the model
-    # sees it at its own size instead; larger images still shrink to the working size.
+def test_a_small_image_is_enlarged_only_by_its_scale_and_never_past_the_working_size():
+    # Enlarging a 64-px image to 160 only blurs it (1.2 dB worse on the Tiny ImageNet hold-out): by default the
+    # model sees it at its own size, with a small-image scale at that many times it (at most the working size);
+    # larger images still shrink to the working size, whatever the scale.
     seen = []
-    for shape in ((64, 64), (60, 90), (400, 600)):
-        image = np.full((*shape, 3), 120, np.uint8)
-        result = inference.colorize(image, model=inference.Colorizer(RecordingOracle(image, seen), None, path=None),
-                                    working_size=160)
-        assert result.shape == image.shape
-    assert seen == [(64, 64), (64, 88), (160, 240)], seen  # sides rounded to multiples of 8
+    for scale in (None, 1.5, 4.0):
+        for shape in ((64, 64), (60, 90), (400, 600)):
+            image = np.full((*shape, 3), 120, np.uint8)
+            oracle = inference.Colorizer(RecordingOracle(image, seen), None, path=None)
+            result = inference.colorize(image, model=oracle, working_size=160, small_image_scale=scale)
+            assert result.shape == image.shape
+    assert seen == [(64, 64), (64, 88), (160, 240),  # sides rounded to multiples of 8
+                    (96, 96), (88, 136), (160, 240),
+                    (160, 160), (160, 240), (160, 240)], seen
+    with pytest.raises(ValueError, match="small_image_scale"):
+        inference.colorize(np.zeros((64, 64, 3), np.uint8), model=oracle, small_image_scale=0.5)
 
 
 def test_images_below_the_working_size_get_the_cards_small_image_settings(monkeypatch):
@@ -148,11 +154,13 @@ def test_images_below_the_working_size_get_the_cards_small_image_settings(monkey
     bins = JointBins.from_pixels(rng.normal(0, 30, (5000, 2)).astype(np.float32)).with_prior_correction(0.75)
     card = {"default_decoding": {"decode": "annealed", "temperature": 0.38, "working_size": 160,
                                  "prior_correction_alpha": 0.75,
-                                 "small_images": {"prior_correction_alpha": 0.25, "temperature": 0.5}}}
+                                 "small_images": {"prior_correction_alpha": 0.25, "temperature": 0.5,
+                                                  "scale": 1.25}}}
     colorizer = inference.Colorizer(OracleModel(np.zeros((8, 8, 3), np.uint8)), bins, path=None, card=card)
     large, small = colorizer.settings(short_side=400), colorizer.settings(short_side=64)
     assert (large.temperature, large.prior_correction_alpha) == (0.38, 0.75)
     assert (small.temperature, small.prior_correction_alpha) == (0.5, 0.25)
+    assert (large.small_image_scale, small.small_image_scale) == (1.0, 1.25)
     assert colorizer.settings(temperature=0.3, short_side=64).temperature == 0.3  # a given temperature wins
     assert colorizer.with_prior_correction(0.75) is colorizer  # the bins' own correction: the same colorizer
     variant = colorizer.with_prior_correction(0.25)
@@ -160,13 +168,15 @@ def test_images_below_the_working_size_get_the_cards_small_image_settings(monkey
     # colorize() and clips decode a small image with those settings, a large one with the card's main ones
     used = []
     monkeypatch.setattr(inference, "predict_working_ab", lambda c, small_l, decode, temperature: used.append(
-        (c.binning.prior_correction["alpha"], temperature)) or np.zeros((len(small_l), 2, 2, 2), np.float32))
+        (c.binning.prior_correction["alpha"], temperature, small_l.shape[1:])) or np.zeros((len(small_l), 2, 2, 2),
+                                                                                           np.float32))
     inference.colorize(np.full((64, 64, 3), 90, np.uint8), colorizer)
     inference.colorize(np.full((320, 400, 3), 90, np.uint8), colorizer)
     from colorize_utils import video
 
     list(video.colorize_frames([np.full((48, 64, 3), 90, np.uint8)] * 2, colorizer, temporal="none"))
-    assert used == [(0.25, 0.5), (0.75, 0.38), (0.25, 0.5)], used
+    # the card's scale enlarges the small image and the clip's small frames (64 -> 80, 48 x 64 -> 64 x 80)
+    assert used == [(0.25, 0.5, (80, 80)), (0.75, 0.38, (160, 200)), (0.25, 0.5, (64, 80))], used
 
 
 def test_color_inputs_are_reduced_to_their_lightness_first(inputs):

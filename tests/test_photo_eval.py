@@ -2,8 +2,9 @@
 applied on, and gray's better side of the 0 bin edge photo by photo."""
 
 import numpy as np
+import pytest
 
-from colorize_utils import evaluation, photo_eval
+from colorize_utils import evaluation, inference, photo_eval
 
 
 def row(psnr, auc, colorfulness, truth=30.0):
@@ -73,3 +74,40 @@ def test_small_image_settings_must_not_lose_to_the_shipped_model_on_validation(m
     assert not strict["qualified"]
     assert all(row["vs_reference"]["psnr"] == "worse" and not row["qualifies"] for row in strict["candidates"])
     assert strict["rule"] == photo_eval.SMALL_IMAGE_RULE
+
+
+def test_the_best_admissible_candidate_wins_when_none_meets_the_targets():
+    rows = [{"qualifies": False, "admissible": False, "score": 0.9},
+            {"qualifies": False, "admissible": True, "score": 0.2},
+            {"qualifies": False, "admissible": True, "score": 0.1}]
+    assert photo_eval.choose(rows) == (rows[1], False)
+    assert photo_eval.choose(rows + [{"qualifies": True, "admissible": True, "score": -1.0}])[0]["score"] == -1.0
+
+
+@pytest.mark.parametrize("holdout_noise, applies", [(2.0, True), (40.0, False)])
+def test_small_image_settings_reach_the_card_only_if_the_holdout_is_not_worse(monkeypatch, holdout_noise, applies):
+    rng = np.random.default_rng(1)
+    holdout = rng.integers(0, 256, (30, 16, 16, 3)).astype(np.uint8)
+    small = {"decode": "annealed", "temperature": 0.5, "working_size": 160, "prior_correction_alpha": 0.5,
+             "guided_filter": None, "small_image_scale": 1.5}
+    monkeypatch.setattr(photo_eval, "calibrate_small_images", lambda *args, **kwargs: {
+        "settings": small, "admissible": True, "qualified": False, "photos": 4, "candidates": []})
+
+    def colorize_all(photos, colorizer, **settings):  # the updated settings: `holdout_noise` off the truth
+        noise = holdout_noise if "small_images" in colorizer.card["default_decoding"] else 10.0
+        return {name: np.clip(rgb + np.random.default_rng(2).normal(0, noise, rgb.shape), 0, 255).astype(np.uint8)
+                for name, rgb in photos.items()}
+
+    monkeypatch.setattr(photo_eval, "colorize_all", colorize_all)
+    current = {"decode": "annealed", "temperature": 0.38, "working_size": 160, "prior_correction_alpha": 0.75}
+    shipped = inference.Colorizer(None, None, None, card={"default_decoding": current})
+    record = photo_eval.update_small_images(shipped, holdout[:4], holdout, np.zeros(2), log=print)
+    assert record["applies"] is applies
+    verdict = photo_eval.verdicts(record["holdout"], "updated", "current")["psnr"]
+    assert verdict == ("better" if applies else "worse")
+    if applies:
+        assert record["default_decoding"]["small_images"] == {
+            "prior_correction_alpha": 0.5, "temperature": 0.5, "scale": 1.5, "applies_below_short_side": 160,
+            "met_targets": False}
+    else:
+        assert record["default_decoding"] == current
