@@ -28,7 +28,7 @@ from .binning import JointBins, UniformBins, load_binning, mean_ab
 from .config import ColorizerConfig
 from .data import load_splits, stratified_folder_splits
 from .distribute import distribution_scope, prepare_distribution
-from .files import atomic_path, json_safe
+from .files import atomic_path, git_commit, json_safe
 from .images import fit_to_size
 from .pipeline import rgb_uint8_to_model_pair
 from .tables import markdown_table
@@ -469,6 +469,8 @@ def update_shipped_small_images(cfg: ColorizerConfig, out_dir: str | os.PathLike
             "split": f"{calibration['photos']} Tiny ImageNet validation images (64 px)", "rule": calibration["rule"],
             "qualified": calibration["qualified"], "candidates": calibration["candidates"],
             "chosen": record["default_decoding"].get("small_images"),
+            "chosen_at": {"git_commit": git_commit(), "machine": reporting.machine_description(),
+                          "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
             "holdout_check": {"rule": record["rule"], "images": record["holdout"]["images"],
                               "means": record["holdout"]["means"], "intervals": record["holdout"]["intervals"]}}}
         card = json_safe(card)
