@@ -304,7 +304,9 @@ def update_small_images(colorizer: inference.Colorizer, small_validation: np.nda
     """
     settings = dict(colorizer.card.get("default_decoding", {}))
     working_size = int(settings.get("working_size", inference.DEFAULT_WORKING_SIZE))
-    calibration = calibrate_small_images(colorizer, as_photos(small_validation, "tiny_val_"), train_ab_mean,
+    # Candidates are decoded without the card: its prior correction would replace each candidate's.
+    uncalibrated = dataclasses.replace(colorizer, card={}, variants={})
+    calibration = calibrate_small_images(uncalibrated, as_photos(small_validation, "tiny_val_"), train_ab_mean,
                                          working_size, lam, sigma, previous=colorizer, log=log)
     entry = small_image_entry(calibration, working_size)
     updated = {key: value for key, value in settings.items() if key != "small_images"}

@@ -90,8 +90,13 @@ def test_small_image_settings_reach_the_card_only_if_the_holdout_is_not_worse(mo
     holdout = rng.integers(0, 256, (30, 16, 16, 3)).astype(np.uint8)
     small = {"decode": "annealed", "temperature": 0.5, "working_size": 160, "prior_correction_alpha": 0.5,
              "guided_filter": None, "small_image_scale": 1.5}
-    monkeypatch.setattr(photo_eval, "calibrate_small_images", lambda *args, **kwargs: {
-        "settings": small, "admissible": True, "qualified": False, "photos": 4, "candidates": []})
+    given = []
+
+    def calibrate_small_images(colorizer, *args, previous=None, **kwargs):
+        given.append((colorizer, previous))
+        return {"settings": small, "admissible": True, "qualified": False, "photos": 4, "candidates": []}
+
+    monkeypatch.setattr(photo_eval, "calibrate_small_images", calibrate_small_images)
 
     def colorize_all(photos, colorizer, **settings):  # the updated settings: `holdout_noise` off the truth
         noise = holdout_noise if "small_images" in colorizer.card["default_decoding"] else 10.0
@@ -103,6 +108,9 @@ def test_small_image_settings_reach_the_card_only_if_the_holdout_is_not_worse(mo
     shipped = inference.Colorizer(None, None, None, card={"default_decoding": current})
     record = photo_eval.update_small_images(shipped, holdout[:4], holdout, np.zeros(2), log=print)
     assert record["applies"] is applies
+    # candidates are decoded without the card (its prior correction would replace theirs); the reference has it
+    (candidates_from, reference), = given
+    assert candidates_from.card == {} and reference is shipped
     verdict = photo_eval.verdicts(record["holdout"], "updated", "current")["psnr"]
     assert verdict == ("better" if applies else "worse")
     if applies:
