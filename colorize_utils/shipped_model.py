@@ -462,6 +462,16 @@ def update_shipped_small_images(cfg: ColorizerConfig, out_dir: str | os.PathLike
                                             cfg.soft_sigma, log)
     log(markdown_table(record["holdout"]["means"]))
     log(("applies: " if record["applies"] else "does not apply: ") + record["rule"])
+    for row in record["holdout"]["intervals"]:
+        if row["method"] == "updated":
+            log(f"hold-out, updated - {row['reference']}, {row['metric']}: {row['difference']:+.4f} "
+                f"[{row['low']:+.4f}, {row['high']:+.4f}] {row['verdict']}")
+    # Kept whether or not it applies: the evidence for the decision (the card records only what applies).
+    with atomic_path(Path(cfg.run_dir) / "small_images_update.json") as partial:
+        partial.write_text(json.dumps(json_safe({**record, "git_commit": git_commit(),
+                                                 "machine": reporting.machine_description(),
+                                                 "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}),
+                                      indent=1))
     if record["applies"]:
         calibration = record["calibration"]
         card = {**shipped.card, "default_decoding": record["default_decoding"]}
