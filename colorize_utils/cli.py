@@ -86,9 +86,10 @@ def _run_train_colorizer(args) -> int:
     try:
         if args.train_only and args.evaluate_only:
             raise ValueError("--train-only and --evaluate-only exclude each other: give one.")
-        if args.small_images and (args.train_only or args.evaluate_only or args.fresh):
+        if args.small_images and (args.train_only or args.evaluate_only or args.fresh or args.no_export
+                                  or args.init_from):
             raise ValueError("--small-images only re-chooses the shipped model's small-image settings: give it "
-                             "without --train-only, --evaluate-only or --fresh.")
+                             "without --train-only, --evaluate-only, --fresh, --no-export or --init-from.")
         cfg.validate()
         check_distribute(cfg.distribute)  # whether this Keras backend can run the mode (imports Keras)
     except ValueError as error:

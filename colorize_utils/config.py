@@ -265,6 +265,7 @@ class ColorizerConfig:
             raise ValueError(f"Unknown distribute mode {self.distribute!r}; choose one of "
                              f"{', '.join(DISTRIBUTE_MODES)}.")
         check_precision(self.precision)
-        if self.init_from is not None and not (Path(self.init_from).expanduser() / "model.keras").is_file():
-            raise ValueError(f"init_from {self.init_from} holds no model.keras; give the folder of a finished "
-                             "train-colorizer run (its kept checkpoint and bins.json are read).")
+        if self.init_from is not None and not all((Path(self.init_from).expanduser() / name).is_file()
+                                                  for name in ("model.keras", "bins.json")):
+            raise ValueError(f"init_from {self.init_from} holds no model.keras and bins.json; give the folder of a "
+                             "finished train-colorizer run (its kept checkpoint and bins are read).")

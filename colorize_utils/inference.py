@@ -68,7 +68,9 @@ class Colorizer:
         if small and short_side is not None and short_side < chosen_size:
             card = {**card, "temperature": small["temperature"],
                     "prior_correction_alpha": small["prior_correction_alpha"],
-                    "small_image_scale": small.get("scale", 1.0)}  # cards before the scale: own size
+                    "small_image_scale": small.get("scale", 1.0),  # cards before the scale: own size
+                    # chosen with bilinear upsampling (cards before this key: the main settings' filter)
+                    "guided_filter": small.get("guided_filter", card.get("guided_filter"))}
         if guided_filter is None:
             guided_filter = card.get("guided_filter")  # cards before the edge-aware step: bilinear
             guided_filter = (guided_filter["radius_cells"], guided_filter["eps"]) if guided_filter else False

@@ -217,8 +217,7 @@ SMALL_IMAGE_RULE = (
     "and temperature (SMALL_IMAGE_DECODING_GRID), by CALIBRATION_RULE. A candidate is admissible only if it is "
     "not significantly worse than the shipped model (with its own defaults) on PSNR and AuC there, the ship "
     "rule's hold-out condition applied on validation images; the winner is the best admissible candidate by the "
-    "rule (the qualifying ones first). The shipped defaults are themselves admissible, so a winner never loses "
-    "to them by the rule's score. (Session 3's version had no stage 1, a coarser grid, and kept the main "
+    "rule (the qualifying ones first). (Session 3's version had no stage 1, a coarser grid, and kept the main "
     "settings unless a candidate met all three targets; it was rewritten in session 4 from validation numbers "
     "only, when enlarging 64 px images by a quarter to a half was found better than their own size.)")
 SMALL_IMAGE_SCALES = (1.0, 1.25, 1.5, 2.0)
@@ -245,7 +244,8 @@ def small_image_entry(record: dict, working_size: int) -> dict | None:
         return None
     small = record["settings"]
     return {"prior_correction_alpha": small["prior_correction_alpha"], "temperature": small["temperature"],
-            "scale": small.get("small_image_scale", 1.0), "applies_below_short_side": int(working_size),
+            "scale": small.get("small_image_scale", 1.0), "guided_filter": small.get("guided_filter"),
+            "applies_below_short_side": int(working_size),
             "met_targets": bool(record["qualified"])}
 
 

@@ -209,7 +209,9 @@ def train_colorizer(cfg: ColorizerConfig):
     bins_path, bins_key_path = run_dir / RUN_FILES["bins"], run_dir / RUN_FILES["bins_key"]
     bins_key = {"data": json.loads((Path(cfg.run_dir) / "data" / "manifest.json").read_text())["key"],
                 "bin_step": cfg.bin_step}
-    if cfg.init_from is not None:  # the earlier run's output layer is tied to its bins: keep them
+    if cfg.init_from is not None and resuming and bins_path.exists():  # the bins its backup was trained with
+        bins = load_binning(bins_path)
+    elif cfg.init_from is not None:  # the earlier run's output layer is tied to its bins: keep them
         bins = load_binning(Path(cfg.init_from).expanduser() / RUN_FILES["bins"])
         bins.save(bins_path)
     elif bins_path.exists() and bins_key_path.exists() and json.loads(bins_key_path.read_text()) == bins_key:
@@ -454,12 +456,21 @@ def update_shipped_small_images(cfg: ColorizerConfig, out_dir: str | os.PathLike
     shipped = inference.load_colorizer(out_dir / MODEL_FILE)
     if not shipped.card.get("train_ab_mean"):
         raise ValueError(f"{out_dir / CARD_FILE} has no train_ab_mean: export a model with train-colorizer first.")
+    trained = shipped.card.get("training", {})
+    # The validation and hold-out images must be the shipped run's: never images it trained on.
+    differ = {k: (trained[k], getattr(cfg, k)) for k in ("source", "train_size", "val_size", "test_size",
+                                                         "image_size", "seed") if k in trained and trained[k] != getattr(cfg, k)}
+    if differ:
+        raise ValueError(f"the shipped model was trained with other data settings {differ} (shipped, given): give "
+                         "the shipped run's settings so its validation and hold-out images are used.")
     arrays, _ = load_image_arrays(cfg)
     holdout = holdout_test_images(cfg, arrays["test"])
     log(f"small images: {len(arrays['val'])} Tiny ImageNet validation images, {len(holdout)} hold-out images")
+    correction = getattr(shipped.binning, "prior_correction", None) or {}  # the bins' own rebalancing settings
     record = photo_eval.update_small_images(shipped, np.asarray(arrays["val"]), holdout,
-                                            np.asarray(shipped.card["train_ab_mean"]), cfg.rebalance_lambda,
-                                            cfg.soft_sigma, log)
+                                            np.asarray(shipped.card["train_ab_mean"]),
+                                            correction.get("lambda", cfg.rebalance_lambda),
+                                            correction.get("sigma", cfg.soft_sigma), log)
     log(markdown_table(record["holdout"]["means"]))
     log(("applies: " if record["applies"] else "does not apply: ") + record["rule"])
     for row in record["holdout"]["intervals"]:

@@ -154,13 +154,16 @@ def test_images_below_the_working_size_get_the_cards_small_image_settings(monkey
     bins = JointBins.from_pixels(rng.normal(0, 30, (5000, 2)).astype(np.float32)).with_prior_correction(0.75)
     card = {"default_decoding": {"decode": "annealed", "temperature": 0.38, "working_size": 160,
                                  "prior_correction_alpha": 0.75,
+                                 "guided_filter": {"radius_cells": 1.0, "eps": 1e-3},
                                  "small_images": {"prior_correction_alpha": 0.25, "temperature": 0.5,
-                                                  "scale": 1.25}}}
+                                                  "scale": 1.25, "guided_filter": None}}}
     colorizer = inference.Colorizer(OracleModel(np.zeros((8, 8, 3), np.uint8)), bins, path=None, card=card)
     large, small = colorizer.settings(short_side=400), colorizer.settings(short_side=64)
     assert (large.temperature, large.prior_correction_alpha) == (0.38, 0.75)
     assert (small.temperature, small.prior_correction_alpha) == (0.5, 0.25)
     assert (large.small_image_scale, small.small_image_scale) == (1.0, 1.25)
+    # small images are upsampled as they were calibrated (bilinear), large ones with the card's filter
+    assert (large.guided_filter, small.guided_filter) == ((1.0, 1e-3), None)
     assert colorizer.settings(temperature=0.3, short_side=64).temperature == 0.3  # a given temperature wins
     assert colorizer.with_prior_correction(0.75) is colorizer  # the bins' own correction: the same colorizer
     variant = colorizer.with_prior_correction(0.25)

@@ -67,13 +67,15 @@ def test_small_image_settings_must_not_lose_to_the_shipped_model_on_validation(m
     mean = np.zeros(2)
     # against a model far from the truth every candidate holds its own: the rule decides as before
     loose = photo_eval.calibrate_small_images(Stub(noise=4.0), truth, mean, 160, previous=Stub(noise=60.0), log=print)
-    assert loose["qualified"] and all(row["vs_reference"] for row in loose["candidates"])
-    # against a model close to the truth every candidate is worse on PSNR: none qualifies, so the card gets no
-    # small_images entry (evaluate_photo_run keeps the main settings)
+    assert loose["qualified"] and loose["admissible"] and all(row["vs_reference"] for row in loose["candidates"])
+    assert photo_eval.small_image_entry(loose, 160)["met_targets"] is True
+    # against a model close to the truth every candidate is worse on PSNR: none is admissible, so the card gets
+    # no small_images entry (evaluate_photo_run keeps the main settings)
     strict = photo_eval.calibrate_small_images(Stub(noise=4.0), truth, mean, 160, previous=Stub(noise=0.5), log=print)
     assert not strict["qualified"]
     assert all(row["vs_reference"]["psnr"] == "worse" and not row["qualifies"] for row in strict["candidates"])
     assert strict["rule"] == photo_eval.SMALL_IMAGE_RULE
+    assert not strict["admissible"] and photo_eval.small_image_entry(strict, 160) is None
 
 
 def test_the_best_admissible_candidate_wins_when_none_meets_the_targets():
@@ -115,7 +117,7 @@ def test_small_image_settings_reach_the_card_only_if_the_holdout_is_not_worse(mo
     assert verdict == ("better" if applies else "worse")
     if applies:
         assert record["default_decoding"]["small_images"] == {
-            "prior_correction_alpha": 0.5, "temperature": 0.5, "scale": 1.5, "applies_below_short_side": 160,
-            "met_targets": False}
+            "prior_correction_alpha": 0.5, "temperature": 0.5, "scale": 1.5, "guided_filter": None,
+            "applies_below_short_side": 160, "met_targets": False}
     else:
         assert record["default_decoding"] == current
