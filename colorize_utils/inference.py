@@ -285,9 +285,8 @@ def working_lightness(colorizer: Colorizer, lightness: np.ndarray, working_size:
     (measured in docs/colorizer.md), so the scale is calibrated, not fixed."""
     height, width = lightness.shape
     if colorizer.fully_convolutional:
-        short = min(height, width)
-        target = int(working_size) if short >= int(working_size) else min(
-            int(working_size), max(short, int(round(short * float(small_image_scale)))))
+        short = min(height, width)  # at or above the working size: the working size, whatever the scale
+        target = min(int(working_size), max(short, int(round(short * float(small_image_scale)))))
         work_h, work_w = working_shape(height, width, target)
     else:  # the paper's CNNs take one fixed size
         work_h, work_w = (int(d) for d in colorizer.model.input.shape[1:3])

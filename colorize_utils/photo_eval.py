@@ -239,7 +239,7 @@ def calibrate_small_images(colorizer: inference.Colorizer, small_validation: dic
 
 def small_image_entry(record: dict, working_size: int) -> dict | None:
     """The card's `small_images` settings from calibrate_small_images' record (None when its winner is not
-    admissible, which happens only when every candidate, the shipped defaults too, loses to the reference)."""
+    admissible: every candidate is significantly worse than the reference)."""
     if not record["admissible"]:
         return None
     small = record["settings"]

@@ -387,10 +387,7 @@ def evaluate_run(cfg: ColorizerConfig, result, bins, arrays: dict, report: dict,
                             "chosen_alpha": default_decoding["prior_correction_alpha"]}
         small = photo.get("small_image_calibration")
         if small is not None:  # the settings for images below the working size, chosen on Tiny's validation split
-            prior_correction["small_images"] = {
-                "split": f"{small['photos']} Tiny ImageNet validation images (64 px)", "rule": small["rule"],
-                "qualified": small["qualified"], "candidates": small["candidates"],
-                "chosen": default_decoding.get("small_images")}
+            prior_correction["small_images"] = small_images_record(small, default_decoding.get("small_images"))
         for name in ("photo_test", "holdout"):
             log(f"{name} ({photo[name]['images']} images, through colorize() with each model's defaults):")
             log(markdown_table(photo[name]["means"]))
@@ -446,6 +443,13 @@ def earlier_training(init_from: str | os.PathLike) -> dict:
         "steps_done", "kept_block", "images_seen", "train_seconds", "batch_pattern", "precision", "learning_rate")}}
 
 
+def small_images_record(calibration: dict, chosen: dict | None) -> dict:
+    """The card's record of a small-image calibration (calibrate_small_images): its split, rule, candidates
+    and the settings chosen (None: the main settings apply)."""
+    return {"split": f"{calibration['photos']} Tiny ImageNet validation images (64 px)", "rule": calibration["rule"],
+            "qualified": calibration["qualified"], "candidates": calibration["candidates"], "chosen": chosen}
+
+
 def update_shipped_small_images(cfg: ColorizerConfig, out_dir: str | os.PathLike = project_config.PRETRAINED_DIR,
                                 log=print) -> dict:
     """Re-choose the shipped model's settings for images below its working size on the Tiny ImageNet data of
@@ -477,21 +481,16 @@ def update_shipped_small_images(cfg: ColorizerConfig, out_dir: str | os.PathLike
         if row["method"] == "updated":
             log(f"hold-out, updated - {row['reference']}, {row['metric']}: {row['difference']:+.4f} "
                 f"[{row['low']:+.4f}, {row['high']:+.4f}] {row['verdict']}")
+    provenance = {"git_commit": git_commit(), "machine": reporting.machine_description(),
+                  "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     # Kept whether or not it applies: the evidence for the decision (the card records only what applies).
     with atomic_path(Path(cfg.run_dir) / "small_images_update.json") as partial:
-        partial.write_text(json.dumps(json_safe({**record, "git_commit": git_commit(),
-                                                 "machine": reporting.machine_description(),
-                                                 "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}),
-                                      indent=1))
+        partial.write_text(json.dumps(json_safe({**record, **provenance}), indent=1))
     if record["applies"]:
-        calibration = record["calibration"]
         card = {**shipped.card, "default_decoding": record["default_decoding"]}
         card["prior_correction"] = {**card.get("prior_correction", {}), "small_images": {
-            "split": f"{calibration['photos']} Tiny ImageNet validation images (64 px)", "rule": calibration["rule"],
-            "qualified": calibration["qualified"], "candidates": calibration["candidates"],
-            "chosen": record["default_decoding"].get("small_images"),
-            "chosen_at": {"git_commit": git_commit(), "machine": reporting.machine_description(),
-                          "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+            **small_images_record(record["calibration"], record["default_decoding"].get("small_images")),
+            "chosen_at": provenance,
             "holdout_check": {"rule": record["rule"], "images": record["holdout"]["images"],
                               "means": record["holdout"]["means"], "intervals": record["holdout"]["intervals"]}}}
         card = json_safe(card)
