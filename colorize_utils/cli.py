@@ -52,7 +52,8 @@ def _train_colorizer_parser(sub) -> None:
     parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
     parser.add_argument("--init-from", default=None, metavar="RUN_DIR",
                         help="start from the kept checkpoint and bins of this finished run (train it further, "
-                             "e.g. with another --batch-pattern and a lower --learning-rate); default: from scratch")
+                             "e.g. with another --batch-pattern and a lower --learning-rate); a larger --width widens it "
+                             "so that it starts computing the same colours; default: from scratch")
     parser.add_argument("--rebalance-lambda", type=float, default=defaults.rebalance_lambda)
     parser.add_argument("--max-minutes", type=float, default=None,
                         help="stop after the block that ends past this wall time (rerun to continue)")

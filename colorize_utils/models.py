@@ -262,6 +262,49 @@ def build_colorizer(width: int = 16, head: str = "classification", num_heads: in
     return keras.Model(inputs, outputs, name=name or f"colorizer_{head}")
 
 
+def colorizer_width(model: keras.Model) -> int:
+    """The `width` a build_colorizer model was built with (its first conv's filters)."""
+    return int(model.get_layer("enc1a_conv").filters)
+
+
+def widen_colorizer(source: keras.Model, target: keras.Model) -> None:
+    """Load a trained colorizer into a wider one built the same way, so that it computes the same function.
+
+    Net2Net-style widening (Chen et al. 2016) with zero outgoing weights: each layer's old weights go into
+    the leading slice of the wider one; the new channels keep their random initial weights, but every
+    weight that reads a new channel starts at zero, so the wider model's output is at first exactly the
+    source's. Training then grows the new channels from a model that already colours well, instead of
+    starting the wider model from scratch. `dec1` reads a concatenation [upsampled 8w, quarter 4w]: its
+    input rows are mapped group by group. Raises ValueError when the two models are not the same design
+    with target's width at least source's.
+    """
+    old_width, new_width = colorizer_width(source), colorizer_width(target)
+    names = [layer.name for layer in source.layers]
+    if new_width < old_width or names != [layer.name for layer in target.layers]:
+        raise ValueError(f"widen_colorizer needs two build_colorizer models of the same design, the target at "
+                         f"least as wide; got widths {old_width} -> {new_width} and layers "
+                         f"{'equal' if names == [layer.name for layer in target.layers] else 'different'}.")
+    for old_layer, new_layer in zip(source.layers, target.layers):
+        if not old_layer.weights:
+            continue
+        values = []
+        for old_var, new_var in zip(old_layer.weights, new_layer.weights):
+            old, new = ops.convert_to_numpy(old_var), np.array(ops.convert_to_numpy(new_var))
+            if old.ndim >= 2:  # a kernel (..., inputs, outputs): map its input rows, zero the new ones
+                if old_layer.name == "dec1_conv":  # [upsampled middle (8w), quarter skip (4w)]
+                    rows = np.r_[0:8 * old_width, 8 * new_width:8 * new_width + 4 * old_width]
+                else:
+                    rows = np.arange(old.shape[-2])
+                read_by_old = np.zeros(new.shape[-2], bool)
+                read_by_old[rows] = True
+                new[..., ~read_by_old, :] = 0.0
+                new[..., rows, :old.shape[-1]] = old
+            else:  # biases and BatchNorm's gamma, beta, mean and variance: one value per output channel
+                new[:old.shape[0]] = old
+            values.append(new)
+        new_layer.set_weights(values)
+
+
 def is_classifier(model: keras.Model) -> bool:
     """True when the model outputs bin logits (H, W, 2, num_bins) rather than ab."""
     return len(model.output.shape) == 5

@@ -236,8 +236,10 @@ def _build_and_fit(cfg: ColorizerConfig, bins, arrays: dict, run_dir: Path, resu
         model = models.build_colorizer(cfg.width, "classification", 1, bins.num_classes, name="colorizer",
                                        global_context=cfg.global_context)
     if cfg.init_from is not None and not resuming:  # a resumed call has its own newer weights in backup/
-        model.load_weights(Path(cfg.init_from).expanduser() / RUN_FILES["model"])
-        print(f"weights: the kept checkpoint of {cfg.init_from}", flush=True)
+        earlier = models.load_model(Path(cfg.init_from).expanduser() / RUN_FILES["model"])
+        models.widen_colorizer(earlier, model)  # a plain copy at equal width; function-preserving when wider
+        print(f"weights: the kept checkpoint of {cfg.init_from} (width {models.colorizer_width(earlier)}"
+              + (f", widened to {cfg.width})" if cfg.width != models.colorizer_width(earlier) else ")"), flush=True)
     # A resumed call must not replay the first call's shuffles, crops and flips: seed by the blocks done.
     blocks_done = len(read_history(run_dir / RUN_FILES["history"]).get("loss", [])) if resuming else 0
     if cfg.init_from is not None:  # nor the earlier run's

@@ -93,3 +93,27 @@ def test_the_global_context_branch_saves_loads_and_depends_on_the_whole_image(tm
     assert np.abs(corner(model(changed)) - corner(model(lightness))).max() > 1e-5
     plain = models.build_colorizer(4, "regression")
     assert np.abs(corner(plain(changed)) - corner(plain(lightness))).max() == 0.0
+
+
+def _randomised(model: keras.Model, seed: int) -> keras.Model:
+    """Every weight random (BatchNorm variances positive), so no zero start can hide a wrong copy."""
+    rng = np.random.default_rng(seed)
+    for variable in model.weights:
+        value = rng.normal(0.0, 0.3, variable.shape)
+        variable.assign(np.abs(value) + 0.5 if "variance" in variable.path else value)
+    return model
+
+
+def test_widening_a_colorizer_keeps_its_output_and_refuses_a_narrower_target():
+    source = _randomised(models.build_colorizer(4, "classification", 1, 7, global_context=True), 0)
+    wider = _randomised(models.build_colorizer(6, "classification", 1, 7, global_context=True), 1)
+    models.widen_colorizer(source, wider)
+    lightness = np.random.default_rng(2).uniform(0, 100, (2, 40, 48, 1)).astype(np.float32)
+    expected = np.asarray(source(lightness, training=False))
+    assert np.abs(expected).max() > 1.0  # the comparison below is not between two near-zero outputs
+    np.testing.assert_allclose(np.asarray(wider(lightness, training=False)), expected, rtol=1e-4, atol=1e-4)
+    assert models.colorizer_width(wider) == 6 and wider.count_params() > 2 * source.count_params()
+    with pytest.raises(ValueError, match="at least as wide"):
+        models.widen_colorizer(wider, models.build_colorizer(4, "classification", 1, 7, global_context=True))
+    with pytest.raises(ValueError, match="same design"):
+        models.widen_colorizer(source, models.build_colorizer(6, "classification", 1, 7, global_context=False))

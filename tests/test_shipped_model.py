@@ -210,6 +210,32 @@ def test_a_second_stage_starts_from_the_earlier_runs_kept_checkpoint_and_bins(tm
     assert not (tmp_path / "third").exists()
 
 
+def test_a_wider_second_stage_starts_computing_the_earlier_runs_colours(tmp_path, shared_data, monkeypatch):
+    from colorize_utils.cli import main
+
+    monkeypatch.setenv("COLORIZE_DATA_DIR", str(shared_data))
+    small = ["--train-size", "60", "--val-size", "16", "--test-size", "16", "--steps-per-epoch", "2",
+             "--batch-size", "8", "--train-only"]
+    first, wider = tmp_path / "first", tmp_path / "wider"
+    assert main(["train-colorizer", "--run-dir", str(first), "--steps", "4", "--width", "2", *small]) == 0
+    assert main(["train-colorizer", "--run-dir", str(wider), "--steps", "2", "--learning-rate", "0",
+                 "--init-from", str(first), "--width", "3", *small]) == 0
+    start, kept = models.load_model(first / "model.keras"), models.load_model(wider / "model.keras")
+    assert (models.colorizer_width(start), models.colorizer_width(kept)) == (2, 3)
+    # A learning rate of 0 leaves the weights as widening set them (BatchNorm's moving statistics still move,
+    # so outputs are not compared here; test_models checks that widening keeps the output): widening the
+    # first run's model over the kept one's own new channels must change none of its trainable weights.
+    expected = models.build_colorizer(3, "classification", 1, kept.output.shape[-1], global_context=True)
+    expected.set_weights(kept.get_weights())
+    models.widen_colorizer(start, expected)
+    for want, got in zip(expected.trainable_weights, kept.trainable_weights, strict=True):
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+    # a narrower model cannot hold the earlier one: refused before any work
+    assert main(["train-colorizer", "--run-dir", str(tmp_path / "narrow"), "--init-from", str(first),
+                 "--width", "1", *small]) == 2
+    assert not (tmp_path / "narrow").exists()
+
+
 def test_resuming_a_run_from_before_the_precision_option_refuses_another_precision(tmp_path):
     from colorize_utils import shipped_model
 
