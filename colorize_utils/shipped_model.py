@@ -283,8 +283,7 @@ def export_pretrained(run_dir: str | os.PathLike, card: dict,
     calibrated = run_dir / RUN_FILES["calibrated_bins"]
     with atomic_path(out_dir / BINS_FILE) as partial:
         shutil.copyfile(calibrated if calibrated.exists() else run_dir / RUN_FILES["bins"], partial)
-    with atomic_path(out_dir / CARD_FILE) as partial:
-        partial.write_text(json.dumps(card, indent=1))
+    write_card(out_dir, card, CARD_FILE)
     return out_dir
 
 
@@ -496,8 +495,7 @@ def update_shipped_small_images(cfg: ColorizerConfig, out_dir: str | os.PathLike
             "holdout_check": {"rule": record["rule"], "images": record["holdout"]["images"],
                               "means": record["holdout"]["means"], "intervals": record["holdout"]["intervals"]}}}
         card = json_safe(card)
-        with atomic_path(out_dir / CARD_FILE) as partial:
-            partial.write_text(json.dumps(card, indent=1))
+        write_card(out_dir, card, CARD_FILE)
         run_card = Path(cfg.run_dir) / RUN_FILES["card"]
         if run_card.is_file() and json.loads(run_card.read_text()).get("timestamp") == shipped.card.get("timestamp"):
             write_card(cfg.run_dir, card)
@@ -512,9 +510,9 @@ def images_per_step(cfg: ColorizerConfig) -> float:
     return sum(sizes) / len(sizes)
 
 
-def write_card(run_dir: str | os.PathLike, card: dict) -> Path:
-    """The run's card.json (strict JSON), written atomically."""
-    path = Path(run_dir) / RUN_FILES["card"]
+def write_card(folder: str | os.PathLike, card: dict, name: str = RUN_FILES["card"]) -> Path:
+    """A card as strict JSON, written atomically: a run's card.json, or the package's CARD_FILE."""
+    path = Path(folder) / name
     with atomic_path(path) as partial:
         partial.write_text(json.dumps(json_safe(card), indent=1))
     return path

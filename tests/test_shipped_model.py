@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import pytest
 
-from colorize_utils import losses, models, pipeline, training
+from colorize_utils import inference, losses, models, pipeline, training
 from colorize_utils.binning import JointBins, QuantileBins, UniformBins, decode_distribution, load_binning
 from helpers import reporting_history
 from helpers import run_until as _run_until
@@ -378,3 +378,50 @@ def test_sigkill_of_the_shipped_model_command_resumes(tmp_path, shared_data):
     again = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=900)
     assert again.returncode == 0 and "holds a finished run" in again.stdout, again.stderr[-2000:]
     assert reporting_history(run_dir) == history
+
+
+def test_the_small_image_update_writes_the_shipped_card_only_when_it_applies(tmp_path, shared_data, monkeypatch):
+    from colorize_utils import photo_eval, shipped_model
+    from colorize_utils.cli import main
+    from colorize_utils.config import ColorizerConfig
+
+    monkeypatch.setenv("COLORIZE_DATA_DIR", str(shared_data))
+    run_dir, out = tmp_path / "run", tmp_path / "pretrained"
+    assert main(["train-colorizer", "--run-dir", str(run_dir), "--out", str(out), "--train-size", "60",
+                 "--val-size", "16", "--test-size", "16", "--steps", "2", "--steps-per-epoch", "2",
+                 "--batch-size", "8", "--width", "2"]) == 0
+    cfg = ColorizerConfig(data_dir=str(shared_data), train_size=60, val_size=16, test_size=16, run_dir=str(run_dir))
+    before = json.loads((out / shipped_model.CARD_FILE).read_text())
+    chosen = {"scale": 1.5, "prior_correction_alpha": 0.5, "temperature": 0.5, "guided_filter": None}
+    seen = {}
+
+    def decided(applies):
+        def update_small_images(colorizer, val_images, holdout, mean_ab, lam, sigma, log):
+            seen.update(val=len(val_images), holdout=len(holdout), mean=np.asarray(mean_ab).tolist())
+            return {"applies": applies, "rule": "the test's rule",
+                    "default_decoding": {**before["default_decoding"], "small_images": chosen},
+                    "calibration": {"photos": len(val_images), "rule": "r", "qualified": [], "candidates": []},
+                    "holdout": {"images": len(holdout), "means": [{"model": "updated", "psnr": 1.0}],
+                                "intervals": []}}
+        return update_small_images
+
+    monkeypatch.setattr(photo_eval, "update_small_images", decided(False))
+    shipped_model.update_shipped_small_images(cfg, out, log=lambda *a: None)
+    assert json.loads((out / shipped_model.CARD_FILE).read_text()) == before  # not applied: card untouched
+    assert json.loads((run_dir / "small_images_update.json").read_text())["applies"] is False  # the evidence kept
+    holdout = shipped_model.holdout_test_images(cfg, shipped_model.load_image_arrays(cfg)[0]["test"])
+    assert seen == {"val": 16, "holdout": len(holdout), "mean": before["train_ab_mean"]}
+
+    monkeypatch.setattr(photo_eval, "update_small_images", decided(True))
+    shipped_model.update_shipped_small_images(cfg, out, log=lambda *a: None)
+    after = json.loads((out / shipped_model.CARD_FILE).read_text())
+    assert after["default_decoding"]["small_images"] == chosen
+    assert after["prior_correction"]["small_images"]["chosen"] == chosen
+    assert after["prior_correction"]["small_images"]["holdout_check"]["rule"] == "the test's rule"
+    assert {k: v for k, v in after.items() if k not in ("default_decoding", "prior_correction")} == {
+        k: v for k, v in before.items() if k not in ("default_decoding", "prior_correction")}
+    assert json.loads((run_dir / "card.json").read_text()) == after  # the run that was shipped: its card too
+    assert inference.load_colorizer(out / shipped_model.MODEL_FILE).card["default_decoding"]["small_images"] == chosen
+    # another run's data settings are refused: the hold-out must be the shipped run's
+    with pytest.raises(ValueError, match="other data settings"):
+        shipped_model.update_shipped_small_images(dataclasses.replace(cfg, seed=7), out, log=lambda *a: None)
