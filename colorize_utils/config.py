@@ -272,10 +272,11 @@ class ColorizerConfig:
                              "finished train-colorizer run (its kept checkpoint and bins are read).")
         earlier_config = None if self.init_from is None else Path(self.init_from).expanduser() / "config.json"
         if earlier_config is not None and earlier_config.is_file():
-            earlier = json.loads(earlier_config.read_text())
-            if int(earlier.get("width", self.width)) > self.width or bool(
-                    earlier.get("global_context", self.global_context)) != self.global_context:
-                raise ValueError(f"init_from {self.init_from} was trained with width {earlier.get('width')} and "
-                                 f"global_context {earlier.get('global_context')}; a run started from it needs the "
+            # A run from before the global_context option had no such branch.
+            earlier = {"global_context": False, **json.loads(earlier_config.read_text())}
+            width, context = int(earlier.get("width", self.width)), bool(earlier["global_context"])
+            if width > self.width or context != self.global_context:
+                raise ValueError(f"init_from {self.init_from} was trained with width {width} and "
+                                 f"global_context {context}; a run started from it needs the "
                                  f"same global_context and a width at least as large (it is widened), got "
                                  f"{self.width} and {self.global_context}.")

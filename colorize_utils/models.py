@@ -279,11 +279,15 @@ def widen_colorizer(source: keras.Model, target: keras.Model) -> None:
     with target's width at least source's.
     """
     old_width, new_width = colorizer_width(source), colorizer_width(target)
-    names = [layer.name for layer in source.layers]
-    if new_width < old_width or names != [layer.name for layer in target.layers]:
-        raise ValueError(f"widen_colorizer needs two build_colorizer models of the same design, the target at "
-                         f"least as wide; got widths {old_width} -> {new_width} and layers "
-                         f"{'equal' if names == [layer.name for layer in target.layers] else 'different'}.")
+    if new_width < old_width:
+        raise ValueError(f"widen_colorizer: the target (width {new_width}) is narrower than the source (width "
+                         f"{old_width}); build the target at least as wide.")
+    differ = [(a.name, b.name) for a, b in zip(source.layers, target.layers) if a.name != b.name]
+    if len(source.layers) != len(target.layers) or differ or source.output.shape[3:] != target.output.shape[3:]:
+        raise ValueError(f"widen_colorizer: the two models are not the same design (first differing layers "
+                         f"{differ[:1] or 'none'}, {len(source.layers)} and {len(target.layers)} layers, outputs "
+                         f"{source.output.shape[3:]} and {target.output.shape[3:]}); build the target with the "
+                         "source's head, classes and global_context.")
     for old_layer, new_layer in zip(source.layers, target.layers):
         if not old_layer.weights:
             continue

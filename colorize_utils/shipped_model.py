@@ -494,7 +494,7 @@ def update_shipped_small_images(cfg: ColorizerConfig, out_dir: str | os.PathLike
             "chosen_at": provenance,
             "holdout_check": {"rule": record["rule"], "images": record["holdout"]["images"],
                               "means": record["holdout"]["means"], "intervals": record["holdout"]["intervals"]}}}
-        card = json_safe(card)
+        card = json_safe(card)  # compared below with the run's card as written (strict JSON)
         write_card(out_dir, card, CARD_FILE)
         run_card = Path(cfg.run_dir) / RUN_FILES["card"]
         if run_card.is_file() and json.loads(run_card.read_text()).get("timestamp") == shipped.card.get("timestamp"):

@@ -113,7 +113,9 @@ def test_widening_a_colorizer_keeps_its_output_and_refuses_a_narrower_target():
     assert np.abs(expected).max() > 1.0  # the comparison below is not between two near-zero outputs
     np.testing.assert_allclose(np.asarray(wider(lightness, training=False)), expected, rtol=1e-4, atol=1e-4)
     assert models.colorizer_width(wider) == 6 and wider.count_params() > 2 * source.count_params()
-    with pytest.raises(ValueError, match="at least as wide"):
+    with pytest.raises(ValueError, match="narrower than the source"):
         models.widen_colorizer(wider, models.build_colorizer(4, "classification", 1, 7, global_context=True))
     with pytest.raises(ValueError, match="same design"):
         models.widen_colorizer(source, models.build_colorizer(6, "classification", 1, 7, global_context=False))
+    with pytest.raises(ValueError, match="same design"):  # more classes: their logits would stay random
+        models.widen_colorizer(source, models.build_colorizer(6, "classification", 1, 9, global_context=True))

@@ -215,10 +215,10 @@ def test_a_wider_second_stage_starts_computing_the_earlier_runs_colours(tmp_path
 
     monkeypatch.setenv("COLORIZE_DATA_DIR", str(shared_data))
     small = ["--train-size", "60", "--val-size", "16", "--test-size", "16", "--steps-per-epoch", "2",
-             "--batch-size", "8", "--train-only"]
+             "--batch-size", "8", "--steps", "2", "--train-only"]
     first, wider = tmp_path / "first", tmp_path / "wider"
-    assert main(["train-colorizer", "--run-dir", str(first), "--steps", "4", "--width", "2", *small]) == 0
-    assert main(["train-colorizer", "--run-dir", str(wider), "--steps", "2", "--learning-rate", "0",
+    assert main(["train-colorizer", "--run-dir", str(first), "--width", "2", *small]) == 0
+    assert main(["train-colorizer", "--run-dir", str(wider), "--learning-rate", "0",
                  "--init-from", str(first), "--width", "3", *small]) == 0
     start, kept = models.load_model(first / "model.keras"), models.load_model(wider / "model.keras")
     assert (models.colorizer_width(start), models.colorizer_width(kept)) == (2, 3)
@@ -234,6 +234,16 @@ def test_a_wider_second_stage_starts_computing_the_earlier_runs_colours(tmp_path
     assert main(["train-colorizer", "--run-dir", str(tmp_path / "narrow"), "--init-from", str(first),
                  "--width", "1", *small]) == 2
     assert not (tmp_path / "narrow").exists()
+    # nor can a model without the earlier one's global-context branch, nor one from a run before that option
+    assert main(["train-colorizer", "--run-dir", str(tmp_path / "flat"), "--init-from", str(first),
+                 "--width", "3", "--no-global-context", *small]) == 2
+    assert not (tmp_path / "flat").exists()
+    earlier = json.loads((first / "config.json").read_text())
+    del earlier["global_context"]
+    (first / "config.json").write_text(json.dumps(earlier))
+    assert main(["train-colorizer", "--run-dir", str(tmp_path / "old"), "--init-from", str(first),
+                 "--width", "3", *small]) == 2
+    assert not (tmp_path / "old").exists()
 
 
 def test_resuming_a_run_from_before_the_precision_option_refuses_another_precision(tmp_path):

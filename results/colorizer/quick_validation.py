@@ -2,19 +2,20 @@
 """A trained run's kept checkpoint against the shipped version 2 on validation only (500 calibration photos, 1000
 Tiny val images), both at version 2's card settings, paired intervals. Written for photo_run_stage2 (session 4),
 given the run folder as an argument in session 5 (wide_run); the run's data/ cache supplies the Tiny val images."""
-import json, sys, time
+import json, subprocess, sys, time
 from pathlib import Path
 import numpy as np
-from colorize_utils import inference, photo_eval, models, metrics, shipped_model
+from colorize_utils import inference, photo_eval, models, shipped_model
 from colorize_utils.binning import load_binning
-from colorize_utils.config import ColorizerConfig
 
 t0 = time.time()
 shipped = inference.default_colorizer()
 card = shipped.card
 run = Path(sys.argv[1] if len(sys.argv) > 1 else "results/colorizer/photo_run_stage2")
 model = models.load_model(run / "model.keras")
-bins = load_binning(run / "bins.json").with_prior_correction(0.75, 0.5, 5.0)
+run_config = json.loads((run / "config.json").read_text())  # the run's own rebalancing settings
+bins = load_binning(run / "bins.json").with_prior_correction(card["default_decoding"]["prior_correction_alpha"],
+                                                            run_config["rebalance_lambda"], run_config["soft_sigma"])
 candidate = inference.Colorizer(model, bins, run / "model.keras", card={"default_decoding": card["default_decoding"]})
 photos = photo_eval.split_photos("../shared/data/photos", 1000, 1000, 42, 160)
 val = photo_eval.calibration_subset(photos["val"])
@@ -32,7 +33,6 @@ for name, photo_set in (("photo_val_500", val),
         print(name, row["method"], "vs", row["reference"], row["metric"],
               f"{row['difference']:+.4f} [{row['low']:+.4f}, {row['high']:+.4f}] {row['verdict']}", flush=True)
 out["seconds"] = time.time() - t0
-import subprocess
 out["commit"] = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
 val_loss = shipped_model.read_history(run / "history.csv")["val_loss"]
 kept = int(np.argmin(val_loss))
