@@ -189,12 +189,16 @@ def test_train_colorizer_records_the_precision_it_resolved_and_exports_float32(t
     assert not (tmp_path / "other").exists()
 
 
+# A second stage's runs in seconds: the shared Tiny ImageNet subset, blocks of 2 steps, training only.
+SMALL_STAGE = ["--train-size", "60", "--val-size", "16", "--test-size", "16", "--steps-per-epoch", "2",
+               "--batch-size", "8", "--train-only"]
+
+
 def test_a_second_stage_starts_from_the_earlier_runs_kept_checkpoint_and_bins(tmp_path, shared_data, monkeypatch):
     from colorize_utils.cli import main
 
     monkeypatch.setenv("COLORIZE_DATA_DIR", str(shared_data))
-    small = ["--train-size", "60", "--val-size", "16", "--test-size", "16", "--steps-per-epoch", "2",
-             "--batch-size", "8", "--width", "2", "--train-only"]
+    small = [*SMALL_STAGE, "--width", "2"]
     first, second = tmp_path / "first", tmp_path / "second"
     assert main(["train-colorizer", "--run-dir", str(first), "--steps", "4", *small]) == 0
     # a learning rate of 0 leaves every trained weight where the second stage started it
@@ -214,8 +218,7 @@ def test_a_wider_second_stage_starts_computing_the_earlier_runs_colours(tmp_path
     from colorize_utils.cli import main
 
     monkeypatch.setenv("COLORIZE_DATA_DIR", str(shared_data))
-    small = ["--train-size", "60", "--val-size", "16", "--test-size", "16", "--steps-per-epoch", "2",
-             "--batch-size", "8", "--steps", "2", "--train-only"]
+    small = [*SMALL_STAGE, "--steps", "2"]
     first, wider = tmp_path / "first", tmp_path / "wider"
     assert main(["train-colorizer", "--run-dir", str(first), "--width", "2", *small]) == 0
     assert main(["train-colorizer", "--run-dir", str(wider), "--learning-rate", "0",
