@@ -321,7 +321,7 @@ def update_small_images(colorizer: inference.Colorizer, small_validation: np.nda
     holdout_result["images"] = len(photo_set)
     applies = entry is not None and all(
         verdict != "worse" for verdict in verdicts(holdout_result, "updated", "current").values())
-    return {"calibration": {**calibration, "rule": SMALL_IMAGE_RULE}, "holdout": holdout_result,
+    return {"calibration": calibration, "holdout": holdout_result,
             "applies": bool(applies), "rule": SMALL_IMAGE_UPDATE_RULE,
             "default_decoding": updated if applies else settings}
 

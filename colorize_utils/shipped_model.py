@@ -238,8 +238,9 @@ def _build_and_fit(cfg: ColorizerConfig, bins, arrays: dict, run_dir: Path, resu
     if cfg.init_from is not None and not resuming:  # a resumed call has its own newer weights in backup/
         earlier = models.load_model(Path(cfg.init_from).expanduser() / RUN_FILES["model"])
         models.widen_colorizer(earlier, model)  # a plain copy at equal width; function-preserving when wider
-        print(f"weights: the kept checkpoint of {cfg.init_from} (width {models.colorizer_width(earlier)}"
-              + (f", widened to {cfg.width})" if cfg.width != models.colorizer_width(earlier) else ")"), flush=True)
+        earlier_width = models.colorizer_width(earlier)
+        print(f"weights: the kept checkpoint of {cfg.init_from} (width {earlier_width}"
+              + (f", widened to {cfg.width})" if cfg.width != earlier_width else ")"), flush=True)
     # A resumed call must not replay the first call's shuffles, crops and flips: seed by the blocks done.
     blocks_done = len(read_history(run_dir / RUN_FILES["history"]).get("loss", [])) if resuming else 0
     if cfg.init_from is not None:  # nor the earlier run's
