@@ -54,6 +54,10 @@ def _train_colorizer_parser(sub) -> None:
                         help="start from the kept checkpoint and bins of this finished run (train it further, "
                              "e.g. with another --batch-pattern and a lower --learning-rate); a larger --width widens it "
                              "so that it starts computing the same colours; default: from scratch")
+    parser.add_argument("--average-of", nargs="+", default=None, metavar="RUN_DIR",
+                        help="no training: average the weights of the kept checkpoints of these finished runs "
+                             "(two or more, of one width, trained further from one checkpoint with --init-from) "
+                             "into --run-dir, then calibrate, evaluate and export it like a trained run")
     parser.add_argument("--rebalance-lambda", type=float, default=defaults.rebalance_lambda)
     parser.add_argument("--max-minutes", type=float, default=None,
                         help="stop after the block that ends past this wall time (rerun to continue)")
@@ -84,13 +88,15 @@ def _run_train_colorizer(args) -> int:
 
     fields = {f.name for f in dataclasses.fields(ColorizerConfig)}
     cfg = ColorizerConfig(**{k: v for k, v in vars(args).items() if k in fields})
+    if cfg.average_of is not None:
+        cfg = dataclasses.replace(cfg, average_of=tuple(cfg.average_of))
     try:
         if args.train_only and args.evaluate_only:
             raise ValueError("--train-only and --evaluate-only exclude each other: give one.")
         if args.small_images and (args.train_only or args.evaluate_only or args.fresh or args.no_export
-                                  or args.init_from):
+                                  or args.init_from or args.average_of):
             raise ValueError("--small-images only re-chooses the shipped model's small-image settings: give it "
-                             "without --train-only, --evaluate-only, --fresh, --no-export or --init-from.")
+                             "without --train-only, --evaluate-only, --fresh, --no-export, --init-from or --average-of.")
         cfg.validate()
         check_distribute(cfg.distribute)  # whether this Keras backend can run the mode (imports Keras)
     except ValueError as error:

@@ -233,6 +233,9 @@ class ColorizerConfig:
     # A finished run folder whose kept checkpoint and bins this run starts from (a second stage that trains
     # an earlier run further, with its own batch pattern and learning rate); None trains from scratch.
     init_from: str | None = None
+    # Finished run folders (two or more, one width, one set of bins) whose kept checkpoints are averaged
+    # weight by weight (models.average_weights) instead of training: a "soup" of runs trained from one start.
+    average_of: tuple[str, ...] | None = None
 
     @property
     def epochs(self) -> int:
@@ -266,17 +269,32 @@ class ColorizerConfig:
             raise ValueError(f"Unknown distribute mode {self.distribute!r}; choose one of "
                              f"{', '.join(DISTRIBUTE_MODES)}.")
         check_precision(self.precision)
-        if self.init_from is not None and not all((Path(self.init_from).expanduser() / name).is_file()
-                                                  for name in ("model.keras", "bins.json")):
-            raise ValueError(f"init_from {self.init_from} holds no model.keras and bins.json; give the folder of a "
-                             "finished train-colorizer run (its kept checkpoint and bins are read).")
-        earlier_config = None if self.init_from is None else Path(self.init_from).expanduser() / "config.json"
-        if earlier_config is not None and earlier_config.is_file():
+        if self.average_of is not None and (self.init_from is not None or len(self.average_of) < 2):
+            raise ValueError("average_of takes two or more finished run folders and no init_from (their kept "
+                             f"checkpoints are averaged, not trained further); got {list(self.average_of)} and "
+                             f"init_from {self.init_from}.")
+        earlier_runs = ([("init_from", self.init_from)] if self.init_from is not None else []) + [
+            ("average_of", run) for run in self.average_of or ()]
+        for option, run in earlier_runs:
+            folder = Path(run).expanduser()
+            if not all((folder / name).is_file() for name in ("model.keras", "bins.json")):
+                raise ValueError(f"{option} {run} holds no model.keras and bins.json; give the folder of a "
+                                 "finished train-colorizer run (its kept checkpoint and bins are read).")
+            if not (folder / "config.json").is_file():
+                continue
             # A run from before the global_context option had no such branch.
-            earlier = {"global_context": False, **json.loads(earlier_config.read_text())}
+            earlier = {"global_context": False, **json.loads((folder / "config.json").read_text())}
             width, context = int(earlier.get("width", self.width)), bool(earlier["global_context"])
-            if width > self.width or context != self.global_context:
-                raise ValueError(f"init_from {self.init_from} was trained with width {width} and "
-                                 f"global_context {context}; a run started from it needs the "
-                                 f"same global_context and a width at least as large (it is widened), got "
-                                 f"{self.width} and {self.global_context}.")
+            too_wide = width > self.width if option == "init_from" else width != self.width
+            if too_wide or context != self.global_context:
+                need = ("a width at least as large (it is widened)" if option == "init_from" else
+                        "the same width (weights are averaged one for one)")
+                raise ValueError(f"{option} {run} was trained with width {width} and global_context {context}; "
+                                 f"this run needs the same global_context and {need}, got {self.width} and "
+                                 f"{self.global_context}.")
+        if self.average_of is not None:
+            tables = {Path(run).expanduser().joinpath("bins.json").read_bytes() for run in self.average_of}
+            if len(tables) > 1:
+                raise ValueError(f"average_of: the runs {list(self.average_of)} have different bin tables, so their "
+                                 "output layers mean different colors; average only runs started from one "
+                                 "checkpoint (train-colorizer --init-from keeps its bins).")

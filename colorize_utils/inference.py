@@ -28,6 +28,9 @@ DEFAULT_WORKING_SIZE = 64  # short side the model sees: the scale of Tiny ImageN
 # --upsample guided for a model whose card names no guided filter: the radius in model output cells, eps
 DEFAULT_GUIDED_FILTER = (1.0, 1e-3)
 STRIP_PIXELS = 256 * 1024  # pixels converted at a time: memory stays near the image's own size
+# A card's small_images.weights: other weights for images below the working size, beside the model file
+# (this stem, with its own bins as SMALL_MODEL_FILE's stem + ".bins.json").
+SMALL_MODEL_FILE = "colorizer.small.keras"
 
 
 def strip_rows(width: int) -> int:
@@ -53,7 +56,8 @@ class Colorizer:
 
     def settings(self, decode: str | None = None, temperature: float | None = None,
                  working_size: int | None = None, guided_filter=None,
-                 short_side: int | None = None, small_image_scale: float | None = None) -> "ColorizeSettings":
+                 short_side: int | None = None, small_image_scale: float | None = None,
+                 mirror_average: bool | None = None) -> "ColorizeSettings":
         """The settings a call uses: each one given here, else the model card's calibrated default
         (`default_decoding`), else the package's. `guided_filter`: None (the card's), False (bilinear) or
         (radius in model output cells, eps).
@@ -61,7 +65,7 @@ class Colorizer:
         An image whose `short_side` is below the working size is seen at about its own size (working_lightness),
         a scale at which the model's colors are duller: the card's `small_images` prior correction, temperature
         and enlargement (`scale`), calibrated on small validation images, apply to it (a temperature given here
-        wins)."""
+        wins), and so do its `weights` and `mirror_average` (cards before those keys: these weights, no mirror)."""
         card = self.card.get("default_decoding", {})
         small = card.get("small_images")
         chosen_size = int(working_size or card.get("working_size", DEFAULT_WORKING_SIZE))
@@ -69,6 +73,7 @@ class Colorizer:
             card = {**card, "temperature": small["temperature"],
                     "prior_correction_alpha": small["prior_correction_alpha"],
                     "small_image_scale": small.get("scale", 1.0),  # cards before the scale: own size
+                    "mirror_average": small.get("mirror_average", False), "weights": small.get("weights"),
                     # chosen with bilinear upsampling (cards before this key: the main settings' filter)
                     "guided_filter": small.get("guided_filter", card.get("guided_filter"))}
         if guided_filter is None:
@@ -82,9 +87,27 @@ class Colorizer:
             guided_filter=tuple(float(v) for v in guided_filter) if guided_filter else None,
             prior_correction_alpha=card.get("prior_correction_alpha"),
             small_image_scale=float(small_image_scale if small_image_scale is not None
-                                    else card.get("small_image_scale", 1.0)))
+                                    else card.get("small_image_scale", 1.0)),
+            mirror_average=bool(card.get("mirror_average", False) if mirror_average is None else mirror_average),
+            weights=card.get("weights"))
         settings.check()
         return settings
+
+    def for_settings(self, settings: "ColorizeSettings") -> "Colorizer":
+        """The colorizer that `settings` ask for: these weights or the card's other weights for small images
+        (`settings.weights`, loaded once), with the prior correction the settings name."""
+        chosen = self
+        if settings.weights:
+            key = ("weights", settings.weights)
+            if key not in self.variants:
+                path = self.path.with_name(settings.weights)
+                if not path.is_file():
+                    raise FileNotFoundError(f"{self.path}'s card names weights for small images, {path.name}, "
+                                            f"but {path} is missing: reinstall the package or export the run again.")
+                loaded = load_colorizer(path)
+                self.variants[key] = Colorizer(loaded.model, loaded.binning, path, self.card)
+            chosen = self.variants[key]
+        return chosen.with_prior_correction(settings.prior_correction_alpha)
 
     def with_prior_correction(self, alpha: float | None, lam: float | None = None,
                               sigma: float | None = None) -> "Colorizer":
@@ -120,6 +143,11 @@ class ColorizeSettings:
     # An image below the working size is seen at its short side times this (at most the working size): a
     # 64 px image shrunk from a photo is smaller than what the model learnt from (docs/colorizer.md).
     small_image_scale: float = 1.0
+    # Average the logits over the image and its mirror image (test-time augmentation): calibrated on the
+    # validation photos like the other settings (photo_eval.calibrate's stage 4).
+    mirror_average: bool = False
+    # Other weights for this image (a file beside the model, Colorizer.for_settings); None: the model's own.
+    weights: str | None = None
 
     def check(self) -> None:
         """ValueError naming the allowed values when a setting is out of range."""
@@ -294,12 +322,16 @@ def working_lightness(colorizer: Colorizer, lightness: np.ndarray, working_size:
 
 
 def predict_working_ab(colorizer: Colorizer, small_lightness: np.ndarray, decode: str,
-                       temperature: float) -> np.ndarray:
-    """ab (N, h, w, 2) predicted from N working-resolution L images (N, h, w) in one model call."""
+                       temperature: float, mirror_average: bool = False) -> np.ndarray:
+    """ab (N, h, w, 2) predicted from N working-resolution L images (N, h, w) in one model call; with
+    `mirror_average`, from the mean of the logits of each image and of its mirror image (flipped back)."""
     from keras import ops
 
-    output = colorizer.model(ops.convert_to_tensor(np.asarray(small_lightness, np.float32)[..., None]),
-                             training=False)
+    lightness = ops.convert_to_tensor(np.asarray(small_lightness, np.float32)[..., None])
+    output = colorizer.model(lightness, training=False)
+    if mirror_average:  # the width axis is 2 in both (N, H, W, 1) and the output (N, h, w, ...)
+        mirrored = colorizer.model(ops.flip(lightness, axis=2), training=False)
+        output = (output + ops.flip(mirrored, axis=2)) / 2.0
     if len(output.shape) == 5:
         output = colorizer.binning.decode_logits(output, decode, temperature)
     return np.asarray(ops.convert_to_numpy(output), np.float32)
@@ -354,6 +386,16 @@ def recombine(lightness: np.ndarray, small_ab: np.ndarray,
     return out
 
 
+def save_small_weights(colorizer: Colorizer, folder: str | os.PathLike) -> Path:
+    """Save a colorizer's weights and bins into `folder` as SMALL_MODEL_FILE (and its .bins.json), the other
+    weights a card's small_images entry names. Returns the model's path."""
+    folder = Path(folder)
+    path = folder / SMALL_MODEL_FILE
+    colorizer.model.save(path)
+    colorizer.binning.save(folder / (path.stem + ".bins.json"))
+    return path
+
+
 def lab_to_rgb_uint8(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
     """uint8 RGB of L (R x W) and full-resolution ab (R x W x 2), ab first fitted into the gamut (L kept)."""
     return lab_to_rgb_uint8_in_gamut(lightness[..., None], ab)
@@ -361,13 +403,14 @@ def lab_to_rgb_uint8(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
 
 def colorize(image, model=None, decode: str | None = None, temperature: float | None = None,
              working_size: int | None = None, guided_filter=None,
-             small_image_scale: float | None = None) -> np.ndarray:
+             small_image_scale: float | None = None, mirror_average: bool | None = None) -> np.ndarray:
     """Colorize one image: H x W x 3 uint8 RGB (only its L is used) or H x W gray -> H x W x 3 uint8 RGB.
 
     `model`: None (the shipped model, loaded once), a path to a .keras file, or a loaded `Colorizer`.
     `decode`: "annealed" (Zhang et al.'s annealed mean at `temperature`), "mean" or "argmax".
     `small_image_scale`: an image below the working size is seen at its short side times this (at most the
-    working size). Every setting left at None is the model card's calibrated default (Colorizer.settings).
+    working size). `mirror_average`: average the model's logits over the image and its mirror image.
+    Every setting left at None is the model card's calibrated default (Colorizer.settings).
     """
     check_given_settings(decode, temperature, working_size)
     rgb = as_rgb_uint8(image)
@@ -376,11 +419,12 @@ def colorize(image, model=None, decode: str | None = None, temperature: float | 
                          "downscale it first.")
     colorizer = resolve_colorizer(model)
     settings = colorizer.settings(decode, temperature, working_size, guided_filter, short_side=min(rgb.shape[:2]),
-                                  small_image_scale=small_image_scale)
-    colorizer = colorizer.with_prior_correction(settings.prior_correction_alpha)
+                                  small_image_scale=small_image_scale, mirror_average=mirror_average)
+    colorizer = colorizer.for_settings(settings)
     lightness = lightness_of(rgb)
     small = working_lightness(colorizer, lightness, settings.working_size, settings.small_image_scale)
-    small_ab = predict_working_ab(colorizer, small[None], settings.decode, settings.temperature)[0]
+    small_ab = predict_working_ab(colorizer, small[None], settings.decode, settings.temperature,
+                                  settings.mirror_average)[0]
     return recombine(lightness, small_ab, settings.guided_filter)
 
 

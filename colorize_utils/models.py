@@ -309,6 +309,26 @@ def widen_colorizer(source: keras.Model, target: keras.Model) -> None:
         new_layer.set_weights(values)
 
 
+def average_weights(trained: list[keras.Model]) -> keras.Model:
+    """The first model with every weight replaced by its mean over `trained` (a uniform "model soup",
+    Wortsman et al. 2022). Models trained further from one checkpoint stay in one basin of the loss, so the
+    average of their weights scores at least as well as each and often better; BatchNorm's moving statistics
+    are averaged the same way. Raises ValueError unless the models have the same layers and weight shapes."""
+    if len(trained) < 2:
+        raise ValueError(f"average_weights needs at least two models; got {len(trained)}.")
+    first = trained[0]
+    for other in trained[1:]:
+        shapes = [tuple(w.shape) for w in first.weights], [tuple(w.shape) for w in other.weights]
+        if [layer.name for layer in first.layers] != [layer.name for layer in other.layers] or shapes[0] != shapes[1]:
+            raise ValueError(f"average_weights: {other.name} is not the same design as {first.name} (other "
+                             "layers or weight shapes); only runs of one width and head, started from one "
+                             "checkpoint, can be averaged.")
+    weights = [model.get_weights() for model in trained]
+    first.set_weights([np.mean([w[i] for w in weights], axis=0).astype(weights[0][i].dtype)
+                       for i in range(len(weights[0]))])
+    return first
+
+
 def is_classifier(model: keras.Model) -> bool:
     """True when the model outputs bin logits (H, W, 2, num_bins) rather than ab."""
     return len(model.output.shape) == 5

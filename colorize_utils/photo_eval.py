@@ -30,7 +30,9 @@ CALIBRATION_RULE = (
     "with the highest score wins; when none qualifies, the highest score of all wins and the card says so. "
     "The search is by coordinates, on 500 validation photos spread evenly over the sources: stage 1 the "
     "working size (prior correction alpha 0.75, temperature 0.38, bilinear), stage 2 alpha and temperature at "
-    "that size, stage 3 the upsampling (bilinear, or a guided filter's radius in model cells and eps) at those.")
+    "that size, stage 3 the upsampling (bilinear, or a guided filter's radius in model cells and eps) at those, "
+    "stage 4 (added in session 6, before the averaged model's test scores) whether the logits are averaged "
+    "over the image and its mirror image, at those.")
 WORKING_SIZES = (96, 128, 160)
 DECODING_GRID = {"alpha": (0.25, 0.5, 0.75, 1.0), "temperature": (0.3, 0.38, 0.5)}
 UPSAMPLING_GRID = (None, (0.5, 1e-3), (1.0, 1e-3), (2.0, 1e-3), (1.0, 1e-4), (2.0, 1e-4))
@@ -145,7 +147,8 @@ def calibrate(colorizer: inference.Colorizer, photos: dict[str, np.ndarray], tra
                 + (f", vs reference {against}" if against else "") + ("  qualifies" if qualifies else ""))
         return choose([row for row in rows if row["stage"] == stage])[0]
 
-    base = {"decode": "annealed", "alpha": 0.75, "temperature": DEFAULT_TEMPERATURE, "guided_filter": False}
+    base = {"decode": "annealed", "alpha": 0.75, "temperature": DEFAULT_TEMPERATURE, "guided_filter": False,
+            "mirror_average": False}
     if small_image_scales is None:
         best = run(1, [{**base, "working_size": size} for size in working_sizes])
         sized = {"working_size": best["working_size"]}
@@ -156,12 +159,14 @@ def calibrate(colorizer: inference.Colorizer, photos: dict[str, np.ndarray], tra
     best = run(2, [{**base, **sized, "alpha": alpha, "temperature": temperature}
                    for alpha, temperature in itertools.product(decoding_grid["alpha"], decoding_grid["temperature"])])
     keep = {k: best[k] for k in ("decode", "alpha", "temperature", *sized)}
-    run(3, [{**keep, "guided_filter": guided or False} for guided in upsampling_grid])
-    winner, qualified = choose([row for row in rows if row["stage"] == 3])
+    best = run(3, [{**keep, "mirror_average": False, "guided_filter": guided or False} for guided in upsampling_grid])
+    run(4, [{**keep, "guided_filter": best["guided_filter"], "mirror_average": mirror} for mirror in (False, True)])
+    winner, qualified = choose([row for row in rows if row["stage"] == 4])
     guided = winner["guided_filter"]
     settings = {"decode": winner["decode"], "temperature": float(winner["temperature"]),
                 "working_size": int(winner["working_size"]), "prior_correction_alpha": float(winner["alpha"]),
                 "guided_filter": {"radius_cells": float(guided[0]), "eps": float(guided[1])} if guided else None,
+                "mirror_average": bool(winner["mirror_average"]),
                 **({"small_image_scale": float(winner["small_image_scale"])} if "small_image_scale" in winner else {})}
     return {"settings": settings, "admissible": bool(winner.get("admissible", True)), "rule": CALIBRATION_RULE,
             "qualified": qualified, "photos": len(photos),
@@ -234,7 +239,45 @@ def calibrate_small_images(colorizer: inference.Colorizer, small_validation: dic
     record = calibrate(colorizer, small_validation, train_ab_mean, working_sizes=(working_size,),
                        decoding_grid=SMALL_IMAGE_DECODING_GRID, upsampling_grid=(None,), lam=lam, sigma=sigma,
                        log=log, not_worse_than=reference, small_image_scales=SMALL_IMAGE_SCALES)
+    if reference is not None:  # the shipped model's own path for these images, scored by the same rule
+        means, _ = score(small_validation, {"reference": reference}, train_ab_mean)
+        row = next(row for row in means if row["model"] == "reference")
+        gray = next(row for row in means if row["model"] == metrics.GRAY)
+        qualifies, value = rule_score(row, gray)
+        record["reference"] = {**{k: row[k] for k in ("psnr", "auc", "colorfulness", "truth_colorfulness")},
+                               "qualifies": qualifies, "score": value}
     return {**record, "rule": SMALL_IMAGE_RULE}
+
+
+SMALL_IMAGE_WEIGHTS_RULE = (
+    "Written in session 6, before the averaged model's test scores. With a shipped model to compare with, "
+    "images below the working size keep the shipped model's own path for them (its weights, saved beside the "
+    "new model as inference.SMALL_MODEL_FILE, and its settings for such images) unless the new weights' "
+    "small-image winner (SMALL_IMAGE_RULE) is admissible and scores at least as high by CALIBRATION_RULE on "
+    "the same Tiny ImageNet validation images. Why: every continuation that gained on photos lost on 64 px "
+    "images (docs/colorizer.md), and one set of weights per scale lets each scale keep its best.")
+
+
+def keeps_previous_small_path(record: dict) -> bool:
+    """Whether, by SMALL_IMAGE_WEIGHTS_RULE, images below the working size keep the shipped model's path
+    (calibrate_small_images' record, made with a `previous` model)."""
+    if "reference" not in record:
+        return False
+    last = max(row["stage"] for row in record["candidates"])
+    winner, _ = choose([row for row in record["candidates"] if row["stage"] == last])
+    return not record["admissible"] or winner["score"] < record["reference"]["score"]
+
+
+def previous_small_entry(previous: inference.Colorizer, working_size: int, record: dict) -> dict:
+    """The card's `small_images` entry that colorizes images below `working_size` as `previous` does: its
+    weights (inference.SMALL_MODEL_FILE) and its settings for such images."""
+    settings = previous.settings(short_side=1)
+    guided = settings.guided_filter
+    return {"prior_correction_alpha": settings.prior_correction_alpha, "temperature": settings.temperature,
+            "scale": settings.small_image_scale, "mirror_average": settings.mirror_average,
+            "guided_filter": {"radius_cells": guided[0], "eps": guided[1]} if guided else None,
+            "weights": inference.SMALL_MODEL_FILE, "applies_below_short_side": int(working_size),
+            "met_targets": bool(record["reference"]["qualifies"]), "rule": SMALL_IMAGE_WEIGHTS_RULE}
 
 
 def small_image_entry(record: dict, working_size: int) -> dict | None:
@@ -245,6 +288,7 @@ def small_image_entry(record: dict, working_size: int) -> dict | None:
     small = record["settings"]
     return {"prior_correction_alpha": small["prior_correction_alpha"], "temperature": small["temperature"],
             "scale": small.get("small_image_scale", 1.0), "guided_filter": small.get("guided_filter"),
+            "mirror_average": bool(small.get("mirror_average", False)),
             "applies_below_short_side": int(working_size),
             "met_targets": bool(record["qualified"])}
 
@@ -267,7 +311,13 @@ def evaluate_photo_run(model, bins, run_model_path: Path, photos: dict[str, dict
         log(f"calibrating for small images on {len(small_validation)} validation images ...")
         small_calibration = calibrate_small_images(raw, as_photos(small_validation, "tiny_val_"), train_ab_mean,
                                                    settings["working_size"], lam, sigma, previous, log)
-        entry = small_image_entry(small_calibration, settings["working_size"])
+        if previous is not None and keeps_previous_small_path(small_calibration):
+            log("small images keep the shipped model's weights and settings (SMALL_IMAGE_WEIGHTS_RULE)")
+            inference.save_small_weights(previous.for_settings(previous.settings(short_side=1)),
+                                         Path(run_model_path).parent)
+            entry = previous_small_entry(previous, settings["working_size"], small_calibration)
+        else:
+            entry = small_image_entry(small_calibration, settings["working_size"])
         if entry is not None:
             settings["small_images"] = entry
     calibrated_bins = bins.with_prior_correction(settings["prior_correction_alpha"], lam, sigma)

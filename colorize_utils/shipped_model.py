@@ -186,6 +186,8 @@ def train_colorizer(cfg: ColorizerConfig):
     cfg = dataclasses.replace(cfg, precision=resolve_precision(cfg.precision))
     run_dir = Path(cfg.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    if cfg.average_of is not None and not (run_dir / RUN_FILES["model"]).exists():
+        average_runs(cfg)
     if (run_dir / RUN_FILES["model"]).exists() and not (run_dir / "backup").exists():
         # A finished run: rerunning the command must not throw its model away and train from scratch.
         print(f"{run_dir} holds a finished run: evaluating and exporting it (--fresh trains a new one).", flush=True)
@@ -227,6 +229,22 @@ def train_colorizer(cfg: ColorizerConfig):
                   flush=True)
         result = _build_and_fit(cfg, bins, arrays, run_dir, resuming)
     return result, bins, arrays, report
+
+
+def average_runs(cfg: ColorizerConfig) -> Path:
+    """Write the weight average of the kept checkpoints of `cfg.average_of` (models.average_weights) into
+    `cfg.run_dir` as a finished run: its model, the runs' common bins and its config. Nothing is trained; the
+    evaluation then calibrates and scores it like any other run. Returns the model's path."""
+    run_dir = Path(cfg.run_dir)
+    folders = [Path(run).expanduser() for run in cfg.average_of]
+    averaged = models.average_weights([load_model(folder / RUN_FILES["model"]) for folder in folders])
+    with atomic_path(run_dir / RUN_FILES["model"]) as partial:
+        averaged.save(partial)
+    shutil.copyfile(folders[0] / RUN_FILES["bins"], run_dir / RUN_FILES["bins"])
+    (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=1))
+    print(f"weights: the average of the kept checkpoints of {', '.join(map(str, cfg.average_of))} (nothing trained)",
+          flush=True)
+    return run_dir / RUN_FILES["model"]
 
 
 def _build_and_fit(cfg: ColorizerConfig, bins, arrays: dict, run_dir: Path, resuming: bool):
@@ -284,6 +302,15 @@ def export_pretrained(run_dir: str | os.PathLike, card: dict,
     calibrated = run_dir / RUN_FILES["calibrated_bins"]
     with atomic_path(out_dir / BINS_FILE) as partial:
         shutil.copyfile(calibrated if calibrated.exists() else run_dir / RUN_FILES["bins"], partial)
+    # Weights for images below the working size (photo_eval.SMALL_IMAGE_WEIGHTS_RULE) travel with the card
+    # that names them; a card that names none leaves no stale pair behind.
+    small = card.get("default_decoding", {}).get("small_images") or {}
+    for name in (inference.SMALL_MODEL_FILE, Path(inference.SMALL_MODEL_FILE).stem + ".bins.json"):
+        if small.get("weights"):
+            with atomic_path(out_dir / name) as partial:
+                shutil.copyfile(run_dir / name, partial)
+        elif (out_dir / name).exists():
+            (out_dir / name).unlink()
     write_card(out_dir, card, CARD_FILE)
     return out_dir
 
@@ -421,7 +448,9 @@ def evaluate_run(cfg: ColorizerConfig, result, bins, arrays: dict, report: dict,
                      "kept_block": result.best_epoch, "images_seen": images_seen, "train_seconds": train_seconds,
                      "images_per_second": images_seen / train_seconds if train_seconds else None,
                      "stopped_by_time_budget": bool(result.out_of_time),
-                     **({"initialized_from": earlier_training(cfg.init_from)} if cfg.init_from else {})},
+                     **({"initialized_from": earlier_training(cfg.init_from)} if cfg.init_from else {}),
+                     **({"averaged_from": [earlier_training(run) for run in cfg.average_of]}
+                        if cfg.average_of else {})},
         "data": {k: report.get(k) for k in ("source", "root", "sizes", "skipped_corrupt", "skipped_gray", "notes")},
         "test_metrics": {"split": f"Tiny ImageNet val/ folder, {len(arrays['test'])} images at 64x64", "rows": rows},
         "holdout_metrics": {"split": f"the other {len(holdout)} images of Tiny ImageNet's val/ folder (never used "

@@ -46,12 +46,13 @@ def colorize_frames(frames: Iterable[np.ndarray], model=None, decode: str | None
         height, width = pending[0].shape[:2]
         # as colorize() does for one image of this size (the card's settings for small images included)
         settings = loaded.settings(decode, temperature, working_size, guided_filter, short_side=min(height, width))
-        colorizer = loaded.with_prior_correction(settings.prior_correction_alpha)
+        colorizer = loaded.for_settings(settings)
         lightness = inference.lightness_of(np.concatenate(pending)).reshape(len(pending), height, width)
         small = np.stack([inference.working_lightness(colorizer, frame_l, settings.working_size,
                                                          settings.small_image_scale)
                           for frame_l in lightness])
-        predicted = inference.predict_working_ab(colorizer, small, settings.decode, settings.temperature)
+        predicted = inference.predict_working_ab(colorizer, small, settings.decode, settings.temperature,
+                                                 settings.mirror_average)
         if temporal == "none" and flow_size is None:
             steady = [smoother(small_l, small_ab) for small_l, small_ab in zip(small, predicted)]
         else:

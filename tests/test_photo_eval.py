@@ -118,6 +118,6 @@ def test_small_image_settings_reach_the_card_only_if_the_holdout_is_not_worse(mo
     if applies:
         assert record["default_decoding"]["small_images"] == {
             "prior_correction_alpha": 0.5, "temperature": 0.5, "scale": 1.5, "guided_filter": None,
-            "applies_below_short_side": 160, "met_targets": False}
+            "mirror_average": False, "applies_below_short_side": 160, "met_targets": False}
     else:
         assert record["default_decoding"] == current
