@@ -182,6 +182,49 @@ def test_images_below_the_working_size_get_the_cards_small_image_settings(monkey
     assert used == [(0.25, 0.5, (80, 80)), (0.75, 0.38, (160, 200)), (0.25, 0.5, (64, 80))], used
 
 
+def random_colorizer(seed: int, path=None, card=None) -> inference.Colorizer:
+    """A tiny untrained classification colorizer (asymmetric kernels: its colours change when mirrored)."""
+    import keras
+    from colorize_utils import models
+    from colorize_utils.binning import JointBins
+
+    keras.utils.set_random_seed(seed)
+    bins = JointBins.from_pixels(np.random.default_rng(seed).normal(0, 30, (5000, 2)).astype(np.float32))
+    model = models.build_colorizer(2, "classification", 1, bins.num_classes)
+    return inference.Colorizer(model, bins, path, card or {})
+
+
+def test_the_mirror_average_gives_a_mirrored_photo_the_mirrored_colours(photo):
+    colorizer = inference.default_colorizer()  # trained: its colours are far from uniform
+    image, mirrored = photo[:96, :144], np.ascontiguousarray(photo[:96, :144][:, ::-1])
+    for mirror in (False, True):
+        plain = inference.colorize(image, colorizer, working_size=48, mirror_average=mirror)
+        flipped = inference.colorize(mirrored, colorizer, working_size=48, mirror_average=mirror)
+        difference = np.abs(plain[:, ::-1].astype(int) - flipped).max()
+        # averaged with its mirror image the model is mirror-symmetric (to rounding); on its own it is not
+        assert (difference <= 1) if mirror else (difference > 10), (mirror, difference)
+
+
+def test_a_cards_small_image_weights_colour_small_images_and_only_them(tmp_path, photo):
+    main, other = random_colorizer(4, tmp_path / "colorizer.keras"), random_colorizer(5)
+    inference.save_small_weights(other, tmp_path)
+    card = {"default_decoding": {"decode": "annealed", "temperature": 0.38, "working_size": 64,
+                                 "small_images": {"prior_correction_alpha": None, "temperature": 0.38, "scale": 1.0,
+                                                  "weights": inference.SMALL_MODEL_FILE}}}
+    main.card = card
+    small, large = photo[:48, :72], photo[:200, :300]
+    by_other = {"temperature": 0.38, "working_size": 64}
+    np.testing.assert_array_equal(inference.colorize(small, main), inference.colorize(small, other, **by_other))
+    own_weights = inference.Colorizer(main.model, main.binning, None)
+    np.testing.assert_array_equal(inference.colorize(large, main), inference.colorize(large, own_weights, **by_other))
+    assert not np.array_equal(inference.colorize(large, main), inference.colorize(large, other, **by_other))
+    # a card naming weights that are not there says which file is missing
+    (tmp_path / inference.SMALL_MODEL_FILE).unlink()
+    fresh = inference.Colorizer(main.model, main.binning, tmp_path / "colorizer.keras", card)
+    with pytest.raises(FileNotFoundError, match="colorizer.small.keras"):
+        inference.colorize(small, fresh)
+
+
 def test_color_inputs_are_reduced_to_their_lightness_first(inputs):
     color = expected_rgb(inputs / "color.jpg")
     gray_version = inference.gray_of(color)  # the same L, no color

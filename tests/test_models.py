@@ -119,3 +119,18 @@ def test_widening_a_colorizer_keeps_its_output_and_refuses_a_narrower_target():
         models.widen_colorizer(source, models.build_colorizer(6, "classification", 1, 7, global_context=False))
     with pytest.raises(ValueError, match="same design"):  # more classes: their logits would stay random
         models.widen_colorizer(source, models.build_colorizer(6, "classification", 1, 9, global_context=True))
+
+
+def test_averaged_weights_are_the_mean_of_each_weight_and_other_designs_are_refused():
+    keras.utils.set_random_seed(0)
+    first, second = (models.build_colorizer(2, "classification", 1, 7, name=f"run{i}") for i in range(2))
+    expected = [(a + b) / 2 for a, b in zip(first.get_weights(), second.get_weights())]
+    assert not np.allclose(expected[0], first.get_weights()[0])  # two different random starts
+    averaged = models.average_weights([first, second])
+    for got, want in zip(averaged.get_weights(), expected, strict=True):  # BatchNorm's statistics included
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+    wider = models.build_colorizer(3, "classification", 1, 7)
+    with pytest.raises(ValueError, match="not the same design"):
+        models.average_weights([first, wider])
+    with pytest.raises(ValueError, match="at least two"):
+        models.average_weights([first])

@@ -69,6 +69,9 @@ def test_small_image_settings_must_not_lose_to_the_shipped_model_on_validation(m
     loose = photo_eval.calibrate_small_images(Stub(noise=4.0), truth, mean, 160, previous=Stub(noise=60.0), log=print)
     assert loose["qualified"] and loose["admissible"] and all(row["vs_reference"] for row in loose["candidates"])
     assert photo_eval.small_image_entry(loose, 160)["met_targets"] is True
+    assert not photo_eval.keeps_previous_small_path(loose)  # the new weights beat the shipped path: they serve
+    # stage 4 tries the mirror average at the winning settings, off and on
+    assert [row["mirror_average"] for row in loose["candidates"] if row["stage"] == 4] == [False, True]
     # against a model close to the truth every candidate is worse on PSNR: none is admissible, so the card gets
     # no small_images entry (evaluate_photo_run keeps the main settings)
     strict = photo_eval.calibrate_small_images(Stub(noise=4.0), truth, mean, 160, previous=Stub(noise=0.5), log=print)
@@ -76,6 +79,27 @@ def test_small_image_settings_must_not_lose_to_the_shipped_model_on_validation(m
     assert all(row["vs_reference"]["psnr"] == "worse" and not row["qualifies"] for row in strict["candidates"])
     assert strict["rule"] == photo_eval.SMALL_IMAGE_RULE
     assert not strict["admissible"] and photo_eval.small_image_entry(strict, 160) is None
+    assert photo_eval.keeps_previous_small_path(strict)  # SMALL_IMAGE_WEIGHTS_RULE: the shipped path stays
+
+
+def test_small_images_keep_the_shipped_weights_unless_the_new_winner_scores_at_least_as_high():
+    def record(winner_score, reference_score, admissible=True):
+        return {"admissible": admissible, "reference": {"score": reference_score, "qualifies": False},
+                "candidates": [{"stage": 1, "qualifies": False, "score": 9.0},  # an earlier stage never decides
+                               {"stage": 4, "qualifies": False, "score": winner_score}]}
+
+    assert photo_eval.keeps_previous_small_path(record(0.2, 0.3))
+    assert not photo_eval.keeps_previous_small_path(record(0.3, 0.3))
+    assert photo_eval.keeps_previous_small_path(record(0.5, 0.3, admissible=False))
+    assert not photo_eval.keeps_previous_small_path({"admissible": True, "candidates": []})  # no shipped model
+    # the entry colorizes small images as the shipped model does: its weights file and its small-image settings
+    shipped = inference.Colorizer(None, None, None, card={"default_decoding": {
+        "decode": "annealed", "temperature": 0.38, "working_size": 160, "prior_correction_alpha": 0.75,
+        "small_images": {"prior_correction_alpha": 0.5, "temperature": 0.7, "scale": 1.5, "guided_filter": None}}})
+    entry = photo_eval.previous_small_entry(shipped, 128, record(0.2, 0.3))
+    assert entry == {"prior_correction_alpha": 0.5, "temperature": 0.7, "scale": 1.5, "mirror_average": False,
+                     "guided_filter": None, "weights": inference.SMALL_MODEL_FILE, "applies_below_short_side": 128,
+                     "met_targets": False, "rule": photo_eval.SMALL_IMAGE_WEIGHTS_RULE}
 
 
 def test_the_best_admissible_candidate_wins_when_none_meets_the_targets():

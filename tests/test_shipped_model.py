@@ -6,13 +6,14 @@ import dataclasses
 import json
 import subprocess
 import sys
+import shutil
 import textwrap
 
 import keras
 import numpy as np
 import pytest
 
-from colorize_utils import inference, losses, models, pipeline, training
+from colorize_utils import inference, losses, models, pipeline, shipped_model, training
 from colorize_utils.binning import JointBins, QuantileBins, UniformBins, decode_distribution, load_binning
 from helpers import reporting_history
 from helpers import run_until as _run_until
@@ -247,6 +248,53 @@ def test_a_wider_second_stage_starts_computing_the_earlier_runs_colours(tmp_path
     assert main(["train-colorizer", "--run-dir", str(tmp_path / "old"), "--init-from", str(first),
                  "--width", "3", *small]) == 2
     assert not (tmp_path / "old").exists()
+
+
+def test_average_of_writes_the_mean_of_two_runs_as_a_finished_run_and_refuses_mismatched_runs(
+        tmp_path, shared_data, monkeypatch):
+    from colorize_utils.cli import main
+
+    monkeypatch.setenv("COLORIZE_DATA_DIR", str(shared_data))
+    small = [*SMALL_STAGE, "--width", "2", "--steps", "2"]
+    first, second, soup = tmp_path / "first", tmp_path / "second", tmp_path / "soup"
+    assert main(["train-colorizer", "--run-dir", str(first), *small]) == 0
+    assert main(["train-colorizer", "--run-dir", str(second), "--init-from", str(first), *small]) == 0
+    assert main(["train-colorizer", "--run-dir", str(soup), "--average-of", str(first), str(second), *small]) == 0
+    runs = [models.load_model(run / "model.keras") for run in (first, second)]
+    averaged = models.load_model(soup / "model.keras")
+    assert not np.allclose(runs[0].get_weights()[0], runs[1].get_weights()[0])
+    for got, a, b in zip(averaged.get_weights(), runs[0].get_weights(), runs[1].get_weights(), strict=True):
+        np.testing.assert_allclose(got, (a + b) / 2, rtol=1e-6, atol=1e-7)
+    assert (soup / "bins.json").read_bytes() == (first / "bins.json").read_bytes()
+    assert json.loads((soup / "config.json").read_text())["average_of"] == [str(first), str(second)]
+    # refused before any work: one run, a run of another width, other bins, or with --init-from
+    other_bins = tmp_path / "other_bins"
+    other_bins.mkdir()
+    for name in ("model.keras", "config.json"):
+        shutil.copyfile(second / name, other_bins / name)
+    (other_bins / "bins.json").write_text((second / "bins.json").read_text().replace("1", "2", 1))
+    for extra in (["--average-of", str(first)], ["--average-of", str(first), str(second), "--width", "3"],
+                  ["--average-of", str(first), str(other_bins)],
+                  ["--average-of", str(first), str(second), "--init-from", str(first)]):
+        target = tmp_path / "refused"
+        assert main(["train-colorizer", "--run-dir", str(target), *small, *extra]) == 2, extra
+        assert not target.exists()
+
+
+def test_export_carries_the_small_image_weights_its_card_names_and_removes_stale_ones(tmp_path):
+    run, out = tmp_path / "run", tmp_path / "out"
+    run.mkdir()
+    model = models.build_colorizer(2, "classification", 1, 5)
+    model.save(run / "model.keras")
+    (run / "bins.json").write_text("{}")
+    for name in (inference.SMALL_MODEL_FILE, "colorizer.small.bins.json"):
+        (run / name).write_bytes(b"small " + name.encode())
+    card = {"default_decoding": {"working_size": 160, "small_images": {"weights": inference.SMALL_MODEL_FILE}}}
+    shipped_model.export_pretrained(run, card, out)
+    assert (out / inference.SMALL_MODEL_FILE).read_bytes() == b"small " + inference.SMALL_MODEL_FILE.encode()
+    assert (out / "colorizer.small.bins.json").is_file()
+    shipped_model.export_pretrained(run, {"default_decoding": {"working_size": 160}}, out)
+    assert not (out / inference.SMALL_MODEL_FILE).exists() and not (out / "colorizer.small.bins.json").exists()
 
 
 def test_resuming_a_run_from_before_the_precision_option_refuses_another_precision(tmp_path):
