@@ -82,21 +82,23 @@ def test_small_image_settings_must_not_lose_to_the_shipped_model_on_validation(m
     assert photo_eval.keeps_previous_small_path(strict)  # SMALL_IMAGE_WEIGHTS_RULE: the shipped path stays
 
 
-def test_small_images_keep_the_shipped_weights_unless_the_new_winner_scores_at_least_as_high():
-    def record(winner_score, reference_score, admissible=True):
-        return {"admissible": admissible, "reference": {"score": reference_score, "qualifies": False},
-                "candidates": [{"stage": 1, "qualifies": False, "score": 9.0},  # an earlier stage never decides
-                               {"stage": 4, "qualifies": False, "score": winner_score}]}
+def test_small_images_keep_the_shipped_weights_unless_the_new_winner_is_significantly_better():
+    def record(psnr, auc):
+        return {"admissible": True, "reference": {"score": 0.0, "qualifies": False},
+                "candidates": [{"stage": 1, "qualifies": True, "score": 9.0,  # an earlier stage never decides
+                                "vs_reference": {"psnr": "better", "auc": "better"}},
+                               {"stage": 4, "qualifies": False, "score": 1.0, "vs_reference": {"psnr": psnr, "auc": auc}}]}
 
-    assert photo_eval.keeps_previous_small_path(record(0.2, 0.3))
-    assert not photo_eval.keeps_previous_small_path(record(0.3, 0.3))
-    assert photo_eval.keeps_previous_small_path(record(0.5, 0.3, admissible=False))
+    assert not photo_eval.keeps_previous_small_path(record("better", "better"))
+    assert photo_eval.keeps_previous_small_path(record("better", "tie"))
+    assert photo_eval.keeps_previous_small_path(record("tie", "better"))
+    assert photo_eval.keeps_previous_small_path(record("worse", "worse"))
     assert not photo_eval.keeps_previous_small_path({"admissible": True, "candidates": []})  # no shipped model
     # the entry colorizes small images as the shipped model does: its weights file and its small-image settings
     shipped = inference.Colorizer(None, None, None, card={"default_decoding": {
         "decode": "annealed", "temperature": 0.38, "working_size": 160, "prior_correction_alpha": 0.75,
         "small_images": {"prior_correction_alpha": 0.5, "temperature": 0.7, "scale": 1.5, "guided_filter": None}}})
-    entry = photo_eval.previous_small_entry(shipped, 128, record(0.2, 0.3))
+    entry = photo_eval.previous_small_entry(shipped, 128, record("tie", "tie"))
     assert entry == {"prior_correction_alpha": 0.5, "temperature": 0.7, "scale": 1.5, "mirror_average": False,
                      "guided_filter": None, "weights": inference.SMALL_MODEL_FILE, "applies_below_short_side": 128,
                      "met_targets": False, "rule": photo_eval.SMALL_IMAGE_WEIGHTS_RULE}
