@@ -1,5 +1,6 @@
 """The package as pip builds it: declared dependencies, the console script and the shipped model files."""
 
+import json
 import re
 import shutil
 import subprocess
@@ -66,7 +67,10 @@ def test_wheel_has_the_console_script_and_the_shipped_model(wheel):
     entry_points = read(wheel, ".dist-info/entry_points.txt")
     assert re.search(r"^colorize\s*=\s*colorize_utils\.cli:colorize_command$", entry_points, re.M), entry_points
     names = set(wheel.namelist())
-    for shipped in ("colorizer.keras", "colorizer.bins.json", "colorizer.card.json"):
+    card = json.loads((ROOT / "colorize_utils/pretrained/colorizer.card.json").read_text())
+    small = (card["default_decoding"].get("small_images") or {}).get("weights")  # weights the card names
+    extra = (small, small.replace(".keras", ".bins.json")) if small else ()
+    for shipped in ("colorizer.keras", "colorizer.bins.json", "colorizer.card.json", *extra):
         assert f"colorize_utils/pretrained/{shipped}" in names, f"{shipped} is missing from the wheel"
     assert wheel.getinfo("colorize_utils/pretrained/colorizer.keras").file_size == \
         (ROOT / "colorize_utils/pretrained/colorizer.keras").stat().st_size
