@@ -400,7 +400,8 @@ def test_train_colorizer_with_photos_calibrates_on_validation_photos_and_ships_o
     settings = card["default_decoding"]
     assert settings["working_size"] in (64, 96) and settings["prior_correction_alpha"] in (0.75, 1.0)
     stages = [row["stage"] for row in card["prior_correction"]["candidates"]]
-    assert stages == [1, 1, 2, 2, 3, 3]
+    assert stages == [1, 1, 2, 2, 3, 3, 4, 4]  # stage 4: the mirror average off and on
+    assert isinstance(settings["mirror_average"], bool)
     test = card["photos"]["photo_test"]
     assert test["images"] == 10 and {row["model"] for row in test["means"]} >= {"gray", "mean_color", "colorizer",
                                                                                 "previous"}
