@@ -275,11 +275,20 @@ def previous_small_entry(previous: inference.Colorizer, working_size: int, recor
     weights (inference.SMALL_MODEL_FILE) and its settings for such images."""
     settings = previous.settings(short_side=1)
     guided = settings.guided_filter
-    return {"prior_correction_alpha": settings.prior_correction_alpha, "temperature": settings.temperature,
-            "scale": settings.small_image_scale, "mirror_average": settings.mirror_average,
-            "guided_filter": {"radius_cells": guided[0], "eps": guided[1]} if guided else None,
-            "weights": inference.SMALL_MODEL_FILE, "applies_below_short_side": int(working_size),
-            "met_targets": bool(record["reference"]["qualifies"]), "rule": SMALL_IMAGE_WEIGHTS_RULE}
+    return small_images_settings(
+        {"prior_correction_alpha": settings.prior_correction_alpha, "temperature": settings.temperature,
+         "small_image_scale": settings.small_image_scale, "mirror_average": settings.mirror_average,
+         "guided_filter": {"radius_cells": guided[0], "eps": guided[1]} if guided else None},
+        working_size, record["reference"]["qualifies"],
+        weights=inference.SMALL_MODEL_FILE, rule=SMALL_IMAGE_WEIGHTS_RULE)
+
+
+def small_images_settings(settings: dict, working_size: int, met_targets: bool, **extra) -> dict:
+    """The card's `small_images` entry from settings in calibrate()'s format (plus `extra` keys)."""
+    return {"prior_correction_alpha": settings["prior_correction_alpha"], "temperature": settings["temperature"],
+            "scale": settings.get("small_image_scale", 1.0), "guided_filter": settings.get("guided_filter"),
+            "mirror_average": bool(settings.get("mirror_average", False)),
+            "applies_below_short_side": int(working_size), "met_targets": bool(met_targets), **extra}
 
 
 def small_image_entry(record: dict, working_size: int) -> dict | None:
@@ -287,12 +296,7 @@ def small_image_entry(record: dict, working_size: int) -> dict | None:
     admissible: every candidate is significantly worse than the reference)."""
     if not record["admissible"]:
         return None
-    small = record["settings"]
-    return {"prior_correction_alpha": small["prior_correction_alpha"], "temperature": small["temperature"],
-            "scale": small.get("small_image_scale", 1.0), "guided_filter": small.get("guided_filter"),
-            "mirror_average": bool(small.get("mirror_average", False)),
-            "applies_below_short_side": int(working_size),
-            "met_targets": bool(record["qualified"])}
+    return small_images_settings(record["settings"], working_size, record["qualified"])
 
 
 def evaluate_photo_run(model, bins, run_model_path: Path, photos: dict[str, dict[str, np.ndarray]],
