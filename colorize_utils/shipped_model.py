@@ -507,6 +507,7 @@ def update_shipped_small_images(cfg: ColorizerConfig, out_dir: str | os.PathLike
                                             correction.get("lambda", cfg.rebalance_lambda),
                                             correction.get("sigma", cfg.soft_sigma), log)
     log(markdown_table(record["holdout"]["means"]))
+    log(f"meets the issue's targets on the hold-out: {record['holdout'].get('meets_targets')}")
     log(("applies: " if record["applies"] else "does not apply: ") + record["rule"])
     for row in record["holdout"]["intervals"]:
         if row["method"] == "updated":

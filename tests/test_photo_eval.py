@@ -1,6 +1,8 @@
 """Scoring on photos (photo_eval, evaluation.photo_table): the rule that picks the defaults, the subset it is
 applied on, and gray's better side of the 0 bin edge photo by photo."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -147,3 +149,124 @@ def test_small_image_settings_reach_the_card_only_if_the_holdout_is_not_worse(mo
             "mirror_average": False, "applies_below_short_side": 160, "met_targets": False}
     else:
         assert record["default_decoding"] == current
+
+
+def chroma_photos(count: int = 30, size: int = 12) -> tuple[dict, dict]:
+    """Colorful photos (L and ab per photo, ab of one random hue each) and the same as uint8 RGB."""
+    from colorize_utils import color
+
+    rng = np.random.default_rng(3)
+    labs, photos = {}, {}
+    for index in range(count):
+        hue = rng.uniform(0, 2 * np.pi)
+        lightness = np.full((size, size, 1), 60.0) + rng.normal(0, 3, (size, size, 1))
+        ab = np.stack([np.full((size, size), 30 * np.cos(hue)), np.full((size, size), 30 * np.sin(hue))], -1)
+        labs[f"p{index}"] = (lightness, ab)
+        photos[f"p{index}"] = color.lab_channels_to_rgb_uint8(lightness, ab)
+    return labs, photos
+
+
+def altered(labs: dict, share: float, turn: float) -> dict:
+    """Each photo with its chroma scaled by `share` and its hue turned by `turn` radians (L kept)."""
+    from colorize_utils import color
+
+    cos, sin = np.cos(turn), np.sin(turn)
+    return {name: color.lab_channels_to_rgb_uint8(
+        lightness, share * np.stack([ab[..., 0] * cos - ab[..., 1] * sin, ab[..., 0] * sin + ab[..., 1] * cos], -1))
+        for name, (lightness, ab) in labs.items()}
+
+
+def test_the_targets_come_first_for_small_images(monkeypatch):
+    """A candidate that meets the three targets may be less faithful than a shipped path that does not meet
+    them (session 7's SMALL_IMAGE_RULE); it may not lose to a shipped path that meets them too."""
+    from types import SimpleNamespace
+
+    labs, truth = chroma_photos()
+    vivid_but_off = altered(labs, 0.75, 0.9)  # 0.75 x the truth's colorfulness, hues turned by about 50 degrees
+    faint = altered(labs, 0.3, 0.0)  # faithful hues, 0.3 x the colorfulness: nearer the truth, short of 0.6 x
+    close = altered(labs, 0.9, 0.0)  # faithful and vivid: meets the targets and beats the candidates
+
+    monkeypatch.setattr(photo_eval, "colorize_all",
+                        lambda photos, colorizer, **settings: colorizer.outputs)
+    monkeypatch.setattr(photo_eval, "SMALL_IMAGE_DECODING_GRID", {"alpha": (0.5,), "temperature": (0.38,)})
+
+    class Stub(SimpleNamespace):
+        def with_prior_correction(self, alpha, lam=0.5, sigma=5.0):
+            return self
+
+    mean = np.zeros(2)
+    record = photo_eval.calibrate_small_images(Stub(outputs=vivid_but_off), truth, mean, 160,
+                                               previous=Stub(outputs=faint), log=print)
+    assert not record["reference"]["qualifies"]
+    assert all(row["vs_reference"]["psnr"] == "worse" for row in record["candidates"])  # less faithful ...
+    assert record["qualified"] and record["admissible"]  # ... but it meets the targets, and the shipped path not
+    assert photo_eval.small_image_entry(record, 160)["met_targets"] is True
+    assert not photo_eval.keeps_previous_small_path(record)  # the new weights serve small images
+    # a shipped path that meets the targets too: the worse candidate is not admissible, the shipped path stays
+    record = photo_eval.calibrate_small_images(Stub(outputs=vivid_but_off), truth, mean, 160,
+                                               previous=Stub(outputs=close), log=print)
+    assert record["reference"]["qualifies"] and not record["admissible"]
+    assert photo_eval.small_image_entry(record, 160) is None and photo_eval.keeps_previous_small_path(record)
+
+
+def test_the_first_small_image_stage_chooses_by_score_alone():
+    rows = [{"qualifies": True, "admissible": True, "score": 0.1},
+            {"qualifies": False, "admissible": True, "score": 0.4},
+            {"qualifies": False, "admissible": False, "score": 0.9}]
+    assert photo_eval.choose(rows, by_score=True) == (rows[1], True)
+    assert photo_eval.choose(rows) == (rows[0], True)
+
+
+def test_an_update_that_meets_the_targets_applies_though_less_faithful(monkeypatch):
+    """SMALL_IMAGE_UPDATE_RULE (session 7): settings that meet the three targets on the hold-out replace
+    current ones that do not, even when less faithful; and the card's other weights keep serving small images."""
+    labs, holdout_photos = chroma_photos(40)
+    holdout = np.stack(list(holdout_photos.values()))
+    outputs = {"updated": altered(labs, 0.75, 0.9), "current": altered(labs, 0.3, 0.0)}
+    small = {"decode": "annealed", "temperature": 0.5, "working_size": 160, "prior_correction_alpha": 0.5,
+             "guided_filter": None, "small_image_scale": 1.5}
+    given = []
+
+    def calibrate_small_images(colorizer, *args, previous=None, **kwargs):
+        given.append(colorizer)
+        return {"settings": small, "admissible": True, "qualified": True, "photos": 4, "candidates": []}
+
+    monkeypatch.setattr(photo_eval, "calibrate_small_images", calibrate_small_images)
+
+    def colorize_all(photos, colorizer, **settings):
+        chosen = "updated" if colorizer.card["default_decoding"]["small_images"].get("scale") == 1.5 else "current"
+        return {name: outputs[chosen][f"p{int(name.rsplit('_', 1)[1])}"] for name in photos}
+
+    monkeypatch.setattr(photo_eval, "colorize_all", colorize_all)
+    current = {"decode": "annealed", "temperature": 0.38, "working_size": 160, "prior_correction_alpha": 0.75,
+               "small_images": {"prior_correction_alpha": 0.75, "temperature": 0.38, "scale": 1.0,
+                                "weights": inference.SMALL_MODEL_FILE}}
+    shipped = inference.Colorizer(None, None, Path("colorizer.keras"), card={"default_decoding": current})
+    other = inference.Colorizer("other weights", None, Path(inference.SMALL_MODEL_FILE), card=shipped.card)
+    shipped.variants[("weights", inference.SMALL_MODEL_FILE)] = other
+    record = photo_eval.update_small_images(shipped, holdout[:4], holdout, np.zeros(2), log=print)
+    assert photo_eval.verdicts(record["holdout"], "updated", "current")["psnr"] == "worse"
+    assert record["holdout"]["meets_targets"] == {"updated": True, "current": False}
+    assert record["applies"]
+    assert given[0].model == "other weights" and given[0].card == {}  # calibrated on the weights that serve them
+    assert record["default_decoding"]["small_images"]["weights"] == inference.SMALL_MODEL_FILE
+
+
+def test_the_enlargement_for_small_images_is_chosen_by_score_not_by_the_targets(monkeypatch):
+    """Stage 1 fixes the decoding, so meeting the targets there says little: a faithful enlargement with the
+    higher score wins over a vivid one that qualifies, and stage 2 then searches the decoding at that size."""
+    labs, truth = chroma_photos()
+    by_scale = {1.5: altered(labs, 0.5, 0.0), 2.0: altered(labs, 0.75, 0.9)}  # faithful but short / vivid but off
+    monkeypatch.setattr(photo_eval, "colorize_all",
+                        lambda photos, colorizer, **settings: by_scale.get(settings["small_image_scale"], truth))
+    monkeypatch.setattr(photo_eval, "SMALL_IMAGE_SCALES", (1.5, 2.0))
+    monkeypatch.setattr(photo_eval, "SMALL_IMAGE_DECODING_GRID", {"alpha": (0.5,), "temperature": (0.38,)})
+
+    class Stub:
+        def with_prior_correction(self, alpha, lam=0.5, sigma=5.0):
+            return self
+
+    record = photo_eval.calibrate_small_images(Stub(), truth, np.zeros(2), 160, log=print)
+    first = {row["small_image_scale"]: row for row in record["candidates"] if row["stage"] == 1}
+    assert first[2.0]["qualifies"] and not first[1.5]["qualifies"] and first[1.5]["score"] > first[2.0]["score"]
+    assert {row["small_image_scale"] for row in record["candidates"] if row["stage"] == 2} == {1.5}
