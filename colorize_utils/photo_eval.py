@@ -32,12 +32,17 @@ CALIBRATION_RULE = (
     "working size (prior correction alpha 0.75, temperature 0.38, bilinear), stage 2 alpha and temperature at "
     "that size, stage 3 the upsampling (bilinear, or a guided filter's radius in model cells and eps) at those, "
     "stage 4 (added in session 6, before the averaged model's test scores) whether the logits are averaged "
-    "over the image and its mirror image, at those.")
+    "over the image and its mirror image, at those. Revised in session 7, before any test or hold-out image "
+    "was scored with it: on validation images a candidate meets the colorfulness target only at 0.62 x the "
+    "truth's (VALIDATION_COLORFULNESS_SHARE), a margin of about one unit, because the score puts the winner "
+    "right at the line, and one on the line of 1,000 validation images misses 0.6 x on the test or hold-out "
+    "images about half the time; the targets themselves stay 0.6 x.")
 WORKING_SIZES = (96, 128, 160)
 DECODING_GRID = {"alpha": (0.25, 0.5, 0.75, 1.0), "temperature": (0.3, 0.38, 0.5)}
 UPSAMPLING_GRID = (None, (0.5, 1e-3), (1.0, 1e-3), (2.0, 1e-3), (1.0, 1e-4), (2.0, 1e-4))
 CALIBRATION_PHOTOS = 500
 PSNR_MARGIN, COLORFULNESS_SHARE = 0.3, 0.6
+VALIDATION_COLORFULNESS_SHARE = 0.62  # the choice on validation images keeps a margin (CALIBRATION_RULE)
 
 
 def split_photos(photos_dir: str | os.PathLike, val_size: int, test_size: int, seed: int,
@@ -80,11 +85,13 @@ def calibration_subset(photos: dict[str, np.ndarray], count: int | None = None) 
     return {name: photos[name] for name in names[::stride][:count]}
 
 
-def rule_score(row: dict, gray: dict) -> tuple[bool, float]:
-    """(qualifies, score) of one candidate's mean row against gray's, by CALIBRATION_RULE."""
+def rule_score(row: dict, gray: dict, colorfulness_share: float = COLORFULNESS_SHARE) -> tuple[bool, float]:
+    """(qualifies, score) of one candidate's mean row against gray's, by CALIBRATION_RULE: qualifies means it
+    meets the issue's three targets, with colorfulness at least `colorfulness_share` x the truth's (the
+    target's 0.6 on test and hold-out images; calibrate() asks VALIDATION_COLORFULNESS_SHARE)."""
     truth = row["truth_colorfulness"]
     qualifies = (row["psnr"] >= gray["psnr"] - PSNR_MARGIN and row["auc"] > gray["auc"]
-                 and row["colorfulness"] >= COLORFULNESS_SHARE * truth)
+                 and row["colorfulness"] >= colorfulness_share * truth)
     value = (row["psnr"] - gray["psnr"]) + 100.0 * (row["auc"] - gray["auc"]) - 0.1 * abs(row["colorfulness"] - truth)
     return qualifies, float(value)
 
@@ -125,7 +132,7 @@ def calibrate(colorizer: inference.Colorizer, photos: dict[str, np.ndarray], tra
     if not_worse_than is not None:  # the reference's own path, scored by the same rule
         means, _ = score(photos, {"reference": not_worse_than}, train_ab_mean, baselines=False)
         reference_row = next(row for row in means if row["model"] == "reference")
-        qualifies, value = rule_score(reference_row, gray)
+        qualifies, value = rule_score(reference_row, gray, VALIDATION_COLORFULNESS_SHARE)
         reference_record = {**{k: reference_row[k] for k in ("psnr", "auc", "colorfulness", "truth_colorfulness")},
                             "qualifies": qualifies, "score": value}
 
@@ -146,7 +153,7 @@ def calibrate(colorizer: inference.Colorizer, photos: dict[str, np.ndarray], tra
                                      references=("reference",), keys=("psnr", "auc"))
                 means, against = comparison["means"], verdicts(comparison, "candidate", "reference")
             row = next(row for row in means if row["model"] == "candidate")
-            qualifies, value = rule_score(row, gray)
+            qualifies, value = rule_score(row, gray, VALIDATION_COLORFULNESS_SHARE)
             # The issue's targets first: a candidate that meets them may lose fidelity to a reference that does not.
             admissible = "worse" not in against.values() or (
                 qualifies and reference_record is not None and not reference_record["qualifies"])

@@ -270,3 +270,23 @@ def test_the_enlargement_for_small_images_is_chosen_by_score_not_by_the_targets(
     first = {row["small_image_scale"]: row for row in record["candidates"] if row["stage"] == 1}
     assert first[2.0]["qualifies"] and not first[1.5]["qualifies"] and first[1.5]["score"] > first[2.0]["score"]
     assert {row["small_image_scale"] for row in record["candidates"] if row["stage"] == 2} == {1.5}
+
+
+def test_validation_keeps_a_margin_on_the_colorfulness_target(monkeypatch):
+    gray = row(23.0, 0.90, 0.1)
+    on_the_line = row(23.2, 0.905, 18.3)  # 0.61 x the truth's 30: meets the 0.6 x target, not the margin
+    assert photo_eval.rule_score(on_the_line, gray)[0]
+    assert not photo_eval.rule_score(on_the_line, gray, photo_eval.VALIDATION_COLORFULNESS_SHARE)[0]
+    # calibrate() asks the margin of every candidate on validation images
+    labs, truth = chroma_photos()
+    vivid = altered(labs, 0.9, 0.0)
+    monkeypatch.setattr(photo_eval, "colorize_all", lambda photos, colorizer, **settings: vivid)
+    monkeypatch.setattr(photo_eval, "SMALL_IMAGE_DECODING_GRID", {"alpha": (0.5,), "temperature": (0.38,)})
+
+    class Stub:
+        def with_prior_correction(self, alpha, lam=0.5, sigma=5.0):
+            return self
+
+    assert photo_eval.calibrate_small_images(Stub(), truth, np.zeros(2), 160, log=print)["qualified"]
+    monkeypatch.setattr(photo_eval, "VALIDATION_COLORFULNESS_SHARE", 2.0)  # more than the truth's: none can
+    assert not photo_eval.calibrate_small_images(Stub(), truth, np.zeros(2), 160, log=print)["qualified"]
