@@ -269,6 +269,9 @@ class ColorizerConfig:
             raise ValueError(f"Unknown distribute mode {self.distribute!r}; choose one of "
                              f"{', '.join(DISTRIBUTE_MODES)}.")
         check_precision(self.precision)
+        if isinstance(self.average_of, (str, os.PathLike)):
+            raise ValueError(f"average_of takes a list of run folders, not one path; got {self.average_of!r}: "
+                             f"give average_of=({str(self.average_of)!r}, 'OTHER_RUN_DIR').")
         if self.average_of is not None and (self.init_from is not None or len(self.average_of) < 2):
             raise ValueError("average_of takes two or more finished run folders and no init_from (their kept "
                              f"checkpoints are averaged, not trained further); got {list(self.average_of)} and "

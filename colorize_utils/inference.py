@@ -65,11 +65,16 @@ class Colorizer:
         An image whose `short_side` is below the working size is seen at about its own size (working_lightness),
         a scale at which the model's colors are duller: the card's `small_images` prior correction, temperature
         and enlargement (`scale`), calibrated on small validation images, apply to it (a temperature given here
-        wins), and so do its `weights` and `mirror_average` (cards before those keys: these weights, no mirror)."""
+        wins), and so do its `weights` and `mirror_average` (cards before those keys: these weights, no mirror).
+        "Below" is the card's `applies_below_short_side` (else its working size), whatever `working_size` says."""
         card = self.card.get("default_decoding", {})
         small = card.get("small_images")
         chosen_size = int(working_size or card.get("working_size", DEFAULT_WORKING_SIZE))
-        if small and short_side is not None and short_side < chosen_size:
+        # Which path an image takes is the card's (the size its small-image settings were chosen below), not
+        # the working size asked for: `--working-size` changes how large an image is seen, not which weights.
+        threshold = int((small or {}).get("applies_below_short_side",
+                                          card.get("working_size", DEFAULT_WORKING_SIZE)))
+        if small and short_side is not None and short_side < threshold:
             card = {**card, "temperature": small["temperature"],
                     "prior_correction_alpha": small["prior_correction_alpha"],
                     "small_image_scale": small.get("scale", 1.0),  # cards before the scale: own size
@@ -100,10 +105,18 @@ class Colorizer:
         if settings.weights:
             key = ("weights", settings.weights)
             if key not in self.variants:
-                path = self.path.with_name(settings.weights)
-                if not path.is_file():
-                    raise FileNotFoundError(f"{self.path}'s card names weights for small images, {path.name}, "
-                                            f"but {path} is missing: reinstall the package or export the run again.")
+                if self.path is None:
+                    raise ValueError(f"the card names weights for small images, {settings.weights}, but this "
+                                     "colorizer has no path to find them beside: load it with load_colorizer().")
+                path = Path(self.path).with_name(settings.weights)
+                # Only its own bins: a run folder's bins.json belongs to the main weights.
+                bins_path = path.with_name(path.stem + ".bins.json")
+                for needed in (path, bins_path):
+                    if not needed.is_file():
+                        raise FileNotFoundError(
+                            f"{self.path}'s card names weights for small images, {path.name} (with "
+                            f"{bins_path.name}), but {needed} is missing: reinstall the package or export the "
+                            "run again.")
                 loaded = load_colorizer(path)
                 self.variants[key] = Colorizer(loaded.model, loaded.binning, path, self.card)
             chosen = self.variants[key]

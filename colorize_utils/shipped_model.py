@@ -294,6 +294,13 @@ def export_pretrained(run_dir: str | os.PathLike, card: dict,
                       out_dir: str | os.PathLike = project_config.PRETRAINED_DIR) -> Path:
     """Copy the kept checkpoint and its bins into the package, with the card; each file written atomically."""
     run_dir, out_dir = Path(run_dir), Path(out_dir)
+    small = card.get("default_decoding", {}).get("small_images") or {}
+    small_files = ((small["weights"], Path(small["weights"]).stem + ".bins.json") if small.get("weights") else ())
+    # Every file first: a missing one must not leave the package with new weights under the old card.
+    missing = [str(run_dir / name) for name in (RUN_FILES["model"], *small_files) if not (run_dir / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"cannot export {run_dir}: {', '.join(missing)} missing (the card names them); "
+                                "evaluate the run again, which writes them. The package was left as it was.")
     out_dir.mkdir(parents=True, exist_ok=True)
     # Re-saved without the optimizer's state (train() writes model.keras without it; a run interrupted before
     # this change, or a model that cannot be copied, may hold it: a third of the size, and all inference needs).
@@ -304,12 +311,11 @@ def export_pretrained(run_dir: str | os.PathLike, card: dict,
         shutil.copyfile(calibrated if calibrated.exists() else run_dir / RUN_FILES["bins"], partial)
     # Weights for images below the working size (photo_eval.SMALL_IMAGE_WEIGHTS_RULE) travel with the card
     # that names them; a card that names none leaves no stale pair behind.
-    small = card.get("default_decoding", {}).get("small_images") or {}
+    for name in small_files:
+        with atomic_path(out_dir / name) as partial:
+            shutil.copyfile(run_dir / name, partial)
     for name in (inference.SMALL_MODEL_FILE, Path(inference.SMALL_MODEL_FILE).stem + ".bins.json"):
-        if small.get("weights"):
-            with atomic_path(out_dir / name) as partial:
-                shutil.copyfile(run_dir / name, partial)
-        elif (out_dir / name).exists():
+        if name not in small_files and (out_dir / name).exists():
             (out_dir / name).unlink()
     write_card(out_dir, card, CARD_FILE)
     return out_dir

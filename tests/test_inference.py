@@ -218,11 +218,26 @@ def test_a_cards_small_image_weights_colour_small_images_and_only_them(tmp_path,
     own_weights = inference.Colorizer(main.model, main.binning, None)
     np.testing.assert_array_equal(inference.colorize(large, main), inference.colorize(large, own_weights, **by_other))
     assert not np.array_equal(inference.colorize(large, main), inference.colorize(large, other, **by_other))
+    # the path is the card's threshold, whatever working size is asked for: a 48 px image still takes the small
+    # weights at working size 32, and a 200 px one the main weights at working size 256
+    np.testing.assert_array_equal(inference.colorize(small, main, working_size=32),
+                                  inference.colorize(small, other, temperature=0.38, working_size=32))
+    np.testing.assert_array_equal(inference.colorize(large, main, working_size=256),
+                                  inference.colorize(large, own_weights, temperature=0.38, working_size=256))
+    # small weights never borrow the main weights' bins: without their own, the missing file is named, even
+    # with a run folder's bins.json beside them
+    main.binning.save(tmp_path / "bins.json")
+    (tmp_path / "colorizer.small.bins.json").unlink()
+    fresh = inference.Colorizer(main.model, main.binning, tmp_path / "colorizer.keras", card)
+    with pytest.raises(FileNotFoundError, match="colorizer.small.bins.json"):
+        inference.colorize(small, fresh)
     # a card naming weights that are not there says which file is missing
     (tmp_path / inference.SMALL_MODEL_FILE).unlink()
     fresh = inference.Colorizer(main.model, main.binning, tmp_path / "colorizer.keras", card)
     with pytest.raises(FileNotFoundError, match="colorizer.small.keras"):
         inference.colorize(small, fresh)
+    with pytest.raises(ValueError, match="no path"):
+        inference.colorize(small, inference.Colorizer(main.model, main.binning, None, card))
 
 
 def test_color_inputs_are_reduced_to_their_lightness_first(inputs):

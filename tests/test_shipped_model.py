@@ -279,6 +279,9 @@ def test_average_of_writes_the_mean_of_two_runs_as_a_finished_run_and_refuses_mi
         target = tmp_path / "refused"
         assert main(["train-colorizer", "--run-dir", str(target), *small, *extra]) == 2, extra
         assert not target.exists()
+    # from Python, one path is not read as a list of its letters
+    with pytest.raises(ValueError, match="list of run folders"):
+        shipped_model.ColorizerConfig(run_dir=str(tmp_path / "refused"), average_of=str(first)).validate()
 
 
 def test_export_carries_the_small_image_weights_its_card_names_and_removes_stale_ones(tmp_path):
@@ -295,6 +298,12 @@ def test_export_carries_the_small_image_weights_its_card_names_and_removes_stale
     assert (out / "colorizer.small.bins.json").is_file()
     shipped_model.export_pretrained(run, {"default_decoding": {"working_size": 160}}, out)
     assert not (out / inference.SMALL_MODEL_FILE).exists() and not (out / "colorizer.small.bins.json").exists()
+    # a card naming small weights the run lacks: refused before anything is written, the package as it was
+    before = {path.name: path.read_bytes() for path in out.iterdir()}
+    (run / "colorizer.small.bins.json").unlink()
+    with pytest.raises(FileNotFoundError, match="colorizer.small.bins.json"):
+        shipped_model.export_pretrained(run, {**card, "note": "new"}, out)
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == before
 
 
 def test_resuming_a_run_from_before_the_precision_option_refuses_another_precision(tmp_path):
