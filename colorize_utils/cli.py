@@ -171,6 +171,9 @@ def _colorize_parser(sub) -> None:
     parser.add_argument("--upsample", default=None, choices=("guided", "bilinear"),
                         help="how color reaches full resolution: guided (edge-aware, a guided filter led by "
                              "the photo's lightness) or bilinear (default: the model card's)")
+    parser.add_argument("--mirror-average", action=argparse.BooleanOptionalAction, default=None,
+                        help="average the model's colors over the image and its mirror image (twice the model's "
+                             "time; default: the model card's, on for the shipped model)")
     parser.add_argument("--temporal", default="flow", help="clips: none (each frame alone), ema, or flow "
                         "(default: colors carried along the optical flow, so they do not flicker)")
     parser.add_argument("--skip-existing", action="store_true",
@@ -260,7 +263,7 @@ def _colorize_one_clip(source: Path, target: Path, colorizer, args, guided_filte
     try:
         return video.colorize_clip(source, target, colorizer, args.decode, args.temperature, args.working_size,
                                    args.temporal, on_frame=(lambda _: bar.update(1)) if bar else None,
-                                   guided_filter=guided_filter)
+                                   guided_filter=guided_filter, mirror_average=args.mirror_average)
     finally:
         if bar is not None:
             bar.close()
@@ -335,7 +338,7 @@ def _run_colorize(args) -> int:
                 continue
             rgb = images.read_image_file(source)
             result = inference.colorize(rgb, colorizer, args.decode, args.temperature, args.working_size,
-                                        guided_filter)
+                                        guided_filter, mirror_average=args.mirror_average)
             replaced += target.exists()
             with atomic_path(target) as partial:
                 Image.fromarray(result).save(partial, format="PNG")

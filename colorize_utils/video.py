@@ -27,7 +27,7 @@ def colorize_frames(frames: Iterable[np.ndarray], model=None, decode: str | None
                     temperature: float | None = None, working_size: int | None = None,
                     temporal: str = DEFAULT_TEMPORAL, strength: float = DEFAULT_TEMPORAL_STRENGTH,
                     chunk: int = CHUNK_FRAMES, flow_size: int | None = None,
-                    guided_filter=None) -> Iterator[np.ndarray]:
+                    guided_filter=None, mirror_average: bool | None = None) -> Iterator[np.ndarray]:
     """Colorize a stream of frames (each H x W x 3 uint8 RGB, or H x W gray; one size for the whole clip).
 
     Yields one uint8 RGB frame per input frame, in order, each with its input's L. Frames are predicted
@@ -45,7 +45,8 @@ def colorize_frames(frames: Iterable[np.ndarray], model=None, decode: str | None
         # Color conversions run on the chunk's frames stacked into one tall image: one call for all of them.
         height, width = pending[0].shape[:2]
         # as colorize() does for one image of this size (the card's settings for small images included)
-        settings = loaded.settings(decode, temperature, working_size, guided_filter, short_side=min(height, width))
+        settings = loaded.settings(decode, temperature, working_size, guided_filter, short_side=min(height, width),
+                                   mirror_average=mirror_average)
         colorizer = loaded.for_settings(settings)
         lightness = inference.lightness_of(np.concatenate(pending)).reshape(len(pending), height, width)
         small = np.stack([inference.working_lightness(colorizer, frame_l, settings.working_size,
@@ -102,7 +103,8 @@ class ClipResult:
 def colorize_clip(source: str | os.PathLike, target: str | os.PathLike, model=None, decode: str | None = None,
                   temperature: float | None = None, working_size: int | None = None,
                   temporal: str = DEFAULT_TEMPORAL, strength: float = DEFAULT_TEMPORAL_STRENGTH,
-                  on_frame: Callable[[int], None] | None = None, guided_filter=None) -> ClipResult:
+                  on_frame: Callable[[int], None] | None = None, guided_filter=None,
+                  mirror_average: bool | None = None) -> ClipResult:
     """Colorize a video file or animated GIF into `target` (its extension picks the format), streaming.
 
     The output has the input's frame size, frame rate and frame count (a GIF keeps each frame's duration).
@@ -115,7 +117,7 @@ def colorize_clip(source: str | os.PathLike, target: str | os.PathLike, model=No
     try:
         try:
             for frame in colorize_frames(reader, model, decode, temperature, working_size, temporal, strength,
-                                         guided_filter=guided_filter):
+                                         guided_filter=guided_filter, mirror_average=mirror_average):
                 writer.write(frame)
                 if on_frame is not None:
                     on_frame(writer.frames_written)

@@ -213,3 +213,37 @@ def test_cdc_is_zero_for_equal_color_distributions_and_one_for_disjoint_ones():
     assert temporal.color_distribution_consistency(alternating, gaps=(1,)) == pytest.approx(1.0)
     assert temporal.color_distribution_consistency(alternating, gaps=(2, 4)) == pytest.approx(0.0)
     assert temporal.color_distribution_consistency(alternating) == pytest.approx(1 / 3)
+
+
+def test_the_mirror_average_can_be_turned_off_for_clips_as_for_photos(photos, tmp_path):
+    """--no-mirror-average (and colorize_frames' mirror_average) reach every frame: a clip's frames are, up to
+    rounding, colorize()'s with the same switch, far from those with the other; the card's default is on."""
+    from colorize_utils import inference
+
+    def gap(first, second) -> float:
+        return float(np.abs(np.asarray(first, int) - np.asarray(second, int)).mean())
+
+    clip = clip_eval.synthetic_clip(photos["coffee"], "pan", 3, (60, 80))
+    alone = {mirror: np.stack([inference.colorize(frame, mirror_average=mirror) for frame in clip])
+             for mirror in (False, True)}
+    assert gap(alone[False], alone[True]) > 0.5  # the switch matters on these frames
+    for mirror in (False, True):
+        frames = np.stack(list(video.colorize_frames(clip, temporal="none", mirror_average=mirror)))
+        assert gap(frames, alone[mirror]) < 0.2 * gap(frames, alone[not mirror]), mirror
+    default = np.stack(list(video.colorize_frames(clip, temporal="none")))
+    assert gap(default, alone[True]) < 0.2 * gap(default, alone[False])  # the shipped card: on
+    # the command line, on a photo and on a clip
+    image = tmp_path / "photo.png"
+    Image.fromarray(clip[0]).save(image)
+    source = tmp_path / "clip.mp4"
+    write_clip(source, clip)
+    out = tmp_path / "out"
+    assert cli_main(["colorize", str(image), str(source), "--out", str(out), "--no-progress",
+                     "--no-mirror-average", "--temporal", "none"]) == 0
+    np.testing.assert_array_equal(np.asarray(Image.open(out / "photo.png")),
+                                  inference.colorize(clip[0], mirror_average=False))
+    _, written, _ = read_clip(out / "clip.mp4")
+    _, decoded, _ = read_clip(source)
+    expected = {mirror: np.stack(list(video.colorize_frames(decoded, temporal="none", mirror_average=mirror)))
+                for mirror in (False, True)}
+    assert gap(written, expected[False]) < gap(written, expected[True])
