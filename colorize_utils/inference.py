@@ -93,7 +93,8 @@ class Colorizer:
             prior_correction_alpha=card.get("prior_correction_alpha"),
             small_image_scale=float(small_image_scale if small_image_scale is not None
                                     else card.get("small_image_scale", 1.0)),
-            mirror_average=bool(card.get("mirror_average", False) if mirror_average is None else mirror_average),
+            mirror_average=(bool(card.get("mirror_average", False)) if mirror_average is None
+                            else check_switch("mirror_average", mirror_average)),
             weights=card.get("weights"))
         settings.check()
         return settings
@@ -348,6 +349,13 @@ def predict_working_ab(colorizer: Colorizer, small_lightness: np.ndarray, decode
     if len(output.shape) == 5:
         output = colorizer.binning.decode_logits(output, decode, temperature)
     return np.asarray(ops.convert_to_numpy(output), np.float32)
+
+
+def check_switch(name: str, value) -> bool:
+    """`value` if it is True or False (numpy's too), else a ValueError: bool('no') would be True."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise ValueError(f"{name} is on or off: give True or False; got {value!r}.")
 
 
 def check_given_settings(decode: str | None, temperature: float | None, working_size: int | None) -> None:

@@ -274,3 +274,9 @@ def test_the_python_api_raises_value_errors_for_bad_arrays():
             inference.colorize(bad)
     with pytest.raises(ValueError, match="above the limit"):
         inference.colorize(np.zeros((9000, 8000), np.uint8))
+
+
+@pytest.mark.parametrize("value", ["no", 0, None.__class__])
+def test_the_mirror_switch_takes_only_true_or_false(photo, value):
+    with pytest.raises(ValueError, match="mirror_average is on or off"):
+        inference.colorize(photo[:32, :32], mirror_average=value)
