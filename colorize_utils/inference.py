@@ -111,7 +111,7 @@ class Colorizer:
                                      "colorizer has no path to find them beside: load it with load_colorizer().")
                 path = Path(self.path).with_name(settings.weights)
                 # Only its own bins: a run folder's bins.json belongs to the main weights.
-                bins_path = path.with_name(path.stem + ".bins.json")
+                bins_path = bins_beside(path)
                 for needed in (path, bins_path):
                     if not needed.is_file():
                         raise FileNotFoundError(
@@ -122,6 +122,11 @@ class Colorizer:
                 self.variants[key] = Colorizer(loaded.model, loaded.binning, path, self.card)
             chosen = self.variants[key]
         return chosen.with_prior_correction(settings.prior_correction_alpha)
+
+    def for_small_images(self) -> "Colorizer":
+        """The colorizer that images below the card's small-image size get (its other weights, if it names
+        them, with their prior correction)."""
+        return self.for_settings(self.settings(short_side=1))
 
     def with_prior_correction(self, alpha: float | None, lam: float | None = None,
                               sigma: float | None = None) -> "Colorizer":
@@ -175,6 +180,12 @@ class ColorizeSettings:
                              f"{self.small_image_scale}.")
 
 
+def bins_beside(model_path: str | os.PathLike) -> Path:
+    """The bin table saved with a model file: `<stem>.bins.json` in its folder."""
+    model_path = Path(model_path)
+    return model_path.with_name(model_path.stem + ".bins.json")
+
+
 def load_colorizer(path: str | os.PathLike | None = None) -> Colorizer:
     """A saved model (default: the shipped one) with the bin table beside it (`<stem>.bins.json` or `bins.json`)."""
     path = Path(path) if path is not None else DEFAULT_MODEL
@@ -188,7 +199,7 @@ def load_colorizer(path: str | os.PathLike | None = None) -> Colorizer:
     model = load_model(path)
     binning = None
     # A training run folder holds its calibrated table (with the prior correction) beside the raw one.
-    for candidate in (path.with_name(path.stem + ".bins.json"), path.with_name("bins.calibrated.json"),
+    for candidate in (bins_beside(path), path.with_name("bins.calibrated.json"),
                       path.with_name("bins.json")):
         if candidate.is_file():
             binning = load_binning(candidate)
@@ -413,7 +424,7 @@ def save_small_weights(colorizer: Colorizer, folder: str | os.PathLike) -> Path:
     folder = Path(folder)
     path = folder / SMALL_MODEL_FILE
     colorizer.model.save(path)
-    colorizer.binning.save(folder / (path.stem + ".bins.json"))
+    colorizer.binning.save(bins_beside(path))
     return path
 
 

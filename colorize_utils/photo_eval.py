@@ -348,7 +348,7 @@ def evaluate_photo_run(model, bins, run_model_path: Path, photos: dict[str, dict
                                                    settings["working_size"], lam, sigma, previous, log)
         if previous is not None and keeps_previous_small_path(small_calibration):
             log("small images keep the shipped model's weights and settings (SMALL_IMAGE_WEIGHTS_RULE)")
-            inference.save_small_weights(previous.for_settings(previous.settings(short_side=1)),
+            inference.save_small_weights(previous.for_small_images(),
                                          Path(run_model_path).parent)
             entry = previous_small_entry(previous, settings["working_size"], small_calibration)
         else:
@@ -394,7 +394,7 @@ def update_small_images(colorizer: inference.Colorizer, small_validation: np.nda
     working_size = int(settings.get("working_size", inference.DEFAULT_WORKING_SIZE))
     weights = (settings.get("small_images") or {}).get("weights")
     # The weights that serve small images now (the card's other weights, if it names them) serve them after.
-    serving = colorizer.for_settings(colorizer.settings(short_side=1)) if weights else colorizer
+    serving = colorizer.for_small_images() if weights else colorizer
     # Candidates are decoded without the card: its prior correction would replace each candidate's.
     uncalibrated = dataclasses.replace(serving, card={}, variants={})
     calibration = calibrate_small_images(uncalibrated, as_photos(small_validation, "tiny_val_"), train_ab_mean,

@@ -295,7 +295,7 @@ def export_pretrained(run_dir: str | os.PathLike, card: dict,
     """Copy the kept checkpoint and its bins into the package, with the card; each file written atomically."""
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     small = card.get("default_decoding", {}).get("small_images") or {}
-    small_files = ((small["weights"], Path(small["weights"]).stem + ".bins.json") if small.get("weights") else ())
+    small_files = ((small["weights"], inference.bins_beside(small["weights"]).name) if small.get("weights") else ())
     # Every file first: a missing one must not leave the package with new weights under the old card.
     missing = [str(run_dir / name) for name in (RUN_FILES["model"], *small_files) if not (run_dir / name).is_file()]
     if missing:
@@ -314,7 +314,7 @@ def export_pretrained(run_dir: str | os.PathLike, card: dict,
     for name in small_files:
         with atomic_path(out_dir / name) as partial:
             shutil.copyfile(run_dir / name, partial)
-    for name in (inference.SMALL_MODEL_FILE, Path(inference.SMALL_MODEL_FILE).stem + ".bins.json"):
+    for name in (inference.SMALL_MODEL_FILE, inference.bins_beside(inference.SMALL_MODEL_FILE).name):
         if name not in small_files and (out_dir / name).exists():
             (out_dir / name).unlink()
     write_card(out_dir, card, CARD_FILE)
