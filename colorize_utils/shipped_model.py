@@ -23,7 +23,7 @@ import numpy as np
 from keras import ops
 
 from . import config as project_config
-from . import evaluation, inference, losses, metrics, models, photo_eval, pipeline, reporting, training
+from . import encoder, encoder_colorizer, evaluation, inference, losses, metrics, models, photo_eval, pipeline, reporting, training
 from .binning import JointBins, UniformBins, load_binning, mean_ab
 from .config import ColorizerConfig
 from .data import load_splits, stratified_folder_splits
@@ -247,18 +247,36 @@ def average_runs(cfg: ColorizerConfig) -> Path:
     return run_dir / RUN_FILES["model"]
 
 
+def build_run_model(cfg: ColorizerConfig, num_classes: int):
+    """The untrained network a run trains: version 4's encoder colorizer (cfg.encoder) or version 3's design."""
+    if cfg.encoder is not None:
+        return encoder_colorizer.build_encoder_colorizer(num_classes, cfg.decoder_width, name="colorizer")
+    return models.build_colorizer(cfg.width, "classification", 1, num_classes, name="colorizer",
+                                  global_context=cfg.global_context)
+
+
 def _build_and_fit(cfg: ColorizerConfig, bins, arrays: dict, run_dir: Path, resuming: bool):
     """Build the colorizer and fit it by blocks of steps (inside train_colorizer's distribution scope)."""
     models.set_seed(cfg.seed)
     with training.precision_policy(cfg.precision):
-        model = models.build_colorizer(cfg.width, "classification", 1, bins.num_classes, name="colorizer",
-                                       global_context=cfg.global_context)
+        model = build_run_model(cfg, bins.num_classes)
+    if cfg.encoder is not None and cfg.init_from is None and not resuming:
+        print(f"encoder: {encoder.load_imagenet_weights(model)} EfficientNet-Lite0 layers set to their ImageNet "
+              f"weights ({encoder.WEIGHTS_PACKAGE})", flush=True)
     if cfg.init_from is not None and not resuming:  # a resumed call has its own newer weights in backup/
         earlier = models.load_model(Path(cfg.init_from).expanduser() / RUN_FILES["model"])
-        models.widen_colorizer(earlier, model)  # a plain copy at equal width; function-preserving when wider
-        earlier_width = models.colorizer_width(earlier)
-        print(f"weights: the kept checkpoint of {cfg.init_from} (width {earlier_width}"
-              + (f", widened to {cfg.width})" if cfg.width != earlier_width else ")"), flush=True)
+        if cfg.encoder is not None:  # the same network: a plain copy (the stages differ in what trains)
+            model.set_weights(earlier.get_weights())
+            print(f"weights: the kept checkpoint of {cfg.init_from}", flush=True)
+        else:
+            models.widen_colorizer(earlier, model)  # a plain copy at equal width; function-preserving when wider
+            earlier_width = models.colorizer_width(earlier)
+            print(f"weights: the kept checkpoint of {cfg.init_from} (width {earlier_width}"
+                  + (f", widened to {cfg.width})" if cfg.width != earlier_width else ")"), flush=True)
+    if cfg.encoder is not None:
+        trainable = encoder_colorizer.set_encoder_trainable(model, cfg.fine_tune_from_block)
+        print(f"encoder: {'frozen' if cfg.fine_tune_from_block is None else f'{trainable:,} weights learn from block {cfg.fine_tune_from_block} on'}"
+              f" (BatchNorm in inference mode); {model.count_params():,} parameters", flush=True)
     # A resumed call must not replay the first call's shuffles, crops and flips: seed by the blocks done.
     blocks_done = len(read_history(run_dir / RUN_FILES["history"]).get("loss", [])) if resuming else 0
     if cfg.init_from is not None:  # nor the earlier run's

@@ -12,7 +12,7 @@ import colorize_utils
 LAYERS = (
     ("core", {"config", "files", "images", "color", "binning", "metrics", "tables"}),
     ("data", {"sources", "data", "pipeline"}),
-    ("models", {"models", "losses", "distribute"}),
+    ("models", {"models", "losses", "distribute", "encoder", "encoder_colorizer"}),
     ("training", {"training", "gan"}),
     ("evaluation and records", {"evaluation", "reporting", "plots"}),
     ("the shipped model", {"shipped_model", "inference", "clips", "temporal", "video", "clip_eval", "photo_eval",
