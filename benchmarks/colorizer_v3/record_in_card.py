@@ -1,4 +1,4 @@
-# Run from the repository root after test_photos.py: python results/colorizer/small_update_check/record_in_card.py
+# Run from the repository root after test_photos.py: python benchmarks/colorizer_v3/record_in_card.py
 """Write the test-photo check of session 7's small-image update (test_photos.json) into the shipped card and the
 run's card, beside the update's hold-out check, so the card says that its photo_test numbers predate the update."""
 import json
@@ -6,7 +6,7 @@ from pathlib import Path
 
 from colorize_utils.shipped_model import write_card
 
-check = json.loads(Path(__file__).with_name("test_photos.json").read_text())
+check = json.loads(Path("results/colorizer/small_update_check", "test_photos.json").read_text())
 summary = {"what": "the photo test split through colorize() after the update (the card's photos.photo_test predates "
                    "it: 259 of its 1,000 photos are below 160 px and take the small-image path)",
            "record": "results/colorizer/small_update_check/test_photos.json", "git_commit": check["git_commit"],

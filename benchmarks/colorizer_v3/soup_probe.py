@@ -1,4 +1,4 @@
-# Run from the repository root: python results/colorizer/soup_probe/probe.py
+# Run from the repository root: python benchmarks/colorizer_v3/soup_probe.py
 """Validation-only probe (session 6): weight averages ("model soups") of version 2 and its continuations, and a
 mirror-image test-time average, each at version 2's card settings, against version 2 (paired intervals)."""
 import json, subprocess, sys, time
@@ -62,5 +62,5 @@ for name, photo_set in (("photo_val_500", val),
                   f"{row['difference']:+.4f} [{row['low']:+.4f}, {row['high']:+.4f}] {row['verdict']}", flush=True)
 out["seconds"] = time.time() - t0
 out["commit"] = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-(Path(__file__).parent / "probe.json").write_text(json.dumps(out, indent=1, default=float))
+(Path("results/colorizer/soup_probe") / "probe.json").write_text(json.dumps(out, indent=1, default=float))
 print("seconds", out["seconds"])

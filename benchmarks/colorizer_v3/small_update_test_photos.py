@@ -1,4 +1,4 @@
-# Run from the repository root: python results/colorizer/small_update_check/test_photos.py
+# Run from the repository root: python benchmarks/colorizer_v3/small_update_test_photos.py
 """Session 7's small-image update through the photo test split. 259 of the 1,000 test photos have a short side
 below 160 px, so they take the small-image path, whose settings the update changed (chosen on Tiny val, applied
 by the Tiny hold-out). This scores the test photos through colorize() with the shipped card as updated, against
@@ -41,4 +41,4 @@ for subset, names in (("all", list(photos)), ("below_160_px", small)):
             print(f"  updated - {row['reference']}, {row['metric']}: {row['difference']:+.4f} "
                   f"[{row['low']:+.4f}, {row['high']:+.4f}] {row['verdict']}")
 record["seconds"] = round(time.time() - started, 1)
-Path(__file__).with_name("test_photos.json").write_text(json.dumps(record, indent=1, default=float))
+Path("results/colorizer/small_update_check", "test_photos.json").write_text(json.dumps(record, indent=1, default=float))

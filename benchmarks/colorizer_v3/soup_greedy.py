@@ -1,4 +1,4 @@
-# Run from the repository root: python results/colorizer/soup_probe/greedy.py
+# Run from the repository root: python benchmarks/colorizer_v3/soup_greedy.py
 """Validation photos only (session 6): which further ingredient improves the soup of version 2 and the
 photo-heavy run's kept checkpoint, at version 2's card settings (no mirror)."""
 import json, time
@@ -44,5 +44,5 @@ for row in comparison["means"]:
 for row in comparison["intervals"]:
     if row["reference"] == "version2":
         print(row["method"], row["metric"], f"{row['difference']:+.4f} [{row['low']:+.4f}, {row['high']:+.4f}] {row['verdict']}")
-(Path(__file__).parent / "greedy.json").write_text(json.dumps({"soups": soups, **comparison, "seconds": time.time() - t0}, indent=1, default=float))
+(Path("results/colorizer/soup_probe") / "greedy.json").write_text(json.dumps({"soups": soups, **comparison, "seconds": time.time() - t0}, indent=1, default=float))
 print("seconds", time.time() - t0)

@@ -1,4 +1,4 @@
-# Run from the repository root: python results/colorizer/quick_validation.py RUN_DIR (writes RUN_DIR/quick_validation.json)
+# Run from the repository root: python benchmarks/colorizer_v3/quick_validation.py RUN_DIR (writes RUN_DIR/quick_validation.json)
 """A trained run's kept checkpoint against the shipped version 2 on validation only (500 calibration photos, 1000
 Tiny val images), both at version 2's card settings, paired intervals. Written for photo_run_stage2 (session 4),
 given the run folder as an argument in session 5 (wide_run); the run's data/ cache supplies the Tiny val images."""

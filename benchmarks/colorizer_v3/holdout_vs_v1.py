@@ -1,4 +1,4 @@
-# Run from the repository root: python results/colorizer/small_update_check/holdout_vs_v1.py
+# Run from the repository root: python benchmarks/colorizer_v3/holdout_vs_v1.py
 """The shipped colorizer after session 7's small-image update against version 1 (the model issue 26 was filed
 against, results/colorizer/previous_v1) on the 7,900 Tiny ImageNet hold-out images, each through colorize() with
 its own card's defaults; gray and mean color beside them; paired 95% bootstrap intervals over images. It checks
@@ -29,4 +29,4 @@ for row in comparison["intervals"]:
           f"[{row['low']:+.4f}, {row['high']:+.4f}] {row['verdict']}")
 record = {"what": __doc__, "git_commit": git_commit(), "images": len(holdout),
           "seconds": round(time.time() - started, 1), **comparison}
-Path(__file__).with_name("holdout_vs_v1.json").write_text(json.dumps(record, indent=1, default=float))
+Path("results/colorizer/small_update_check", "holdout_vs_v1.json").write_text(json.dumps(record, indent=1, default=float))

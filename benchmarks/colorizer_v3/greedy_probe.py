@@ -1,4 +1,4 @@
-# Run from the repository root: python results/colorizer/greedy_probe/probe.py
+# Run from the repository root: python benchmarks/colorizer_v3/greedy_probe.py
 """Validation-only probe (session 7): is session 7's continuation of version 3 (greedy_run), alone or averaged
 with version 3 (a greedy soup's next ingredient), better than version 3 on the 500 calibration photos, each at
 version 3's card settings? Paired 95% intervals against version 3; gray and mean color beside them."""
@@ -37,4 +37,4 @@ for row in comparison["intervals"]:
 record = {"what": __doc__, "photos": len(validation), "settings": card["default_decoding"],
           "kept_checkpoint": "results/colorizer/greedy_run/model.keras (its best photo validation loss)",
           "git_commit": git_commit(), "seconds": round(time.time() - started, 1), **comparison}
-Path(__file__).with_name("probe.json").write_text(json.dumps(record, indent=1, default=float))
+Path("results/colorizer/greedy_probe", "probe.json").write_text(json.dumps(record, indent=1, default=float))
