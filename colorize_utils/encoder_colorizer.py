@@ -124,4 +124,4 @@ def set_encoder_trainable(model: keras.Model, from_block: int | None) -> int:
 
 def is_encoder_colorizer(model: keras.Model) -> bool:
     """True for a version-4 colorizer (it holds the gray-RGB input layer)."""
-    return any(layer.name == "gray_rgb" for layer in model.layers)
+    return any(layer.name == "gray_rgb" for layer in getattr(model, "layers", ()))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from PIL import Image
 from . import config
 from .binning import DEFAULT_TEMPERATURE, load_binning
 from .color import lab_to_rgb, lab_to_rgb_uint8_in_gamut, lightness_from_uint8
+from .encoder_colorizer import INPUT_MULTIPLE, is_encoder_colorizer
 from .models import is_classifier, load_model
 from .images import MAX_PIXELS, integer_to_uint8
 
@@ -27,6 +29,7 @@ DEFAULT_MODEL = config.PRETRAINED_DIR / "colorizer.keras"
 DEFAULT_WORKING_SIZE = 64  # short side the model sees: the scale of Tiny ImageNet, which it was trained on
 # --upsample guided for a model whose card names no guided filter: the radius in model output cells, eps
 DEFAULT_GUIDED_FILTER = (1.0, 1e-3)
+DEFAULT_INPUT_MULTIPLE = 8  # a card without `input_multiple`: version 3's design (three stride-2 stages)
 STRIP_PIXELS = 256 * 1024  # pixels converted at a time: memory stays near the image's own size
 # A card's small_images.weights: other weights for images below the working size, beside the model file
 # (this stem, with its own bins as SMALL_MODEL_FILE's stem + ".bins.json").
@@ -53,6 +56,15 @@ class Colorizer:
     def fully_convolutional(self) -> bool:
         """True for the colorizer (any input size); False for the paper's fixed-size CNNs."""
         return self.model.input.shape[1] is None
+
+    @property
+    def input_multiple(self) -> int:
+        """What the model's input height and width must be multiples of: the card's `input_multiple` (version 4:
+        32, its encoder's deepest stride), else 8 (version 3's three stride-2 stages)."""
+        if "input_multiple" in self.card:
+            return int(self.card["input_multiple"])
+        # a run folder's model before its card is written: what its design needs
+        return INPUT_MULTIPLE if is_encoder_colorizer(self.model) else DEFAULT_INPUT_MULTIPLE
 
     def settings(self, decode: str | None = None, temperature: float | None = None,
                  working_size: int | None = None, guided_filter=None,
@@ -284,11 +296,11 @@ def gray_of(rgb: np.ndarray) -> np.ndarray:
 MAX_WORKING_ASPECT = 8  # the model's input is at most 8 x working_size on its long side
 
 
-def working_shape(height: int, width: int, short_side: int, multiple: int = 8) -> tuple[int, int]:
+def working_shape(height: int, width: int, short_side: int, multiple: int = DEFAULT_INPUT_MULTIPLE) -> tuple[int, int]:
     """(h, w) with the shorter side `short_side`, the aspect kept (up to 8:1, so a 1 x 8000 strip cannot
-    become a huge model input), each rounded to a multiple of 8."""
+    become a huge model input), each rounded to a multiple of `multiple` (the model's input multiple)."""
     scale = short_side / min(height, width)
-    cap = MAX_WORKING_ASPECT * short_side
+    cap = max(multiple, MAX_WORKING_ASPECT * short_side // multiple * multiple)
     return (min(cap, max(multiple, int(round(height * scale / multiple)) * multiple)),
             min(cap, max(multiple, int(round(width * scale / multiple)) * multiple)))
 
@@ -340,7 +352,7 @@ def working_lightness(colorizer: Colorizer, lightness: np.ndarray, working_size:
     if colorizer.fully_convolutional:
         short = min(height, width)  # at or above the working size: the working size, whatever the scale
         target = min(int(working_size), max(short, int(round(short * float(small_image_scale)))))
-        work_h, work_w = working_shape(height, width, target)
+        work_h, work_w = working_shape(height, width, target, colorizer.input_multiple)
     else:  # the paper's CNNs take one fixed size
         work_h, work_w = (int(d) for d in colorizer.model.input.shape[1:3])
     return np.clip(_resize_float(lightness, work_h, work_w), 0.0, 100.0)
@@ -352,14 +364,48 @@ def predict_working_ab(colorizer: Colorizer, small_lightness: np.ndarray, decode
     `mirror_average`, from the mean of the logits of each image and of its mirror image (flipped back)."""
     from keras import ops
 
-    lightness = ops.convert_to_tensor(np.asarray(small_lightness, np.float32)[..., None])
-    output = colorizer.model(lightness, training=False)
-    if mirror_average:  # the width axis is 2 in both (N, H, W, 1) and the output (N, h, w, ...)
-        mirrored = colorizer.model(ops.flip(lightness, axis=2), training=False)
-        output = (output + ops.flip(mirrored, axis=2)) / 2.0
+    output = working_output(colorizer, small_lightness, mirror_average)
     if len(output.shape) == 5:
         output = colorizer.binning.decode_logits(output, decode, temperature)
     return np.asarray(ops.convert_to_numpy(output), np.float32)
+
+
+def working_output(colorizer: Colorizer, small_lightness: np.ndarray, mirror_average: bool = False,
+                   mirrored_only: bool = False):
+    """The model's raw output (bin logits, or ab) for N working-resolution L images (N, h, w); with
+    `mirror_average`, the mean over each image and its mirror image (flipped back); with `mirrored_only`,
+    the mirror image's alone (flipped back: release.grid_scores averages the two itself)."""
+    from keras import ops
+
+    lightness = ops.convert_to_tensor(np.asarray(small_lightness, np.float32)[..., None])
+    run = compiled_call(colorizer.model)
+    if mirrored_only:
+        return ops.flip(run(ops.flip(lightness, axis=2)), axis=2)
+    output = run(lightness)
+    if mirror_average:  # the width axis is 2 in both (N, H, W, 1) and the output (N, h, w, ...)
+        mirrored = run(ops.flip(lightness, axis=2))
+        output = (output + ops.flip(mirrored, axis=2)) / 2.0
+    return output
+
+
+_COMPILED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def compiled_call(model):
+    """model(x, training=False) as one compiled graph for inputs of any batch, height and width (TensorFlow:
+    a tf.function traced once; called eagerly, version 4's 250 layers cost about 0.4 s of Python dispatch per
+    call). Other backends call the model as it is. Made once per model and reused."""
+    import keras
+
+    if model not in _COMPILED:
+        if isinstance(model, keras.Model) and keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            spec = tf.TensorSpec([None, None, None, 1], tf.float32)
+            _COMPILED[model] = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+        else:
+            _COMPILED[model] = lambda x: model(x, training=False)
+    return _COMPILED[model]
 
 
 def check_switch(name: str, value) -> bool:

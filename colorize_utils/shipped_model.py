@@ -410,6 +410,8 @@ def evaluate_run(cfg: ColorizerConfig, result, bins, arrays: dict, report: dict,
     (photo_eval); without them the prior correction is chosen on Tiny ImageNet's validation split and the
     model ships. The calibrated bins are saved in the run folder; the card is written there by write_card.
     """
+    if cfg.encoder is not None:  # version 4: one calibration grid, the ship rule, a small card (release.py)
+        return evaluate_release(cfg, result, bins, arrays, report, started_commit, started, log)
     train_seconds = sum(result.history.get("seconds", []))
     steps_done = result.epochs_run * cfg.steps_per_epoch
     images_seen = steps_done * images_per_step(cfg)
@@ -487,6 +489,86 @@ def evaluate_run(cfg: ColorizerConfig, result, bins, arrays: dict, report: dict,
         card["photos"] = {"split": report.get("photos"), **{k: photo[k] for k in ("photo_test", "holdout", "ships",
                                                                                  "ship_rule")}}
     return card, bool(photo["ships"]) if photo is not None else True
+
+
+def training_summary(cfg: ColorizerConfig, result) -> dict:
+    """What a run trained: its settings, steps, kept block, images seen, time and images/s (and the earlier
+    stage's, with --init-from)."""
+    train_seconds = sum(result.history.get("seconds", []))
+    steps_done = result.epochs_run * cfg.steps_per_epoch
+    images_seen = steps_done * images_per_step(cfg)
+    return {**dataclasses.asdict(cfg), "steps_done": steps_done, "blocks_run": result.epochs_run,
+            "kept_block": result.best_epoch, "images_seen": images_seen, "train_seconds": train_seconds,
+            "images_per_second": images_seen / train_seconds if train_seconds else None,
+            "stopped_by_time_budget": bool(result.out_of_time),
+            **({"initialized_from": earlier_training(cfg.init_from)} if cfg.init_from else {})}
+
+
+def split_summary(photos: dict, cfg: ColorizerConfig) -> dict:
+    """The photo split as seed, counts and a hash of its file lists (the lists themselves are not kept)."""
+    import hashlib
+
+    digest = hashlib.sha256(json.dumps({name: sorted(photos[name]) for name in ("val", "test")}).encode())
+    return {"photos_dir": str(cfg.photos_dir), "seed": cfg.seed, "val": len(photos["val"]),
+            "test": len(photos["test"]), "sha256_of_file_lists": digest.hexdigest()}
+
+
+def evaluate_release(cfg: ColorizerConfig, result, bins, arrays: dict, report: dict, started_commit: str,
+                     started: float, log=print) -> tuple[dict, bool]:
+    """Version 4's evaluation: release.calibrate on the validation photos and Tiny validation images, then the
+    chosen settings and the shipped model through colorize() on the photo test split and the Tiny hold-out,
+    release.SHIP_RULE, the record (RELEASE_RECORD in the run folder) and the small card. Returns (card, ships)."""
+    from . import release
+
+    run_dir = Path(cfg.run_dir)
+    train_mean = mean_ab(UniformBins(10).fit(iter_ab(training_pixels(arrays))))
+    photos = photo_eval.split_photos(cfg.photos_dir, cfg.photo_val_size, cfg.photo_test_size, cfg.seed,
+                                     cfg.photo_size)
+    model_path = run_dir / RUN_FILES["model"]
+    raw = inference.Colorizer(result.model, bins, model_path)
+    calibration = release.calibrate(raw, release.validation_images(photos["val"], arrays["val"]), train_mean,
+                                    lam=cfg.rebalance_lambda, sigma=cfg.soft_sigma, log=log)
+    settings = calibration["settings"]
+    calibrated = bins.with_prior_correction(settings["prior_correction_alpha"], cfg.rebalance_lambda, cfg.soft_sigma)
+    calibrated.save(run_dir / RUN_FILES["calibrated_bins"])
+    new = inference.Colorizer(result.model, calibrated, model_path,
+                              card={"default_decoding": settings, "input_multiple": encoder_colorizer.INPUT_MULTIPLE})
+    previous = inference.default_colorizer() if inference.DEFAULT_MODEL.is_file() else None
+    colorizers = {"new": new, **({"shipped": previous} if previous is not None else {})}
+    holdout = holdout_test_images(cfg, arrays["test"])
+    photo_test = release.score_split(photos["test"], colorizers, train_mean, log)
+    holdout_result = release.score_split(photo_eval.as_photos(holdout, "tiny_holdout_"), colorizers, train_mean, log)
+    for name, scored in (("photo test split", photo_test), ("Tiny hold-out", holdout_result)):
+        log(f"{name} ({scored['images']} images, through colorize() with each model's defaults):")
+        log(markdown_table(scored["means"]))
+    ships, checks = release.ships(photo_test, holdout_result, "new", "shipped") if previous is not None else (
+        True, {"note": "no shipped model to compare with"})
+    log(("ships: " if ships else "does not ship: ") + release.SHIP_RULE)
+    record_path = run_dir / "record.json"
+    provenance = {"git_commit": started_commit, "machine": reporting.machine_description(),
+                  "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                  "wall_seconds_this_call": time.perf_counter() - started}
+    release.write_record(record_path, {
+        "version": release.VERSION, "split": split_summary(photos, cfg), "training": training_summary(cfg, result),
+        "data": {k: report.get(k) for k in ("source", "root", "sizes", "skipped_corrupt", "skipped_gray", "notes")},
+        "bins": {"kind": bins.kind, "classes": bins.num_classes, "step": bins.step,
+                 "fitted_on_pixels": int(bins.counts.sum())},
+        "calibration": calibration, "photo_test": photo_test, "holdout": {**holdout_result, "images": len(holdout)},
+        "previous": (previous.card.get("version", 3) if previous is not None else None),
+        "ship_rule": release.SHIP_RULE, "ship_checks": checks, "ships": ships, **provenance})
+    headline = {}
+    for name, scored in (("photo_test", photo_test), ("tiny_holdout", holdout_result)):
+        rows = {row["model"]: row for row in scored["means"]}
+        headline[name] = {"images": scored["images"], **{k: round(rows["new"][k], 4) for k in (
+            "psnr", "auc", "colorfulness", "truth_colorfulness")},
+            "gray_psnr": round(rows[metrics.GRAY]["psnr"], 4), "gray_auc": round(rows[metrics.GRAY]["auc"], 4)}
+    try:
+        relative = str(record_path.resolve().relative_to(project_config.PROJECT_ROOT))
+    except ValueError:
+        relative = str(record_path)
+    card = release.card(result.model, bins.num_classes, cfg.decoder_width, 256, settings, train_mean,
+                        started_commit, headline, relative)
+    return card, ships
 
 
 def earlier_training(init_from: str | os.PathLike) -> dict:

@@ -15,7 +15,7 @@ LAYERS = (
     ("models", {"models", "losses", "distribute", "encoder", "encoder_colorizer"}),
     ("training", {"training", "gan"}),
     ("evaluation and records", {"evaluation", "reporting", "plots"}),
-    ("the shipped model", {"shipped_model", "inference", "clips", "temporal", "video", "clip_eval", "photo_eval",
+    ("the shipped model", {"shipped_model", "inference", "clips", "temporal", "video", "clip_eval", "photo_eval", "release",
                            "turing"}),
     ("orchestration", {"notebook", "experiment", "runner"}),
     ("apps", {"cli", "widgets", "__init__", "__main__"}),
