@@ -12,7 +12,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 from colorize_utils import config  # noqa: E402  (after the settings above, which TensorFlow reads at import)
 from colorize_utils.files import git_commit  # noqa: E402
-from colorize_utils.notebook import RunFile  # noqa: E402
+from colorize_utils.paper.notebook import RunFile  # noqa: E402
 
 # Everything the tests and the notebooks under nbval write goes to a temporary folder, removed at exit:
 # a test run leaves nothing in the project.

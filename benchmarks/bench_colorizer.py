@@ -3,7 +3,7 @@
     python benchmarks/bench_colorizer.py [--widths 8 16 24 32] [--model PATH] [--no-training]
                                          [--out results/benchmarks/colorizer.json]
 
-1. Training throughput (images/s) of `models.build_colorizer` at each width, with the shipped model's recipe
+1. Training throughput (images/s) of `networks.build_colorizer` at each width, with the shipped model's recipe
    (joint bins, soft-encoded rebalanced cross-entropy, batch 128, random 56x56 crops), measured after a
    warm-up in one process, so the widths compare as ratios on the same machine.
 2. `colorize()` on a 1024x768 photo after the model is loaded (read L, predict, upsample, recombine), as
@@ -34,17 +34,18 @@ def training_throughput(widths: list[int], batch_size: int, steps: int) -> list[
     """Images/s of one fit() of `steps` steps per width, after a warm-up fit."""
     import keras
 
-    from colorize_utils import models, pipeline
+    from colorize_utils.runtime import networks
+    from colorize_utils.learning import pipeline
     from colorize_utils.binning import JointBins
-    from colorize_utils.losses import colorizer_loss
+    from colorize_utils.learning.losses import colorizer_loss
 
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (1024, 64, 64, 3), dtype=np.uint8)
     bins = JointBins.from_pixels(rng.normal(0, 25, (200_000, 2)))
     rows = []
     for width in widths:
-        models.set_seed(0)
-        model = models.build_colorizer(width, "classification", 1, bins.num_classes)
+        networks.set_seed(0)
+        model = networks.build_colorizer(width, "classification", 1, bins.num_classes)
         model.compile(keras.optimizers.Adam(1e-3), loss=colorizer_loss(bins, 0.5))
         data = pipeline.make_colorizer_dataset(images, batch_size, 56, augment=True)
         model.fit(data, steps_per_epoch=3, epochs=1, verbose=0)  # compile and warm up
@@ -64,7 +65,7 @@ def photo_timing(repeats: int = 5, model: str | None = None) -> dict:
     import skimage.data
     from PIL import Image
 
-    from colorize_utils import inference
+    from colorize_utils.runtime import inference
 
     photo = np.asarray(Image.fromarray(skimage.data.astronaut()).resize((1024, 768), Image.BILINEAR))
     colorizer = inference.resolve_colorizer(model)
@@ -133,7 +134,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "results" / "benchmarks"
                                               / "colorizer.json"))
     args = parser.parse_args()
-    from colorize_utils import reporting
+    from colorize_utils.learning import reporting
 
     record = {} if args.no_training else {"training": training_throughput(args.widths, args.batch_size, args.steps)}
     record["colorize_photo"] = photo_timing(model=args.model)

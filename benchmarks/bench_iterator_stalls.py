@@ -41,9 +41,9 @@ def one_run(model_name: str, autotune: bool, results_dir: str) -> dict:
     import keras
     import tensorflow as tf
 
-    from colorize_utils import data as data_lib, pipeline
-    from colorize_utils.experiment import Experiment, ModelSpec
-    from colorize_utils.notebook import start_notebook
+    from colorize_utils.learning import data as data_lib, pipeline
+    from colorize_utils.paper.experiment import Experiment, ModelSpec
+    from colorize_utils.paper.notebook import start_notebook
 
     original_make_dataset = pipeline.make_dataset
     autotune_seen = []
@@ -121,7 +121,7 @@ def main() -> None:
     if args.child:
         print("RESULT " + json.dumps(one_run(args.model, args.child == "on", args.results_dir)))
         return
-    from colorize_utils import reporting
+    from colorize_utils.learning import reporting
 
     runs = []
     for repeat in range(args.repeats):

@@ -22,7 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 def images_per_second(images, batch_size: int, batches: int, workers: int) -> float:
     """One timed run of `batches` batches."""
-    from colorize_utils.pipeline import numpy_colorizer_batches
+    from colorize_utils.learning.pipeline import numpy_colorizer_batches
 
     # Timed from the start, thread start-up included (a warm-up batch would let the threads build ahead untimed).
     stream = numpy_colorizer_batches(images, batch_size, 56, True, 0, True, 4, workers=workers)
@@ -43,7 +43,8 @@ def main() -> None:
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "results" / "benchmarks"
                                               / "numpy_colorizer_batches.json"))
     args = parser.parse_args()
-    from colorize_utils import config, data, pipeline, reporting
+    from colorize_utils import config
+    from colorize_utils.learning import data, pipeline, reporting
 
     root = os.environ.get("COLORIZE_DATA_DIR") or str(config.PROJECT_ROOT.parent / "shared" / "data")
     splits = data.load_splits("auto", (args.count, 0, 0), 64, 0, root=root, download=False, fallback="samples")

@@ -3,7 +3,7 @@
     python benchmarks/bench_pipeline.py [--count 4000] [--batch-size 250] [--out results/benchmarks/pipeline.json]
 
 Both sides do decode -> Lab -> batch for every image. The plain loop uses PIL and
-skimage.color.rgb2lab one image at a time; the pipeline is colorize_utils.pipeline.make_dataset
+skimage.color.rgb2lab one image at a time; the pipeline is colorize_utils.learning.pipeline.make_dataset
 without its cache ("cold": every pass decodes again) and with it ("cached": the uint8 images kept after the
 first epoch, as training runs it). Each side runs `--repeats` passes; best and median are printed. The
 stages (read, read + decode, batches of cached images; PIL decode, skimage rgb2lab) show where the time goes.
@@ -24,7 +24,8 @@ import numpy as np
 
 def find_files(count: int) -> tuple[list[str], str]:
     """Up to `count` real 64x64 JPEG files, and where they came from."""
-    from colorize_utils import config, data, sources
+    from colorize_utils import config
+    from colorize_utils.learning import data, sources
 
     for root in (os.environ.get("COLORIZE_DATA_DIR"), config.PROJECT_ROOT.parent / "shared" / "data"):
         found = sources.find_tiny_imagenet(Path(root)) if root else None
@@ -63,7 +64,8 @@ def plain_loop(files: list[str], batch_size: int) -> int:
 
 def bench_split(files: list[str]):
     """The files as a scanned ImageSplit, as data.load_splits would make it."""
-    from colorize_utils import data, images
+    from colorize_utils import images
+    from colorize_utils.learning import data
 
     scans = [images.scan_image(path) for path in files]
     return data.ImageSplit("bench", ["" for _ in files], paths=files, needs_pil=[s.needs_pil for s in scans],
@@ -84,14 +86,14 @@ def passes_per_second(dataset, repeats: int, count_of=lambda element: int(elemen
 
 def tf_pipeline(files: list[str], batch_size: int, repeats: int) -> list[float]:
     """The project's tf.data pipeline over the same files, uncached (cold): images/s of each pass."""
-    from colorize_utils import pipeline
+    from colorize_utils.learning import pipeline
 
     return passes_per_second(pipeline.make_dataset(bench_split(files), 64, batch_size, cache=False), repeats)
 
 
 def tf_pipeline_cached(files: list[str], batch_size: int, repeats: int) -> list[float]:
     """The pipeline as training runs it (uint8 images cached after the first epoch): the cached passes."""
-    from colorize_utils import pipeline
+    from colorize_utils.learning import pipeline
 
     dataset = pipeline.make_dataset(bench_split(files), 64, batch_size, shuffle=True, cache=True)
     for _ in dataset:  # the first epoch decodes and fills the cache
@@ -105,7 +107,7 @@ def stages(files: list[str], batch_size: int, repeats: int) -> dict[str, float]:
     from PIL import Image
     from skimage.color import rgb2lab
 
-    from colorize_utils import pipeline
+    from colorize_utils.learning import pipeline
 
     split = bench_split(files)
     batches = lambda dataset: dataset.batch(batch_size)  # noqa: E731  (count images per batch)
@@ -160,7 +162,7 @@ def main() -> None:
           f"{np.median(cached_rates) / np.median(plain_rates):.1f}x (goal: 20x)")
     for name, rate in stage_rates.items():
         print(f"  stage {name:30s}: {rate:8.0f} images/s")
-    from colorize_utils import reporting
+    from colorize_utils.learning import reporting
 
     out = reporting.write_benchmark_record(
         args.out, files=len(files), source=where, batch_size=args.batch_size,

@@ -65,7 +65,7 @@ def main() -> None:
     parser.add_argument("--publish", action="store_true",
                         help="run the runner with --publish (maintainers: the timed run becomes results/<profile>/)")
     args = parser.parse_args()
-    from colorize_utils import reporting
+    from colorize_utils.learning import reporting
 
     out = args.out or Path(__file__).resolve().parent.parent / "results" / "benchmarks" / f"runs_{args.profile}.json"
     with tempfile.TemporaryDirectory() as folder:

@@ -28,6 +28,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from colorize_utils.paper import models as paper_models
 
 ROOT = Path(__file__).resolve().parent.parent
 # paper_classification_50bins: notebook 04's largest model (26M weights in its output layer) at the demo's batch.
@@ -76,7 +77,9 @@ def build(model_name: str, batch: int, quarter: bool = False, optimizer: str = "
     import keras
     import numpy as np
 
-    from colorize_utils import gan, losses, models, training
+    from colorize_utils.runtime import networks
+    from colorize_utils.learning import losses, training
+    from colorize_utils.paper import gan
     from colorize_utils.binning import JointBins
 
     # the shipped model's loss: in losses since the structure pass, in colorizer in a --baseline-root before it
@@ -87,11 +90,11 @@ def build(model_name: str, batch: int, quarter: bool = False, optimizer: str = "
                 else training.adam(learning_rate, **kwargs))
 
     rng = np.random.default_rng(0)
-    models.set_seed(0)
+    networks.set_seed(0)
     if model_name.startswith("paper"):
         head = "regression" if model_name == "paper_regression" else "classification"
         num_bins = 50 if model_name.endswith("50bins") else 10
-        model = models.build_paper_cnn(64, width=8, head=head, num_bins=num_bins)
+        model = paper_models.build_paper_cnn(64, width=8, head=head, num_bins=num_bins)
         if quarter:
             model = quarter_resolution_head(model, head, num_bins)
         lightness = rng.uniform(0, 100, (batch, 64, 64, 1)).astype("float32")
@@ -104,7 +107,7 @@ def build(model_name: str, batch: int, quarter: bool = False, optimizer: str = "
         size = 64
     elif model_name == "colorizer":
         bins = JointBins.from_pixels(rng.normal(0, 25, (200_000, 2)))
-        model = models.build_colorizer(16, "classification", 1, bins.num_classes)
+        model = networks.build_colorizer(16, "classification", 1, bins.num_classes)
         model.compile(adam(1e-3), loss=colorizer_loss(bins, 0.5))
         lightness = rng.uniform(0, 100, (batch, 56, 56, 1)).astype("float32")
         target = rng.normal(0, 25, (batch, 14, 14, 2)).astype("float32")
@@ -276,7 +279,7 @@ def main() -> None:
                     row["share_of_float32_peak"] = row["achieved_gflops_per_second"] / peak["float32"]
                 rows.append(row)
                 print(f"{model_name:>20s} {'jax':>15s}: {row['images_per_second']:8.1f} images/s", flush=True)
-    from colorize_utils.reporting import write_benchmark_record
+    from colorize_utils.learning.reporting import write_benchmark_record
 
     write_benchmark_record(args.out, steps=args.steps, peak_gflops_per_second=peak, rows=rows,
                            note="ratios between settings of one model are comparable within this run only")

@@ -26,7 +26,10 @@ def main() -> None:
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "results" / "benchmarks"
                                               / "video.json"))
     args = parser.parse_args()
-    from colorize_utils import clip_eval, clips, config, inference, reporting, sources, video
+    from colorize_utils import config
+    from colorize_utils.runtime import clips, inference, video
+    from colorize_utils.learning import reporting, sources
+    from colorize_utils.paper import clip_eval
 
     clip = clip_eval.synthetic_clip(sources.natural_photos(("astronaut",))["astronaut"], "pan", args.frames, (480, 854))
     model = inference.default_colorizer()

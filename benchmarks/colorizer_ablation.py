@@ -61,11 +61,14 @@ def main() -> None:
     for variant in args.variants:
         train(variant, args, out_dir / variant)
 
-    from colorize_utils import inference, metrics, photo_eval, reporting, shipped_model
+    from colorize_utils import metrics
+    from colorize_utils.runtime import inference
+    from colorize_utils.learning import reporting
+    from colorize_utils.colorizer import photo_eval, shipped_model
     from colorize_utils.config import ColorizerConfig
     from colorize_utils.binning import load_binning
-    from colorize_utils.models import load_model
-    from colorize_utils.training import read_history
+    from colorize_utils.runtime.networks import load_model
+    from colorize_utils.learning.training import read_history
 
     photo_run = json.loads((ROOT / "results" / "colorizer" / "photo_run" / "config.json").read_text())
     photos = photo_eval.split_photos(args.photos, photo_run["photo_val_size"], photo_run["photo_test_size"],

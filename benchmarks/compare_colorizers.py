@@ -28,14 +28,16 @@ def compare(old, new, images, mean_ab, label: str) -> dict:
     """Metrics of both models and the baselines on uint8 images, with paired intervals."""
     from keras import ops
 
-    from colorize_utils import evaluation, metrics, models
+    from colorize_utils import metrics
+    from colorize_utils.runtime import networks
+    from colorize_utils.learning import evaluation
     from colorize_utils.binning import UniformBins
-    from colorize_utils.pipeline import rgb_uint8_to_model_pair
+    from colorize_utils.learning.pipeline import rgb_uint8_to_model_pair
 
     lightness, ab_true = (ops.convert_to_numpy(t) for t in rgb_uint8_to_model_pair(images))
     predictions = metrics.baseline_predictions(ab_true, mean_ab)
     for name, colorizer in (("old", old), ("new", new)):
-        predictions[name] = models.predict_ab(colorizer.model, lightness, colorizer.binning, 100, "annealed", 0.38)
+        predictions[name] = networks.predict_ab(colorizer.model, lightness, colorizer.binning, 100, "annealed", 0.38)
     rows, per_image = evaluation.build_metrics_table(lightness, ab_true, predictions,
                                                      {n: UniformBins(n) for n in (10, 30, 50)}, interval_metrics=())
     out = {"split": label, "images": len(images), "rows": rows, "new_minus_old": {}, "vs_gray": {}}
@@ -63,7 +65,9 @@ def main() -> None:
 
     import numpy as np
 
-    from colorize_utils import shipped_model, inference, files
+    from colorize_utils import files
+    from colorize_utils.runtime import inference
+    from colorize_utils.colorizer import shipped_model
 
     old, new = inference.load_colorizer(args.old), inference.load_colorizer(args.new)
     cfg = shipped_model.ColorizerConfig(data_dir=os.environ.get("COLORIZE_DATA_DIR", os.path.expanduser("~/tiny")),

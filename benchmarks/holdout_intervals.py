@@ -4,7 +4,9 @@
 """
 import json, os, time
 import numpy as np
-from colorize_utils import shipped_model, config, inference, metrics, files
+from colorize_utils import config, metrics, files
+from colorize_utils.runtime import inference
+from colorize_utils.colorizer import shipped_model
 cfg = shipped_model.ColorizerConfig(data_dir=os.environ.get("COLORIZE_DATA_DIR", os.path.expanduser("~/tiny")),
                                 run_dir=str(config.PROJECT_ROOT / "results" / "colorizer" / "run"))  # the Tiny-only run
 arrays, report = shipped_model.load_image_arrays(cfg)

@@ -7,7 +7,7 @@ Variants (environment), as in README.md's table:
     TRIM=1        malloc_trim(0) after each step (log b)
     CLEAR=1       keras.utils.clear_session(free_memory=True) after each model, and the live variables counted (c)
     ORDER=50,30,10  the bin counts in training order (default 10,30,50; h: 50,30,10; p64, p25: 50,30)
-    PBATCH=25     predictions of the trained models only, at this batch, through models.predict_ab (p64, p25);
+    PBATCH=25     predictions of the trained models only, at this batch, through networks.predict_ab (p64, p25);
                   default: Experiment.predictions (the baselines too, batch 64)
 The allocator runs f and g set TF_ONEDNN_USE_SYSTEM_ALLOCATOR=1 (and MALLOC_MMAP_THRESHOLD_=1048576
 MALLOC_ARENA_MAX=2). Every run prints the resident set by kind of mapping (/proc/self/smaps) and, at the end,
@@ -51,9 +51,10 @@ def rss(tag):
     print(msg, dict(by_kind), flush=True)
 
 
-from colorize_utils import data as data_lib, evaluation, models
-from colorize_utils.experiment import Experiment, ModelSpec
-from colorize_utils.notebook import start_notebook
+from colorize_utils.runtime import networks
+from colorize_utils.learning import data as data_lib, evaluation
+from colorize_utils.paper.experiment import Experiment, ModelSpec
+from colorize_utils.paper.notebook import start_notebook
 
 rss("imports")
 run = start_notebook("04_bin_sweep", "demo", None, None, None, sys.argv[1])
@@ -71,7 +72,7 @@ for nb in ORDER:
         print("live variables", sum(1 for o in gc.get_objects() if isinstance(o, tf.Variable)))
 binnings = {n: exp.binning(n) for n in (10, 30, 50)}
 if PBATCH:
-    preds = {name: models.predict_ab(r.model, exp.test_L, r.binning, batch_size=PBATCH) for name, r in exp.results.items()}
+    preds = {name: networks.predict_ab(r.model, exp.test_L, r.binning, batch_size=PBATCH) for name, r in exp.results.items()}
 else:
     preds = exp.predictions(exp.test_L, exp.test_ab)
 rss(f"predictions (batch {PBATCH or 64})")

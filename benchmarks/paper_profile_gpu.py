@@ -40,7 +40,7 @@ SAME_AS = {"ce_10_bins": "cross_entropy", "paper_cnn_ce10": "cross_entropy"}  # 
 
 def spec_for(name: str):
     """The ModelSpec a notebook builds for `name`."""
-    from colorize_utils.experiment import ABLATION, LOSS_COMPARISON, ModelSpec
+    from colorize_utils.paper.experiment import ABLATION, LOSS_COMPARISON, ModelSpec
 
     specs = {spec.name: spec for spec in LOSS_COMPARISON + ABLATION}
     specs["baseline_l2"] = ModelSpec("baseline_l2", loss="l2", architecture="baseline")
@@ -64,7 +64,8 @@ def time_gan_step(experiment, width: int, batch_size: int, steps: int) -> float:
     """
     import keras
 
-    from colorize_utils import gan, pipeline
+    from colorize_utils.learning import pipeline
+    from colorize_utils.paper import gan
 
     lightness, ab = pipeline.split_to_lab(experiment.data.train, experiment.image_size)
     batch_size = min(batch_size, len(lightness))
@@ -108,9 +109,10 @@ def project(args) -> None:
     """Measure every model of the paper profile briefly and project the profile's wall time."""
     import keras
 
-    from colorize_utils import config, data as data_lib, files, reporting
-    from colorize_utils.experiment import Experiment
-    from colorize_utils.notebook import start_notebook
+    from colorize_utils import config, files
+    from colorize_utils.learning import data as data_lib, reporting
+    from colorize_utils.paper.experiment import Experiment
+    from colorize_utils.paper.notebook import start_notebook
 
     profile = config.get_profile("paper")
     started = time.time()
@@ -188,9 +190,9 @@ def full_run(args) -> None:
     """Notebook 03's four CNNs at the paper profile, for real."""
     import keras
 
-    from colorize_utils import data as data_lib
-    from colorize_utils.experiment import LOSS_COMPARISON, Experiment
-    from colorize_utils.notebook import start_notebook
+    from colorize_utils.learning import data as data_lib
+    from colorize_utils.paper.experiment import LOSS_COMPARISON, Experiment
+    from colorize_utils.paper.notebook import start_notebook
 
     started = time.time()
     run = start_notebook("03_loss_comparison", "paper", "tiny-imagenet", args.sizes, results_dir=args.out)

@@ -69,7 +69,8 @@ def read_photos(folder: Path) -> dict[str, np.ndarray]:
 
 
 def main() -> None:
-    from colorize_utils import evaluation, inference, reporting
+    from colorize_utils.runtime import inference
+    from colorize_utils.learning import evaluation, reporting
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--photos", type=Path, default=None, help="a folder of color photos (default: download)")

@@ -33,7 +33,8 @@ BENCHMARKS = (("bench_pipeline.py", ["--count", "4000", "--repeats", "3"]), ("be
 
 def gather(out: Path) -> dict:
     """Every JSON record under results/benchmarks/, keyed by its file name, with this machine and the date."""
-    from colorize_utils import files, reporting
+    from colorize_utils import files
+    from colorize_utils.learning import reporting
 
     combined = {"gathered": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "machine": reporting.machine_description(), "git_commit": files.git_commit(),

@@ -21,8 +21,8 @@ import numpy as np
 from keras import ops
 
 # Defined in config (no heavy imports), so the command line checks them before TensorFlow loads.
-from .config import DECODINGS, DEFAULT_TEMPERATURE, check_decoding  # noqa: F401
-from .files import atomic_path
+from colorize_utils.config import DECODINGS, DEFAULT_TEMPERATURE, check_decoding  # noqa: F401
+from colorize_utils.files import atomic_path
 
 AB_RANGE = (-100.0, 100.0)  # the paper bins ab over [-100, 100]; values outside land in the end bins
 QUANTILE_RANGE = (-128.0, 128.0)  # quantile edges come from a histogram over this range ...

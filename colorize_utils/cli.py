@@ -19,20 +19,25 @@ from pathlib import Path
 
 # Light modules only up here: every subcommand checks its arguments before TensorFlow loads (the heavy modules,
 # colorizer, inference and video, are imported inside the functions that run a checked command).
-from .config import (IMAGE_EXTENSIONS, PRETRAINED_DIR, VIDEO_EXTENSIONS, ColorizerConfig, check_given_decoding,
+from colorize_utils.config import (IMAGE_EXTENSIONS, PRETRAINED_DIR, VIDEO_EXTENSIONS, ColorizerConfig, check_given_decoding,
                      check_temporal)
-from . import clips, images
-from .files import atomic_path, git_commit, json_safe
+from colorize_utils import images
+from colorize_utils.quiet import import_tensorflow_quietly
+from colorize_utils.runtime import clips
+from colorize_utils.files import atomic_path, git_commit, json_safe
 
 
 def _train_colorizer_parser(sub) -> None:
     defaults = ColorizerConfig()
     parser = sub.add_parser(
-        "train-colorizer", help="train (or resume) the shipped fully convolutional colorizer and export it",
-        description="Train the fully convolutional colorizer on Tiny ImageNet (every usable training image), "
-                    "evaluate it on the test split and export it with its card to colorize_utils/pretrained/. "
-                    "Rerun the same command after an interruption: it resumes from the last finished block "
-                    "of --steps-per-epoch steps.")
+        "train-colorizer", help="train, resume, fine-tune or evaluate the shipped colorizer and export it",
+        description="Train the colorizer (version 4 with --encoder efficientnet-lite0; version 3's design without) on "
+                    "Tiny ImageNet and --photos, calibrate it on the validation images, score it on the test "
+                    "images and export it with its card to colorize_utils/runtime/pretrained/ if it beats the "
+                    "shipped one. The mode is always named: start (no flag; --run-dir must hold no run), --resume "
+                    "(continue the unfinished run in --run-dir from its last finished block), --init-from RUN_DIR "
+                    "(fine-tune: a second stage from that finished run), --evaluate-only (calibrate, score and "
+                    "export a finished run), --fresh (discard --run-dir's run and start).")
     parser.add_argument("--data-dir", default=None,
                         help="folder holding tiny-imagenet-200/ (default: $COLORIZE_DATA_DIR, else data/)")
     parser.add_argument("--run-dir", default=defaults.run_dir, help="training state, cache and history")
@@ -48,7 +53,7 @@ def _train_colorizer_parser(sub) -> None:
                         help="which stream each step's batch comes from, in turn: p = photos, t = Tiny ImageNet "
                              f"(default {defaults.batch_pattern})")
     parser.add_argument("--no-global-context", dest="global_context", action="store_false",
-                        help="leave out the scene-level context branch (models.GlobalContext)")
+                        help="leave out the scene-level context branch (networks.GlobalContext)")
     parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
     parser.add_argument("--encoder", default=None, choices=("efficientnet-lite0",),
                         help="version 4: the network on the ImageNet-trained EfficientNet-Lite0 encoder (needs the "
@@ -68,7 +73,7 @@ def _train_colorizer_parser(sub) -> None:
                              "into --run-dir, then calibrate, evaluate and export it like a trained run")
     parser.add_argument("--rebalance-lambda", type=float, default=defaults.rebalance_lambda)
     parser.add_argument("--max-minutes", type=float, default=None,
-                        help="stop after the block that ends past this wall time (rerun to continue)")
+                        help="stop after the block that ends past this wall time (continue with --resume)")
     parser.add_argument("--distribute", default="none",
                         help="data-parallel training: none (default), mirrored (every GPU of this host, "
                              "tf.distribute), multi-worker (hosts named in $TF_CONFIG) or data-parallel (JAX)")
@@ -77,6 +82,9 @@ def _train_colorizer_parser(sub) -> None:
                              "with AMX or AVX512-BF16 and on recent GPUs, slower elsewhere) or auto (mixed_bfloat16 "
                              "where it is native); the saved model is float32 either way")
     parser.add_argument("--no-export", action="store_true", help="train and evaluate only")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the unfinished run in --run-dir (stopped by --max-minutes or killed) with its "
+                             "own settings; without it a folder holding a run is refused")
     parser.add_argument("--fresh", action="store_true",
                         help="discard the training state in --run-dir (not its data cache) and train from scratch")
     parser.add_argument("--train-only", action="store_true",
@@ -91,8 +99,9 @@ def _train_colorizer_parser(sub) -> None:
 
 
 def _run_train_colorizer(args) -> int:
-    from . import shipped_model
-    from .distribute import check_distribute
+    import_tensorflow_quietly()  # its C++ start-up lines kept out of the log
+    from colorize_utils.colorizer import shipped_model
+    from colorize_utils.learning.distribute import check_distribute
 
     fields = {f.name for f in dataclasses.fields(ColorizerConfig)}
     cfg = ColorizerConfig(**{k: v for k, v in vars(args).items() if k in fields})
@@ -101,11 +110,16 @@ def _run_train_colorizer(args) -> int:
     try:
         if args.train_only and args.evaluate_only:
             raise ValueError("--train-only and --evaluate-only exclude each other: give one.")
+        if args.resume and (args.fresh or args.evaluate_only or args.average_of):
+            raise ValueError("--resume continues an unfinished run: give it without --fresh, --evaluate-only or "
+                             "--average-of.")
         if args.small_images and (args.train_only or args.evaluate_only or args.fresh or args.no_export
                                   or args.init_from or args.average_of):
             raise ValueError("--small-images only re-chooses the shipped model's small-image settings: give it "
                              "without --train-only, --evaluate-only, --fresh, --no-export, --init-from or --average-of.")
         cfg.validate()
+        if not (args.evaluate_only or args.fresh or args.small_images):
+            shipped_model.check_mode(cfg.run_dir, args.resume)  # the mode is the command's, never the folder's
         check_distribute(cfg.distribute)  # whether this Keras backend can run the mode (imports Keras)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -126,7 +140,7 @@ def _run_train_colorizer(args) -> int:
         if args.evaluate_only:
             result, bins, arrays, report = shipped_model.load_finished_run(cfg)
         else:
-            result, bins, arrays, report = shipped_model.train_colorizer(cfg)
+            result, bins, arrays, report = shipped_model.train_colorizer(cfg, resume=args.resume)
     except (ValueError, FileNotFoundError, RuntimeError) as error:  # bad data, settings or cluster: no traceback
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -138,14 +152,14 @@ def _run_train_colorizer(args) -> int:
     train_seconds = sum(result.history.get("seconds", []))
     steps_done = result.epochs_run * cfg.steps_per_epoch
     print(f"trained {steps_done} steps ({result.epochs_run} blocks) in {train_seconds / 60:.1f} min of training; "
-          f"kept block {result.best_epoch}" + (" (stopped by --max-minutes; rerun to continue)"
+          f"kept block {result.best_epoch}" + (" (stopped by --max-minutes; continue with --resume)"
                                                if result.out_of_time else ""), flush=True)
     if args.train_only:
         print(f"trained only (--train-only): the kept checkpoint is {Path(cfg.run_dir, shipped_model.RUN_FILES['model'])}")
         return 0
     if result.out_of_time and not args.evaluate_only:
         # Calibrating and evaluating a half-trained model would cost minutes and be redone by the rerun.
-        print(f"not calibrated or evaluated yet: rerun the same command to resume from {cfg.run_dir}")
+        print(f"not calibrated or evaluated yet: rerun the same command with --resume to continue {cfg.run_dir}")
         return 0
     card, ships = shipped_model.evaluate_run(cfg, result, bins, arrays, report, started_commit, started)
     shipped_model.write_card(cfg.run_dir, card)
@@ -260,7 +274,7 @@ def output_path(source: Path, out_dir: Path, taken: set, inputs: list[Path], suf
 
 def _colorize_one_clip(source: Path, target: Path, colorizer, args, guided_filter, show_progress: bool):
     """Colorize one clip into target, with a frames progress bar; returns the ClipResult."""
-    from . import video
+    from colorize_utils.runtime import video
 
     bar = None
     if show_progress:
@@ -305,7 +319,8 @@ def _run_colorize(args) -> int:
         return 1
     from PIL import Image
 
-    from . import inference
+    import_tensorflow_quietly()  # only now, with the options and inputs checked: its start-up lines left out
+    from colorize_utils.runtime import inference
 
     try:
         colorizer = (inference.default_colorizer() if args.model is None
@@ -379,7 +394,7 @@ def build_parser(prog: str = "python -m colorize_utils") -> argparse.ArgumentPar
     """The top-level parser with every subcommand."""
     parser = argparse.ArgumentParser(
         prog=prog, description="Colorize photos, or train the colorizer that ships.",
-        epilog="Also: python -m colorize_utils.runner (run the notebooks), python -m colorize_utils.turing "
+        epilog="Also: python -m colorize_utils.runner (run the notebooks), python -m colorize_utils.paper.turing "
                "(the colorization Turing test).")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _colorize_parser(sub)
@@ -411,7 +426,8 @@ def _convert_encoder_parser(sub) -> None:
 
 
 def _run_convert_encoder(args) -> int:
-    from . import encoder
+    import_tensorflow_quietly()
+    from colorize_utils.colorizer import encoder
 
     try:
         out = encoder.convert(args.out, args.weights)

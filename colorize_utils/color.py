@@ -94,7 +94,7 @@ def lab_to_linear_rgb(lab, dtype: str = "float32"):
 
 # ----------------------------------------------------------------------------- numpy twins for inference
 # Photos are converted outside any graph, where one fused numpy pass beats dozens of eager backend ops
-# (about 5x on a 1024 x 768 photo). tests/test_color.py pins them to the keras.ops functions above.
+# (about 5x on a 1024 x 768 photo). tests/core/test_color.py pins them to the keras.ops functions above.
 
 _Y_ROW = _RGB_TO_XYZ[1].astype(np.float32)  # linear RGB -> Y (white Y is 1)
 _UINT8_TO_LINEAR_32 = _UINT8_TO_LINEAR.astype(np.float32)

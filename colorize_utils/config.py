@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"  # the shipped model, inside the package
+PRETRAINED_DIR = Path(__file__).resolve().parent / "runtime" / "pretrained"  # the shipped model, inside the package
 
 # The paper's sizes: 10,000 / 1,000 / 1,000 64x64 ImageNet images and 2,000 CIFAR-10 images.
 PAPER_SIZES = (10_000, 1_000, 1_000)
@@ -238,10 +238,10 @@ class ColorizerConfig:
     # an earlier run further, with its own batch pattern and learning rate); None trains from scratch.
     init_from: str | None = None
     # Finished run folders (two or more, one width, one set of bins) whose kept checkpoints are averaged
-    # weight by weight (models.average_weights) instead of training: a "soup" of runs trained from one start.
+    # weight by weight (weights.average_weights) instead of training: a "soup" of runs trained from one start.
     average_of: tuple[str, ...] | None = None
     # Version 4: "efficientnet-lite0" builds encoder_colorizer's network on the ImageNet-trained encoder;
-    # None builds version 3's design from scratch (models.build_colorizer).
+    # None builds version 3's design from scratch (networks.build_colorizer).
     encoder: str | None = None
     decoder_width: int = 32
     # None: the encoder is frozen (stage 1); an index: its blocks from this one on, and its head, learn

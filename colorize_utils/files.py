@@ -12,7 +12,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from . import config
+from colorize_utils import config
 
 
 def git_commit() -> str:

@@ -12,8 +12,8 @@ from functools import cached_property
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from .binning import ChannelBins
-from .color import lab_channels_to_rgb_uint8
+from colorize_utils.binning import ChannelBins
+from colorize_utils.color import lab_channels_to_rgb_uint8
 
 PSNR_CAP_DB = 100.0  # PSNR of identical images is infinite; per-image values are capped here
 AUC_THRESHOLDS = np.arange(0, 151)  # Zhang et al. 2016: ab error thresholds 0..150

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from .metrics import DISPLAY_LABELS
+from colorize_utils.metrics import DISPLAY_LABELS
 
 
 def labelled(rows: Sequence[dict]) -> list[dict]:

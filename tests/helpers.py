@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from colorize_utils import images, turing
-from colorize_utils.pipeline import rgb_uint8_to_model_pair
+from colorize_utils import images
+from colorize_utils.paper import turing
+from colorize_utils.learning.pipeline import rgb_uint8_to_model_pair
 
 
 def random_rgb(seed=0, count=3, size=32):
@@ -72,6 +73,6 @@ keras.Model.fit = fit
 
 
 def reporting_history(run_dir: Path) -> dict:
-    from colorize_utils.training import read_history
+    from colorize_utils.learning.training import read_history
 
     return read_history(run_dir / "history.csv")

@@ -8,16 +8,18 @@ from pathlib import Path
 
 import numpy as np
 
-from colorize_utils import inference, models, photo_eval
+from colorize_utils.runtime import inference, networks
+from colorize_utils.colorizer import photo_eval
 from colorize_utils.files import git_commit
+from colorize_utils.colorizer import weights
 
 started = time.time()
 shipped = inference.default_colorizer()
 card = shipped.card
 runs = Path("results/colorizer")
-continued = models.load_model(runs / "greedy_run/model.keras")
-averaged = models.average_weights([models.load_model(runs / "soup_run/model.keras"),
-                                   models.load_model(runs / "greedy_run/model.keras")])
+continued = networks.load_model(runs / "greedy_run/model.keras")
+averaged = weights.average_weights([networks.load_model(runs / "soup_run/model.keras"),
+                                   networks.load_model(runs / "greedy_run/model.keras")])
 candidates = {"continued": continued, "average_v3_continued": averaged}
 colorizers = {name: inference.Colorizer(model, shipped.binning, shipped.path, card=card)
               for name, model in candidates.items()}

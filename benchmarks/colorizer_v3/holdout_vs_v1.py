@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from colorize_utils import inference, photo_eval, shipped_model
+from colorize_utils.runtime import inference
+from colorize_utils.colorizer import photo_eval, shipped_model
 from colorize_utils.files import git_commit
 from colorize_utils.tables import markdown_table
 

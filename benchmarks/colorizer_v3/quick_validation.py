@@ -5,14 +5,15 @@ given the run folder as an argument in session 5 (wide_run); the run's data/ cac
 import json, subprocess, sys, time
 from pathlib import Path
 import numpy as np
-from colorize_utils import inference, photo_eval, models, shipped_model
+from colorize_utils.runtime import inference, networks
+from colorize_utils.colorizer import photo_eval, shipped_model
 from colorize_utils.binning import load_binning
 
 t0 = time.time()
 shipped = inference.default_colorizer()
 card = shipped.card
 run = Path(sys.argv[1] if len(sys.argv) > 1 else "results/colorizer/photo_run_stage2")
-model = models.load_model(run / "model.keras")
+model = networks.load_model(run / "model.keras")
 run_config = json.loads((run / "config.json").read_text())  # the run's own rebalancing settings
 bins = load_binning(run / "bins.json").with_prior_correction(card["default_decoding"]["prior_correction_alpha"],
                                                             run_config["rebalance_lambda"], run_config["soft_sigma"])

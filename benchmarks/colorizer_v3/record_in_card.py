@@ -4,7 +4,7 @@ run's card, beside the update's hold-out check, so the card says that its photo_
 import json
 from pathlib import Path
 
-from colorize_utils.shipped_model import write_card
+from colorize_utils.colorizer.shipped_model import write_card
 
 check = json.loads(Path("results/colorizer/small_update_check", "test_photos.json").read_text())
 summary = {"what": "the photo test split through colorize() after the update (the card's photos.photo_test predates "

@@ -4,7 +4,8 @@ means): the winner of SMALL_IMAGE_RULE (scale 1.5, alpha 0.75, temperature 0.5) 
 import json, subprocess, time
 from pathlib import Path
 import numpy as np
-from colorize_utils import inference, photo_eval, shipped_model
+from colorize_utils.runtime import inference
+from colorize_utils.colorizer import photo_eval, shipped_model
 from colorize_utils.config import ColorizerConfig
 from colorize_utils.files import json_safe
 cfg = ColorizerConfig(run_dir="results/colorizer/photo_run", data_dir=str(Path("~/tiny").expanduser()),

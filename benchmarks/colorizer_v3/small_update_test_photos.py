@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from colorize_utils import inference, photo_eval
+from colorize_utils.runtime import inference
+from colorize_utils.colorizer import photo_eval
 from colorize_utils.files import git_commit
 from colorize_utils.tables import markdown_table
 

@@ -4,16 +4,17 @@ photo-heavy run's kept checkpoint, at version 2's card settings (no mirror)."""
 import json, time
 from pathlib import Path
 import numpy as np
-from colorize_utils import inference, photo_eval, models
+from colorize_utils.runtime import inference, networks
+from colorize_utils.colorizer import photo_eval
 from colorize_utils.binning import load_binning
 
 t0 = time.time()
 shipped = inference.default_colorizer()
 card = shipped.card
 runs = Path("results/colorizer")
-v2 = models.load_model(runs / "photo_run/model.keras")
-heavy = models.load_model(runs / "photo_heavy_run/model.keras")
-heavy_last = models.load_model(runs / "photo_run/model.keras")
+v2 = networks.load_model(runs / "photo_run/model.keras")
+heavy = networks.load_model(runs / "photo_heavy_run/model.keras")
+heavy_last = networks.load_model(runs / "photo_run/model.keras")
 heavy_last.load_weights(runs / "photo_heavy_run/backup/latest.weights.h5", skip_mismatch=True)
 print("heavy_last differs from v2:", not np.allclose(heavy_last.get_weights()[0], v2.get_weights()[0]),
       "from heavy:", not np.allclose(heavy_last.get_weights()[0], heavy.get_weights()[0]), flush=True)
@@ -21,7 +22,7 @@ ingredients = {"v2": v2, "heavy": heavy, "heavy_last": heavy_last}
 
 
 def soup(weighting):
-    model = models.load_model(runs / "photo_run/model.keras")
+    model = networks.load_model(runs / "photo_run/model.keras")
     total = sum(weighting.values())
     weights = {n: ingredients[n].get_weights() for n in weighting}
     model.set_weights([sum(weighting[n] * weights[n][i] for n in weighting) / total for i in range(len(v2.get_weights()))])

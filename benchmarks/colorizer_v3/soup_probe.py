@@ -5,7 +5,8 @@ import json, subprocess, sys, time
 from pathlib import Path
 import numpy as np
 import keras
-from colorize_utils import inference, photo_eval, models
+from colorize_utils.runtime import inference, networks
+from colorize_utils.colorizer import photo_eval
 from colorize_utils.binning import load_binning
 
 t0 = time.time()
@@ -14,11 +15,11 @@ card = shipped.card
 runs = Path("results/colorizer")
 paths = {"v2": runs / "photo_run/model.keras", "heavy": runs / "photo_heavy_run/model.keras",
          "stage2": runs / "photo_run_stage2/model.keras"}
-loaded = {k: models.load_model(p) for k, p in paths.items()}
+loaded = {k: networks.load_model(p) for k, p in paths.items()}
 
 
 def soup(names):
-    model = models.load_model(paths["v2"])
+    model = networks.load_model(paths["v2"])
     weights = [loaded[n].get_weights() for n in names]
     model.set_weights([np.mean([w[i] for w in weights], axis=0) for i in range(len(weights[0]))])
     return model

@@ -1,0 +1,270 @@
+"""Releasing colorizer v4: one calibration grid, one rule, the ship rule, a small card and a full record.
+
+Version 3 grew a calibration in stages, a second weights file for small images and rules written as history.
+Version 4 has one model for every size and one calibration:
+
+- `calibrate()`: every candidate of one grid (working size x small-image enlargement x prior correction alpha
+  x temperature x mirror average) on the validation photos and Tiny ImageNet's validation images pooled, each
+  image through the same steps as `inference.colorize()`. The model runs once per image and seen size (and
+  its mirror image); the decodings are applied to those logits. CALIBRATION_RULE picks the winner.
+- `score_split()`: the chosen settings through `inference.colorize()` on a test split, beside gray, mean color
+  and version 3, with paired bootstrap intervals and means per size bucket; `ships()` applies SHIP_RULE.
+- `card()`: what loading needs, at most CARD_LIMIT bytes; the evidence goes in the record (`write_record`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+from keras import ops
+
+from colorize_utils import metrics
+from colorize_utils.runtime import inference
+from colorize_utils.colorizer import photo_eval
+from colorize_utils.binning import UniformBins
+from colorize_utils.runtime.encoder_colorizer import BUILDER, INPUT_MULTIPLE, OUTPUT_STRIDE
+from colorize_utils.files import atomic_path, json_safe
+from colorize_utils.learning.pipeline import rgb_uint8_to_model_pair
+
+VERSION = 4
+GRID = {"working_size": (160, 192, 224), "small_image_scale": (1.0, 1.5, 2.0), "alpha": (0.5, 0.75, 1.0),
+        "temperature": (0.3, 0.38, 0.5), "mirror_average": (False, True)}
+VALIDATION_PHOTOS, VALIDATION_TINY = 500, 500
+COLORFULNESS_TARGET, VALIDATION_COLORFULNESS_TARGET = 0.8, 0.82
+CALIBRATION_RULE = (
+    "Written in session 8, before any test or hold-out image was scored with version 4. On the validation "
+    f"images only: {VALIDATION_PHOTOS} validation photos (spread evenly over the sources) and {VALIDATION_TINY} "
+    "Tiny ImageNet validation images (64 px), pooled, each image counting once. Every candidate of the grid "
+    "(GRID: working size x enlargement of images below it x prior correction alpha x temperature x mirror "
+    "average; annealed mean, bilinear upsampling) is scored through colorize()'s steps. A candidate qualifies "
+    "when its mean PSNR is at least gray's, its AuC is above gray's and its colorfulness is at least "
+    f"{VALIDATION_COLORFULNESS_TARGET} x the truth's (the target is {COLORFULNESS_TARGET} x; the margin is kept "
+    "on validation). The qualifying candidate with the highest mean PSNR wins (ties: the higher AuC); when none "
+    "qualifies, the highest score (PSNR - gray's) + 100 x (AuC - gray's) - 0.1 x |colorfulness - truth's| wins, "
+    "and the record says so.")
+SHIP_RULE = (
+    "Version 4 ships only if (1) on the project's photo test split, through colorize() with each model's "
+    "defaults, it is significantly better than version 3 on PSNR and AuC (paired bootstrap over photos, 95%) "
+    f"with colorfulness at least 0.7 x the truth's, and (2) on the Tiny ImageNet hold-out its PSNR is at least "
+    "gray's, its AuC above gray's and its colorfulness at least 0.6 x the truth's.")
+SIZE_BUCKETS = (("under 100 px", 0, 100), ("100-159 px", 100, 160), ("160 px and up", 160, math.inf))
+CARD_LIMIT = 4096
+SCORED_METRICS = ("psnr", "auc", "ssim", "colorfulness", "accuracy_10_bins")
+CALIBRATION_METRICS = ("psnr", "auc", "colorfulness")  # what CALIBRATION_RULE reads
+
+
+def size_bucket(rgb: np.ndarray) -> str:
+    """The SIZE_BUCKETS label of an image, by its short side."""
+    short = min(rgb.shape[:2])
+    return next(label for label, low, high in SIZE_BUCKETS if low <= short < high)
+
+
+def candidates(grid: dict | None = None) -> list[dict]:
+    """Every combination of the grid's settings, in a fixed order."""
+    grid = GRID if grid is None else grid
+    keys = list(grid)
+    return [dict(zip(keys, values)) for values in itertools.product(*(grid[k] for k in keys))]
+
+
+def grid_scores(colorizer: inference.Colorizer, images: dict[str, np.ndarray], train_ab_mean,
+                grid: dict | None = None, lam: float = 0.5, sigma: float = 5.0, log=print) -> dict:
+    """Per-image scores of every grid candidate and of gray and mean color: {'candidates': [settings],
+    'rows': {candidate index or baseline name: {metric: per-image array}}, 'names', 'buckets', 'truth_colorfulness'}.
+
+    Each image goes through colorize()'s steps (inference.working_lightness, the model, the mirror average,
+    the prior correction's decoding, inference.recombine) with the model run once per seen size (and once more
+    for the mirror image); candidates that see an image at the same size share those logits."""
+    settings = candidates(grid)
+    binnings = {10: UniformBins(10)}
+    train_mean = np.asarray(train_ab_mean, np.float32)
+    decoders = {alpha: colorizer.with_prior_correction(alpha, lam, sigma).binning
+                for alpha in sorted({c["alpha"] for c in settings})}
+    rows: dict = {}
+    truth_colorfulness = []
+    started = time.perf_counter()
+    for number, (name, rgb) in enumerate(images.items()):
+        lightness = inference.lightness_of(rgb)
+        l_true, ab_true = (ops.convert_to_numpy(t)[None] for t in rgb_uint8_to_model_pair(rgb))
+        truth = metrics.Truth(l_true, ab_true)
+        truth_colorfulness.append(truth.mean_colorfulness)
+        for baseline, ab in metrics.baseline_predictions(ab_true, train_mean).items():
+            append_row(rows, baseline, metrics.evaluate(baseline, l_true, ab, ab_true, binnings, truth)[0],
+                       CALIBRATION_METRICS)
+        logits: dict = {}
+        scored: dict = {}
+        for index, candidate in enumerate(settings):
+            small = inference.working_lightness(colorizer, lightness, candidate["working_size"],
+                                                candidate["small_image_scale"])
+            shape = small.shape
+            if shape not in logits:
+                direct = inference.working_output(colorizer, small[None])
+                logits[shape] = (direct, inference.working_output(colorizer, small[None], mirrored_only=True))
+            key = (shape, candidate["mirror_average"], candidate["alpha"], candidate["temperature"])
+            if key not in scored:
+                direct, mirrored = logits[shape]
+                output = (direct + mirrored) / 2.0 if candidate["mirror_average"] else direct
+                ab_small = ops.convert_to_numpy(decoders[candidate["alpha"]].decode_logits(
+                    output, "annealed", candidate["temperature"]))[0]
+                rgb_out = inference.recombine(lightness, np.asarray(ab_small, np.float32))
+                scored[key] = quick_scores(rgb_out, l_true, truth)
+            append_row(rows, index, scored[key], CALIBRATION_METRICS)
+        if (number + 1) % 100 == 0:
+            log(f"calibration grid: {number + 1}/{len(images)} images ({time.perf_counter() - started:.0f} s)")
+    return {"candidates": settings, "rows": {k: {m: np.asarray(v) for m, v in r.items()} for k, r in rows.items()},
+            "names": list(images), "buckets": [size_bucket(rgb) for rgb in images.values()],
+            "truth_colorfulness": np.asarray(truth_colorfulness)}
+
+
+def quick_scores(rgb_out: np.ndarray, l_true: np.ndarray, truth) -> dict:
+    """CALIBRATION_METRICS of one output as evaluation.photo_table scores them (ab read back from the output's
+    RGB, joined with the truth's L), without SSIM and binned accuracy, which the rule does not use."""
+    _, ab_out = rgb_uint8_to_model_pair(rgb_out)
+    ab_out = ops.convert_to_numpy(ab_out)[None]
+    rgb_pred = metrics.lab_channels_to_rgb_uint8(l_true, ab_out)
+    return {"psnr": float(metrics.psnr(rgb_pred, truth.rgb)[0]),
+            "auc": float(metrics.ab_error_auc(ab_out, truth.ab)[0]),
+            "colorfulness": float(metrics.colorfulness(rgb_pred)[0])}
+
+
+def append_row(rows: dict, key, row: dict, keys: tuple[str, ...] = SCORED_METRICS) -> None:
+    """Add one image's metrics (a metrics.evaluate or quick_scores row) to rows[key]."""
+    target = rows.setdefault(key, {})
+    for metric in keys:
+        target.setdefault(metric, []).append(row[metric])
+
+
+def mean_row(values: dict, mask: np.ndarray | None = None) -> dict:
+    """Means of per-image arrays (over `mask`'s images)."""
+    return {metric: float(np.mean(array if mask is None else array[mask])) for metric, array in values.items()}
+
+
+def choose(scores: dict) -> dict:
+    """CALIBRATION_RULE on grid_scores' result: {'settings', 'qualified', 'candidates' (a row each), 'gray',
+    'mean_color', 'truth_colorfulness', 'by_bucket' (the winner, gray and mean color per size bucket)}."""
+    gray = mean_row(scores["rows"][metrics.GRAY])
+    truth = float(np.mean(scores["truth_colorfulness"]))
+    table = []
+    for index, candidate in enumerate(scores["candidates"]):
+        row = mean_row(scores["rows"][index])
+        qualifies = (row["psnr"] >= gray["psnr"] and row["auc"] > gray["auc"]
+                     and row["colorfulness"] >= VALIDATION_COLORFULNESS_TARGET * truth)
+        value = (row["psnr"] - gray["psnr"]) + 100.0 * (row["auc"] - gray["auc"]) - 0.1 * abs(row["colorfulness"] - truth)
+        table.append({**candidate, **row, "qualifies": qualifies, "score": value, "index": index})
+    qualifying = [row for row in table if row["qualifies"]]
+    winner = (max(qualifying, key=lambda row: (row["psnr"], row["auc"])) if qualifying
+              else max(table, key=lambda row: row["score"]))
+    buckets = np.asarray(scores["buckets"])
+    by_bucket = {}
+    for label, _, _ in SIZE_BUCKETS:
+        mask = buckets == label
+        if mask.any():
+            by_bucket[label] = {"images": int(mask.sum()),
+                                "truth_colorfulness": float(np.mean(scores["truth_colorfulness"][mask])),
+                                **{name: mean_row(scores["rows"][key], mask) for name, key in (
+                                    ("colorizer", winner["index"]), ("gray", metrics.GRAY),
+                                    ("mean_color", metrics.MEAN_COLOR))}}
+    settings = {"decode": "annealed", "temperature": float(winner["temperature"]),
+                "working_size": int(winner["working_size"]), "prior_correction_alpha": float(winner["alpha"]),
+                "small_image_scale": float(winner["small_image_scale"]), "guided_filter": None,
+                "mirror_average": bool(winner["mirror_average"])}
+    return {"settings": settings, "qualified": bool(qualifying), "rule": CALIBRATION_RULE, "candidates": table,
+            "gray": gray, "mean_color": mean_row(scores["rows"][metrics.MEAN_COLOR]), "truth_colorfulness": truth,
+            "by_bucket": by_bucket}
+
+
+def validation_images(photos_val: dict[str, np.ndarray], tiny_val: np.ndarray) -> dict[str, np.ndarray]:
+    """The calibration set: VALIDATION_PHOTOS validation photos (every source's share) and the first
+    VALIDATION_TINY Tiny ImageNet validation images."""
+    images = dict(photo_eval.calibration_subset(photos_val, VALIDATION_PHOTOS))
+    images.update(photo_eval.as_photos(np.asarray(tiny_val[:VALIDATION_TINY]), "tiny_val_"))
+    return images
+
+
+def calibrate(colorizer: inference.Colorizer, images: dict[str, np.ndarray], train_ab_mean,
+              grid: dict | None = None, lam: float = 0.5, sigma: float = 5.0, log=print) -> dict:
+    """grid_scores then choose: the record of the calibration (every candidate's means, the winner)."""
+    record = choose(grid_scores(colorizer, images, train_ab_mean, grid, lam, sigma, log))
+    log(f"calibration: {len(record['candidates'])} candidates on {len(images)} validation images; winner "
+        f"{record['settings']} ({'qualified' if record['qualified'] else 'none qualified: best score'})")
+    return record
+
+
+def score_split(images: dict[str, np.ndarray], colorizers: dict[str, inference.Colorizer],
+                train_ab_mean: np.ndarray, log=print) -> dict:
+    """Every colorizer through colorize() with its own card's defaults on `images`, beside gray and mean color:
+    photo_eval.compare's means and intervals (each method against gray, mean color and every other method),
+    and means per size bucket."""
+    outputs = {}
+    for name, colorizer in colorizers.items():
+        log(f"scoring {name} on {len(images)} images ...")
+        outputs[name] = photo_eval.colorize_all(images, colorizer)
+    result = photo_eval.compare(images, outputs, train_ab_mean,
+                                references=(metrics.GRAY, metrics.MEAN_COLOR, *colorizers))
+    result["images"] = len(images)
+    buckets = {name: size_bucket(rgb) for name, rgb in images.items()}
+    result["by_bucket"] = {}
+    for label, _, _ in SIZE_BUCKETS:
+        chosen = {name: rgb for name, rgb in images.items() if buckets[name] == label}
+        if chosen:
+            means, _ = photo_eval.score(chosen, {m: {n: outputs[m][n] for n in chosen} for m in outputs},
+                                        train_ab_mean)
+            result["by_bucket"][label] = {"images": len(chosen), "means": means}
+    return result
+
+
+def meets(result: dict, method: str, colorfulness_share: float) -> dict:
+    """{'psnr_at_least_gray', 'auc_above_gray', 'colorfulness_share', 'colorfulness_ok'} of `method` in a
+    score_split result."""
+    rows = {row["model"]: row for row in result["means"]}
+    row, gray = rows[method], rows[metrics.GRAY]
+    share = row["colorfulness"] / row["truth_colorfulness"]
+    return {"psnr_at_least_gray": row["psnr"] >= gray["psnr"], "auc_above_gray": row["auc"] > gray["auc"],
+            "colorfulness_share": share, "colorfulness_ok": share >= colorfulness_share}
+
+
+def ships(photo_test: dict, holdout: dict, new: str = "v4", previous: str = "v3") -> tuple[bool, dict]:
+    """SHIP_RULE on score_split results for the photo test split and the hold-out; (ships, the checks)."""
+    against = photo_eval.verdicts(photo_test, new, previous)
+    test_targets = meets(photo_test, new, 0.7)
+    holdout_targets = meets(holdout, new, 0.6)
+    checks = {"photo_test_vs_previous": against, "photo_test_colorfulness_share": test_targets["colorfulness_share"],
+              "holdout": holdout_targets}
+    ok = (against == {"psnr": "better", "auc": "better"} and test_targets["colorfulness_ok"]
+          and holdout_targets["psnr_at_least_gray"] and holdout_targets["auc_above_gray"]
+          and holdout_targets["colorfulness_ok"])
+    return bool(ok), checks
+
+
+def card(model, num_classes: int, decoder_width: int, global_units: int, settings: dict, train_ab_mean,
+         git_commit: str, headline: dict, record_path: str) -> dict:
+    """The shipped card: what loading needs (builder and arguments, classes, input multiple and output stride,
+    decoding defaults, ab mean), the version, the commit, the headline test metrics and the record's path.
+    ValueError when it exceeds CARD_LIMIT bytes."""
+    entry = {"version": VERSION, "builder": BUILDER,
+             "builder_args": {"num_classes": int(num_classes), "decoder_width": int(decoder_width),
+                              "global_units": int(global_units)},
+             "classes": int(num_classes), "parameters": int(model.count_params()),
+             "input_multiple": INPUT_MULTIPLE, "output_stride": OUTPUT_STRIDE,
+             "input": "Lab L (0..100), H and W multiples of input_multiple; output: logits over joint (a, b) bins "
+                      "at 1/output_stride resolution",
+             "default_decoding": settings, "train_ab_mean": [float(v) for v in train_ab_mean],
+             "git_commit": git_commit, "test_metrics": headline, "record": record_path}
+    size = len(json.dumps(json_safe(entry), indent=1).encode())
+    if size > CARD_LIMIT:
+        raise ValueError(f"the card is {size} bytes, above the limit of {CARD_LIMIT}: move detail to the record.")
+    return entry
+
+
+def write_record(path: str | os.PathLike, record: dict) -> Path:
+    """The release's evidence (split, every candidate, every interval) as strict JSON, written atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as partial:
+        partial.write_text(json.dumps(json_safe(record), indent=1))
+    return path

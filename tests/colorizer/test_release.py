@@ -1,0 +1,128 @@
+"""colorize_utils.colorizer.release: version 4's one calibration grid and its rule, the ship rule and the small card."""
+
+import json
+
+import numpy as np
+import pytest
+
+from colorize_utils import metrics
+from colorize_utils.runtime import inference
+from colorize_utils.learning import evaluation
+from colorize_utils.colorizer import release
+from colorize_utils.binning import JointBins
+from helpers import photo
+
+
+@pytest.fixture(scope="module")
+def v4_colorizer():
+    """A tiny untrained version-4 network (random decoder; the encoder's ImageNet weights are not needed here)."""
+    import keras
+    from colorize_utils.runtime import encoder_colorizer
+
+    keras.utils.set_random_seed(3)
+    bins = JointBins.from_pixels(np.random.default_rng(3).normal(0, 25, (5000, 2)).astype(np.float32))
+    model = encoder_colorizer.build_encoder_colorizer(bins.num_classes, decoder_width=2, global_units=4)
+    return inference.Colorizer(model, bins, None, {"input_multiple": encoder_colorizer.INPUT_MULTIPLE})
+
+
+def test_a_v4_model_sees_inputs_in_multiples_of_32_and_gives_back_full_size(v4_colorizer):
+    seen = []
+    original = inference.working_output
+
+    def spy(colorizer, small, *args, **kwargs):
+        seen.append(np.shape(small)[1:3])
+        return original(colorizer, small, *args, **kwargs)
+
+    inference.working_output = spy
+    try:
+        for height, width in ((37, 150), (201, 333), (500, 90)):
+            out = inference.colorize(photo(height, width), v4_colorizer, working_size=100)
+            assert out.shape == (height, width, 3)
+    finally:
+        inference.working_output = original
+    assert seen and all(h % 32 == 0 and w % 32 == 0 for h, w in seen), seen
+
+
+def test_the_grid_scores_what_colorize_gives(v4_colorizer):
+    """Every candidate's score is the score of colorize() with those settings: break a step of the grid's path
+    (the decoding, the mirror average, the seen size) and this fails."""
+    images = {"wide": photo(90, 140), "small": photo(60, 64)}
+    grid = {"working_size": (64, 96), "small_image_scale": (1.0, 1.5), "alpha": (0.5, 1.0), "temperature": (0.38,),
+            "mirror_average": (False, True)}
+    train_mean = np.array([1.0, 5.0], np.float32)
+    scores = release.grid_scores(v4_colorizer, images, train_mean, grid, log=lambda *_: None)
+    assert len(scores["candidates"]) == 16
+    for index in (0, 5, 11, 15):
+        candidate = scores["candidates"][index]
+        corrected = v4_colorizer.with_prior_correction(candidate["alpha"], 0.5, 5.0)
+        outputs = {name: inference.colorize(rgb, corrected, decode="annealed", temperature=candidate["temperature"],
+                                            working_size=candidate["working_size"], guided_filter=False,
+                                            small_image_scale=candidate["small_image_scale"],
+                                            mirror_average=candidate["mirror_average"])
+                   for name, rgb in images.items()}
+        _, per_photo = evaluation.photo_table(images, {"x": outputs}, train_mean)
+        expected = [row["psnr"] for row in per_photo if row["model"] == "x"]
+        np.testing.assert_allclose(scores["rows"][index]["psnr"], expected, atol=1e-6)
+        expected_gray = [row["psnr"] for row in per_photo if row["model"] == metrics.GRAY]
+        np.testing.assert_allclose(scores["rows"][metrics.GRAY]["psnr"], expected_gray, atol=1e-6)
+
+
+def synthetic_scores(rows: dict[int, tuple[float, float, float]], gray=(23.0, 0.88, 0.0), truth=30.0) -> dict:
+    """grid_scores' shape with one image per candidate: {index: (psnr, auc, colorfulness)}."""
+    def arrays(values):
+        return {"psnr": np.array([values[0]]), "auc": np.array([values[1]]), "colorfulness": np.array([values[2]])}
+
+    candidates = [{"working_size": 160, "small_image_scale": 1.0, "alpha": 0.5 + i / 10, "temperature": 0.38,
+                   "mirror_average": False} for i in range(len(rows))]
+    return {"candidates": candidates, "rows": {**{i: arrays(v) for i, v in rows.items()}, metrics.GRAY: arrays(gray),
+                                               metrics.MEAN_COLOR: arrays((22.0, 0.87, 8.0))},
+            "names": ["a"], "buckets": ["160 px and up"], "truth_colorfulness": np.array([truth])}
+
+
+def test_the_rule_takes_the_best_psnr_among_vivid_enough_candidates():
+    # 0: best PSNR but dull; 1: vivid, PSNR above gray; 2: vivid, better PSNR; 3: vivid but AuC below gray
+    record = release.choose(synthetic_scores({0: (24.0, 0.90, 10.0), 1: (23.2, 0.89, 25.0),
+                                              2: (23.5, 0.89, 24.7), 3: (23.9, 0.87, 26.0)}))
+    assert record["qualified"] and record["settings"]["prior_correction_alpha"] == pytest.approx(0.7)
+    assert [row["qualifies"] for row in record["candidates"]] == [False, True, True, False]
+    # 24.5 is below 0.82 x 30 = 24.6: it does not qualify, and the best score wins instead
+    fallback = release.choose(synthetic_scores({0: (24.0, 0.90, 10.0), 1: (23.6, 0.895, 24.5)}))  # scores 1.0, 1.55
+    assert not fallback["qualified"] and fallback["settings"]["prior_correction_alpha"] == pytest.approx(0.6)
+
+
+def comparison(new_vs_old: dict, new_row: dict, gray_row: dict) -> dict:
+    intervals = [{"method": "new", "reference": "old", "metric": k, "verdict": v} for k, v in new_vs_old.items()]
+    return {"means": [{"model": "new", **new_row}, {"model": metrics.GRAY, **gray_row}], "intervals": intervals}
+
+
+def test_the_ship_rule_needs_every_condition():
+    gray = {"psnr": 23.0, "auc": 0.88}
+    good_test = comparison({"psnr": "better", "auc": "better"}, {"psnr": 24, "auc": 0.9, "colorfulness": 25,
+                                                                 "truth_colorfulness": 34}, gray)
+    good_holdout = comparison({}, {"psnr": 23.1, "auc": 0.89, "colorfulness": 22, "truth_colorfulness": 36}, gray)
+    assert release.ships(good_test, good_holdout, "new", "old")[0]
+    tie = comparison({"psnr": "tie", "auc": "better"}, good_test["means"][0] | {}, gray)
+    tie["means"] = good_test["means"]
+    assert not release.ships(tie, good_holdout, "new", "old")[0]
+    dull = comparison({"psnr": "better", "auc": "better"}, {"psnr": 24, "auc": 0.9, "colorfulness": 23,
+                                                            "truth_colorfulness": 34}, gray)
+    assert not release.ships(dull, good_holdout, "new", "old")[0]  # 23 < 0.7 x 34
+    below_gray = comparison({}, {"psnr": 22.9, "auc": 0.89, "colorfulness": 22, "truth_colorfulness": 36}, gray)
+    assert not release.ships(good_test, below_gray, "new", "old")[0]
+
+
+def test_the_card_holds_what_loading_needs_in_4_kb(v4_colorizer):
+    settings = {"decode": "annealed", "temperature": 0.38, "working_size": 224, "prior_correction_alpha": 0.75,
+                "small_image_scale": 1.5, "guided_filter": None, "mirror_average": True}
+    card = release.card(v4_colorizer.model, v4_colorizer.binning.num_classes, 2, 4, settings, (1.0, 5.0),
+                        "abc", {"photo_test": {"psnr": 24.0}}, "results/colorizer/v4/record.json")
+    assert len(json.dumps(card, indent=1).encode()) <= release.CARD_LIMIT
+    assert card["input_multiple"] == 32 and card["builder_args"]["num_classes"] == v4_colorizer.binning.num_classes
+    with pytest.raises(ValueError, match="above the limit"):
+        release.card(v4_colorizer.model, 3, 2, 4, settings, (1.0, 5.0), "abc", {"rows": ["x" * 100] * 50}, "r")
+
+
+def test_size_buckets():
+    assert [release.size_bucket(np.zeros((h, w, 3))) for h, w in ((64, 64), (99, 300), (100, 120), (159, 400),
+                                                                  (160, 160), (2000, 3000))] == [
+        "under 100 px", "under 100 px", "100-159 px", "100-159 px", "160 px and up", "160 px and up"]

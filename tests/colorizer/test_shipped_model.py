@@ -1,0 +1,505 @@
+"""The fully convolutional colorizer and its recipe (shipped_model.py): joint and quantile bins, soft encoding,
+rebalancing, decodings, the loss, a real-data run that shows the model learns, and the train-colorizer command
+resuming after a SIGKILL."""
+
+import dataclasses
+import json
+import subprocess
+import sys
+import shutil
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+from colorize_utils.runtime import inference, networks
+from colorize_utils.learning import losses, pipeline, training
+from colorize_utils.colorizer import shipped_model
+from colorize_utils.binning import JointBins, QuantileBins, UniformBins, decode_distribution, load_binning
+from colorize_utils.colorizer import weights
+from helpers import reporting_history
+from helpers import run_until as _run_until
+
+
+def test_joint_bins_keep_only_occupied_cells_and_decode_to_their_pixel_means(tmp_path):
+    ab = np.array([[1.0, 2.0], [3.0, 4.0], [-55.0, 31.0], [-51.0, 39.0], [80.0, -80.0]], np.float32)
+    bins = JointBins.from_pixels(ab)
+    assert bins.num_classes == 3  # three occupied 10x10 cells
+    index = np.asarray(bins.encode(ab))[:, 0]
+    assert index[0] == index[1] and index[2] == index[3] and len(set(index)) == 3
+    np.testing.assert_allclose(bins.bin_values[index[0]], [2.0, 3.0])
+    np.testing.assert_allclose(bins.bin_values[index[2]], [-53.0, 35.0])
+    # an unoccupied cell encodes to the nearest kept one
+    assert np.asarray(bins.encode(np.array([[70.0, -70.0]])))[0, 0] == index[4]
+    # a chunked pass gives the same bins as one array
+    chunked = JointBins.from_pixels(iter([ab[:2], ab[2:]]))
+    np.testing.assert_allclose(chunked.bin_values, bins.bin_values)
+    loaded = load_binning(bins.save(tmp_path / "joint_bins_test.json"))
+    np.testing.assert_array_equal(np.asarray(loaded.encode(ab)), np.asarray(bins.encode(ab)))
+
+
+def test_soft_encoding_is_a_gaussian_over_the_five_nearest_cells():
+    rng = np.random.default_rng(0)
+    bins = JointBins.from_pixels(rng.normal(0, 30, (50_000, 2)))
+    point = np.array([[3.0, -7.0]], np.float32)
+    soft = np.asarray(bins.soft_encode(point))[0]
+    assert np.count_nonzero(soft) == 5 and soft.sum() == pytest.approx(1.0, abs=1e-5)
+    distance2 = np.sum((bins.centres - point) ** 2, axis=1)
+    # The point's 4th and 5th nearest cells may tie with a 6th (equal distances on the grid): which of the tied
+    # cells is taken is free, so compare the chosen cells' distances with the five smallest.
+    chosen = np.flatnonzero(soft)
+    np.testing.assert_allclose(np.sort(distance2[chosen]), np.sort(distance2)[:5], rtol=1e-5)
+    expected = np.exp(-distance2[chosen] / (2 * 5.0 ** 2))
+    np.testing.assert_allclose(soft[chosen], expected / expected.sum(), rtol=1e-4)
+
+
+def test_rebalancing_weights_follow_zhang_and_average_one_under_the_prior():
+    rng = np.random.default_rng(1)
+    bins = JointBins.from_pixels(np.concatenate([rng.normal(0, 5, (90_000, 2)), rng.normal(40, 20, (10_000, 2))]))
+    prior, weights = bins.prior(), bins.class_weights(0.5)
+    assert np.sum(prior * weights) == pytest.approx(1.0)
+    unnormalised = 1.0 / (0.5 * prior + 0.5 / bins.num_classes)
+    np.testing.assert_allclose(weights / weights[0], unnormalised / unnormalised[0], rtol=1e-6)
+    common, rare = np.argmax(prior), np.argmin(prior)
+    assert weights[rare] > 5 * weights[common]  # rare colours count more
+    # lambda 0: weights 1 / p~ (every class carries the same total weight); lambda 1: no rebalancing
+    np.testing.assert_allclose(bins.class_weights(0.0) * prior, 1.0 / bins.num_classes, rtol=1e-6)
+    np.testing.assert_allclose(bins.class_weights(1.0), 1.0, rtol=1e-6)
+
+
+def test_quantile_bins_hold_equal_shares_of_training_pixels():
+    rng = np.random.default_rng(2)
+    ab = np.concatenate([np.zeros((20_000, 2)), rng.laplace(0, 10, (80_000, 2))]).astype(np.float32)
+    bins = QuantileBins.from_pixels(ab, 10)
+    assert np.all(np.diff(bins.edges, axis=1) > 0)
+    shares = bins.counts / bins.counts.sum(axis=1, keepdims=True)
+    # away from the tied mass at exactly 0, every bin holds about a tenth
+    assert np.median(shares) == pytest.approx(0.1, abs=0.02)
+    uniform = UniformBins(10).fit(ab)
+    assert (uniform.counts / uniform.counts.sum(axis=1, keepdims=True)).max() > 0.4  # the paper's bins don't
+
+
+def test_decodings_argmax_mean_and_annealed_mean():
+    values = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 20.0]])
+    logits = np.log(np.array([[0.5, 0.3, 0.2]], np.float32))
+    argmax = np.asarray(decode_distribution(logits, values, "argmax"))
+    mean = np.asarray(decode_distribution(logits, values, "mean"))
+    annealed = np.asarray(decode_distribution(logits, values, "annealed", 0.38))
+    np.testing.assert_allclose(argmax, [[0.0, 0.0]])
+    np.testing.assert_allclose(mean, [[3.0, 4.0]], atol=1e-5)
+    sharpened = np.array([0.5, 0.3, 0.2]) ** (1 / 0.38)
+    sharpened /= sharpened.sum()
+    np.testing.assert_allclose(annealed, [sharpened @ values], atol=1e-4)
+    assert np.linalg.norm(annealed) < np.linalg.norm(mean)  # between argmax and mean
+    np.testing.assert_allclose(np.asarray(decode_distribution(logits, values, "annealed", 1.0)), mean, atol=1e-5)
+    with pytest.raises(ValueError, match="temperature"):
+        decode_distribution(logits, values, "annealed", 0.0)
+    with pytest.raises(ValueError, match="argmax"):
+        decode_distribution(logits, values, "median")
+
+
+def test_channel_bins_decode_with_every_mode():
+    bins = UniformBins(10)
+    logits = np.full((1, 2, 10), -20.0, np.float32)
+    logits[0, 0, 3] = logits[0, 0, 4] = 0.0  # A: half in bin 3 (centre -30), half in bin 4 (-10)
+    logits[0, 1, 9] = 0.0
+    np.testing.assert_allclose(np.asarray(bins.decode_logits(logits, "mean")), [[-20.0, 90.0]], atol=1e-3)
+
+
+@pytest.mark.parametrize("size", [(64, 64), (40, 72), (8, 16)])
+def test_colorizer_takes_any_size_and_predicts_at_a_quarter(size):
+    model = networks.build_colorizer(4, num_classes=7)
+    output = model(np.zeros((1, *size, 1), np.float32))
+    assert tuple(output.shape) == (1, size[0] // 4, size[1] // 4, 1, 7)
+    assert not any(isinstance(layer, keras.layers.Dense) for layer in model.layers)
+    regression = networks.build_colorizer(4, head="regression")
+    assert tuple(regression(np.zeros((2, *size, 1), np.float32)).shape) == (2, size[0] // 4, size[1] // 4, 2)
+
+
+def test_soft_rebalanced_loss_matches_a_hand_computation():
+    rng = np.random.default_rng(3)
+    bins = JointBins.from_pixels(rng.normal(0, 25, (20_000, 2)))
+    weights = bins.class_weights(0.5)
+    loss = losses.ColorClassCrossEntropy(bins.get_config(), soft=True, class_weights=weights)
+    ab = rng.normal(0, 25, (2, 3, 3, 2)).astype(np.float32)
+    logits = rng.normal(0, 1, (2, 3, 3, 1, bins.num_classes)).astype(np.float32)
+    value = float(loss(ab, logits))
+    soft = np.asarray(bins.soft_encode(ab))
+    log_p = logits[..., 0, :] - np.log(np.exp(logits[..., 0, :]).sum(-1, keepdims=True))
+    nearest = np.asarray(bins.encode(ab))[..., 0]
+    expected = np.mean(-(soft * log_p).sum(-1) * weights[nearest])
+    assert value == pytest.approx(expected, rel=1e-4)
+    # the config round-trips (a saved model's compiled loss can be rebuilt)
+    again = losses.ColorClassCrossEntropy.from_config(loss.get_config())
+    assert float(again(ab, logits)) == pytest.approx(value, rel=1e-6)
+
+
+
+@pytest.mark.parametrize("case", ["soft_joint_rebalanced", "hard_joint", "hard_two_heads"])
+def test_class_loss_and_its_gradient_match_the_dense_target_formula(case):
+    """The loss gathers the k target cells' log-probabilities; value and gradient must equal those of the
+    dense formula -sum_q target_q log p_q (gradient: (softmax - target) x weight / pixels)."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(4)
+    ab = rng.normal(0, 25, (2, 3, 3, 2)).astype(np.float32)
+    if case == "hard_two_heads":
+        bins, heads, weights = UniformBins(10), 2, None
+    else:
+        bins, heads = JointBins.from_pixels(rng.normal(0, 25, (20_000, 2))), 1
+        weights = bins.class_weights(0.5) if case == "soft_joint_rebalanced" else None
+    soft = case.startswith("soft")
+    loss = losses.ColorClassCrossEntropy(bins.get_config(), soft=soft, class_weights=weights)
+    logits = tf.constant(rng.normal(0, 2, (2, 3, 3, heads, bins.num_classes)).astype(np.float32))
+    with tf.GradientTape() as tape:
+        tape.watch(logits)
+        value = tf.reduce_sum(loss.call(ab, logits))  # sum over the batch of per-image means
+    gradient = tape.gradient(value, logits).numpy()
+
+    indices = np.asarray(bins.encode(ab))  # (2, 3, 3, heads)
+    if soft:
+        target = np.asarray(bins.soft_encode(ab))[..., None, :]
+    else:
+        target = np.eye(bins.num_classes)[indices]
+    pixel_weight = np.ones(indices.shape) if weights is None else weights[indices]
+    z = logits.numpy().astype(np.float64)
+    probabilities = np.exp(z - z.max(-1, keepdims=True))
+    probabilities /= probabilities.sum(-1, keepdims=True)
+    per_value = -(target * np.log(probabilities)).sum(-1) * pixel_weight
+    values_per_image = 3 * 3 * heads
+    assert float(value) == pytest.approx(per_value.sum() / values_per_image, rel=1e-5)
+    expected_gradient = (probabilities - target) * pixel_weight[..., None] / values_per_image
+    np.testing.assert_allclose(gradient, expected_gradient, atol=1e-6)
+
+
+def test_train_colorizer_records_the_precision_it_resolved_and_exports_float32(tmp_path, shared_data, monkeypatch):
+    from colorize_utils.cli import main
+
+    monkeypatch.setenv("COLORIZE_DATA_DIR", str(shared_data))
+    run_dir, out = tmp_path / "run", tmp_path / "export"
+    assert main(["train-colorizer", "--run-dir", str(run_dir), "--out", str(out), "--train-size", "60",
+                 "--val-size", "16", "--test-size", "16", "--steps", "2", "--steps-per-epoch", "2",
+                 "--batch-size", "8", "--width", "2", "--precision", "auto"]) == 0
+    expected = "mixed_bfloat16" if training.fast_bfloat16() else "float32"
+    card = json.loads((out / "colorizer.card.json").read_text())
+    assert card["training"]["precision"] == expected
+    assert json.loads((run_dir / "config.json").read_text())["precision"] == expected
+    exported = networks.load_model(out / "colorizer.keras")
+    assert {layer.compute_dtype for layer in exported.layers if layer.weights} == {"float32"}
+    assert keras.config.dtype_policy().name == "float32"
+    # a bad precision is refused before any work
+    assert main(["train-colorizer", "--run-dir", str(tmp_path / "other"), "--precision", "float16"]) == 2
+    assert not (tmp_path / "other").exists()
+
+
+# A second stage's runs in seconds: the shared Tiny ImageNet subset, blocks of 2 steps, training only.
+SMALL_STAGE = ["--train-size", "60", "--val-size", "16", "--test-size", "16", "--steps-per-epoch", "2",
+               "--batch-size", "8", "--train-only"]
+
+
+def test_a_second_stage_starts_from_the_earlier_runs_kept_checkpoint_and_bins(tmp_path, shared_data, monkeypatch):
+    from colorize_utils.cli import main
+
+    monkeypatch.setenv("COLORIZE_DATA_DIR", str(shared_data))
+    small = [*SMALL_STAGE, "--width", "2"]
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert main(["train-colorizer", "--run-dir", str(first), "--steps", "4", *small]) == 0
+    # a learning rate of 0 leaves every trained weight where the second stage started it
+    assert main(["train-colorizer", "--run-dir", str(second), "--steps", "2", "--learning-rate", "0",
+                 "--init-from", str(first), *small]) == 0
+    start, kept = networks.load_model(first / "model.keras"), networks.load_model(second / "model.keras")
+    for before, after in zip(start.trainable_weights, kept.trainable_weights, strict=True):
+        np.testing.assert_array_equal(np.asarray(before), np.asarray(after))
+    assert (second / "bins.json").read_text() == (first / "bins.json").read_text()
+    assert json.loads((second / "config.json").read_text())["init_from"] == str(first)
+    # a folder without a finished run is refused before any work
+    assert main(["train-colorizer", "--run-dir", str(tmp_path / "third"), "--init-from", str(tmp_path)]) == 2
+    assert not (tmp_path / "third").exists()
+
+
+def test_a_wider_second_stage_starts_computing_the_earlier_runs_colours(tmp_path, shared_data, monkeypatch):
+    from colorize_utils.cli import main
+
+    monkeypatch.setenv("COLORIZE_DATA_DIR", str(shared_data))
+    small = [*SMALL_STAGE, "--steps", "2"]
+    first, wider = tmp_path / "first", tmp_path / "wider"
+    assert main(["train-colorizer", "--run-dir", str(first), "--width", "2", *small]) == 0
+    assert main(["train-colorizer", "--run-dir", str(wider), "--learning-rate", "0",
+                 "--init-from", str(first), "--width", "3", *small]) == 0
+    start, kept = networks.load_model(first / "model.keras"), networks.load_model(wider / "model.keras")
+    assert (weights.colorizer_width(start), weights.colorizer_width(kept)) == (2, 3)
+    # A learning rate of 0 leaves the weights as widening set them (BatchNorm's moving statistics still move,
+    # so outputs are not compared here; test_models checks that widening keeps the output): widening the
+    # first run's model over the kept one's own new channels must change none of its trainable weights.
+    expected = networks.build_colorizer(3, "classification", 1, kept.output.shape[-1], global_context=True)
+    expected.set_weights(kept.get_weights())
+    weights.widen_colorizer(start, expected)
+    for want, got in zip(expected.trainable_weights, kept.trainable_weights, strict=True):
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+    # a narrower model cannot hold the earlier one: refused before any work
+    assert main(["train-colorizer", "--run-dir", str(tmp_path / "narrow"), "--init-from", str(first),
+                 "--width", "1", *small]) == 2
+    assert not (tmp_path / "narrow").exists()
+    # nor can a model without the earlier one's global-context branch, nor one from a run before that option
+    assert main(["train-colorizer", "--run-dir", str(tmp_path / "flat"), "--init-from", str(first),
+                 "--width", "3", "--no-global-context", *small]) == 2
+    assert not (tmp_path / "flat").exists()
+    earlier = json.loads((first / "config.json").read_text())
+    del earlier["global_context"]
+    (first / "config.json").write_text(json.dumps(earlier))
+    assert main(["train-colorizer", "--run-dir", str(tmp_path / "old"), "--init-from", str(first),
+                 "--width", "3", *small]) == 2
+    assert not (tmp_path / "old").exists()
+
+
+def test_average_of_writes_the_mean_of_two_runs_as_a_finished_run_and_refuses_mismatched_runs(
+        tmp_path, shared_data, monkeypatch):
+    from colorize_utils.cli import main
+
+    monkeypatch.setenv("COLORIZE_DATA_DIR", str(shared_data))
+    small = [*SMALL_STAGE, "--width", "2", "--steps", "2"]
+    first, second, soup = tmp_path / "first", tmp_path / "second", tmp_path / "soup"
+    assert main(["train-colorizer", "--run-dir", str(first), *small]) == 0
+    assert main(["train-colorizer", "--run-dir", str(second), "--init-from", str(first), *small]) == 0
+    assert main(["train-colorizer", "--run-dir", str(soup), "--average-of", str(first), str(second), *small]) == 0
+    runs = [networks.load_model(run / "model.keras") for run in (first, second)]
+    averaged = networks.load_model(soup / "model.keras")
+    assert not np.allclose(runs[0].get_weights()[0], runs[1].get_weights()[0])
+    for got, a, b in zip(averaged.get_weights(), runs[0].get_weights(), runs[1].get_weights(), strict=True):
+        np.testing.assert_allclose(got, (a + b) / 2, rtol=1e-6, atol=1e-7)
+    assert (soup / "bins.json").read_bytes() == (first / "bins.json").read_bytes()
+    assert json.loads((soup / "config.json").read_text())["average_of"] == [str(first), str(second)]
+    # refused before any work: one run, a run of another width, other bins, or with --init-from
+    other_bins = tmp_path / "other_bins"
+    other_bins.mkdir()
+    for name in ("model.keras", "config.json"):
+        shutil.copyfile(second / name, other_bins / name)
+    (other_bins / "bins.json").write_text((second / "bins.json").read_text().replace("1", "2", 1))
+    for extra in (["--average-of", str(first)], ["--average-of", str(first), str(second), "--width", "3"],
+                  ["--average-of", str(first), str(other_bins)],
+                  ["--average-of", str(first), str(second), "--init-from", str(first)]):
+        target = tmp_path / "refused"
+        assert main(["train-colorizer", "--run-dir", str(target), *small, *extra]) == 2, extra
+        assert not target.exists()
+    # from Python, one path is not read as a list of its letters
+    with pytest.raises(ValueError, match="list of run folders"):
+        shipped_model.ColorizerConfig(run_dir=str(tmp_path / "refused"), average_of=str(first)).validate()
+
+
+def test_export_carries_the_small_image_weights_its_card_names_and_removes_stale_ones(tmp_path):
+    run, out = tmp_path / "run", tmp_path / "out"
+    run.mkdir()
+    model = networks.build_colorizer(2, "classification", 1, 5)
+    model.save(run / "model.keras")
+    (run / "bins.json").write_text("{}")
+    for name in (inference.SMALL_MODEL_FILE, "colorizer.small.bins.json"):
+        (run / name).write_bytes(b"small " + name.encode())
+    card = {"default_decoding": {"working_size": 160, "small_images": {"weights": inference.SMALL_MODEL_FILE}}}
+    shipped_model.export_pretrained(run, card, out)
+    assert (out / inference.SMALL_MODEL_FILE).read_bytes() == b"small " + inference.SMALL_MODEL_FILE.encode()
+    assert (out / "colorizer.small.bins.json").is_file()
+    shipped_model.export_pretrained(run, {"default_decoding": {"working_size": 160}}, out)
+    assert not (out / inference.SMALL_MODEL_FILE).exists() and not (out / "colorizer.small.bins.json").exists()
+    # a card naming small weights the run lacks: refused before anything is written, the package as it was
+    before = {path.name: path.read_bytes() for path in out.iterdir()}
+    (run / "colorizer.small.bins.json").unlink()
+    with pytest.raises(FileNotFoundError, match="colorizer.small.bins.json"):
+        shipped_model.export_pretrained(run, {**card, "note": "new"}, out)
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == before
+
+
+def test_resuming_a_run_from_before_the_precision_option_refuses_another_precision(tmp_path):
+    from colorize_utils.colorizer import shipped_model
+
+    run_dir = tmp_path / "run"
+    (run_dir / "backup").mkdir(parents=True)  # an unfinished run
+    earlier = shipped_model.ColorizerConfig(run_dir=str(run_dir))
+    old_config = {k: v for k, v in dataclasses.asdict(earlier).items() if k != "precision"}
+    (run_dir / "config.json").write_text(json.dumps(old_config))
+    cfg = dataclasses.replace(earlier, precision="mixed_bfloat16")
+    with pytest.raises(ValueError, match="precision"):
+        shipped_model.train_colorizer(cfg, resume=True)
+
+
+def test_saved_colorizer_loads_in_a_fresh_process_that_imports_only_the_loader(tmp_path):
+    model = networks.build_colorizer(4, num_classes=5)
+    model.save(tmp_path / "m.keras")
+    expected = np.asarray(model(np.full((1, 16, 16, 1), 50.0, np.float32), training=False))
+    np.save(tmp_path / "expected.npy", expected)
+    script = textwrap.dedent(f"""
+        import numpy as np
+        from colorize_utils.runtime.networks import load_model
+        model = load_model({str(tmp_path / "m.keras")!r})
+        out = np.asarray(model(np.full((1, 16, 16, 1), 50.0, np.float32), training=False))
+        np.testing.assert_allclose(out, np.load({str(tmp_path / "expected.npy")!r}), atol=1e-5)
+        print("ok")
+    """)
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0 and "ok" in completed.stdout, completed.stderr[-2000:]
+
+
+def test_the_colorizer_learns_on_real_images(shared_data):
+    """On 48 real Tiny ImageNet images, the fully convolutional model's L2 falls well below gray's."""
+    from colorize_utils.learning.data import load_splits
+
+    data = load_splits("tiny-imagenet", (48, 0, 0), 64, seed=5, root=shared_data, download=False)
+    images = data.train.rgb(64)
+    train = pipeline.make_colorizer_dataset(images, 16, None, augment=False, repeat=True)
+    keras.utils.set_random_seed(0)
+    model = networks.build_colorizer(8, head="regression", bn_momentum=0.9)
+    config = training.TrainConfig(epochs=6, batch_size=16, steps_per_epoch=25, learning_rate=1e-3, verbose=0,
+                                  lr_patience=100)
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as run_dir:
+        result = training.train(model, train, None, losses.L2Loss(), run_dir, config)
+    evaluation = pipeline.make_colorizer_dataset(images, 48, None, augment=False, repeat=False)
+    lightness, ab = next(iter(evaluation))
+    ab = np.asarray(ab)
+    gray_loss = float(np.mean(np.square(ab).sum(-1).mean(axis=(1, 2)) / 2))
+    model_loss = float(np.mean(np.square(np.asarray(result.model(lightness, training=False)) - ab)))
+    assert model_loss < 0.5 * gray_loss, (model_loss, gray_loss)
+
+
+def test_prior_correction_undoes_rebalancing_at_decoding_and_survives_saving(tmp_path):
+    rng = np.random.default_rng(4)
+    bins = JointBins.from_pixels(np.concatenate([rng.normal(0, 4, (50_000, 2)), rng.normal(30, 25, (5_000, 2))]))
+    logits = rng.normal(0, 1, (2, 3, 3, 1, bins.num_classes)).astype(np.float32)
+    weights = bins.class_weights(0.5)
+    corrected = bins.with_prior_correction(1.0, 0.5)
+    expected = np.asarray(bins.decode_logits(logits - np.log(weights)[None, None, None, None, :], "mean"))
+    np.testing.assert_allclose(np.asarray(corrected.decode_logits(logits, "mean")), expected, atol=1e-4)
+    # alpha 0 changes nothing; the correction pulls colours toward the common (near-gray) ones
+    np.testing.assert_allclose(np.asarray(bins.with_prior_correction(0.0).decode_logits(logits, "mean")),
+                               np.asarray(bins.decode_logits(logits, "mean")), atol=1e-5)
+    assert np.abs(expected).mean() < np.abs(np.asarray(bins.decode_logits(logits, "mean"))).mean()
+    loaded = load_binning(corrected.save(tmp_path / "bins.json"))
+    assert loaded.prior_correction == {"alpha": 1.0, "lambda": 0.5, "sigma": 5.0}
+    np.testing.assert_allclose(np.asarray(loaded.decode_logits(logits, "annealed")),
+                               np.asarray(corrected.decode_logits(logits, "annealed")), atol=1e-5)
+    with pytest.raises(ValueError, match="alpha"):
+        bins.with_prior_correction(1.5)
+
+
+def test_train_colorizer_with_photos_calibrates_on_validation_photos_and_ships_only_a_winner(tmp_path, shared_data,
+                                                                                            monkeypatch):
+    import shutil
+
+    from colorize_utils.colorizer import photo_eval
+    from colorize_utils.cli import main
+
+    photos = tmp_path / "photos"
+    for source in ("caltech101", "intel_scenes"):
+        (photos / source).mkdir(parents=True)
+        for path in sorted((shared_data / "photos" / source).iterdir())[:60]:
+            shutil.copy(path, photos / source / path.name)
+    # a small grid keeps the test short; the rule and the stages are the real ones
+    monkeypatch.setattr(photo_eval, "WORKING_SIZES", (64, 96))
+    monkeypatch.setattr(photo_eval, "DECODING_GRID", {"alpha": (0.75, 1.0), "temperature": (0.38,)})
+    monkeypatch.setattr(photo_eval, "UPSAMPLING_GRID", (None, (1.0, 1e-3)))
+    from colorize_utils.colorizer import shipped_model
+
+    real_holdout = shipped_model.holdout_test_images
+    monkeypatch.setattr(shipped_model, "holdout_test_images", lambda cfg, test: real_holdout(cfg, test)[:20])
+    monkeypatch.setenv("COLORIZE_DATA_DIR", str(shared_data))
+    run_dir, out = tmp_path / "run", tmp_path / "export"
+    assert main(["train-colorizer", "--run-dir", str(run_dir), "--out", str(out), "--train-size", "60",
+                 "--val-size", "16", "--test-size", "16", "--steps", "2", "--steps-per-epoch", "2",
+                 "--batch-size", "8", "--width", "2", "--photos", str(photos), "--photo-val-size", "10",
+                 "--photo-test-size", "10", "--photo-batch-size", "4"]) == 0
+    card = json.loads((run_dir / "card.json").read_text())
+    settings = card["default_decoding"]
+    assert settings["working_size"] in (64, 96) and settings["prior_correction_alpha"] in (0.75, 1.0)
+    stages = [row["stage"] for row in card["prior_correction"]["candidates"]]
+    assert stages == [1, 1, 2, 2, 3, 3, 4, 4]  # stage 4: the mirror average off and on
+    assert isinstance(settings["mirror_average"], bool)
+    test = card["photos"]["photo_test"]
+    assert test["images"] == 10 and {row["model"] for row in test["means"]} >= {"gray", "mean_color", "colorizer",
+                                                                                "previous"}
+    against_previous = photo_eval.verdicts(test, "colorizer", "previous")
+    assert set(against_previous) == {"psnr", "auc"}
+    # two steps of a width-2 model do not beat the shipped colorizer: nothing is exported
+    assert card["photos"]["ships"] is False and not out.exists()
+
+
+def test_sigkill_of_the_shipped_model_command_resumes(tmp_path, shared_data):
+    run_dir = tmp_path / "run"
+    arguments = ["--run-dir", str(run_dir), "--train-size", "60", "--val-size", "16", "--test-size", "16",
+                 "--steps", "6", "--steps-per-epoch", "2", "--batch-size", "8", "--width", "2", "--no-export"]
+    script = textwrap.dedent(f"""
+        import os, sys
+        os.environ["COLORIZE_DATA_DIR"] = {str(shared_data)!r}
+        import time, keras
+        class Slow(keras.callbacks.Callback):  # room for the kill to land inside the next epoch
+            def on_epoch_end(self, epoch, logs=None):
+                time.sleep(2.0)
+        original_fit = keras.Model.fit
+        def fit(self, *args, callbacks=(), **kwargs):
+            return original_fit(self, *args, callbacks=[*callbacks, Slow()], **kwargs)
+        keras.Model.fit = fit
+        from colorize_utils.cli import main
+        sys.exit(main(["train-colorizer", *{arguments!r}, *sys.argv[1:]]))
+    """)
+    _run_until(script, "colorizer: epoch", 1)
+    assert len(reporting_history(run_dir)["loss"]) == 1 and (run_dir / "backup").exists()
+    # the mode is the command's: starting again over an unfinished run is refused, --resume continues it
+    again = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=900)
+    assert again.returncode == 2 and "add --resume" in again.stderr, again.stderr[-2000:]
+    completed = subprocess.run([sys.executable, "-c", script, "--resume"], capture_output=True, text=True, timeout=900)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "epoch 1/3" not in completed.stdout and "epoch 3/3" in completed.stdout
+    history = reporting_history(run_dir)
+    assert len(history["loss"]) == 3 and (run_dir / "card.json").exists()
+    # a finished run is never thrown away or trained again unasked, nor "resumed"
+    for extra, message in (([], "holds a finished run"), (["--resume"], "holds no unfinished run")):
+        refused = subprocess.run([sys.executable, "-c", script, *extra], capture_output=True, text=True, timeout=900)
+        assert refused.returncode == 2 and message in refused.stderr, refused.stderr[-2000:]
+    assert reporting_history(run_dir) == history
+
+
+def test_the_small_image_update_writes_the_shipped_card_only_when_it_applies(tmp_path, shared_data, monkeypatch):
+    from colorize_utils.colorizer import photo_eval, shipped_model
+    from colorize_utils.cli import main
+    from colorize_utils.config import ColorizerConfig
+
+    monkeypatch.setenv("COLORIZE_DATA_DIR", str(shared_data))
+    run_dir, out = tmp_path / "run", tmp_path / "pretrained"
+    assert main(["train-colorizer", "--run-dir", str(run_dir), "--out", str(out), "--train-size", "60",
+                 "--val-size", "16", "--test-size", "16", "--steps", "2", "--steps-per-epoch", "2",
+                 "--batch-size", "8", "--width", "2"]) == 0
+    cfg = ColorizerConfig(data_dir=str(shared_data), train_size=60, val_size=16, test_size=16, run_dir=str(run_dir))
+    before = json.loads((out / shipped_model.CARD_FILE).read_text())
+    chosen = {"scale": 1.5, "prior_correction_alpha": 0.5, "temperature": 0.5, "guided_filter": None}
+    seen = {}
+
+    def decided(applies):
+        def update_small_images(colorizer, val_images, holdout, mean_ab, lam, sigma, log):
+            seen.update(val=len(val_images), holdout=len(holdout), mean=np.asarray(mean_ab).tolist())
+            return {"applies": applies, "rule": "the test's rule",
+                    "default_decoding": {**before["default_decoding"], "small_images": chosen},
+                    "calibration": {"photos": len(val_images), "rule": "r", "qualified": [], "candidates": []},
+                    "holdout": {"images": len(holdout), "means": [{"model": "updated", "psnr": 1.0}],
+                                "intervals": []}}
+        return update_small_images
+
+    monkeypatch.setattr(photo_eval, "update_small_images", decided(False))
+    shipped_model.update_shipped_small_images(cfg, out, log=lambda *a: None)
+    assert json.loads((out / shipped_model.CARD_FILE).read_text()) == before  # not applied: card untouched
+    assert json.loads((run_dir / "small_images_update.json").read_text())["applies"] is False  # the evidence kept
+    holdout = shipped_model.holdout_test_images(cfg, shipped_model.load_image_arrays(cfg)[0]["test"])
+    assert seen == {"val": 16, "holdout": len(holdout), "mean": before["train_ab_mean"]}
+
+    monkeypatch.setattr(photo_eval, "update_small_images", decided(True))
+    shipped_model.update_shipped_small_images(cfg, out, log=lambda *a: None)
+    after = json.loads((out / shipped_model.CARD_FILE).read_text())
+    assert after["default_decoding"]["small_images"] == chosen
+    assert after["prior_correction"]["small_images"]["chosen"] == chosen
+    assert after["prior_correction"]["small_images"]["holdout_check"]["rule"] == "the test's rule"
+    assert {k: v for k, v in after.items() if k not in ("default_decoding", "prior_correction")} == {
+        k: v for k, v in before.items() if k not in ("default_decoding", "prior_correction")}
+    assert json.loads((run_dir / "card.json").read_text()) == after  # the run that was shipped: its card too
+    assert inference.load_colorizer(out / shipped_model.MODEL_FILE).card["default_decoding"]["small_images"] == chosen
+    # another run's data settings are refused: the hold-out must be the shipped run's
+    with pytest.raises(ValueError, match="other data settings"):
+        shipped_model.update_shipped_small_images(dataclasses.replace(cfg, seed=7), out, log=lambda *a: None)

@@ -1,0 +1,22 @@
+"""colorize_utils.config: bad parameters (profiles, decodings and the other checked settings) fail at once and
+name what is allowed."""
+
+import numpy as np
+import pytest
+
+from colorize_utils.runtime import inference
+from colorize_utils.learning import data
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: __import__("colorize_utils.config", fromlist=["x"]).get_profile("huge"), "choose one of"),
+    (lambda: data.check_source("imagenet-21k"), "choose one of"),
+    (lambda: data.check_source("folder:/no/such/folder"), "does not exist"),
+    (lambda: inference.colorize(np.zeros((8, 8), np.uint8), decode="median"), "choose one of"),
+    (lambda: inference.colorize(np.zeros((8, 8), np.uint8), temperature=0), "temperature must be > 0"),
+    (lambda: __import__("colorize_utils.binning", fromlist=["x"]).UniformBins(1), "at least 2"),
+    (lambda: __import__("colorize_utils.paper.models", fromlist=["x"]).build_paper_cnn(60), "multiple of 16"),
+])
+def test_bad_parameters_fail_at_once_and_name_what_is_allowed(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
