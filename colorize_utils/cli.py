@@ -164,7 +164,8 @@ def _run_train_colorizer(args) -> int:
     card, ships = shipped_model.evaluate_run(cfg, result, bins, arrays, report, started_commit, started)
     shipped_model.write_card(cfg.run_dir, card)
     if not ships and not args.no_export:
-        print(f"not exported: it does not beat the shipped model ({card['photos']['ship_rule']}); its card is "
+        rule = card["photos"]["ship_rule"] if "photos" in card else shipped_model.release_ship_rule()
+        print(f"not exported: it does not beat the shipped model ({rule}); its card is "
               f"{Path(cfg.run_dir, shipped_model.RUN_FILES['card'])}")
     elif not args.no_export:
         out = shipped_model.export_pretrained(cfg.run_dir, json_safe(card),
@@ -426,14 +427,20 @@ def _convert_encoder_parser(sub) -> None:
 
 
 def _run_convert_encoder(args) -> int:
+    if not str(args.out).endswith(".keras"):
+        print(f"error: the converted encoder is saved as a .keras file; got {args.out}.", file=sys.stderr)
+        return 2
+    if args.weights is not None and not Path(args.weights).is_file():
+        print(f"error: --weights {args.weights} is not a file.", file=sys.stderr)
+        return 2
     import_tensorflow_quietly()
     from colorize_utils.colorizer import encoder
 
     try:
         out = encoder.convert(args.out, args.weights)
-    except (ValueError, ImportError, FileNotFoundError) as error:
+    except (ValueError, ImportError, OSError, RuntimeError, KeyError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
+        return 1
     print(f"wrote {out} (EfficientNet-Lite0, ImageNet weights, input RGB 0..255, output 1000 logits)")
     return 0
 

@@ -257,13 +257,21 @@ class ColorizerConfig:
         """Fail at once, before any work, on settings that cannot train."""
         if self.encoder not in ENCODERS:
             raise ValueError(f"encoder must be one of {ENCODERS}; got {self.encoder!r}.")
+        if self.encoder is None and self.fine_tune_from_block is not None:
+            raise ValueError("fine_tune_from_block fine-tunes an encoder: give it with --encoder efficientnet-lite0.")
         if self.encoder is not None:
             sizes = {"crop_size": self.crop_size, "photo_crop": self.photo_crop,
                      "photo_val_image_size": self.photo_val_image_size}
+            if self.photos_dir is None:
+                raise ValueError("an encoder run is calibrated and scored on photos: give --photos DIR (a folder of "
+                                 "color photos, one sub-folder per source).")
+            sizes["image_size"] = self.image_size
             wrong = {k: v for k, v in sizes.items() if v % ENCODER_INPUT_MULTIPLE}
             if wrong:
                 raise ValueError(f"with an encoder every input side must be a multiple of {ENCODER_INPUT_MULTIPLE}; "
                                  f"got {wrong}: give e.g. --crop-size 64 --photo-crop 128.")
+            if self.decoder_width < 1:
+                raise ValueError(f"decoder_width must be at least 1; got {self.decoder_width}.")
             if self.fine_tune_from_block is not None and not 0 <= self.fine_tune_from_block <= 16:
                 raise ValueError(f"fine_tune_from_block is an encoder block index, 0..15 (16: the head only); got "
                                  f"{self.fine_tune_from_block}.")

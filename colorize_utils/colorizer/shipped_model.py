@@ -290,8 +290,11 @@ def _build_and_fit(cfg: ColorizerConfig, bins, arrays: dict, run_dir: Path, resu
     with training.precision_policy(cfg.precision):
         model = build_run_model(cfg, bins.num_classes)
     if cfg.encoder is not None and cfg.init_from is None and not resuming:
-        print(f"encoder: {encoder.load_imagenet_weights(model)} EfficientNet-Lite0 layers set to their ImageNet "
-              f"weights ({encoder.WEIGHTS_PACKAGE})", flush=True)
+        loaded = encoder.load_imagenet_weights(model)
+        if loaded != encoder.ENCODER_LAYERS:  # a renamed layer would otherwise keep its random weights
+            raise RuntimeError(f"only {loaded} of the encoder's {encoder.ENCODER_LAYERS} layers took ImageNet weights.")
+        print(f"encoder: {loaded} EfficientNet-Lite0 layers set to their ImageNet weights ({encoder.WEIGHTS_PACKAGE})",
+              flush=True)
     if cfg.init_from is not None and not resuming:  # a resumed call has its own newer weights in backup/
         earlier = networks.load_model(Path(cfg.init_from).expanduser() / RUN_FILES["model"])
         if cfg.encoder is not None:  # the same network: a plain copy (the stages differ in what trains)
@@ -520,6 +523,13 @@ def evaluate_run(cfg: ColorizerConfig, result, bins, arrays: dict, report: dict,
     return card, bool(photo["ships"]) if photo is not None else True
 
 
+def release_ship_rule() -> str:
+    """Version 4's ship rule (release.SHIP_RULE), for messages."""
+    from colorize_utils.colorizer import release
+
+    return release.SHIP_RULE
+
+
 def training_summary(cfg: ColorizerConfig, result) -> dict:
     """What a run trained: its settings, steps, kept block, images seen, time and images/s (and the earlier
     stage's, with --init-from)."""
@@ -570,8 +580,7 @@ def evaluate_release(cfg: ColorizerConfig, result, bins, arrays: dict, report: d
     for name, scored in (("photo test split", photo_test), ("Tiny hold-out", holdout_result)):
         log(f"{name} ({scored['images']} images, through colorize() with each model's defaults):")
         log(markdown_table(scored["means"]))
-    ships, checks = release.ships(photo_test, holdout_result, "new", "shipped") if previous is not None else (
-        True, {"note": "no shipped model to compare with"})
+    ships, checks = release.ships(photo_test, holdout_result, "new", "shipped" if previous is not None else None)
     log(("ships: " if ships else "does not ship: ") + release.SHIP_RULE)
     record_path = run_dir / "record.json"
     provenance = {"git_commit": started_commit, "machine": reporting.machine_description(),
@@ -595,7 +604,8 @@ def evaluate_release(cfg: ColorizerConfig, result, bins, arrays: dict, report: d
         relative = str(record_path.resolve().relative_to(project_config.PROJECT_ROOT))
     except ValueError:
         relative = str(record_path)
-    card = release.card(result.model, bins.num_classes, cfg.decoder_width, 256, settings, train_mean,
+    card = release.card(result.model, bins.num_classes, cfg.decoder_width, encoder_colorizer.GLOBAL_UNITS, settings,
+                        train_mean,
                         started_commit, headline, relative)
     return card, ships
 
@@ -603,8 +613,20 @@ def evaluate_release(cfg: ColorizerConfig, result, bins, arrays: dict, report: d
 def earlier_training(init_from: str | os.PathLike) -> dict:
     """What the run a second stage started from had trained (from its card), and the totals of both stages
     are then this card's figures plus these."""
-    card_path = Path(init_from).expanduser() / RUN_FILES["card"]
-    earlier = json.loads(card_path.read_text()).get("training", {}) if card_path.is_file() else {}
+    folder = Path(init_from).expanduser()
+    earlier = {}
+    for path in (folder / RUN_FILES["card"], folder / "record.json"):  # version 4 keeps it in its record
+        if path.is_file() and json.loads(path.read_text()).get("training"):
+            earlier = json.loads(path.read_text())["training"]
+            break
+    if not earlier and (folder / RUN_FILES["history"]).is_file():  # a run stopped before any evaluation
+        history = read_history(folder / RUN_FILES["history"])
+        config = json.loads((folder / RUN_FILES["config"]).read_text()) if (folder / RUN_FILES["config"]).is_file() else {}
+        losses_ = history.get("val_loss", [])
+        earlier = {"steps_done": len(losses_) * int(config.get("steps_per_epoch", 0)) or None,
+                   "kept_block": int(np.argmin(losses_)) + 1 if losses_ else None,
+                   "train_seconds": float(sum(history.get("seconds", []))) or None,
+                   **{k: config.get(k) for k in ("batch_pattern", "precision", "learning_rate")}}
     return {"run_dir": str(init_from), **{k: earlier.get(k) for k in (
         "steps_done", "kept_block", "images_seen", "train_seconds", "batch_pattern", "precision", "learning_rate")}}
 

@@ -8,8 +8,8 @@ or "indoor" can steer the colors everywhere. The head is the same joint (a, b) b
 (networks.build_colorizer), so the loss, the rebalancing, the bins and the decoding carry over unchanged.
 
 Training goes in two stages (shipped_model): the encoder frozen, BatchNorm in inference mode, only the
-decoder learning; then the encoder's top blocks fine-tuned at a lower learning rate
-(set_encoder_trainable).
+decoder learning; then the encoder's top blocks fine-tuned (set_encoder_trainable), with a lower
+--learning-rate given for that stage.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from colorize_utils.runtime import networks
 
 INPUT_MULTIPLE = 32  # height and width must be multiples of the encoder's deepest stride
 OUTPUT_STRIDE = 4  # logits at 1/4 resolution, as version 3's
+GLOBAL_UNITS = 256  # the scene vector fused into the decoder
 BUILDER = "colorize_utils.runtime.encoder_colorizer.build_encoder_colorizer"
 
 
@@ -33,8 +34,8 @@ class GrayRGBFromLightness(layers.Layer):
 
     def call(self, lightness):
         lightness = ops.clip(ops.cast(lightness, "float32"), 0.0, 100.0)
-        fy = (lightness + 16.0) / 116.0
-        luminance = ops.where(lightness > 8.0, fy * fy * fy, lightness / 903.2963)
+        fy = (lightness + 16.0) / 116.0  # Lab's f(Y), inverted as color.py does (its constants)
+        luminance = ops.where(fy > 0.2068966, fy * fy * fy, (fy - 16.0 / 116.0) / 7.787)
         srgb = ops.where(luminance > 0.0031308, 1.055 * ops.power(ops.maximum(luminance, 0.0031308), 1.0 / 2.4)
                          - 0.055, 12.92 * luminance)
         return ops.repeat(ops.clip(srgb, 0.0, 1.0) * 255.0, 3, axis=-1)
@@ -64,7 +65,7 @@ def _conv_bn_relu(x, filters: int, name: str, kernel: int = 3):
     return layers.ReLU(name=f"{name}_relu")(x)
 
 
-def build_encoder_colorizer(num_classes: int, decoder_width: int = 32, global_units: int = 256,
+def build_encoder_colorizer(num_classes: int, decoder_width: int = 32, global_units: int = GLOBAL_UNITS,
                             name: str = "colorizer_v4") -> keras.Model:
     """L (N, H, W, 1), H and W multiples of INPUT_MULTIPLE -> logits (N, H/4, W/4, 1, num_classes) over joint
     (a, b) bins. Encoder: EfficientNet-Lite0 (runtime/efficientnet.py; load its ImageNet weights with
@@ -74,7 +75,7 @@ def build_encoder_colorizer(num_classes: int, decoder_width: int = 32, global_un
     if decoder_width < 1 or global_units < 1:
         raise ValueError(f"decoder_width and global_units must be at least 1; got {decoder_width}, {global_units}.")
     inputs = keras.Input((None, None, 1), name="L")
-    gray = GrayRGBFromLightness(name="gray_rgb")(inputs)
+    gray = GrayRGBFromLightness(name="gray_rgb", dtype="float32")(inputs)  # L exact even under bfloat16
     scaled = layers.Rescaling(1.0 / 128.0, offset=-127.0 / 128.0, name="rgb_scaled")(gray)
     features = efficientnet.lite0_features(scaled)
     w = decoder_width

@@ -227,5 +227,6 @@ LEGACY_NAMES = {"colorize_utils>SyncBatchNormalization": SyncBatchNormalization}
 
 def load_model(path) -> keras.Model:
     """A saved .keras model for inference (not compiled: no loss or optimizer is needed), with this package's
-    custom layers registered (they are defined in this module and in encoder_colorizer.py)."""
+    custom layers registered (those of this module; version 4's are registered when encoder_colorizer is
+    imported, as inference.load_colorizer and the colorizer's training do)."""
     return keras.saving.load_model(path, compile=False, custom_objects=LEGACY_NAMES)

@@ -45,8 +45,19 @@ def test_reader_refuses_other_files(tmp_path):
         encoder.read_legacy_torch_file(zipped)
     junk = tmp_path / "junk.pth"
     junk.write_bytes(b"not a pickle at all")
-    with pytest.raises(ValueError, match="not a legacy PyTorch file"):
+    with pytest.raises(ValueError, match="not a (readable )?legacy PyTorch file"):
         encoder.read_legacy_torch_file(junk)
+
+
+def test_reader_refuses_a_damaged_file_with_a_value_error(imagenet_state, tmp_path):
+    whole = encoder.imagenet_weights_path().read_bytes()
+    truncated = tmp_path / "truncated.pth"
+    truncated.write_bytes(whole[:len(whole) // 2])
+    with pytest.raises(ValueError, match="truncated|not a readable"):
+        encoder.read_legacy_torch_file(truncated)
+    completed = subprocess.run([sys.executable, "-m", "colorize_utils", "convert-encoder", str(tmp_path / "o.keras"),
+                                "--weights", str(truncated)], capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 1 and "truncated" in completed.stderr and not (tmp_path / "o.keras").exists()
 
 
 def _imagenette(count: int, shared_data: Path) -> tuple[np.ndarray, list[str]]:
