@@ -164,7 +164,9 @@ def _run_train_colorizer(args) -> int:
     card, ships = shipped_model.evaluate_run(cfg, result, bins, arrays, report, started_commit, started)
     shipped_model.write_card(cfg.run_dir, card)
     if not ships and not args.no_export:
-        rule = card["photos"]["ship_rule"] if "photos" in card else shipped_model.release_ship_rule()
+        from colorize_utils.colorizer import release
+
+        rule = card["photos"]["ship_rule"] if "photos" in card else release.SHIP_RULE
         print(f"not exported: it does not beat the shipped model ({rule}); its card is "
               f"{Path(cfg.run_dir, shipped_model.RUN_FILES['card'])}")
     elif not args.no_export:

@@ -156,7 +156,7 @@ def choose(scores: dict) -> dict:
         row = mean_row(scores["rows"][index])
         qualifies = (row["psnr"] >= gray["psnr"] and row["auc"] > gray["auc"]
                      and row["colorfulness"] >= VALIDATION_COLORFULNESS_TARGET * truth)
-        value = (row["psnr"] - gray["psnr"]) + 100.0 * (row["auc"] - gray["auc"]) - 0.1 * abs(row["colorfulness"] - truth)
+        _, value = photo_eval.rule_score({**row, "truth_colorfulness": truth}, gray)  # version 3's score formula
         table.append({**candidate, **row, "qualifies": qualifies, "score": value, "index": index})
     qualifying = [row for row in table if row["qualifies"]]
     winner = (max(qualifying, key=lambda row: (row["psnr"], row["auc"])) if qualifying

@@ -444,9 +444,6 @@ def evaluate_run(cfg: ColorizerConfig, result, bins, arrays: dict, report: dict,
     """
     if cfg.encoder is not None:  # version 4: one calibration grid, the ship rule, a small card (release.py)
         return evaluate_release(cfg, result, bins, arrays, report, started_commit, started, log)
-    train_seconds = sum(result.history.get("seconds", []))
-    steps_done = result.epochs_run * cfg.steps_per_epoch
-    images_seen = steps_done * images_per_step(cfg)
     # the mean-color baseline: the mean of every training pixel, through the same per-channel fit as the paper's
     train_mean = mean_ab(UniformBins(10).fit(iter_ab(training_pixels(arrays))))
     holdout = holdout_test_images(cfg, arrays["test"])
@@ -502,11 +499,7 @@ def evaluate_run(cfg: ColorizerConfig, result, bins, arrays: dict, report: dict,
         "default_decoding": default_decoding,
         "prior_correction": prior_correction,
         "train_ab_mean": [float(v) for v in train_mean],
-        "training": {**dataclasses.asdict(cfg), "steps_done": steps_done, "blocks_run": result.epochs_run,
-                     "kept_block": result.best_epoch, "images_seen": images_seen, "train_seconds": train_seconds,
-                     "images_per_second": images_seen / train_seconds if train_seconds else None,
-                     "stopped_by_time_budget": bool(result.out_of_time),
-                     **({"initialized_from": earlier_training(cfg.init_from)} if cfg.init_from else {}),
+        "training": {**training_summary(cfg, result),
                      **({"averaged_from": [earlier_training(run) for run in cfg.average_of]}
                         if cfg.average_of else {})},
         "data": {k: report.get(k) for k in ("source", "root", "sizes", "skipped_corrupt", "skipped_gray", "notes")},
@@ -521,13 +514,6 @@ def evaluate_run(cfg: ColorizerConfig, result, bins, arrays: dict, report: dict,
         card["photos"] = {"split": report.get("photos"), **{k: photo[k] for k in ("photo_test", "holdout", "ships",
                                                                                  "ship_rule")}}
     return card, bool(photo["ships"]) if photo is not None else True
-
-
-def release_ship_rule() -> str:
-    """Version 4's ship rule (release.SHIP_RULE), for messages."""
-    from colorize_utils.colorizer import release
-
-    return release.SHIP_RULE
 
 
 def training_summary(cfg: ColorizerConfig, result) -> dict:
