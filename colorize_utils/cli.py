@@ -63,6 +63,10 @@ def _train_colorizer_parser(sub) -> None:
     parser.add_argument("--fine-tune-from-block", type=int, default=None, metavar="INDEX",
                         help="with --encoder: let the encoder's blocks from INDEX (0-15) on learn (stage 2, usually "
                              "with --init-from a stage-1 run and a lower --learning-rate); default: encoder frozen")
+    parser.add_argument("--hint-input", action="store_true",
+                        help="with --encoder: a hint colorizer (color hints from users' clicks steer it), trained with "
+                             "simulated hints; usually --init-from a finished version-4 run (its weights are copied, "
+                             "the hint layers start at zero)")
     parser.add_argument("--init-from", default=None, metavar="RUN_DIR",
                         help="start from the kept checkpoint and bins of this finished run (train it further, "
                              "e.g. with another --batch-pattern and a lower --learning-rate); a larger --width widens it "
@@ -110,6 +114,10 @@ def _run_train_colorizer(args) -> int:
     try:
         if args.train_only and args.evaluate_only:
             raise ValueError("--train-only and --evaluate-only exclude each other: give one.")
+        if args.hint_input and not args.train_only:
+            raise ValueError("a hint colorizer is scored with and without hints by `python -m "
+                             "colorize_utils.colorizer.hint_release RUN_DIR`, not by the automatic model's release: "
+                             "give --hint-input with --train-only.")
         if args.resume and (args.fresh or args.evaluate_only or args.average_of):
             raise ValueError("--resume continues an unfinished run: give it without --fresh, --evaluate-only or "
                              "--average-of.")
@@ -205,6 +213,14 @@ def _colorize_parser(sub) -> None:
                         help="leave inputs whose output is already in --out alone (default: colorize them again "
                              "and replace the earlier output; the summary says how many were replaced)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--hint", action="append", default=None, metavar="X,Y,#RRGGBB",
+                        help="a color hint for the one input: pixel X (across) and Y (down) of the image should be "
+                             "this color, e.g. 120,80,#c0392b (repeat for more); needs a hint colorizer (the "
+                             "shipped one, or --model)")
+    parser.add_argument("--hints", default=None, metavar="FILE.json|DIR",
+                        help='color hints from a JSON file (a list of {"x": .., "y": .., "color": "#rrggbb"}) for '
+                             "the one input, or from a folder of <input stem>.json files (inputs without one are "
+                             "colorized automatically)")
 
 
 def collect_inputs(patterns: list[str], skip_folder: Path | None = None
@@ -294,6 +310,44 @@ def _colorize_one_clip(source: Path, target: Path, colorizer, args, guided_filte
             bar.close()
 
 
+def hints_for_inputs(args, files: list[Path]) -> dict[Path, list]:
+    """{input: checked hints} from --hint or --hints, every hint checked against its image's size before
+    anything is written; ValueError (exit 2) naming the input, the hint or the file, and the fix."""
+    from colorize_utils.runtime import hints as hint_points
+
+    if args.hint is None and args.hints is None:
+        return {}
+    if args.hint is not None and args.hints is not None:
+        raise ValueError("give --hint or --hints, not both.")
+    folder = args.hints is not None and Path(args.hints).expanduser().is_dir()
+    if not folder and len(files) != 1:
+        raise ValueError(f"--hint and --hints FILE.json are for one input; got {len(files)}. For several, give "
+                         "--hints DIR with one <input stem>.json per input.")
+    if args.hint is not None:
+        given = {files[0]: [hint_points.parse_hint_text(text) for text in args.hint]}
+    elif folder:
+        given = {f: hint_points.read_hints_file(Path(args.hints).expanduser() / f"{f.stem}.json") for f in files
+                 if (Path(args.hints).expanduser() / f"{f.stem}.json").is_file()}
+        if not given:
+            raise ValueError(f"--hints {args.hints} holds no <input stem>.json for any of the {len(files)} inputs "
+                             f"(e.g. {files[0].stem}.json).")
+    else:
+        given = {files[0]: hint_points.read_hints_file(Path(args.hints).expanduser())}
+    checked = {}
+    for source, items in given.items():
+        if clips.is_clip(source):
+            raise ValueError(f"{source} is a clip: clips take no color hints (they are colorized automatically); "
+                             "give hints for images only.")
+        try:
+            height, width = images.read_image_file(source).shape[:2]
+            checked[source] = hint_points.check_hints(items, height, width)
+        except (images.UnusableImage, OSError) as error:
+            raise ValueError(f"{source}: cannot read it to place its hints ({error}).") from None
+        except ValueError as error:
+            raise ValueError(f"{source}: {error}") from None
+    return checked
+
+
 def _run_colorize(args) -> int:
 
     try:
@@ -306,6 +360,11 @@ def _run_colorize(args) -> int:
         return 2
     out_dir = Path(args.out).expanduser()
     files, skipped, other_files = collect_inputs(args.inputs, out_dir)
+    try:  # before anything is written: a bad hint or hints file leaves --out untouched
+        hinted = hints_for_inputs(args, files) if files else {}
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         probe = out_dir / ".colorize_write_test"
@@ -328,6 +387,7 @@ def _run_colorize(args) -> int:
     try:
         colorizer = (inference.default_colorizer() if args.model is None
                      else inference.load_colorizer(args.model))
+        hint_colorizer = inference.resolve_hint_colorizer(args.model and colorizer) if hinted else None
     except (FileNotFoundError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -363,8 +423,9 @@ def _run_colorize(args) -> int:
                 kept += 1
                 continue
             rgb = images.read_image_file(source)
-            result = inference.colorize(rgb, colorizer, args.decode, args.temperature, args.working_size,
-                                        guided_filter, mirror_average=args.mirror_average)
+            result = inference.colorize(rgb, hint_colorizer if source in hinted else colorizer, args.decode,
+                                        args.temperature, args.working_size, guided_filter,
+                                        mirror_average=args.mirror_average, hints=hinted.get(source))
             replaced += target.exists()
             with atomic_path(target) as partial:
                 Image.fromarray(result).save(partial, format="PNG")

@@ -247,6 +247,9 @@ class ColorizerConfig:
     # None: the encoder is frozen (stage 1); an index: its blocks from this one on, and its head, learn
     # (stage 2; BatchNorm stays in inference mode).
     fine_tune_from_block: int | None = None
+    # A hint colorizer (issue "Color hints"): version 4's network with a hint input, trained with simulated
+    # hints (learning.simulated_hints), usually --init-from a finished version-4 run.
+    hint_input: bool = False
 
     @property
     def epochs(self) -> int:
@@ -257,6 +260,9 @@ class ColorizerConfig:
         """Fail at once, before any work, on settings that cannot train."""
         if self.encoder not in ENCODERS:
             raise ValueError(f"encoder must be one of {ENCODERS}; got {self.encoder!r}.")
+        if self.encoder is None and self.hint_input:
+            raise ValueError("a hint colorizer is version 4's network with a hint input: give --hint-input with "
+                             "--encoder efficientnet-lite0.")
         if self.encoder is None and self.fine_tune_from_block is not None:
             raise ValueError("fine_tune_from_block fine-tunes an encoder: give it with --encoder efficientnet-lite0.")
         if self.encoder is not None:

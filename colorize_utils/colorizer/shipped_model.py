@@ -279,7 +279,9 @@ def average_runs(cfg: ColorizerConfig) -> Path:
 def build_run_model(cfg: ColorizerConfig, num_classes: int):
     """The untrained network a run trains: version 4's encoder colorizer (cfg.encoder) or version 3's design."""
     if cfg.encoder is not None:
-        return encoder_colorizer.build_encoder_colorizer(num_classes, cfg.decoder_width, name="colorizer")
+        return encoder_colorizer.build_encoder_colorizer(
+            num_classes, cfg.decoder_width, name="colorizer",
+            hint_scales=encoder_colorizer.HINT_SCALES if cfg.hint_input else None)
     return networks.build_colorizer(cfg.width, "classification", 1, num_classes, name="colorizer",
                                   global_context=cfg.global_context)
 
@@ -297,7 +299,11 @@ def _build_and_fit(cfg: ColorizerConfig, bins, arrays: dict, run_dir: Path, resu
               flush=True)
     if cfg.init_from is not None and not resuming:  # a resumed call has its own newer weights in backup/
         earlier = networks.load_model(Path(cfg.init_from).expanduser() / RUN_FILES["model"])
-        if cfg.encoder is not None:  # the same network: a plain copy (the stages differ in what trains)
+        if cfg.encoder is not None and encoder_colorizer.takes_hints(model) != encoder_colorizer.takes_hints(earlier):
+            # a hint model from the automatic one: every shared layer copied, the hint layers keep their zero start
+            copied = encoder_colorizer.copy_matching_weights(earlier, model)
+            print(f"weights: {copied} layers from the kept checkpoint of {cfg.init_from}; hint layers at zero", flush=True)
+        elif cfg.encoder is not None:  # the same network: a plain copy (the stages differ in what trains)
             model.set_weights(earlier.get_weights())
             print(f"weights: the kept checkpoint of {cfg.init_from}", flush=True)
         else:
@@ -314,17 +320,19 @@ def _build_and_fit(cfg: ColorizerConfig, bins, arrays: dict, run_dir: Path, resu
     if cfg.init_from is not None:  # nor the earlier run's
         blocks_done += len(read_history(Path(cfg.init_from).expanduser() / RUN_FILES["history"]).get("loss", []))
     train_data = pipeline.make_colorizer_dataset(arrays["train"], cfg.batch_size, cfg.crop_size, augment=True,
-                                                 seed=cfg.seed + blocks_done)
+                                                 seed=cfg.seed + blocks_done, hints=cfg.hint_input)
     val_images = arrays["val"]
     if cfg.photos_dir is not None:
         photo_data = pipeline.make_photo_dataset(arrays["photos_train"], cfg.photo_batch_size, cfg.photo_crop,
-                                                 cfg.photo_min_crop, seed=cfg.seed + blocks_done)
+                                                 cfg.photo_min_crop, seed=cfg.seed + blocks_done,
+                                                 hints=cfg.hint_input)
         train_data = pipeline.interleave_batches([photo_data, train_data],
                                                  ["pt".index(kind) for kind in cfg.batch_pattern])
         val_images = arrays["photos_val"]  # the checkpoint is chosen on the photos users bring
     # Endless but unshuffled: the same validation batches every time, and no "ran out of data" warning.
     val_batch = min(cfg.batch_size, len(val_images))
-    val_data = pipeline.make_colorizer_dataset(val_images, val_batch, None, augment=False, repeat=True)
+    val_data = pipeline.make_colorizer_dataset(val_images, val_batch, None, augment=False, repeat=True,
+                                               hints=cfg.hint_input)
     train_config = training.TrainConfig(
         epochs=cfg.epochs, batch_size=cfg.batch_size, learning_rate=cfg.learning_rate,
         min_learning_rate=cfg.learning_rate / 10, lr_patience=cfg.lr_patience, seed=cfg.seed,

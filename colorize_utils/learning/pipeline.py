@@ -173,7 +173,8 @@ def make_dataset(split: ImageSplit, image_size: int, batch_size: int, shuffle: b
 
 
 def make_colorizer_dataset(images: np.ndarray, batch_size: int, crop_size: int | None = None,
-                           augment: bool = True, seed: int = 0, repeat: bool = True, downsample: int = 4):
+                           augment: bool = True, seed: int = 0, repeat: bool = True, downsample: int = 4,
+                           hints: bool = False):
     """Batches of (L (crop, crop, 1), ab at 1/downsample resolution) from uint8 RGB images (N, H, W, 3).
 
     The fully convolutional colorizer's training data. `images` may be a numpy array or a memmap: it is
@@ -182,6 +183,8 @@ def make_colorizer_dataset(images: np.ndarray, batch_size: int, crop_size: int |
     without, a centre crop. The ab target is each downsample x downsample block's mean ab, matching the
     model's 1/4-resolution output. `repeat` makes it endless, for training by steps rather than epochs.
     On a backend other than TensorFlow it is a Python generator of numpy batches with the same recipe.
+    With `hints`, the inputs are (L, hint planes) with simulated hints (learning.simulated_hints; seeded, so
+    the validation batches get the same hints every time); TensorFlow only.
     """
     import keras
 
@@ -195,6 +198,9 @@ def make_colorizer_dataset(images: np.ndarray, batch_size: int, crop_size: int |
         raise ValueError(f"crop_size must be a multiple of {2 * downsample} and at most {min(height, width)}; "
                          f"got {crop}.")
     if keras.backend.backend() != "tensorflow":
+        if hints:
+            raise ValueError("simulated hints need the TensorFlow backend (tf.data); train with "
+                             "KERAS_BACKEND=tensorflow.")
         return numpy_colorizer_batches(images, batch_size, crop, augment, seed, repeat, downsample)
     import tensorflow as tf
 
@@ -228,20 +234,37 @@ def make_colorizer_dataset(images: np.ndarray, batch_size: int, crop_size: int |
 
     def to_pair(batch):
         lightness, ab = rgb_uint8_to_model_pair(batch)
-        return lightness, tf.nn.avg_pool2d(ab, downsample, downsample, "VALID")
+        return lightness, ab if hints else tf.nn.avg_pool2d(ab, downsample, downsample, "VALID")
 
     dataset = dataset.map(tf.function(to_pair, jit_compile=True), num_parallel_calls=tf.data.AUTOTUNE)
-    return finish_dataset(dataset)
+    return finish_dataset(with_simulated_hints(dataset, seed, downsample) if hints else dataset)
+
+
+def with_simulated_hints(dataset, seed: int, downsample: int = 4):
+    """(L, full-resolution ab) batches -> ((L, hint planes), ab at 1/downsample), the hints simulated from the
+    full-resolution ab. Seeded: the same seed gives the same hints."""
+    import tensorflow as tf
+
+    from colorize_utils.learning.simulated_hints import simulate_hints
+
+    keys = tf.data.Dataset.random(seed=seed + 7919).batch(2)  # a stream apart from the crops' and flips'
+
+    def add_hints(pair, key):
+        lightness, ab = pair
+        return (lightness, simulate_hints(ab, key)), tf.nn.avg_pool2d(ab, downsample, downsample, "VALID")
+
+    return tf.data.Dataset.zip((dataset, keys)).map(add_hints, num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def make_photo_dataset(images: np.ndarray, batch_size: int, crop_size: int, min_crop: int, seed: int = 0,
-                       downsample: int = 4):
+                       downsample: int = 4, hints: bool = False):
     """Endless multi-scale batches of (L (crop, crop, 1), ab at 1/downsample) from uint8 photos (N, S, S, 3).
 
     Each photo gives a random square of side U(min_crop, S) at a random place, flipped left-right half the
     time and resized to crop_size x crop_size: the net sees whole scenes and close-ups alike, the range of
     scales a photo reaches it at when colorize() shrinks it to a working size. Seeded like
-    make_colorizer_dataset: the same seed gives the same batches. TensorFlow only (tf.data).
+    make_colorizer_dataset: the same seed gives the same batches. TensorFlow only (tf.data). `hints`: as
+    make_colorizer_dataset's.
     """
     import keras
 
@@ -275,10 +298,10 @@ def make_photo_dataset(images: np.ndarray, batch_size: int, crop_size: int, min_
         boxes = tf.stack([tops, x1, tops + sizes, x2], axis=1)
         crops = tf.image.crop_and_resize(tf.cast(batch, tf.float32), boxes, tf.range(n), [crop_size, crop_size])
         lightness, ab = rgb_uint8_to_model_pair(tf.cast(tf.round(tf.clip_by_value(crops, 0, 255)), tf.uint8))
-        return lightness, tf.nn.avg_pool2d(ab, downsample, downsample, "VALID")
+        return lightness, ab if hints else tf.nn.avg_pool2d(ab, downsample, downsample, "VALID")
 
     dataset = tf.data.Dataset.zip((batches, keys)).map(crop_flip_resize, num_parallel_calls=tf.data.AUTOTUNE)
-    return finish_dataset(dataset)
+    return finish_dataset(with_simulated_hints(dataset, seed, downsample) if hints else dataset)
 
 
 def interleave_batches(datasets: list, pattern: list[int]):

@@ -10,6 +10,11 @@ or "indoor" can steer the colors everywhere. The head is the same joint (a, b) b
 Training goes in two stages (shipped_model): the encoder frozen, BatchNorm in inference mode, only the
 decoder learning; then the encoder's top blocks fine-tuned (set_encoder_trainable), with a lower
 --learning-rate given for that stage.
+
+With `hint_scales`, the network takes a second input: a user's color hints at the input's resolution, three
+channels (hint a / HINT_AB_SCALE, hint b / HINT_AB_SCALE, mask), as Zhang et al. 2017 feed theirs. They are
+pooled to each listed decoder scale (HintPool) and added there through a 3x3 convolution whose weights start
+at zero, so with or without hints the network starts out as exactly the automatic one it was copied from.
 """
 
 from __future__ import annotations
@@ -24,6 +29,10 @@ from colorize_utils.runtime import networks
 INPUT_MULTIPLE = 32  # height and width must be multiples of the encoder's deepest stride
 OUTPUT_STRIDE = 4  # logits at 1/4 resolution, as version 3's
 GLOBAL_UNITS = 256  # the scene vector fused into the decoder
+HINT_AB_SCALE = 100.0  # hint planes carry ab / 100, about the range [-1, 1]
+# Where hints join the decoder: 1/8 and 1/4 (issue "Color hints"), and 1/16, where the decoder's three
+# layers reach about 3 cells = 48 input pixels away, so one click can color more than its neighbourhood.
+HINT_SCALES = (16, 8, 4)
 BUILDER = "colorize_utils.runtime.encoder_colorizer.build_encoder_colorizer"
 
 
@@ -59,6 +68,42 @@ class FuseGlobal(layers.Layer):
         return (*features[:-1], features[-1] + vector[-1])
 
 
+@keras.saving.register_keras_serializable(package="colorize")
+class HintPool(layers.Layer):
+    """Hint planes (N, H, W, 3: a, b, mask) -> the same at 1/factor: the mask's maximum over each cell (one
+    hinted pixel marks its cell) and the mean hint ab over the cell's hinted pixels."""
+
+    def __init__(self, factor: int, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = int(factor)
+
+    def call(self, hints):
+        hints = ops.cast(hints, "float32")
+        if self.factor == 1:
+            return hints
+        mask = hints[..., 2:3]
+        pool = lambda x: ops.average_pool(x, self.factor, self.factor, padding="valid")  # noqa: E731
+        covered = pool(mask)
+        ab = pool(hints[..., :2] * mask) / ops.maximum(covered, 1e-6)
+        cell_mask = ops.max_pool(mask, self.factor, self.factor, padding="valid")
+        return ops.concatenate([ab * cell_mask, cell_mask], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        size = lambda d: None if d is None else d // self.factor  # noqa: E731
+        return (input_shape[0], size(input_shape[1]), size(input_shape[2]), 3)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "factor": self.factor}
+
+
+def _add_hints(x, hints, factor: int):
+    """x + a zero-initialised 3x3 convolution of the hints pooled to x's scale (1/factor)."""
+    pooled = HintPool(factor, name=f"hint_pool{factor}")(hints)
+    steered = layers.Conv2D(x.shape[-1], 3, padding="same", kernel_initializer="zeros", bias_initializer="zeros",
+                            name=f"hint_conv{factor}")(pooled)
+    return layers.Add(name=f"hint_add{factor}")([x, steered])
+
+
 def _conv_bn_relu(x, filters: int, name: str, kernel: int = 3):
     x = layers.Conv2D(filters, kernel, padding="same", use_bias=False, name=f"{name}_conv")(x)
     x = batch_norm(f"{name}_bn")(x)
@@ -66,15 +111,22 @@ def _conv_bn_relu(x, filters: int, name: str, kernel: int = 3):
 
 
 def build_encoder_colorizer(num_classes: int, decoder_width: int = 32, global_units: int = GLOBAL_UNITS,
-                            name: str = "colorizer_v4") -> keras.Model:
+                            name: str = "colorizer_v4", hint_scales: tuple[int, ...] | None = None) -> keras.Model:
     """L (N, H, W, 1), H and W multiples of INPUT_MULTIPLE -> logits (N, H/4, W/4, 1, num_classes) over joint
     (a, b) bins. Encoder: EfficientNet-Lite0 (runtime/efficientnet.py; load its ImageNet weights with
-    colorizer.encoder.load_imagenet_weights). Decoder widths 8w, 6w, 4w and 3w channels at 1/32, 1/16, 1/8 and 1/4."""
+    colorizer.encoder.load_imagenet_weights). Decoder widths 8w, 6w, 4w and 3w channels at 1/32, 1/16, 1/8 and 1/4.
+
+    `hint_scales` (e.g. HINT_SCALES): the model takes [L, hints], hints (N, H, W, 3) as runtime.hints makes
+    them, added to the decoder at those scales (16, 8 and/or 4) through zero-initialised convolutions."""
     if num_classes < 2:
         raise ValueError(f"the bin head needs num_classes >= 2; got {num_classes}.")
     if decoder_width < 1 or global_units < 1:
         raise ValueError(f"decoder_width and global_units must be at least 1; got {decoder_width}, {global_units}.")
+    hint_scales = tuple(int(f) for f in hint_scales or ())
+    if set(hint_scales) - {4, 8, 16} or len(set(hint_scales)) != len(hint_scales):
+        raise ValueError(f"hint_scales are decoder scales, some of 16, 8 and 4, each once; got {hint_scales}.")
     inputs = keras.Input((None, None, 1), name="L")
+    hints = keras.Input((None, None, 3), name="hints") if hint_scales else None
     gray = GrayRGBFromLightness(name="gray_rgb", dtype="float32")(inputs)  # L exact even under bfloat16
     scaled = layers.Rescaling(1.0 / 128.0, offset=-127.0 / 128.0, name="rgb_scaled")(gray)
     features = efficientnet.lite0_features(scaled)
@@ -85,19 +137,22 @@ def build_encoder_colorizer(num_classes: int, decoder_width: int = 32, global_un
     x = Upsample2x(name="up16")(x)
     x = layers.Concatenate(name="skip16")([x, features[16]])
     x = FuseGlobal(name="fuse_scene")([x, scene])
+    x = _add_hints(x, hints, 16) if 16 in hint_scales else x
     x = _conv_bn_relu(x, 6 * w, "dec16a")
     x = _conv_bn_relu(x, 6 * w, "dec16b")
     x = Upsample2x(name="up8")(x)
     x = layers.Concatenate(name="skip8")([x, features[8]])
+    x = _add_hints(x, hints, 8) if 8 in hint_scales else x
     x = _conv_bn_relu(x, 4 * w, "dec8a")
     x = _conv_bn_relu(x, 4 * w, "dec8b")
     x = Upsample2x(name="up4")(x)
     x = layers.Concatenate(name="skip4")([x, features[4]])
+    x = _add_hints(x, hints, 4) if 4 in hint_scales else x
     x = _conv_bn_relu(x, 3 * w, "dec4a")
     x = _conv_bn_relu(x, 3 * w, "dec4b")
     x = layers.Conv2D(num_classes, 1, name="logits")(x)
     outputs = ClassHeads(1, num_classes, name="ab_logits")(x)
-    return keras.Model(inputs, outputs, name=name)
+    return keras.Model([inputs, hints] if hint_scales else inputs, outputs, name=name)
 
 
 def encoder_layer_names(model: keras.Model) -> list[str]:
@@ -127,3 +182,29 @@ def set_encoder_trainable(model: keras.Model, from_block: int | None) -> int:
 def is_encoder_colorizer(model: keras.Model) -> bool:
     """True for a version-4 colorizer (it holds the gray-RGB input layer)."""
     return any(layer.name == "gray_rgb" for layer in getattr(model, "layers", ()))
+
+
+def takes_hints(model) -> bool:
+    """True for a colorizer with a hint input (build_encoder_colorizer's hint_scales)."""
+    return len(getattr(model, "inputs", None) or ()) == 2
+
+
+def copy_matching_weights(source: keras.Model, target: keras.Model) -> int:
+    """Copy every layer's weights from `source` into the layer of the same name in `target` (a hint model
+    from the automatic one it extends: the hint layers keep their zero start). Returns the layers copied;
+    ValueError when a shared layer's shapes differ."""
+    copied = 0
+    for layer in target.layers:
+        try:
+            other = source.get_layer(layer.name)
+        except ValueError:
+            continue
+        if not layer.weights:
+            continue
+        values = other.get_weights()
+        if [w.shape for w in values] != [tuple(w.shape) for w in layer.weights]:
+            raise ValueError(f"layer {layer.name}: {[w.shape for w in values]} in the source, "
+                             f"{[tuple(w.shape) for w in layer.weights]} here: the networks differ.")
+        layer.set_weights(values)
+        copied += 1
+    return copied

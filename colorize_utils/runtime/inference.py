@@ -21,11 +21,14 @@ from PIL import Image
 from colorize_utils import config
 from colorize_utils.binning import DEFAULT_TEMPERATURE, load_binning
 from colorize_utils.color import lab_to_rgb, lab_to_rgb_uint8_in_gamut, lightness_from_uint8
-from colorize_utils.runtime.encoder_colorizer import INPUT_MULTIPLE, is_encoder_colorizer
+from colorize_utils.runtime.encoder_colorizer import INPUT_MULTIPLE, is_encoder_colorizer, takes_hints
+from colorize_utils.runtime import hints as hint_points
 from colorize_utils.runtime.networks import is_classifier, load_model
 from colorize_utils.images import MAX_PIXELS, integer_to_uint8
 
 DEFAULT_MODEL = config.PRETRAINED_DIR / "colorizer.keras"
+# The hint colorizer (color hints steer it), shipped beside the automatic one while it is a separate file.
+DEFAULT_HINT_MODEL = config.PRETRAINED_DIR / "colorizer.hints.keras"
 DEFAULT_WORKING_SIZE = 64  # short side the model sees: the scale of Tiny ImageNet, which it was trained on
 # --upsample guided for a model whose card names no guided filter: the radius in model output cells, eps
 DEFAULT_GUIDED_FILTER = (1.0, 1e-3)
@@ -55,7 +58,7 @@ class Colorizer:
     @property
     def fully_convolutional(self) -> bool:
         """True for the colorizer (any input size); False for the paper's fixed-size CNNs."""
-        return self.model.input.shape[1] is None
+        return self.model.inputs[0].shape[1] is None
 
     @property
     def input_multiple(self) -> int:
@@ -293,6 +296,7 @@ def gray_of(rgb: np.ndarray) -> np.ndarray:
     return out
 
 
+SUGGESTION_SPACING = 15.0  # suggested colors lie at least this far apart in (a, b): distinct choices, not shades
 MAX_WORKING_ASPECT = 8  # the model's input is at most 8 x working_size on its long side
 
 
@@ -357,38 +361,50 @@ def working_size_of(colorizer: Colorizer, shape: tuple[int, int], working_size: 
     """The (h, w) at which the model sees an image of `shape` (H, W): working_lightness's size."""
     height, width = shape[:2]
     if not colorizer.fully_convolutional:  # the paper's CNNs take one fixed size
-        return tuple(int(d) for d in colorizer.model.input.shape[1:3])
+        return tuple(int(d) for d in colorizer.model.inputs[0].shape[1:3])
     short = min(height, width)  # at or above the working size: the working size, whatever the scale
     target = min(int(working_size), max(short, int(round(short * float(small_image_scale)))))
     return working_shape(height, width, target, colorizer.input_multiple)
 
 
 def predict_working_ab(colorizer: Colorizer, small_lightness: np.ndarray, decode: str,
-                       temperature: float, mirror_average: bool = False) -> np.ndarray:
+                       temperature: float, mirror_average: bool = False, planes: np.ndarray | None = None) -> np.ndarray:
     """ab (N, h, w, 2) predicted from N working-resolution L images (N, h, w) in one model call; with
-    `mirror_average`, from the mean of the logits of each image and of its mirror image (flipped back)."""
+    `mirror_average`, from the mean of the logits of each image and of its mirror image (flipped back).
+    `planes`: a hint model's hint planes (N, h, w, 3) (none: no hints)."""
     from keras import ops
 
-    output = working_output(colorizer, small_lightness, mirror_average)
+    output = working_output(colorizer, small_lightness, mirror_average, planes=planes)
     if len(output.shape) == 5:
         output = colorizer.binning.decode_logits(output, decode, temperature)
     return np.asarray(ops.convert_to_numpy(output), np.float32)
 
 
 def working_output(colorizer: Colorizer, small_lightness: np.ndarray, mirror_average: bool = False,
-                   mirrored_only: bool = False):
+                   mirrored_only: bool = False, planes: np.ndarray | None = None):
     """The model's raw output (bin logits, or ab) for N working-resolution L images (N, h, w); with
     `mirror_average`, the mean over each image and its mirror image (flipped back); with `mirrored_only`,
-    the mirror image's alone (flipped back: release.grid_scores averages the two itself)."""
+    the mirror image's alone (flipped back: release.grid_scores averages the two itself). A hint model takes
+    `planes` (N, h, w, 3) beside L (none given: no hints), flipped with L for the mirror image."""
     from keras import ops
 
     lightness = ops.convert_to_tensor(np.asarray(small_lightness, np.float32)[..., None])
-    run = compiled_call(colorizer.model)
+    if takes_hints(colorizer.model):
+        if planes is None:
+            planes = np.zeros(tuple(lightness.shape[:3]) + (3,), np.float32)
+        planes = ops.convert_to_tensor(np.asarray(planes, np.float32))
+        call = compiled_call(colorizer.model)
+        run = lambda x, flip=False: call(x, ops.flip(planes, axis=2) if flip else planes)  # noqa: E731
+    elif planes is not None:
+        raise ValueError(f"{colorizer.path} takes no color hints; give a hint model (inference.DEFAULT_HINT_MODEL).")
+    else:
+        call = compiled_call(colorizer.model)
+        run = lambda x, flip=False: call(x)  # noqa: E731
     if mirrored_only:
-        return ops.flip(run(ops.flip(lightness, axis=2)), axis=2)
+        return ops.flip(run(ops.flip(lightness, axis=2), True), axis=2)
     output = run(lightness)
     if mirror_average:  # the width axis is 2 in both (N, H, W, 1) and the output (N, h, w, ...)
-        mirrored = run(ops.flip(lightness, axis=2))
+        mirrored = run(ops.flip(lightness, axis=2), True)
         output = (output + ops.flip(mirrored, axis=2)) / 2.0
     return output
 
@@ -397,18 +413,25 @@ _COMPILED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def compiled_call(model):
-    """model(x, training=False) as one compiled graph for inputs of any batch, height and width (TensorFlow:
-    a tf.function traced once; called eagerly, version 4's 250 layers cost about 0.4 s of Python dispatch per
-    call). Other backends call the model as it is. Made once per model and reused."""
+    """model(x, training=False) (a hint model: model([x, planes], ...)) as one compiled graph for inputs of any
+    batch, height and width (TensorFlow: a tf.function traced once; called eagerly, version 4's 250 layers cost
+    about 0.4 s of Python dispatch per call). Other backends call the model as it is. Made once per model."""
     import keras
 
+    hinted = takes_hints(model)
     if model not in _COMPILED:
         if isinstance(model, keras.Model) and keras.backend.backend() == "tensorflow":
             import tensorflow as tf
 
             spec = tf.TensorSpec([None, None, None, 1], tf.float32)
             held = weakref.ref(model)  # the cache must not keep the model alive
-            _COMPILED[model] = tf.function(lambda x: held()(x, training=False), input_signature=[spec])
+            if hinted:
+                _COMPILED[model] = tf.function(lambda x, h: held()([x, h], training=False),
+                                               input_signature=[spec, tf.TensorSpec([None, None, None, 3], tf.float32)])
+            else:
+                _COMPILED[model] = tf.function(lambda x: held()(x, training=False), input_signature=[spec])
+        elif hinted:
+            return lambda x, h: model([x, h], training=False)
         else:
             return lambda x: model(x, training=False)
     return _COMPILED[model]
@@ -485,28 +508,99 @@ def lab_to_rgb_uint8(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
     return lab_to_rgb_uint8_in_gamut(lightness[..., None], ab)
 
 
+def resolve_hint_colorizer(model=None) -> Colorizer:
+    """The colorizer that takes hints: `model` (None: the shipped model if it takes hints, else the shipped
+    hint model DEFAULT_HINT_MODEL); ValueError when the given model takes none."""
+    if model is None:
+        colorizer = default_colorizer()
+        if takes_hints(colorizer.model):
+            return colorizer
+        if not DEFAULT_HINT_MODEL.is_file():
+            raise ValueError(f"no hint colorizer is installed ({DEFAULT_HINT_MODEL} is missing): pass model= (or "
+                             "--model) a hint model trained with `train-colorizer --hint-input`.")
+        return _cached_colorizer(str(DEFAULT_HINT_MODEL))
+    colorizer = resolve_colorizer(model)
+    if not takes_hints(colorizer.model):
+        raise ValueError(f"{colorizer.path} takes no color hints: leave the model out (the shipped hint colorizer "
+                         "is used) or give one trained with `train-colorizer --hint-input`.")
+    return colorizer
+
+
+def prepare(image, model=None, decode: str | None = None, temperature: float | None = None,
+            working_size: int | None = None, guided_filter=None, small_image_scale: float | None = None,
+            mirror_average: bool | None = None, hints=None):
+    """What colorize() and suggest_colors() share: (rgb, colorizer, settings, full-resolution L, working L,
+    hint planes or None), every argument checked (a bad hint gets a ValueError naming it) before the model runs."""
+    check_given_settings(decode, temperature, working_size)
+    rgb = as_rgb_uint8(image)
+    if rgb.shape[0] * rgb.shape[1] > MAX_PIXELS:
+        raise ValueError(f"image has {rgb.shape[0] * rgb.shape[1]:,} pixels, above the limit of {MAX_PIXELS:,}; "
+                         "downscale it first.")
+    checked = hint_points.check_hints(hints, *rgb.shape[:2]) if hints is not None else None
+    colorizer = resolve_hint_colorizer(model) if checked is not None else resolve_colorizer(model)
+    settings = colorizer.settings(decode, temperature, working_size, guided_filter, short_side=min(rgb.shape[:2]),
+                                  small_image_scale=small_image_scale, mirror_average=mirror_average)
+    colorizer = colorizer.for_settings(settings)
+    lightness = lightness_of(rgb)
+    small = working_lightness(colorizer, lightness, settings.working_size, settings.small_image_scale)
+    planes = (hint_points.hint_planes(checked, rgb.shape[:2], small.shape)[None]
+              if checked is not None and takes_hints(colorizer.model) else None)
+    return rgb, colorizer, settings, lightness, small, planes
+
+
 def colorize(image, model=None, decode: str | None = None, temperature: float | None = None,
              working_size: int | None = None, guided_filter=None,
-             small_image_scale: float | None = None, mirror_average: bool | None = None) -> np.ndarray:
+             small_image_scale: float | None = None, mirror_average: bool | None = None,
+             hints=None) -> np.ndarray:
     """Colorize one image: H x W x 3 uint8 RGB (only its L is used) or H x W gray -> H x W x 3 uint8 RGB.
 
     `model`: None (the shipped model, loaded once), a path to a .keras file, or a loaded `Colorizer`.
     `decode`: "annealed" (Zhang et al.'s annealed mean at `temperature`), "mean" or "argmax".
     `small_image_scale`: an image below the working size is seen at its short side times this (at most the
     working size). `mirror_average`: average the model's logits over the image and its mirror image.
+    `hints`: color hints, [(x, y, color), ...] with x, y in the image's pixels and color an RGB triple (0..255)
+    or "#rrggbb" (runtime.hints); they need a hint model (model None: the shipped one). An empty list colorizes
+    automatically with the hint model.
     Every setting left at None is the model card's calibrated default (Colorizer.settings).
     """
-    check_given_settings(decode, temperature, working_size)
-    rgb = as_rgb_uint8(image)
-    if rgb.shape[0] * rgb.shape[1] > MAX_PIXELS:
-        raise ValueError(f"image has {rgb.shape[0] * rgb.shape[1]:,} pixels, above the limit of {MAX_PIXELS:,}; "
-                         "downscale it first.")
-    colorizer = resolve_colorizer(model)
-    settings = colorizer.settings(decode, temperature, working_size, guided_filter, short_side=min(rgb.shape[:2]),
-                                  small_image_scale=small_image_scale, mirror_average=mirror_average)
-    colorizer = colorizer.for_settings(settings)
-    lightness = lightness_of(rgb)
-    small = working_lightness(colorizer, lightness, settings.working_size, settings.small_image_scale)
+    rgb, colorizer, settings, lightness, small, planes = prepare(
+        image, model, decode, temperature, working_size, guided_filter, small_image_scale, mirror_average, hints)
     small_ab = predict_working_ab(colorizer, small[None], settings.decode, settings.temperature,
-                                  settings.mirror_average)[0]
+                                  settings.mirror_average, planes)[0]
     return recombine(lightness, small_ab, settings.guided_filter)
+
+
+def suggest_colors(image, x: float, y: float, k: int = 5, model=None, hints=None,
+                   mirror_average: bool | None = None) -> list[tuple[str, float]]:
+    """The `k` most likely colors at pixel (x, y) of `image` by the model's own predicted distribution over its
+    (a, b) bins there (ideepcolor's color recommendation), given the `hints` placed so far: [("#rrggbb",
+    probability), ...], most likely first, each bin's ab joined with the pixel's own lightness. `model`: a
+    hint model, or None (the shipped hint colorizer)."""
+    from keras import ops
+
+    if not (isinstance(k, (int, np.integer)) and k >= 1):
+        raise ValueError(f"k is how many colors to suggest: a whole number of at least 1; got {k!r}.")
+    rgb, colorizer, settings, lightness, small, planes = prepare(
+        image, model, mirror_average=mirror_average, hints=[] if hints is None else hints)
+    hint_points.check_hints([(x, y, "#000000")], *rgb.shape[:2])  # the place must be inside the image
+    output = working_output(colorizer, small[None], settings.mirror_average, planes=planes)
+    if len(output.shape) != 5:
+        raise ValueError(f"{colorizer.path} predicts ab directly, not a distribution over bins: it cannot suggest colors.")
+    logits = np.asarray(ops.convert_to_numpy(output), np.float32)[0, ..., 0, :]
+    if getattr(colorizer.binning, "logit_adjustment", None) is not None:
+        logits = logits + colorizer.binning.logit_adjustment
+    row = int(min(logits.shape[0] - 1, (y + 0.5) * logits.shape[0] / rgb.shape[0]))
+    col = int(min(logits.shape[1] - 1, (x + 0.5) * logits.shape[1] / rgb.shape[1]))
+    cell = logits[row, col] - logits[row, col].max()
+    probabilities = np.exp(cell) / np.exp(cell).sum()
+    all_values = np.asarray(colorizer.binning.bin_values, np.float32)
+    top: list[int] = []
+    for index in np.argsort(-probabilities):  # most likely first, skipping near-copies of a color already offered
+        if all(np.hypot(*(all_values[index] - all_values[kept])) >= SUGGESTION_SPACING for kept in top):
+            top.append(int(index))
+        if len(top) == int(k):
+            break
+    values = all_values[top]
+    pixel_l = np.full(len(top), lightness[int(y), int(x)], np.float32)
+    colors = lab_to_rgb_uint8(pixel_l, values)
+    return [("#" + "".join(f"{c:02x}" for c in color), float(p)) for color, p in zip(colors, probabilities[top])]

@@ -1,0 +1,214 @@
+"""Color hints (runtime/hints.py, the hint input of encoder_colorizer, colorize(hints=...), suggest_colors, the
+command line's --hint and --hints, learning/simulated_hints.py).
+
+The placement tests use an oracle hint model: at every hinted 1/4 cell it puts all probability on the bin
+nearest the hint's ab, elsewhere on the bin nearest gray. A hint that is ignored, put at (y, x) instead of
+(x, y), or given the wrong color then shows in the output, so these tests fail on each of those mistakes.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import keras
+from keras import layers, ops
+
+from colorize_utils import cli
+from colorize_utils.binning import JointBins
+from colorize_utils.color import uint8_rgb_to_lab_np
+from colorize_utils.runtime import encoder_colorizer, hints, inference
+from tests.helpers import photo
+
+RED, GREEN, BLUE = (200, 30, 30), (40, 170, 40), (40, 60, 200)  # green and blue: a and b differ in sign
+
+
+def joint_bins() -> JointBins:
+    rng = np.random.default_rng(0)
+    return JointBins.from_pixels(rng.uniform(-90, 90, (20_000, 2)), step=10.0)
+
+
+def oracle_hint_colorizer() -> inference.Colorizer:
+    """[L, hints] -> logits: at hinted 1/4 cells a sharp peak on the bin nearest the hint's ab, else on gray's."""
+    bins = joint_bins()
+    centres = ops.convert_to_tensor(bins.bin_values.astype("float32"))
+    lightness = keras.Input((None, None, 1))
+    planes = keras.Input((None, None, 3))
+    pooled = encoder_colorizer.HintPool(4)(planes)
+
+    def logits(tensors):
+        pooled_planes, light = tensors
+        ab = pooled_planes[..., :2] * encoder_colorizer.HINT_AB_SCALE * pooled_planes[..., 2:3]
+        distances = ops.sum(ops.square(ab[..., None, :] - centres), axis=-1)
+        return -distances[..., None, :] + 0.0 * ops.mean(light)
+
+    light = layers.AveragePooling2D(4)(lightness)
+    output = layers.Lambda(logits)([pooled, light])
+    return inference.Colorizer(keras.Model([lightness, planes], output), bins, None,
+                               {"default_decoding": {"decode": "argmax", "working_size": 64}})
+
+
+def cell_colour(result: np.ndarray, x: int, y: int) -> np.ndarray:
+    """Mean ab of the 3 x 3 pixels around (x, y) of an RGB result."""
+    return uint8_rgb_to_lab_np(result[y - 1:y + 2, x - 1:x + 2]).reshape(-1, 3)[:, 1:].mean(axis=0)
+
+
+def lab_ab(rgb) -> np.ndarray:
+    """The (a, b) of an sRGB triple, computed here (not by hints.Hint.ab, which is under test)."""
+    return uint8_rgb_to_lab_np(np.asarray([rgb], np.uint8))[0, 1:]
+
+
+def assert_coloured_like(ab: np.ndarray, rgb) -> None:
+    """ab has the hue of `rgb` (within about 25 degrees) and is clearly colored: the photo's own lightness and
+    the gamut may take some chroma, and the upsampling blends the hinted cell with its gray neighbours."""
+    want = lab_ab(rgb)
+    assert np.linalg.norm(ab) > 20, ab
+    assert ab @ want / (np.linalg.norm(ab) * np.linalg.norm(want)) > 0.9, (ab, want)
+
+
+def test_a_hint_colours_its_own_place_with_its_own_colour_and_nothing_else():
+    model = oracle_hint_colorizer()
+    image = photo(96, 128)
+    x, y = 100, 20  # far from (20, 100): swapped coordinates land outside the image's height
+    result = inference.colorize(image, model, hints=[(x, y, "#28aa28")])
+    assert_coloured_like(cell_colour(result, x, y), GREEN)  # its colour at its place
+    assert np.linalg.norm(cell_colour(result, 20, 60)) < 8  # gray away from it
+    blue = inference.colorize(image, model, hints=[(x, y, BLUE)])
+    assert_coloured_like(cell_colour(blue, x, y), BLUE)
+    none = inference.colorize(image, model, hints=[])
+    assert np.linalg.norm(cell_colour(none, x, y)) < 8
+
+
+def test_hints_follow_the_mirror_average():
+    model = oracle_hint_colorizer()
+    image = photo(64, 128)
+    result = inference.colorize(image, model, hints=[(16, 30, RED)], mirror_average=True)
+    # averaged with the mirror image's logits: red at the hint (the flipped hints flip back with the output),
+    # nothing at the mirrored place
+    assert cell_colour(result, 16, 30)[0] > 20
+    assert abs(cell_colour(result, 128 - 17, 30)[0]) < 8
+
+
+def test_hint_planes_put_each_hint_at_its_scaled_place():
+    planes = hints.hint_planes([hints.Hint(199, 0, RED), hints.Hint(0, 99, BLUE)], (100, 200), (50, 100), patch=1)
+    assert planes[0, 99, 2] == 1 and planes[49, 0, 2] == 1 and planes[..., 2].sum() == 2
+    np.testing.assert_allclose(planes[0, 99, :2] * encoder_colorizer.HINT_AB_SCALE, lab_ab(RED), atol=1e-4)
+
+
+@pytest.mark.parametrize("bad, words", [
+    ([(200, 10, "#ff0000")], "outside the 128 x 96 image"), ([(10, -1, "#ff0000")], "outside"),
+    ([(10, 10, "red")], "'#rrggbb'"), ([(10, 10, (0, 0, 300))], "0..255"), ([(10, 10)], "(x, y, color)"),
+    ([{"x": 1, "color": "#000000"}], "lacks ['y']"), ("10,10,#ff0000", "list of (x, y, color)"),
+    ([("a", 1, "#000000")], "must be numbers")])
+def test_bad_hints_get_a_value_error_that_names_the_hint_and_the_fix(bad, words):
+    with pytest.raises(ValueError, match="hint") as raised:
+        inference.colorize(photo(96, 128), oracle_hint_colorizer(), hints=bad)
+    assert words in str(raised.value)
+
+
+def test_a_model_without_a_hint_input_refuses_hints_with_a_clear_error():
+    model = encoder_colorizer.build_encoder_colorizer(joint_bins().num_classes, 4, 8)
+    colorizer = inference.Colorizer(model, joint_bins(), None, {})
+    with pytest.raises(ValueError, match="takes no color hints"):
+        inference.colorize(photo(64, 64), colorizer, hints=[(1, 1, RED)])
+
+
+def test_suggested_colours_are_the_models_most_likely_and_distinct():
+    model = oracle_hint_colorizer()
+    image = photo(96, 128)
+    suggestions = inference.suggest_colors(image, 100, 20, k=3, model=model, hints=[(100, 20, RED)])
+    assert len(suggestions) == 3 and suggestions[0][1] > 0.99  # the hinted cell is sure of the hint's bin
+    top = uint8_rgb_to_lab_np(np.asarray([hints.parse_color(suggestions[0][0])], np.uint8))[0, 1:]
+    assert np.linalg.norm(top - lab_ab(RED)) < 15
+    abs_ = [uint8_rgb_to_lab_np(np.asarray([hints.parse_color(c)], np.uint8))[0, 1:] for c, _ in suggestions]
+    assert min(np.linalg.norm(a - b) for i, a in enumerate(abs_) for b in abs_[i + 1:]) > 5
+    with pytest.raises(ValueError, match="outside"):
+        inference.suggest_colors(image, 500, 20, model=model)
+
+
+def test_a_hint_model_starts_as_the_automatic_one_and_saves(tmp_path):
+    automatic = encoder_colorizer.build_encoder_colorizer(20, 4, 8)
+    hinted = encoder_colorizer.build_encoder_colorizer(20, 4, 8, hint_scales=encoder_colorizer.HINT_SCALES)
+    assert encoder_colorizer.copy_matching_weights(automatic, hinted) > 100
+    lightness = np.random.default_rng(1).uniform(0, 100, (1, 64, 96, 1)).astype("float32")
+    planes = np.zeros((1, 64, 96, 3), np.float32)
+    planes[0, 10:13, 20:23] = (0.5, -0.3, 1.0)
+    np.testing.assert_array_equal(np.asarray(automatic(lightness)), np.asarray(hinted([lightness, planes])))
+    hinted.get_layer("hint_conv8").set_weights([w + 0.1 for w in hinted.get_layer("hint_conv8").get_weights()])
+    assert not np.allclose(np.asarray(automatic(lightness)), np.asarray(hinted([lightness, planes])))
+    hinted.save(tmp_path / "h.keras")
+    again = keras.saving.load_model(tmp_path / "h.keras")
+    np.testing.assert_allclose(np.asarray(again([lightness, planes])), np.asarray(hinted([lightness, planes])), atol=1e-5)
+
+
+def test_simulated_hints_follow_the_geometric_law_and_carry_their_patch_means():
+    tf = pytest.importorskip("tensorflow")
+    from colorize_utils.learning import simulated_hints
+
+    counts = simulated_hints.point_counts(40_000, tf.constant([1, 2])).numpy()
+    assert abs(counts.mean() - 7.0) < 0.2 and abs((counts == 0).mean() - 1 / 8) < 0.01
+    ab = np.random.default_rng(0).normal(0, 30, (64, 24, 28, 2)).astype("float32")
+    planes = simulated_hints.simulate_hints(tf.constant(ab), tf.constant([3, 4]), p=0.5, max_points=1).numpy()
+    seen = 0
+    for image, plane in zip(ab, planes):
+        mask = plane[..., 2] > 0
+        if mask.any():  # one square patch, 1..9 pixels a side, carrying its own mean ab
+            rows, cols = np.nonzero(mask)
+            side = rows.max() - rows.min() + 1
+            assert side == cols.max() - cols.min() + 1 and mask.sum() == side * side and 1 <= side <= 9
+            np.testing.assert_allclose(plane[mask][:, :2] * encoder_colorizer.HINT_AB_SCALE,
+                                       np.broadcast_to(image[mask].mean(axis=0), (mask.sum(), 2)), atol=1e-3)
+            seen += 1
+    assert 20 < seen < 44  # about half the images get their one point (p = 1/2)
+    again = simulated_hints.simulate_hints(tf.constant(ab), tf.constant([3, 4]), p=0.5, max_points=1).numpy()
+    np.testing.assert_array_equal(planes, again)
+
+
+def test_training_batches_carry_simulated_hints_and_a_hint_model_fits_them():
+    pytest.importorskip("tensorflow")
+    from colorize_utils.learning import pipeline
+
+    images = np.random.default_rng(0).integers(0, 256, (8, 40, 40, 3)).astype(np.uint8)
+    (lightness, planes), ab = next(iter(pipeline.make_photo_dataset(images, 4, 32, 24, seed=1, hints=True)))
+    assert lightness.shape == (4, 32, 32, 1) and planes.shape == (4, 32, 32, 3) and ab.shape == (4, 8, 8, 2)
+    (lightness2, planes2), _ = next(iter(pipeline.make_colorizer_dataset(images, 4, 32, seed=1, hints=True)))
+    assert planes2.shape == (4, 32, 32, 3) and float(np.asarray(planes2)[..., 2].max()) in (0.0, 1.0)
+
+
+def test_the_command_line_takes_hints_and_refuses_bad_ones_writing_nothing(tmp_path, monkeypatch):
+    from PIL import Image
+
+    image = photo(96, 128)
+    Image.fromarray(image).save(tmp_path / "p.png")
+    model = oracle_hint_colorizer()
+    monkeypatch.setattr(inference, "default_colorizer", lambda: model)
+    out = tmp_path / "out"
+    assert cli.main(["colorize", str(tmp_path / "p.png"), "--out", str(out), "--hint", "100,20,#28aa28"]) == 0
+    result = np.asarray(Image.open(out / "p.png"))
+    assert_coloured_like(cell_colour(result, 100, 20), GREEN)
+    (tmp_path / "hints").mkdir()
+    (tmp_path / "hints" / "p.json").write_text(json.dumps([{"x": 100, "y": 20, "color": "#2838c8"}]))
+    assert cli.main(["colorize", str(tmp_path / "p.png"), "--out", str(tmp_path / "o2"),
+                     "--hints", str(tmp_path / "hints")]) == 0
+    result = np.asarray(Image.open(tmp_path / "o2" / "p.png"))
+    assert_coloured_like(cell_colour(result, 100, 20), (40, 56, 200))
+    (tmp_path / "bad.json").write_text("{not json")
+    for bad in (["--hint", "500,20,#c81e1e"], ["--hint", "1,2,crimson"], ["--hints", str(tmp_path / "bad.json")],
+                ["--hints", str(tmp_path / "missing.json")], ["--hint", "1,2"]):
+        target = tmp_path / "refused"
+        assert cli.main(["colorize", str(tmp_path / "p.png"), "--out", str(target), *bad]) == 2
+        assert not target.exists()
+
+
+def test_clips_refuse_hints(tmp_path):
+    from PIL import Image
+
+    frames = [Image.fromarray(photo(32, 32)), Image.fromarray(photo(32, 32)[:, ::-1])]  # two different frames
+    frames[0].save(tmp_path / "c.gif", save_all=True, append_images=frames[1:])
+    completed = subprocess.run([sys.executable, "-m", "colorize_utils", "colorize", str(tmp_path / "c.gif"), "--out",
+                                str(tmp_path / "o"), "--hint", "1,1,#ff0000"], capture_output=True, text=True)
+    assert completed.returncode == 2 and "clips take no color hints" in completed.stderr
+    assert not (tmp_path / "o").exists()
