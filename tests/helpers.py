@@ -76,3 +76,37 @@ def reporting_history(run_dir: Path) -> dict:
     from colorize_utils.learning.training import read_history
 
     return read_history(run_dir / "history.csv")
+
+
+def joint_bins():
+    """A joint (a, b) bin table fitted on uniform random ab."""
+    from colorize_utils.binning import JointBins
+
+    rng = np.random.default_rng(0)
+    return JointBins.from_pixels(rng.uniform(-90, 90, (20_000, 2)), step=10.0)
+
+
+def oracle_hint_colorizer():
+    """A hint colorizer that follows its hints exactly: [L, hints] -> logits with, at hinted 1/4 cells, a sharp
+    peak on the bin nearest the hint's ab, else on gray's (tests of hint placement and color)."""
+    import keras
+    from keras import layers, ops
+
+    from colorize_utils.runtime import encoder_colorizer, inference
+
+    bins = joint_bins()
+    centres = ops.convert_to_tensor(bins.bin_values.astype("float32"))
+    lightness = keras.Input((None, None, 1))
+    planes = keras.Input((None, None, 3))
+    pooled = encoder_colorizer.HintPool(4)(planes)
+
+    def logits(tensors):
+        pooled_planes, light = tensors
+        ab = pooled_planes[..., :2] * encoder_colorizer.HINT_AB_SCALE * pooled_planes[..., 2:3]
+        distances = ops.sum(ops.square(ab[..., None, :] - centres), axis=-1)
+        return -distances[..., None, :] + 0.0 * ops.mean(light)
+
+    light = layers.AveragePooling2D(4)(lightness)
+    output = layers.Lambda(logits)([pooled, light])
+    return inference.Colorizer(keras.Model([lightness, planes], output), bins, None,
+                               {"default_decoding": {"decode": "argmax", "working_size": 64}})

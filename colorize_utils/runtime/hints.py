@@ -150,3 +150,14 @@ def hint_planes(hints: Sequence[Hint], image_shape: tuple[int, int], working_sha
         a, b = hint.ab
         planes[top:top + patch, left:left + patch] = (a / HINT_AB_SCALE, b / HINT_AB_SCALE, 1.0)
     return planes
+
+
+def mark_hints(rgb: np.ndarray, points: Sequence[Hint], size: int = 3) -> np.ndarray:
+    """The image with each point drawn as a small square of its color in a white-black frame."""
+    out = rgb.copy()
+    for point in points:
+        x, y = int(point.x), int(point.y)
+        for ring, value in ((size + 2, 0), (size + 1, 255)):
+            out[max(0, y - ring):y + ring + 1, max(0, x - ring):x + ring + 1] = value
+        out[max(0, y - size):y + size + 1, max(0, x - size):x + size + 1] = point.rgb
+    return out

@@ -18,37 +18,11 @@ import keras
 from keras import layers, ops
 
 from colorize_utils import cli
-from colorize_utils.binning import JointBins
 from colorize_utils.color import uint8_rgb_to_lab_np
 from colorize_utils.runtime import encoder_colorizer, hints, inference
-from tests.helpers import photo
+from tests.helpers import joint_bins, oracle_hint_colorizer, photo
 
 RED, GREEN, BLUE = (200, 30, 30), (40, 170, 40), (40, 60, 200)  # green and blue: a and b differ in sign
-
-
-def joint_bins() -> JointBins:
-    rng = np.random.default_rng(0)
-    return JointBins.from_pixels(rng.uniform(-90, 90, (20_000, 2)), step=10.0)
-
-
-def oracle_hint_colorizer() -> inference.Colorizer:
-    """[L, hints] -> logits: at hinted 1/4 cells a sharp peak on the bin nearest the hint's ab, else on gray's."""
-    bins = joint_bins()
-    centres = ops.convert_to_tensor(bins.bin_values.astype("float32"))
-    lightness = keras.Input((None, None, 1))
-    planes = keras.Input((None, None, 3))
-    pooled = encoder_colorizer.HintPool(4)(planes)
-
-    def logits(tensors):
-        pooled_planes, light = tensors
-        ab = pooled_planes[..., :2] * encoder_colorizer.HINT_AB_SCALE * pooled_planes[..., 2:3]
-        distances = ops.sum(ops.square(ab[..., None, :] - centres), axis=-1)
-        return -distances[..., None, :] + 0.0 * ops.mean(light)
-
-    light = layers.AveragePooling2D(4)(lightness)
-    output = layers.Lambda(logits)([pooled, light])
-    return inference.Colorizer(keras.Model([lightness, planes], output), bins, None,
-                               {"default_decoding": {"decode": "argmax", "working_size": 64}})
 
 
 def cell_colour(result: np.ndarray, x: int, y: int) -> np.ndarray:

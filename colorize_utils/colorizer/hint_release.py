@@ -1,0 +1,281 @@
+"""Scoring and releasing the hint colorizer (issue "Color hints").
+
+- `hint_curve()`: PSNR against the number of points revealed from the ground truth (POINT_COUNTS), the same
+  random points (seeded per photo and count) for every method: the hint model, the automatic model (the same
+  at every count) and a baseline without a network, the points spread edge-aware over L (`propagate_hints`,
+  normalized convolution with OpenCV's guided filter), with paired bootstrap intervals.
+- `automatic_check()`: with no hints, the hint model against the automatic one on the photo test split
+  (release.score_split); NOT_WORSE_RULE decides whether it may replace it as the default.
+- `hint_figure()`: test photos with 0, 3 and 10 revealed points beside the truth.
+- `main()`: `python -m colorize_utils.colorizer.hint_release RUN_DIR` runs all of it, writes RUN_DIR/hint_record.json
+  and the figure, and exports the model as the shipped hint colorizer when it passes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from colorize_utils import config as project_config
+from colorize_utils import metrics
+from colorize_utils.color import uint8_rgb_to_lab_np
+from colorize_utils.files import atomic_path, git_commit, json_safe
+from colorize_utils.runtime import hints as hint_points
+from colorize_utils.runtime import inference
+from colorize_utils.runtime.encoder_colorizer import takes_hints
+
+POINT_COUNTS = (0, 1, 2, 5, 10, 20, 50, 100)
+CURVE_PHOTOS = 250  # photo test split photos on the curve (the first, in the split's order): 8 counts x 3 methods
+POINT_SEED = 2017
+# The propagation baseline's guided filter: radius as a share of the image's longer side, and eps on (L/100)^2.
+# Chosen on 100 validation photos at 10 points (`choose_propagation`), never on test photos.
+PROPAGATION_GRID = {"radius_share": (0.03, 0.06, 0.12, 0.25), "eps": (1e-4, 1e-3, 1e-2)}
+NOT_WORSE_RULE = ("The hint model may replace the automatic one as the default only if, with no hints, it is not "
+                  "significantly worse on the photo test split (PSNR and AuC, paired bootstrap over photos, 95%); "
+                  "otherwise it ships as a separate file (inference.DEFAULT_HINT_MODEL) and the automatic model "
+                  "stays the default.")
+TARGETS = ("at 10 points at least 2 dB over the automatic result; significantly better than the propagation "
+           "baseline at every count up to 20")
+
+
+def reveal_points(rgb: np.ndarray, count: int, seed: int) -> list[hint_points.Hint]:
+    """`count` pixels at random places (seeded), each with its ground-truth color: what a user who knew the
+    photo's colors would click."""
+    rng = np.random.default_rng(seed)
+    height, width = rgb.shape[:2]
+    ys, xs = rng.integers(0, height, count), rng.integers(0, width, count)
+    return [hint_points.Hint(float(x), float(y), tuple(int(c) for c in rgb[y, x])) for x, y in zip(xs, ys)]
+
+
+def point_seed(photo_index: int, count: int) -> int:
+    """The seed of photo `photo_index`'s points at `count`: the same for every method."""
+    return POINT_SEED + 1000 * photo_index + count
+
+
+def propagate_hints(rgb: np.ndarray, hints: list[hint_points.Hint], radius_share: float = 0.12,
+                    eps: float = 1e-3) -> np.ndarray:
+    """The classic "propagate the scribbles" baseline, no network: each hint's ab on its pixel, spread over the
+    image by normalized convolution with a guided filter led by L (OpenCV ximgproc): ab = GF(ab * mask) /
+    GF(mask). Where the filter gives (almost) no support, the hints' mean ab. No hints: gray."""
+    import cv2
+
+    lightness = inference.lightness_of(rgb)
+    if not hints:
+        return inference.recombine(lightness, np.zeros(lightness.shape + (2,), np.float32))
+    height, width = lightness.shape
+    sparse = np.zeros((height, width, 3), np.float32)
+    for hint in hints:
+        sparse[int(hint.y), int(hint.x)] = (*hint.ab, 1.0)
+    sparse[..., :2] *= sparse[..., 2:3]
+    radius = max(1, int(round(radius_share * max(height, width))))
+    guide = lightness / 100.0
+    filtered = cv2.ximgproc.guidedFilter(guide, sparse, radius, float(eps))
+    support = filtered[..., 2:3]
+    fallback = np.mean([hint.ab for hint in hints], axis=0).astype(np.float32)
+    floor = 0.05 / (np.pi * radius * radius)  # about a twentieth of one point's weight spread over the window
+    ab = np.where(support > floor, filtered[..., :2] / np.maximum(support, floor), fallback)
+    return inference.recombine(lightness, np.clip(ab, -110.0, 110.0).astype(np.float32))
+
+
+def choose_propagation(photos: dict[str, np.ndarray], count: int = 10, log=print) -> dict:
+    """The PROPAGATION_GRID setting with the best mean PSNR at `count` points on `photos` (validation photos)."""
+    rows = []
+    for share in PROPAGATION_GRID["radius_share"]:
+        for eps in PROPAGATION_GRID["eps"]:
+            values = [metrics.psnr(propagate_hints(rgb, reveal_points(rgb, count, point_seed(i, count)), share,
+                                                   eps)[None], rgb[None])[0] for i, rgb in enumerate(photos.values())]
+            rows.append({"radius_share": share, "eps": eps, "psnr": float(np.mean(values))})
+    best = max(rows, key=lambda row: row["psnr"])
+    log(f"propagation baseline: radius {best['radius_share']} x the longer side, eps {best['eps']} "
+        f"({best['psnr']:.2f} dB at {count} points on {len(photos)} validation photos)")
+    return {"chosen": best, "grid": rows, "photos": len(photos), "points": count}
+
+
+def hint_curve(photos: dict[str, np.ndarray], hint_model: inference.Colorizer, automatic: inference.Colorizer,
+               propagation: dict, train_ab_mean, counts=POINT_COUNTS, log=print) -> dict:
+    """Per-photo PSNR of each method at each count, the means (gray and mean color beside them), and paired
+    bootstrap intervals of the hint model against the automatic result and the propagation baseline at each count."""
+    names = list(photos)
+
+    def psnr_of(outputs):
+        return np.array([metrics.psnr(out[None], photos[n][None])[0] for n, out in zip(names, outputs)])
+
+    automatic_psnr = psnr_of(inference.colorize(photos[n], automatic) for n in names)
+    baselines = {"gray": psnr_of(propagate_hints(photos[n], []) for n in names),
+                 "mean_color": psnr_of(inference.recombine(inference.lightness_of(photos[n]), np.broadcast_to(
+                     np.asarray(train_ab_mean, np.float32), photos[n].shape[:2] + (2,))) for n in names)}
+    per_count = {}
+    started = time.perf_counter()
+    for count in counts:
+        hinted, propagated = [], []
+        for index, name in enumerate(names):
+            rgb = photos[name]
+            points = reveal_points(rgb, count, point_seed(index, count))
+            hinted.append(metrics.psnr(inference.colorize(rgb, hint_model, hints=points)[None], rgb[None])[0])
+            propagated.append(metrics.psnr(propagate_hints(rgb, points, propagation["radius_share"],
+                                                           propagation["eps"])[None], rgb[None])[0])
+        hinted, propagated = np.array(hinted), np.array(propagated)
+        row = {"points": count, "hint_model": float(hinted.mean()), "automatic": float(automatic_psnr.mean()),
+               "propagation": float(propagated.mean()),
+               **{name: float(values.mean()) for name, values in baselines.items()}}
+        for reference, values in (("automatic", automatic_psnr), ("propagation", propagated)):
+            difference, low, high = metrics.paired_bootstrap(hinted, values, seed=count)
+            row[f"vs_{reference}"] = {"difference": difference, "low": low, "high": high,
+                                      "verdict": metrics.verdict(low, high, higher_is_better=True)}
+        per_count[count] = {"row": row, "hint_model": hinted.tolist(), "propagation": propagated.tolist()}
+        log(f"hint curve: {count} points: hint model {row['hint_model']:.2f} dB, automatic {row['automatic']:.2f}, "
+            f"propagation {row['propagation']:.2f} ({time.perf_counter() - started:.0f} s)")
+    rows = [per_count[c]["row"] for c in counts]
+    at_10 = next((r for r in rows if r["points"] == 10), None)
+    targets = {
+        "ten_points_2db_over_automatic": bool(at_10 and at_10["vs_automatic"]["low"] >= 0
+                                              and at_10["vs_automatic"]["difference"] >= 2.0),
+        "better_than_propagation_up_to_20": all(r["vs_propagation"]["verdict"] == "better"
+                                                for r in rows if r["points"] <= 20)}
+    return {"photos": len(names), "names": names, "counts": list(counts), "rows": rows, "targets": targets,
+            "automatic_per_photo": automatic_psnr.tolist(),
+            "per_photo": {str(c): {k: v for k, v in per_count[c].items() if k != "row"} for c in counts}}
+
+
+def curve_figure(curve: dict):
+    """PSNR against revealed points: the hint model and the propagation baseline with 95% intervals of their
+    difference from the hint model drawn as bands, the automatic result as a line."""
+    import matplotlib.pyplot as plt
+
+    rows = curve["rows"]
+    x = [max(r["points"], 0.5) for r in rows]  # 0 points drawn at 0.5 on the log axis
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    ax.plot(x, [r["hint_model"] for r in rows], "o-", label="hint model")
+    ax.plot(x, [r["propagation"] for r in rows], "s--", label="guided-filter propagation (no network)")
+    ax.plot(x, [r["automatic"] for r in rows], ":", color="gray", label="automatic (no hints)")
+    ax.fill_between(x, [r["hint_model"] - (r["vs_propagation"]["difference"] - r["vs_propagation"]["low"])
+                        for r in rows],
+                    [r["hint_model"] + (r["vs_propagation"]["high"] - r["vs_propagation"]["difference"])
+                     for r in rows], alpha=0.15, label="95% interval of the difference")
+    ax.set_xscale("log")
+    ax.set_xticks(x, [str(r["points"]) for r in rows])
+    ax.set_xlabel("points revealed from the ground truth")
+    ax.set_ylabel("mean PSNR (dB)")
+    ax.set_title(f"{curve['photos']} photos of the test split")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def hint_figure(photos: dict[str, np.ndarray], hint_model: inference.Colorizer, counts=(0, 3, 10), count: int = 6):
+    """Gray input | the hint model with 0, 3 and 10 revealed points (marked) | truth, for the first `count`
+    photos (one per source in turn, none picked by eye)."""
+    from colorize_utils.colorizer.photo_eval import photo_figure
+
+    index = {name: i for i, name in enumerate(photos)}
+
+    def with_points(points_count):
+        def method(rgb):
+            name = next(n for n, image in photos.items() if image is rgb)
+            points = reveal_points(rgb, points_count, point_seed(index[name], points_count))
+            out = inference.colorize(rgb, hint_model, hints=points).copy()
+            return hint_points.mark_hints(out, points)
+        return method
+
+    return photo_figure(photos, {f"{c} points": with_points(c) for c in counts}, count)
+
+
+def automatic_check(photos: dict[str, np.ndarray], hint_model: inference.Colorizer,
+                    automatic: inference.Colorizer, train_ab_mean, log=print) -> dict:
+    """The hint model with no hints against the automatic model on `photos` (release.score_split), and
+    whether NOT_WORSE_RULE lets it be the default."""
+    from colorize_utils.colorizer import photo_eval, release
+
+    scored = release.score_split(photos, {"hint_model_no_hints": hint_model, "automatic": automatic},
+                                 train_ab_mean, log)
+    verdicts = photo_eval.verdicts(scored, "hint_model_no_hints", "automatic")
+    not_worse = all(v["verdict"] != "worse" for v in verdicts.values())
+    return {"scores": scored, "verdicts": verdicts, "not_worse": not_worse, "rule": NOT_WORSE_RULE}
+
+
+def export_hint_model(run_dir: str | os.PathLike, card: dict,
+                      out_dir: str | os.PathLike = project_config.PRETRAINED_DIR) -> Path:
+    """Copy the run's kept hint model and its (calibrated) bins into the package as DEFAULT_HINT_MODEL's files."""
+    run_dir, out_dir = Path(run_dir), Path(out_dir)
+    target = out_dir / inference.DEFAULT_HINT_MODEL.name
+    bins = next(p for p in (run_dir / "bins.calibrated.json", run_dir / "bins.json") if p.is_file())
+    for source, destination in ((run_dir / "model.keras", target), (bins, inference.bins_beside(target))):
+        with atomic_path(destination) as partial:
+            shutil.copyfile(source, partial)
+    with atomic_path(target.with_name(target.stem + ".card.json")) as partial:
+        Path(partial).write_text(json.dumps(json_safe(card), indent=1))
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python -m colorize_utils.colorizer.hint_release RUN_DIR --photos DIR [--automatic MODEL] [--no-export]"""
+    parser = argparse.ArgumentParser(prog="python -m colorize_utils.colorizer.hint_release",
+                                     description="Score a hint colorizer (train-colorizer --hint-input) with and "
+                                                 "without hints on the photo test split, draw its curve and figure, "
+                                                 "and export it as the shipped hint colorizer.")
+    parser.add_argument("run_dir")
+    parser.add_argument("--photos", required=True, help="the photo folder the run's split was drawn from")
+    parser.add_argument("--automatic", default=None, help="the automatic model to compare with (default: shipped)")
+    parser.add_argument("--curve-photos", type=int, default=CURVE_PHOTOS)
+    parser.add_argument("--no-export", action="store_true")
+    args = parser.parse_args(argv)
+    from colorize_utils.colorizer import photo_eval
+
+    started = time.perf_counter()
+    run_dir = Path(args.run_dir)
+    run_config = json.loads((run_dir / "config.json").read_text())
+    automatic = inference.resolve_colorizer(args.automatic)
+    hint_model = inference.load_colorizer(run_dir / "model.keras")
+    if not takes_hints(hint_model.model):
+        print(f"error: {run_dir} holds no hint model (train it with train-colorizer --hint-input).", file=sys.stderr)
+        return 2
+    # the automatic model's calibrated decoding, which the hint model was fine-tuned from
+    settings = dict(automatic.card.get("default_decoding", {}))
+    hint_model = inference.Colorizer(hint_model.model, hint_model.binning.with_prior_correction(
+        settings["prior_correction_alpha"]) if settings.get("prior_correction_alpha") is not None else hint_model.binning,
+        hint_model.path, {"default_decoding": settings, "input_multiple": automatic.input_multiple})
+    photos = photo_eval.split_photos(args.photos, run_config["photo_val_size"], run_config["photo_test_size"],
+                                     run_config["seed"], run_config["photo_size"])
+    train_mean = np.asarray(automatic.card.get("train_ab_mean", (0.0, 0.0)), np.float32)
+    propagation = choose_propagation(dict(list(photos["val"].items())[:100]))
+    test = photos["test"]
+    curve = hint_curve(dict(list(test.items())[:args.curve_photos]), hint_model, automatic, propagation["chosen"],
+                       train_mean)
+    check = automatic_check(test, hint_model, automatic, train_mean)
+    figures = run_dir / "figures"
+    figures.mkdir(exist_ok=True)
+    for name, fig in (("hint_curve", curve_figure(curve)), ("hint_photos", hint_figure(test, hint_model))):
+        fig.savefig(figures / f"{name}.png", dpi=110, bbox_inches="tight")
+    record = {"run": str(run_dir), "curve": curve, "propagation": propagation, "automatic_check": check,
+              "targets": TARGETS, "settings": settings, "git_commit": git_commit(),
+              "seconds": time.perf_counter() - started}
+    (run_dir / "hint_record.json").write_text(json.dumps(json_safe(record), indent=1))
+    for row in curve["rows"]:
+        print(f"{row['points']:>3} points: hint {row['hint_model']:.2f}  automatic {row['automatic']:.2f}  "
+              f"propagation {row['propagation']:.2f}  vs automatic {row['vs_automatic']['difference']:+.2f} "
+              f"[{row['vs_automatic']['low']:+.2f}, {row['vs_automatic']['high']:+.2f}]  vs propagation "
+              f"{row['vs_propagation']['difference']:+.2f} [{row['vs_propagation']['low']:+.2f}, "
+              f"{row['vs_propagation']['high']:+.2f}]")
+    print(f"targets: {curve['targets']}; with no hints against the automatic model: {check['verdicts']}")
+    if not args.no_export:
+        card = {**{k: v for k, v in automatic.card.items() if k not in ("test_metrics", "record")},
+                "version": f"{automatic.card.get('version', 4)}-hints",
+                "builder_args": {**automatic.card.get("builder_args", {}), "hint_scales": [16, 8, 4]},
+                "hint_input": "a / 100, b / 100, mask at the input's size (runtime.hints.hint_planes)",
+                "default_decoding": settings, "git_commit": record["git_commit"],
+                "test_metrics": {"curve_psnr": {str(r["points"]): round(r["hint_model"], 3) for r in curve["rows"]},
+                                 "no_hints_not_worse_than_automatic": check["not_worse"]},
+                "record": str(run_dir / "hint_record.json")}
+        print(f"exported to {export_hint_model(run_dir, card)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
