@@ -12,12 +12,13 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str):
-    """`colorize_utils.colorize(...)` without importing TensorFlow when the package is imported."""
-    if name == "colorize":
+    """`colorize_utils.colorize(...)` and `colorize_utils.suggest_colors(...)` without importing TensorFlow when
+    the package is imported."""
+    if name in ("colorize", "suggest_colors"):
         from colorize_utils.quiet import import_tensorflow_quietly
 
         import_tensorflow_quietly()
-        from colorize_utils.runtime.inference import colorize
+        from colorize_utils.runtime import inference
 
-        return colorize
+        return getattr(inference, name)
     raise AttributeError(f"module 'colorize_utils' has no attribute {name!r}")

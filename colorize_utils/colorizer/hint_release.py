@@ -144,6 +144,21 @@ def hint_curve(photos: dict[str, np.ndarray], hint_model: inference.Colorizer, a
             "per_photo": {str(c): {k: v for k, v in per_count[c].items() if k != "row"} for c in counts}}
 
 
+def curve_table(curve: dict) -> list[dict]:
+    """The curve as table rows: points, gray, mean color, automatic, propagation, hint model (mean PSNR, dB) and
+    the hint model's differences with their 95% intervals and verdicts."""
+    rows = []
+    for row in curve["rows"]:
+        entry = {"points": row["points"], **{k: round(row[k], 2) for k in (
+            "gray", "mean_color", "automatic", "propagation", "hint_model")}}
+        for reference in ("automatic", "propagation"):
+            diff = row[f"vs_{reference}"]
+            entry[f"hint - {reference}"] = (f"{diff['difference']:+.2f} [{diff['low']:+.2f}, {diff['high']:+.2f}] "
+                                            f"{diff['verdict']}")
+        rows.append(entry)
+    return rows
+
+
 def curve_figure(curve: dict):
     """PSNR against revealed points: the hint model and the propagation baseline with 95% intervals of their
     difference from the hint model drawn as bands, the automatic result as a line."""
