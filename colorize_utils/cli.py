@@ -313,10 +313,11 @@ def _colorize_one_clip(source: Path, target: Path, colorizer, args, guided_filte
 def hints_for_inputs(args, files: list[Path]) -> dict[Path, list]:
     """{input: checked hints} from --hint or --hints, every hint checked against its image's size before
     anything is written; ValueError (exit 2) naming the input, the hint or the file, and the fix."""
-    from colorize_utils.runtime import hints as hint_points
-
     if args.hint is None and args.hints is None:
         return {}
+    import_tensorflow_quietly()  # runtime.hints imports Keras: its start-up lines left out
+    from colorize_utils.runtime import hints as hint_points
+
     if args.hint is not None and args.hints is not None:
         raise ValueError("give --hint or --hints, not both.")
     folder = args.hints is not None and Path(args.hints).expanduser().is_dir()
@@ -387,7 +388,9 @@ def _run_colorize(args) -> int:
     try:
         colorizer = (inference.default_colorizer() if args.model is None
                      else inference.load_colorizer(args.model))
-        hint_colorizer = inference.resolve_hint_colorizer(args.model and colorizer) if hinted else None
+        # inputs with hints: --model if given (it must take hints), else the shipped hint colorizer
+        hint_colorizer = (inference.resolve_hint_colorizer(None if args.model is None else colorizer)
+                          if hinted else None)
     except (FileNotFoundError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

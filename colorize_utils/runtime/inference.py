@@ -44,6 +44,12 @@ def strip_rows(width: int) -> int:
     return max(1, STRIP_PIXELS // max(1, int(width)))
 
 
+def lightness_input(model):
+    """The model's L input (a hint model's first of two)."""
+    inputs = getattr(model, "inputs", None)
+    return inputs[0] if inputs else model.input
+
+
 @dataclass
 class Colorizer:
     """A loaded model with its bin table and card: what colorize() needs, loaded once."""
@@ -58,7 +64,7 @@ class Colorizer:
     @property
     def fully_convolutional(self) -> bool:
         """True for the colorizer (any input size); False for the paper's fixed-size CNNs."""
-        return self.model.inputs[0].shape[1] is None
+        return lightness_input(self.model).shape[1] is None
 
     @property
     def input_multiple(self) -> int:
@@ -361,7 +367,7 @@ def working_size_of(colorizer: Colorizer, shape: tuple[int, int], working_size: 
     """The (h, w) at which the model sees an image of `shape` (H, W): working_lightness's size."""
     height, width = shape[:2]
     if not colorizer.fully_convolutional:  # the paper's CNNs take one fixed size
-        return tuple(int(d) for d in colorizer.model.inputs[0].shape[1:3])
+        return tuple(int(d) for d in lightness_input(colorizer.model).shape[1:3])
     short = min(height, width)  # at or above the working size: the working size, whatever the scale
     target = min(int(working_size), max(short, int(round(short * float(small_image_scale)))))
     return working_shape(height, width, target, colorizer.input_multiple)
@@ -566,7 +572,7 @@ def colorize(image, model=None, decode: str | None = None, temperature: float | 
     rgb, colorizer, settings, lightness, small, planes = prepare(
         image, model, decode, temperature, working_size, guided_filter, small_image_scale, mirror_average, hints)
     small_ab = predict_working_ab(colorizer, small[None], settings.decode, settings.temperature,
-                                  settings.mirror_average, planes)[0]
+                                  settings.mirror_average, planes=planes)[0]
     return recombine(lightness, small_ab, settings.guided_filter)
 
 

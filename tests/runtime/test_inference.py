@@ -170,7 +170,7 @@ def test_images_below_the_working_size_get_the_cards_small_image_settings(monkey
     assert variant.binning.prior_correction["alpha"] == 0.25 and colorizer.with_prior_correction(0.25) is variant
     # colorize() and clips decode a small image with those settings, a large one with the card's main ones
     used = []
-    monkeypatch.setattr(inference, "predict_working_ab", lambda c, small_l, decode, temperature, mirror=False: used.append(
+    monkeypatch.setattr(inference, "predict_working_ab", lambda c, small_l, decode, temperature, mirror=False, planes=None: used.append(
         (c.binning.prior_correction["alpha"], temperature, small_l.shape[1:])) or np.zeros((len(small_l), 2, 2, 2),
                                                                                            np.float32))
     inference.colorize(np.full((64, 64, 3), 90, np.uint8), colorizer)
