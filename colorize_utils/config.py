@@ -278,6 +278,9 @@ class ColorizerConfig:
                                  f"got {wrong}: give e.g. --crop-size 64 --photo-crop 128.")
             if self.decoder_width < 1:
                 raise ValueError(f"decoder_width must be at least 1; got {self.decoder_width}.")
+            if self.width != type(self).width:  # version 3's width means nothing to version 4's network
+                raise ValueError(f"width is version 3's network width; with an encoder give --decoder-width instead "
+                                 f"(got width {self.width}).")
             if self.fine_tune_from_block is not None and not 0 <= self.fine_tune_from_block <= 16:
                 raise ValueError(f"fine_tune_from_block is an encoder block index, 0..15 (16: the head only); got "
                                  f"{self.fine_tune_from_block}.")

@@ -16,6 +16,11 @@ from colorize_utils.learning import data
     (lambda: inference.colorize(np.zeros((8, 8), np.uint8), temperature=0), "temperature must be > 0"),
     (lambda: __import__("colorize_utils.binning", fromlist=["x"]).UniformBins(1), "at least 2"),
     (lambda: __import__("colorize_utils.paper.models", fromlist=["x"]).build_paper_cnn(60), "multiple of 16"),
+    (lambda: __import__("colorize_utils.config", fromlist=["x"]).ColorizerConfig(
+        encoder="efficientnet-lite0", width=32, photos_dir=".", crop_size=64, photo_crop=128,
+        photo_val_image_size=128).validate(), "give --decoder-width instead"),
+    (lambda: __import__("colorize_utils.config", fromlist=["x"]).ColorizerConfig(hint_input=True).validate(),
+     "--hint-input with --encoder"),
 ])
 def test_bad_parameters_fail_at_once_and_name_what_is_allowed(call, message):
     with pytest.raises(ValueError, match=message):
