@@ -241,6 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--curve-photos", type=int, default=CURVE_PHOTOS)
     parser.add_argument("--no-export", action="store_true")
     args = parser.parse_args(argv)
+    from colorize_utils.quiet import import_tensorflow_quietly
+
+    import_tensorflow_quietly()  # its start-up lines kept out of the log
     from colorize_utils.colorizer import photo_eval
 
     started = time.perf_counter()
