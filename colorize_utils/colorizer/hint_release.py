@@ -211,8 +211,30 @@ def automatic_check(photos: dict[str, np.ndarray], hint_model: inference.Coloriz
     scored = release.score_split(photos, {"hint_model_no_hints": hint_model, "automatic": automatic},
                                  train_ab_mean, log)
     verdicts = photo_eval.verdicts(scored, "hint_model_no_hints", "automatic")
-    not_worse = all(v["verdict"] != "worse" for v in verdicts.values())
+    not_worse = all(verdict != "worse" for verdict in verdicts.values())
     return {"scores": scored, "verdicts": verdicts, "not_worse": not_worse, "rule": NOT_WORSE_RULE}
+
+
+def hint_card(automatic: inference.Colorizer, curve: dict, check: dict, commit: str, record_path: Path) -> dict:
+    """The hint model's card: the automatic model's (builder, decoding defaults, ab mean: it was fine-tuned from
+    that model and decodes as it does), with the hint scales, its curve and the no-hints verdict."""
+    return {**{k: v for k, v in automatic.card.items() if k not in ("test_metrics", "record")},
+            "version": f"{automatic.card.get('version', 4)}-hints",
+            "builder_args": {**automatic.card.get("builder_args", {}), "hint_scales": [16, 8, 4]},
+            "hint_input": "a / 100, b / 100, mask at the input's size (runtime.hints.hint_planes)",
+            "git_commit": commit,
+            "test_metrics": {"curve_psnr": {str(r["points"]): round(r["hint_model"], 3) for r in curve["rows"]},
+                             "no_hints_not_worse_than_automatic": check["not_worse"]},
+            "record": str(record_path)}
+
+
+def write_run_card(run_dir: str | os.PathLike, hint_model: inference.Colorizer, card: dict) -> None:
+    """card.json and bins.calibrated.json (the card's prior correction) into the run folder, so that
+    `--model RUN_DIR/model.keras` colorizes with the same settings as the scores."""
+    run_dir = Path(run_dir)
+    hint_model.binning.save(run_dir / "bins.calibrated.json")
+    with atomic_path(run_dir / "card.json") as partial:
+        Path(partial).write_text(json.dumps(json_safe(card), indent=1))
 
 
 def export_hint_model(run_dir: str | os.PathLike, card: dict,
@@ -266,15 +288,17 @@ def main(argv: list[str] | None = None) -> int:
     test = photos["test"]
     curve = hint_curve(dict(list(test.items())[:args.curve_photos]), hint_model, automatic, propagation["chosen"],
                        train_mean)
+    record_path = run_dir / "hint_record.json"
+    record = {"run": str(run_dir), "curve": curve, "propagation": propagation, "targets": TARGETS,
+              "settings": settings, "git_commit": git_commit()}
+    record_path.write_text(json.dumps(json_safe(record), indent=1))  # kept should a later step fail
     check = automatic_check(test, hint_model, automatic, train_mean)
     figures = run_dir / "figures"
     figures.mkdir(exist_ok=True)
     for name, fig in (("hint_curve", curve_figure(curve)), ("hint_photos", hint_figure(test, hint_model))):
         fig.savefig(figures / f"{name}.png", dpi=110, bbox_inches="tight")
-    record = {"run": str(run_dir), "curve": curve, "propagation": propagation, "automatic_check": check,
-              "targets": TARGETS, "settings": settings, "git_commit": git_commit(),
-              "seconds": time.perf_counter() - started}
-    (run_dir / "hint_record.json").write_text(json.dumps(json_safe(record), indent=1))
+    record.update(automatic_check=check, seconds=time.perf_counter() - started)
+    record_path.write_text(json.dumps(json_safe(record), indent=1))
     for row in curve["rows"]:
         print(f"{row['points']:>3} points: hint {row['hint_model']:.2f}  automatic {row['automatic']:.2f}  "
               f"propagation {row['propagation']:.2f}  vs automatic {row['vs_automatic']['difference']:+.2f} "
@@ -282,15 +306,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{row['vs_propagation']['difference']:+.2f} [{row['vs_propagation']['low']:+.2f}, "
               f"{row['vs_propagation']['high']:+.2f}]")
     print(f"targets: {curve['targets']}; with no hints against the automatic model: {check['verdicts']}")
+    card = hint_card(automatic, curve, check, record["git_commit"], run_dir / "hint_record.json")
+    write_run_card(run_dir, hint_model, card)
     if not args.no_export:
-        card = {**{k: v for k, v in automatic.card.items() if k not in ("test_metrics", "record")},
-                "version": f"{automatic.card.get('version', 4)}-hints",
-                "builder_args": {**automatic.card.get("builder_args", {}), "hint_scales": [16, 8, 4]},
-                "hint_input": "a / 100, b / 100, mask at the input's size (runtime.hints.hint_planes)",
-                "default_decoding": settings, "git_commit": record["git_commit"],
-                "test_metrics": {"curve_psnr": {str(r["points"]): round(r["hint_model"], 3) for r in curve["rows"]},
-                                 "no_hints_not_worse_than_automatic": check["not_worse"]},
-                "record": str(run_dir / "hint_record.json")}
         print(f"exported to {export_hint_model(run_dir, card)}")
     return 0
 

@@ -47,3 +47,10 @@ def test_the_curve_scores_every_method_on_the_same_points_with_intervals():
     assert ten["hint_model"] > first["hint_model"]  # the oracle colours its points' cells with the truth
     assert {"gray", "mean_color", "propagation"} <= set(ten) and ten["vs_automatic"]["low"] <= ten["vs_automatic"]["high"]
     assert len(hint_release.curve_table(curve)) == 2
+
+
+def test_the_no_hints_check_compares_with_the_automatic_model_and_applies_its_rule():
+    photos = {f"p{i}": np.roll(photo(64, 96), 5 * i, axis=0) for i in range(6)}
+    same = hint_release.automatic_check(photos, oracle_hint_colorizer(), oracle_hint_colorizer(), (0.0, 0.0),
+                                        log=lambda *_: None)
+    assert same["not_worse"] and set(same["verdicts"]) == {"psnr", "auc"}
