@@ -32,10 +32,10 @@ from colorize_utils.runtime import inference
 from colorize_utils.runtime.encoder_colorizer import takes_hints
 
 POINT_COUNTS = (0, 1, 2, 5, 10, 20, 50, 100)
-CURVE_PHOTOS = 250  # photo test split photos on the curve (the first, in the split's order): 8 counts x 3 methods
+CURVE_PHOTOS = 250  # photo test split photos on the curve, spread evenly over its sources: 8 counts x 3 methods
 POINT_SEED = 2017
 # The propagation baseline's guided filter: radius as a share of the image's longer side, and eps on (L/100)^2.
-# Chosen on 100 validation photos at 10 points (`choose_propagation`), never on test photos.
+# Chosen on 100 validation photos (spread over the sources) at 10 points (`choose_propagation`), never on test photos.
 PROPAGATION_GRID = {"radius_share": (0.03, 0.06, 0.12, 0.25), "eps": (1e-4, 1e-3, 1e-2)}
 NOT_WORSE_RULE = ("The hint model may replace the automatic one as the default only if, with no hints, it is not "
                   "significantly worse on the photo test split (PSNR and AuC, paired bootstrap over photos, 95%); "
@@ -284,10 +284,11 @@ def main(argv: list[str] | None = None) -> int:
     photos = photo_eval.split_photos(args.photos, run_config["photo_val_size"], run_config["photo_test_size"],
                                      run_config["seed"], run_config["photo_size"])
     train_mean = np.asarray(automatic.card.get("train_ab_mean", (0.0, 0.0)), np.float32)
-    propagation = choose_propagation(dict(list(photos["val"].items())[:100]))
+    # subsets spread evenly over the split's order, which is by source: every source keeps its share
+    propagation = choose_propagation(photo_eval.calibration_subset(photos["val"], 100))
     test = photos["test"]
-    curve = hint_curve(dict(list(test.items())[:args.curve_photos]), hint_model, automatic, propagation["chosen"],
-                       train_mean)
+    curve = hint_curve(photo_eval.calibration_subset(test, args.curve_photos), hint_model, automatic,
+                       propagation["chosen"], train_mean)
     record_path = run_dir / "hint_record.json"
     record = {"run": str(run_dir), "curve": curve, "propagation": propagation, "targets": TARGETS,
               "settings": settings, "git_commit": git_commit()}

@@ -72,8 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     fx, fy = (float(v) for v in args.click.split(","))
     port = free_port()
     with tempfile.TemporaryDirectory() as folder:
-        (Path(folder) / "panel.ipynb").write_text(json.dumps(notebook(Path(args.photo).resolve(), args.model,
-                                                                      args.color)))
+        model = str(Path(args.model).resolve()) if args.model else None  # the notebook runs in another folder
+        (Path(folder) / "panel.ipynb").write_text(json.dumps(notebook(Path(args.photo).resolve(), model, args.color)))
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         server = subprocess.Popen(
             [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--allow-root",
@@ -95,7 +95,11 @@ def main(argv: list[str] | None = None) -> int:
                 page.locator(".jp-Notebook .jp-Cell").first.click()
                 page.keyboard.press("Shift+Enter")
                 pictures = page.locator(".widget-image")
-                pictures.first.wait_for(timeout=180_000)
+                try:
+                    pictures.first.wait_for(timeout=300_000)
+                except Exception:
+                    page.screenshot(path=str(out / "panel_failed.png"))  # what the notebook showed instead
+                    raise
                 status = page.locator(".widget-label", has_text="point(s)")
                 status.first.wait_for(timeout=60_000)
                 if "0 point(s)" not in status.first.inner_text():
