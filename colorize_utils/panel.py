@@ -76,8 +76,12 @@ class HintPanel:
     # ----------------------------------------------------------------------- actions (buttons and tests call these)
 
     def on_dom_event(self, event: dict) -> None:
-        """An ipyevents click: its position in the shown picture (relative to the image) -> click()."""
-        self.click(event["relativeX"] / self.scale, event["relativeY"] / self.scale)
+        """An ipyevents click -> click() at its photo pixel: ipyevents' dataX/dataY (the image's own pixels, right
+        however wide the browser draws the picture), else its position in the picture over the display scale."""
+        if "dataX" in event and "dataY" in event:
+            self.click(float(event["dataX"]), float(event["dataY"]))
+        else:
+            self.click(event["relativeX"] / self.scale, event["relativeY"] / self.scale)
 
     def click(self, x: float, y: float, color=None) -> None:
         """Place a point at photo pixel (x, y) with `color` (default: the picker's), recolor, and offer the
@@ -113,11 +117,11 @@ class HintPanel:
         self.update()
 
     def save(self, folder: str | os.PathLike, stem: str = "colorized") -> tuple[Path, Path]:
-        """Write the hints as <stem>.hints.json (the command line's --hints reads it) and the result as
-        <stem>.png into `folder`; returns both paths."""
+        """Write the hints as <stem>.json (the command line's --hints reads it: give the file, or the folder with
+        `stem` the photo's own stem) and the result as <stem>.png into `folder`; returns both paths."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        hints_path, image_path = folder / f"{stem}.hints.json", folder / f"{stem}.png"
+        hints_path, image_path = folder / f"{stem}.json", folder / f"{stem}.png"
         with atomic_path(hints_path) as partial:
             Path(partial).write_text(hint_points.hints_to_json(self.hints))
         with atomic_path(image_path) as partial:

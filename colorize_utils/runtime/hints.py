@@ -105,7 +105,13 @@ def parse_hint_text(text: str) -> tuple[float, float, str]:
         x, y = float(parts[0]), float(parts[1])
     except ValueError:
         raise ValueError(f"--hint {text!r}: X and Y must be numbers (pixels), e.g. 120,80,#c0392b.") from None
-    return x, y, parts[2] if isinstance(parts[2], str) else tuple(float(v) for v in parts[2])
+    if isinstance(parts[2], str):
+        return x, y, parts[2]
+    try:
+        return x, y, tuple(float(v) for v in parts[2])
+    except ValueError:
+        raise ValueError(f"--hint {text!r} must be X,Y,#RRGGBB (or X,Y,R,G,B with numbers 0..255), e.g. "
+                         "120,80,#c0392b.") from None
 
 
 def read_hints_file(path: str | os.PathLike) -> list:

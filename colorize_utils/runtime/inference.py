@@ -549,8 +549,9 @@ def prepare(image, model=None, decode: str | None = None, temperature: float | N
     colorizer = colorizer.for_settings(settings)
     lightness = lightness_of(rgb)
     small = working_lightness(colorizer, lightness, settings.working_size, settings.small_image_scale)
-    planes = (hint_points.hint_planes(checked, rgb.shape[:2], small.shape)[None]
-              if checked is not None and takes_hints(colorizer.model) else None)
+    if checked is not None and not takes_hints(colorizer.model):  # e.g. a card's other weights for small images
+        raise ValueError(f"the weights {colorizer.path} uses for this image take no color hints.")
+    planes = hint_points.hint_planes(checked, rgb.shape[:2], small.shape)[None] if checked is not None else None
     return rgb, colorizer, settings, lightness, small, planes
 
 
@@ -586,9 +587,12 @@ def suggest_colors(image, x: float, y: float, k: int = 5, model=None, hints=None
 
     if not (isinstance(k, (int, np.integer)) and k >= 1):
         raise ValueError(f"k is how many colors to suggest: a whole number of at least 1; got {k!r}.")
+    height, width = as_rgb_uint8(image).shape[:2]
+    if not (np.isfinite(x) and np.isfinite(y) and 0 <= x < width and 0 <= y < height):
+        raise ValueError(f"the place to suggest colors for, (x={x:g}, y={y:g}), is outside the {width} x {height} "
+                         f"image: x must be in [0, {width}) and y in [0, {height}).")
     rgb, colorizer, settings, lightness, small, planes = prepare(
         image, model, mirror_average=mirror_average, hints=[] if hints is None else hints)
-    hint_points.check_hints([(x, y, "#000000")], *rgb.shape[:2])  # the place must be inside the image
     output = working_output(colorizer, small[None], settings.mirror_average, planes=planes)
     if len(output.shape) != 5:
         raise ValueError(f"{colorizer.path} predicts ab directly, not a distribution over bins: it cannot suggest colors.")

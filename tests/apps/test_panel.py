@@ -35,6 +35,10 @@ def test_a_click_colours_its_place_with_the_pickers_colour_and_offers_suggestion
     ab = ab_at(panel.result, 100, 20)
     assert ab @ green / (np.linalg.norm(ab) * np.linalg.norm(green)) > 0.9 and np.linalg.norm(ab) > 20
     assert len(panel.suggestions) == 5 and len(panel.suggestion_box.children) == 5
+    # ipyevents' dataX / dataY are the image's own pixels, whatever width the browser draws it at
+    panel.on_dom_event({"dataX": 30, "dataY": 70, "relativeX": 1, "relativeY": 1, "type": "click"})
+    assert (panel.hints[-1].x, panel.hints[-1].y) == (30.0, 70.0)
+    panel.undo()
     panel.choose("#2838c8")  # a suggestion or another picker color recolors the last point
     assert panel.hints[-1].rgb == (40, 56, 200) and ab_at(panel.result, 100, 20)[1] < -20
 

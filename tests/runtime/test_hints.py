@@ -171,7 +171,7 @@ def test_the_command_line_takes_hints_and_refuses_bad_ones_writing_nothing(tmp_p
     assert_coloured_like(cell_colour(result, 100, 20), (40, 56, 200))
     (tmp_path / "bad.json").write_text("{not json")
     for bad in (["--hint", "500,20,#c81e1e"], ["--hint", "1,2,crimson"], ["--hints", str(tmp_path / "bad.json")],
-                ["--hints", str(tmp_path / "missing.json")], ["--hint", "1,2"]):
+                ["--hints", str(tmp_path / "missing.json")], ["--hint", "1,2"], ["--hint", "1,2,a,b,c"]):
         target = tmp_path / "refused"
         assert cli.main(["colorize", str(tmp_path / "p.png"), "--out", str(target), *bad]) == 2
         assert not target.exists()
