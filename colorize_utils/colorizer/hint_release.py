@@ -30,6 +30,7 @@ from colorize_utils.files import atomic_path, git_commit, json_safe
 from colorize_utils.runtime import hints as hint_points
 from colorize_utils.runtime import inference
 from colorize_utils.runtime.encoder_colorizer import takes_hints
+from colorize_utils.colorizer.shipped_model import RUN_FILES, write_card
 
 POINT_COUNTS = (0, 1, 2, 5, 10, 20, 50, 100)
 CURVE_PHOTOS = 250  # photo test split photos on the curve, spread evenly over its sources: 8 counts x 3 methods
@@ -189,14 +190,12 @@ def hint_figure(photos: dict[str, np.ndarray], hint_model: inference.Colorizer, 
     photos (one per source in turn, none picked by eye)."""
     from colorize_utils.colorizer.photo_eval import photo_figure
 
-    index = {name: i for i, name in enumerate(photos)}
+    index = {id(image): i for i, image in enumerate(photos.values())}  # photo_figure passes the arrays themselves
 
     def with_points(points_count):
         def method(rgb):
-            name = next(n for n, image in photos.items() if image is rgb)
-            points = reveal_points(rgb, points_count, point_seed(index[name], points_count))
-            out = inference.colorize(rgb, hint_model, hints=points).copy()
-            return hint_points.mark_hints(out, points)
+            points = reveal_points(rgb, points_count, point_seed(index[id(rgb)], points_count))
+            return hint_points.mark_hints(inference.colorize(rgb, hint_model, hints=points), points)
         return method
 
     return photo_figure(photos, {f"{c} points": with_points(c) for c in counts}, count)
@@ -232,9 +231,8 @@ def write_run_card(run_dir: str | os.PathLike, hint_model: inference.Colorizer, 
     """card.json and bins.calibrated.json (the card's prior correction) into the run folder, so that
     `--model RUN_DIR/model.keras` colorizes with the same settings as the scores."""
     run_dir = Path(run_dir)
-    hint_model.binning.save(run_dir / "bins.calibrated.json")
-    with atomic_path(run_dir / "card.json") as partial:
-        Path(partial).write_text(json.dumps(json_safe(card), indent=1))
+    hint_model.binning.save(run_dir / RUN_FILES["calibrated_bins"])
+    write_card(run_dir, card)
 
 
 def export_hint_model(run_dir: str | os.PathLike, card: dict,
@@ -242,12 +240,11 @@ def export_hint_model(run_dir: str | os.PathLike, card: dict,
     """Copy the run's kept hint model and its (calibrated) bins into the package as DEFAULT_HINT_MODEL's files."""
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     target = out_dir / inference.DEFAULT_HINT_MODEL.name
-    bins = next(p for p in (run_dir / "bins.calibrated.json", run_dir / "bins.json") if p.is_file())
-    for source, destination in ((run_dir / "model.keras", target), (bins, inference.bins_beside(target))):
+    bins = next(p for p in (run_dir / RUN_FILES["calibrated_bins"], run_dir / RUN_FILES["bins"]) if p.is_file())
+    for source, destination in ((run_dir / RUN_FILES["model"], target), (bins, inference.bins_beside(target))):
         with atomic_path(destination) as partial:
             shutil.copyfile(source, partial)
-    with atomic_path(target.with_name(target.stem + ".card.json")) as partial:
-        Path(partial).write_text(json.dumps(json_safe(card), indent=1))
+    write_card(out_dir, card, target.stem + ".card.json")
     return target
 
 
