@@ -41,6 +41,7 @@ GRID = {"working_size": (160, 192, 224), "small_image_scale": (1.0, 1.5, 2.0), "
         "temperature": (0.38, 0.5), "mirror_average": (False, True)}
 VALIDATION_PHOTOS, VALIDATION_TINY = 500, 500
 COLORFULNESS_TARGET, VALIDATION_COLORFULNESS_TARGET = 0.8, 0.82
+SMALL_BUCKET, SMALL_COLORFULNESS_SHARE = "under 100 px", 0.6  # the hold-out condition, on its validation bucket
 CALIBRATION_RULE = (
     "Written in session 8 (its grid widened towards colorful decodings in session 9), before any test or "
     "hold-out image was scored with version 4. On the validation "
@@ -52,7 +53,10 @@ CALIBRATION_RULE = (
     f"{VALIDATION_COLORFULNESS_TARGET} x the truth's (the target is {COLORFULNESS_TARGET} x; the margin is kept "
     "on validation). The qualifying candidate with the highest mean PSNR wins (ties: the higher AuC); when none "
     "qualifies, the highest score (PSNR - gray's) + 100 x (AuC - gray's) - 0.1 x |colorfulness - truth's| wins, "
-    "and the record says so.")
+    "and the record says so. Added in session 10, after session 9's test and hold-out scores (validation images "
+    "only): a candidate also needs, on the validation images under 100 px alone (the Tiny ImageNet ones), the "
+    f"ship rule's hold-out condition: PSNR at least gray's, AuC above gray's, colorfulness at least "
+    f"{SMALL_COLORFULNESS_SHARE} x the truth's; pooled, the photos' gain had hidden a loss there.")
 SHIP_RULE = (
     "Version 4 ships only if (1) on the project's photo test split, through colorize() with each model's "
     "defaults, it is significantly better than the shipped model (version 3 when written) on PSNR and AuC "
@@ -156,17 +160,25 @@ def choose(scores: dict) -> dict:
     'mean_color', 'truth_colorfulness', 'by_bucket' (the winner, gray and mean color per size bucket)}."""
     gray = mean_row(scores["rows"][metrics.GRAY])
     truth = float(np.mean(scores["truth_colorfulness"]))
+    buckets = np.asarray(scores["buckets"])
+    small = buckets == SMALL_BUCKET
+    small_gray = mean_row(scores["rows"][metrics.GRAY], small) if small.any() else None
+    small_truth = float(np.mean(scores["truth_colorfulness"][small])) if small.any() else None
     table = []
     for index, candidate in enumerate(scores["candidates"]):
         row = mean_row(scores["rows"][index])
         qualifies = (row["psnr"] >= gray["psnr"] and row["auc"] > gray["auc"]
                      and row["colorfulness"] >= VALIDATION_COLORFULNESS_TARGET * truth)
+        small_row = mean_row(scores["rows"][index], small) if small.any() else None
+        if small_row is not None:  # the hold-out condition on the small images' own validation bucket
+            qualifies = qualifies and (small_row["psnr"] >= small_gray["psnr"] and small_row["auc"] > small_gray["auc"]
+                                       and small_row["colorfulness"] >= SMALL_COLORFULNESS_SHARE * small_truth)
         _, value = photo_eval.rule_score({**row, "truth_colorfulness": truth}, gray)  # version 3's score formula
-        table.append({**candidate, **row, "qualifies": qualifies, "score": value, "index": index})
+        table.append({**candidate, **row, "qualifies": qualifies, "score": value, "index": index,
+                      **({"small": small_row} if small_row is not None else {})})
     qualifying = [row for row in table if row["qualifies"]]
     winner = (max(qualifying, key=lambda row: (row["psnr"], row["auc"])) if qualifying
               else max(table, key=lambda row: row["score"]))
-    buckets = np.asarray(scores["buckets"])
     by_bucket = {}
     for label, _, _ in SIZE_BUCKETS:
         mask = buckets == label

@@ -90,6 +90,26 @@ def test_the_rule_takes_the_best_psnr_among_vivid_enough_candidates():
     assert not fallback["qualified"] and fallback["settings"]["prior_correction_alpha"] == pytest.approx(0.6)
 
 
+def test_the_rule_needs_the_hold_out_condition_on_the_small_validation_images():
+    # two images: a photo (160 px and up) and a Tiny image (under 100 px); gray scores 23.0 on both
+    def arrays(photo, tiny):
+        return {metric: np.array([photo[i], tiny[i]]) for i, metric in enumerate(("psnr", "auc", "colorfulness"))}
+
+    scores = synthetic_scores({})
+    scores.update(names=["photo", "tiny"], buckets=["160 px and up", "under 100 px"],
+                  truth_colorfulness=np.array([30.0, 30.0]))
+    scores["candidates"] = [{"working_size": 160, "small_image_scale": 1.0, "alpha": a, "temperature": 0.38,
+                             "mirror_average": False} for a in (0.5, 0.6)]
+    gray = (23.0, 0.88, 0.0)
+    scores["rows"] = {0: arrays((25.0, 0.90, 26.0), (22.8, 0.89, 26.0)),  # best pooled PSNR, but below gray on Tiny
+                      1: arrays((24.0, 0.90, 26.0), (23.1, 0.89, 26.0)),
+                      metrics.GRAY: arrays(gray, gray), metrics.MEAN_COLOR: arrays((22.0, 0.87, 8.0), (22.0, 0.87, 8.0))}
+    record = release.choose(scores)
+    assert [row["qualifies"] for row in record["candidates"]] == [False, True]
+    assert record["settings"]["prior_correction_alpha"] == pytest.approx(0.6)
+    assert record["candidates"][0]["small"]["psnr"] == pytest.approx(22.8)
+
+
 def comparison(new_vs_old: dict, new_row: dict, gray_row: dict) -> dict:
     intervals = [{"method": "new", "reference": "old", "metric": k, "verdict": v} for k, v in new_vs_old.items()]
     return {"means": [{"model": "new", **new_row}, {"model": metrics.GRAY, **gray_row}], "intervals": intervals}
