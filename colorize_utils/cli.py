@@ -67,6 +67,10 @@ def _train_colorizer_parser(sub) -> None:
                         help="with --encoder: a hint colorizer (color hints from users' clicks steer it), trained with "
                              "simulated hints; usually --init-from a finished version-4 run (its weights are copied, "
                              "the hint layers start at zero)")
+    parser.add_argument("--hint-propagation", action="store_true",
+                        help="with --hint-input: the network also reads the hints spread edge-aware over L (a guided "
+                             "filter's normalized convolution) and their mean; from a hint run, the new layers start at "
+                             "zero")
     parser.add_argument("--init-from", default=None, metavar="RUN_DIR",
                         help="start from the kept checkpoint and bins of this finished run (train it further, "
                              "e.g. with another --batch-pattern and a lower --learning-rate); a larger --width widens it "

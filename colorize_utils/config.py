@@ -250,6 +250,8 @@ class ColorizerConfig:
     # A hint colorizer (issue "Color hints"): version 4's network with a hint input, trained with simulated
     # hints (learning.simulated_hints), usually --init-from a finished version-4 run.
     hint_input: bool = False
+    # With hint_input: the network also reads the hints spread edge-aware over L (encoder_colorizer.HintPropagation).
+    hint_propagation: bool = False
 
     @property
     def epochs(self) -> int:
@@ -263,6 +265,8 @@ class ColorizerConfig:
         if self.encoder is None and self.hint_input:
             raise ValueError("a hint colorizer is version 4's network with a hint input: give --hint-input with "
                              "--encoder efficientnet-lite0.")
+        if self.hint_propagation and not self.hint_input:
+            raise ValueError("--hint-propagation spreads the hints of a hint colorizer: give it with --hint-input.")
         if self.encoder is None and self.fine_tune_from_block is not None:
             raise ValueError("fine_tune_from_block fine-tunes an encoder: give it with --encoder efficientnet-lite0.")
         if self.encoder is not None:

@@ -29,7 +29,7 @@ from colorize_utils.color import uint8_rgb_to_lab_np
 from colorize_utils.files import atomic_path, git_commit, json_safe
 from colorize_utils.runtime import hints as hint_points
 from colorize_utils.runtime import inference
-from colorize_utils.runtime.encoder_colorizer import takes_hints
+from colorize_utils.runtime.encoder_colorizer import HINT_SCALES, takes_hints
 from colorize_utils.colorizer.shipped_model import RUN_FILES, write_card
 
 POINT_COUNTS = (0, 1, 2, 5, 10, 20, 50, 100)
@@ -214,12 +214,15 @@ def automatic_check(photos: dict[str, np.ndarray], hint_model: inference.Coloriz
     return {"scores": scored, "verdicts": verdicts, "not_worse": not_worse, "rule": NOT_WORSE_RULE}
 
 
-def hint_card(automatic: inference.Colorizer, curve: dict, check: dict, commit: str, record_path: Path) -> dict:
+def hint_card(automatic: inference.Colorizer, curve: dict, check: dict, commit: str, record_path: Path,
+              propagation: bool = False) -> dict:
     """The hint model's card: the automatic model's (builder, decoding defaults, ab mean: it was fine-tuned from
-    that model and decodes as it does), with the hint scales, its curve and the no-hints verdict."""
+    that model and decodes as it does), with the hint scales (and whether it reads the hints' propagation), its
+    curve and the no-hints verdict."""
     return {**{k: v for k, v in automatic.card.items() if k not in ("test_metrics", "record")},
             "version": f"{automatic.card.get('version', 4)}-hints",
-            "builder_args": {**automatic.card.get("builder_args", {}), "hint_scales": [16, 8, 4]},
+            "builder_args": {**automatic.card.get("builder_args", {}), "hint_scales": list(HINT_SCALES),
+                             "hint_propagation": bool(propagation)},
             "hint_input": "a / 100, b / 100, mask at the input's size (runtime.hints.hint_planes)",
             "git_commit": commit,
             "test_metrics": {"curve_psnr": {str(r["points"]): round(r["hint_model"], 3) for r in curve["rows"]},
@@ -304,7 +307,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{row['vs_propagation']['difference']:+.2f} [{row['vs_propagation']['low']:+.2f}, "
               f"{row['vs_propagation']['high']:+.2f}]")
     print(f"targets: {curve['targets']}; with no hints against the automatic model: {check['verdicts']}")
-    card = hint_card(automatic, curve, check, record["git_commit"], run_dir / "hint_record.json")
+    card = hint_card(automatic, curve, check, record["git_commit"], run_dir / "hint_record.json",
+                     run_config.get("hint_propagation", False))
     write_run_card(run_dir, hint_model, card)
     if not args.no_export:
         print(f"exported to {export_hint_model(run_dir, card)}")

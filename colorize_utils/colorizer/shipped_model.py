@@ -281,7 +281,8 @@ def build_run_model(cfg: ColorizerConfig, num_classes: int):
     if cfg.encoder is not None:
         return encoder_colorizer.build_encoder_colorizer(
             num_classes, cfg.decoder_width, name="colorizer",
-            hint_scales=encoder_colorizer.HINT_SCALES if cfg.hint_input else None)
+            hint_scales=encoder_colorizer.HINT_SCALES if cfg.hint_input else None,
+            hint_propagation=cfg.hint_propagation)
     return networks.build_colorizer(cfg.width, "classification", 1, num_classes, name="colorizer",
                                   global_context=cfg.global_context)
 
@@ -299,10 +300,12 @@ def _build_and_fit(cfg: ColorizerConfig, bins, arrays: dict, run_dir: Path, resu
               flush=True)
     if cfg.init_from is not None and not resuming:  # a resumed call has its own newer weights in backup/
         earlier = networks.load_model(Path(cfg.init_from).expanduser() / RUN_FILES["model"])
-        if cfg.encoder is not None and encoder_colorizer.takes_hints(model) != encoder_colorizer.takes_hints(earlier):
-            # a hint model from the automatic one: every shared layer copied, the hint layers keep their zero start
+        if cfg.encoder is not None and {layer.name for layer in model.layers} != {layer.name for layer in earlier.layers}:
+            # a hint model from the automatic one (or with propagation from one without): every shared layer
+            # copied, the new hint layers keep their zero start
             copied = encoder_colorizer.copy_matching_weights(earlier, model)
-            print(f"weights: {copied} layers from the kept checkpoint of {cfg.init_from}; hint layers at zero", flush=True)
+            print(f"weights: {copied} layers from the kept checkpoint of {cfg.init_from}; new hint layers at zero",
+                  flush=True)
         elif cfg.encoder is not None:  # the same network: a plain copy (the stages differ in what trains)
             model.set_weights(earlier.get_weights())
             print(f"weights: the kept checkpoint of {cfg.init_from}", flush=True)

@@ -15,6 +15,9 @@ With `hint_scales`, the network takes a second input: a user's color hints at th
 channels (hint a / HINT_AB_SCALE, hint b / HINT_AB_SCALE, mask), as Zhang et al. 2017 feed theirs. They are
 pooled to each listed decoder scale (HintPool) and added there through a 3x3 convolution whose weights start
 at zero, so with or without hints the network starts out as exactly the automatic one it was copied from.
+With `hint_propagation`, it also reads the hints spread edge-aware over L (HintPropagation: the guided-filter
+normalized convolution of the issue's baseline, at 1/4, and the hints' global mean), added at the same scales
+through zero-initialised, bias-free convolutions: all zero without hints, so the automatic path is untouched.
 """
 
 from __future__ import annotations
@@ -34,6 +37,13 @@ HINT_AB_SCALE = 100.0  # hint planes carry ab / 100, about the range [-1, 1]
 # layers reach about 3 cells = 48 input pixels away, so one click can color more than its neighbourhood.
 HINT_SCALES = (16, 8, 4)
 BUILDER = "colorize_utils.runtime.encoder_colorizer.build_encoder_colorizer"
+# With hint_propagation: the hints spread edge-aware over L at 1/4 (HintPropagation), a radius of 10 cells (40
+# working pixels, a quarter of a 160 px side, as the propagation baseline's chosen 0.25 x the longer side) and
+# its eps 0.01 on (L/100)^2. Zhang et al. 2017's network has to learn that spreading from a few points; given
+# it, the decoder only has to learn where to trust it.
+PROPAGATION_RADIUS_CELLS = 10
+PROPAGATION_EPS = 0.01
+PROPAGATION_CHANNELS = 6
 
 
 @keras.saving.register_keras_serializable(package="colorize")
@@ -96,6 +106,67 @@ class HintPool(layers.Layer):
         return {**super().get_config(), "factor": self.factor}
 
 
+@keras.saving.register_keras_serializable(package="colorize")
+class HintPropagation(layers.Layer):
+    """[L (N, H, W, 1), hint planes (N, H, W, 3)] -> (N, H/4, W/4, 6): the hints spread edge-aware over L, at
+    1/4 resolution, by normalized convolution with a guided filter (He et al. 2010): ab = GF(ab x mask) / GF(mask),
+    the classic "propagate the scribbles" step, and the hints' global mean.
+
+    Channels: the propagated a and b (over HINT_AB_SCALE, clipped to +-1.1), its confidence (0 where no hint
+    reaches, near 1 within a hint's window), the mean hint a and b over the whole image, and 1 if there is any
+    hint. Every channel is exactly 0 when there is no hint, so the convolutions that read it (no bias, zero start)
+    leave a network without hints exactly as it was. Box filters are keras.ops average pools ('same' padding
+    divides by the window's pixels inside the image under both TensorFlow and JAX)."""
+
+    def __init__(self, factor: int = OUTPUT_STRIDE, radius: int = PROPAGATION_RADIUS_CELLS,
+                 eps: float = PROPAGATION_EPS, **kwargs):
+        super().__init__(**kwargs)
+        self.factor, self.radius, self.eps = int(factor), int(radius), float(eps)
+
+    def call(self, inputs):
+        lightness, hints = (ops.cast(t, "float32") for t in inputs)
+        cell = lambda x: ops.average_pool(x, self.factor, self.factor, padding="valid")  # noqa: E731
+        window = 2 * self.radius + 1
+        box = lambda x: ops.average_pool(x, window, 1, padding="same")  # noqa: E731
+        guide = cell(lightness) / 100.0
+        mask = hints[..., 2:3]
+        weight = cell(mask)  # the hinted share of each cell
+        weighted_ab = cell(hints[..., :2] * mask)
+        signal = ops.concatenate([weighted_ab, weight], axis=-1)
+        mean_guide, mean_signal = box(guide), box(signal)
+        variance = box(guide * guide) - mean_guide * mean_guide
+        slope = (box(guide * signal) - mean_guide * mean_signal) / (variance + self.eps)
+        offset = mean_signal - slope * mean_guide
+        filtered = box(slope) * guide + box(offset)
+        support = ops.maximum(filtered[..., 2:3], 0.0)
+        # a twentieth of one one-pixel hint spread over the window: confidence about 0.95 where one hint reaches
+        floor = 0.05 / (self.factor * self.factor * window * window)
+        propagated = ops.clip(filtered[..., :2] / (support + floor), -1.1, 1.1) * ops.cast(support > 0, "float32")
+        confidence = support / (support + floor)
+        total = ops.sum(weight, axis=(1, 2), keepdims=True)
+        mean_ab = ops.sum(weighted_ab, axis=(1, 2), keepdims=True) / ops.maximum(total, 1e-12)
+        any_hint = ops.cast(total > 0, "float32")
+        spread = ops.ones_like(support)
+        return ops.concatenate([propagated, confidence, mean_ab * spread, any_hint * spread], axis=-1)
+
+    def compute_output_shape(self, input_shapes):
+        lightness_shape = input_shapes[0]
+        size = lambda d: None if d is None else d // self.factor  # noqa: E731
+        return (lightness_shape[0], size(lightness_shape[1]), size(lightness_shape[2]), PROPAGATION_CHANNELS)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "factor": self.factor, "radius": self.radius, "eps": self.eps}
+
+
+def _add_propagation(x, propagation, factor: int):
+    """x + a zero-initialised, bias-free 3x3 convolution of HintPropagation's channels averaged to x's scale."""
+    pooled = propagation if factor == OUTPUT_STRIDE else layers.AveragePooling2D(
+        factor // OUTPUT_STRIDE, name=f"propagation_pool{factor}")(propagation)
+    steered = layers.Conv2D(x.shape[-1], 3, padding="same", use_bias=False, kernel_initializer="zeros",
+                            name=f"propagation_conv{factor}")(pooled)
+    return layers.Add(name=f"propagation_add{factor}")([x, steered])
+
+
 def _add_hints(x, hints, factor: int):
     """x + a zero-initialised 3x3 convolution of the hints pooled to x's scale (1/factor)."""
     pooled = HintPool(factor, name=f"hint_pool{factor}")(hints)
@@ -111,13 +182,15 @@ def _conv_bn_relu(x, filters: int, name: str, kernel: int = 3):
 
 
 def build_encoder_colorizer(num_classes: int, decoder_width: int = 32, global_units: int = GLOBAL_UNITS,
-                            name: str = "colorizer_v4", hint_scales: tuple[int, ...] | None = None) -> keras.Model:
+                            name: str = "colorizer_v4", hint_scales: tuple[int, ...] | None = None,
+                            hint_propagation: bool = False) -> keras.Model:
     """L (N, H, W, 1), H and W multiples of INPUT_MULTIPLE -> logits (N, H/4, W/4, 1, num_classes) over joint
     (a, b) bins. Encoder: EfficientNet-Lite0 (runtime/efficientnet.py; load its ImageNet weights with
     colorizer.encoder.load_imagenet_weights). Decoder widths 8w, 6w, 4w and 3w channels at 1/32, 1/16, 1/8 and 1/4.
 
     `hint_scales` (e.g. HINT_SCALES): the model takes [L, hints], hints (N, H, W, 3) as runtime.hints makes
-    them, added to the decoder at those scales (16, 8 and/or 4) through zero-initialised convolutions."""
+    them, added to the decoder at those scales (16, 8 and/or 4) through zero-initialised convolutions.
+    `hint_propagation`: the hints spread edge-aware over L (HintPropagation) are added at the same scales too."""
     if num_classes < 2:
         raise ValueError(f"the bin head needs num_classes >= 2; got {num_classes}.")
     if decoder_width < 1 or global_units < 1:
@@ -125,9 +198,20 @@ def build_encoder_colorizer(num_classes: int, decoder_width: int = 32, global_un
     hint_scales = tuple(int(f) for f in hint_scales or ())
     if set(hint_scales) - {4, 8, 16} or len(set(hint_scales)) != len(hint_scales):
         raise ValueError(f"hint_scales are decoder scales, some of 16, 8 and 4, each once; got {hint_scales}.")
+    if hint_propagation and not hint_scales:
+        raise ValueError("hint_propagation spreads the hints of a hint model: give hint_scales too.")
     inputs = keras.Input((None, None, 1), name="L")
     hints = keras.Input((None, None, 3), name="hints") if hint_scales else None
     gray = GrayRGBFromLightness(name="gray_rgb", dtype="float32")(inputs)  # L exact even under bfloat16
+    propagation = (HintPropagation(name="hint_propagation", dtype="float32")([inputs, hints])
+                   if hint_propagation else None)
+
+    def steer(x, factor):  # the hints (and their propagation) at this decoder scale, if it takes them
+        if factor not in hint_scales:
+            return x
+        x = _add_hints(x, hints, factor)
+        return _add_propagation(x, propagation, factor) if hint_propagation else x
+
     scaled = layers.Rescaling(1.0 / 128.0, offset=-127.0 / 128.0, name="rgb_scaled")(gray)
     features = efficientnet.lite0_features(scaled)
     w = decoder_width
@@ -137,17 +221,17 @@ def build_encoder_colorizer(num_classes: int, decoder_width: int = 32, global_un
     x = Upsample2x(name="up16")(x)
     x = layers.Concatenate(name="skip16")([x, features[16]])
     x = FuseGlobal(name="fuse_scene")([x, scene])
-    x = _add_hints(x, hints, 16) if 16 in hint_scales else x
+    x = steer(x, 16)
     x = _conv_bn_relu(x, 6 * w, "dec16a")
     x = _conv_bn_relu(x, 6 * w, "dec16b")
     x = Upsample2x(name="up8")(x)
     x = layers.Concatenate(name="skip8")([x, features[8]])
-    x = _add_hints(x, hints, 8) if 8 in hint_scales else x
+    x = steer(x, 8)
     x = _conv_bn_relu(x, 4 * w, "dec8a")
     x = _conv_bn_relu(x, 4 * w, "dec8b")
     x = Upsample2x(name="up4")(x)
     x = layers.Concatenate(name="skip4")([x, features[4]])
-    x = _add_hints(x, hints, 4) if 4 in hint_scales else x
+    x = steer(x, 4)
     x = _conv_bn_relu(x, 3 * w, "dec4a")
     x = _conv_bn_relu(x, 3 * w, "dec4b")
     x = layers.Conv2D(num_classes, 1, name="logits")(x)

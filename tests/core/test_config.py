@@ -21,6 +21,8 @@ from colorize_utils.learning import data
         photo_val_image_size=128).validate(), "give --decoder-width instead"),
     (lambda: __import__("colorize_utils.config", fromlist=["x"]).ColorizerConfig(hint_input=True).validate(),
      "--hint-input with --encoder"),
+    (lambda: __import__("colorize_utils.config", fromlist=["x"]).ColorizerConfig(
+        encoder="efficientnet-lite0", hint_propagation=True).validate(), "with --hint-input"),
 ])
 def test_bad_parameters_fail_at_once_and_name_what_is_allowed(call, message):
     with pytest.raises(ValueError, match=message):

@@ -118,6 +118,54 @@ def test_a_hint_model_starts_as_the_automatic_one_and_saves(tmp_path):
     np.testing.assert_allclose(np.asarray(again([lightness, planes])), np.asarray(hinted([lightness, planes])), atol=1e-5)
 
 
+def two_region_lightness(height: int = 64, width: int = 96) -> np.ndarray:
+    """L 20 on the left half, 80 on the right: one edge down the middle."""
+    lightness = np.full((1, height, width, 1), 20.0, np.float32)
+    lightness[:, :, width // 2:] = 80.0
+    return lightness
+
+
+def test_propagation_spreads_each_hint_over_its_own_region_at_its_place():
+    layer = encoder_colorizer.HintPropagation()
+    lightness, planes = two_region_lightness(), np.zeros((1, 64, 96, 3), np.float32)
+    np.testing.assert_array_equal(np.asarray(layer([lightness, planes])), 0.0)  # no hint: exactly nothing
+    planes[0, 8, 4] = (0.5, -0.3, 1.0)  # row 8, column 4: the dark left region, near the top
+    planes[0, 56, 90] = (-0.2, 0.4, 1.0)  # the bright right region, near the bottom
+    out = np.asarray(layer([lightness, planes]))[0]  # (16, 24, 6) at 1/4
+    assert out.shape == (16, 24, 6)
+    np.testing.assert_allclose(out[2, 1, :2], (0.5, -0.3), atol=0.03)  # each hint's own cell keeps its color
+    np.testing.assert_allclose(out[14, 22, :2], (-0.2, 0.4), atol=0.03)
+    # the edge stops each color: just left of the middle is the first hint's, just right of it the second's
+    np.testing.assert_allclose(out[4, 10, :2], (0.5, -0.3), atol=0.1)
+    np.testing.assert_allclose(out[12, 13, :2], (-0.2, 0.4), atol=0.1)
+    assert out[2, 1, 2] > 0.9  # confident near a hint
+    np.testing.assert_allclose(out[0, 0, 3:], (0.15, 0.05, 1.0), atol=1e-6)  # the hints' mean and "any hint"
+    # x and y are not swapped: on a flat 128 x 128 image a hint at row 4, column 100 lights the cells near
+    # (1, 25), and none near (25, 1), beyond the guided filter's reach (two windows, 20 cells)
+    planes = np.zeros((1, 128, 128, 3), np.float32)
+    planes[0, 4, 100] = (0.5, 0.5, 1.0)
+    out = np.asarray(layer([np.full((1, 128, 128, 1), 50.0, np.float32), planes]))[0]
+    assert out[1, 25, 2] > 0.9 and out[25, 1, 2] < 0.01
+
+
+def test_a_hint_model_with_propagation_starts_as_the_one_without_and_reads_it():
+    hinted = encoder_colorizer.build_encoder_colorizer(20, 4, 8, hint_scales=encoder_colorizer.HINT_SCALES)
+    propagating = encoder_colorizer.build_encoder_colorizer(20, 4, 8, hint_scales=encoder_colorizer.HINT_SCALES,
+                                                            hint_propagation=True)
+    assert encoder_colorizer.copy_matching_weights(hinted, propagating) > 100
+    lightness, planes = two_region_lightness(), np.zeros((1, 64, 96, 3), np.float32)
+    planes[0, 10:13, 20:23] = (0.5, -0.3, 1.0)
+    np.testing.assert_array_equal(np.asarray(hinted([lightness, planes])), np.asarray(propagating([lightness, planes])))
+    conv = propagating.get_layer("propagation_conv4")
+    conv.set_weights([w + 0.1 for w in conv.get_weights()])
+    without = np.zeros_like(planes)  # no hints: the propagation is zero, so the model is still the one without
+    np.testing.assert_array_equal(np.asarray(hinted([lightness, without])),
+                                  np.asarray(propagating([lightness, without])))
+    assert not np.allclose(np.asarray(hinted([lightness, planes])), np.asarray(propagating([lightness, planes])))
+    with pytest.raises(ValueError, match="hint_scales"):
+        encoder_colorizer.build_encoder_colorizer(20, 4, 8, hint_propagation=True)
+
+
 def test_simulated_hints_follow_the_geometric_law_and_carry_their_patch_means():
     tf = pytest.importorskip("tensorflow")
     from colorize_utils.learning import simulated_hints
