@@ -51,6 +51,11 @@ class HintPanel:
         self.selected = (0, 0)  # the pixel the suggestions are for
         self.result = inference.colorize(self.gray, self.colorizer, hints=[])
         self.scale = display_width / rgb.shape[1]
+        # The pictures are sent at most display_width pixels wide: a 1-megapixel photo's PNGs would cost more
+        # to encode than the model takes to run. save() keeps the full resolution.
+        self.shown_scale = min(1.0, self.scale)
+        self.shown_size = (max(1, round(rgb.shape[1] * self.shown_scale)), max(1, round(rgb.shape[0] * self.shown_scale)))
+        self.gray_shown = self.shown(self.gray)
         layout = widgets.Layout(width=f"{display_width}px")
         self.input_view = widgets.Image(format="png", layout=layout)
         self.output_view = widgets.Image(format="png", layout=layout)
@@ -76,10 +81,11 @@ class HintPanel:
     # ----------------------------------------------------------------------- actions (buttons and tests call these)
 
     def on_dom_event(self, event: dict) -> None:
-        """An ipyevents click -> click() at its photo pixel: ipyevents' dataX/dataY (the image's own pixels, right
-        however wide the browser draws the picture), else its position in the picture over the display scale."""
+        """An ipyevents click -> click() at its photo pixel: ipyevents' dataX/dataY (the shown picture's own pixels,
+        right however wide the browser draws it) over the shown scale, else its position in the picture over the
+        display scale."""
         if "dataX" in event and "dataY" in event:
-            self.click(float(event["dataX"]), float(event["dataY"]))
+            self.click(float(event["dataX"]) / self.shown_scale, float(event["dataY"]) / self.shown_scale)
         else:
             self.click(event["relativeX"] / self.scale, event["relativeY"] / self.scale)
 
@@ -136,12 +142,19 @@ class HintPanel:
         self.result = inference.colorize(self.gray, self.colorizer, hints=self.hints)
         self.render()
 
+    def shown(self, rgb: np.ndarray) -> np.ndarray:
+        """An image of the photo's size at the size the panel sends it (shown_size)."""
+        if self.shown_scale == 1.0:
+            return rgb
+        return np.asarray(Image.fromarray(rgb).resize(self.shown_size, Image.BILINEAR))
+
     def render(self) -> None:
         """Redraw both pictures, the suggestions and the status line."""
         import ipywidgets as widgets
 
-        self.input_view.value = png_bytes(hint_points.mark_hints(self.gray, self.hints))
-        self.output_view.value = png_bytes(self.result)
+        shown_points = [hint_points.Hint(h.x * self.shown_scale, h.y * self.shown_scale, h.rgb) for h in self.hints]
+        self.input_view.value = png_bytes(hint_points.mark_hints(self.gray_shown, shown_points))
+        self.output_view.value = png_bytes(self.shown(self.result))
         buttons = []
         for color, probability in getattr(self, "suggestions", []):
             button = widgets.Button(description=f"{probability:.0%}", tooltip=color,

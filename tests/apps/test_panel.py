@@ -43,6 +43,15 @@ def test_a_click_colours_its_place_with_the_pickers_colour_and_offers_suggestion
     assert panel.hints[-1].rgb == (40, 56, 200) and ab_at(panel.result, 100, 20)[1] < -20
 
 
+def test_a_photo_wider_than_the_panel_is_sent_smaller_and_clicks_map_back_to_its_pixels():
+    wide = HintPanel(photo(96, 128), model=oracle_hint_colorizer(), display_width=64)  # shown at half size
+    shown = np.asarray(Image.open(__import__("io").BytesIO(wide.output_view.value)))
+    assert shown.shape[:2] == (48, 64)
+    wide.on_dom_event({"dataX": 50, "dataY": 10, "relativeX": 1, "relativeY": 1, "type": "click"})
+    assert (wide.hints[-1].x, wide.hints[-1].y) == (100.0, 20.0)  # the shown picture's pixel x 2
+    assert wide.result.shape[:2] == (96, 128)  # the result itself keeps the photo's size
+
+
 def test_undo_and_clear_take_points_back(panel):
     before = panel.result.copy()
     panel.click(100, 20, "#28aa28")
