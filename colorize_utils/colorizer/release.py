@@ -54,7 +54,8 @@ CALIBRATION_RULE = (
     "on validation). The qualifying candidate with the highest mean PSNR wins (ties: the higher AuC); when none "
     "qualifies, the highest score (PSNR - gray's) + 100 x (AuC - gray's) - 0.1 x |colorfulness - truth's| wins, "
     "and the record says so. Added in session 10, after session 9's test and hold-out scores (validation images "
-    "only): a candidate also needs, on the validation images under 100 px alone (the Tiny ImageNet ones), the "
+    "only): a candidate also needs, on the validation images under 100 px alone (the Tiny ImageNet ones: no "
+    "validation photo is that small; the condition is left out when there are none), the "
     f"ship rule's hold-out condition: PSNR at least gray's, AuC above gray's, colorfulness at least "
     f"{SMALL_COLORFULNESS_SHARE} x the truth's; pooled, the photos' gain had hidden a loss there.")
 SHIP_RULE = (

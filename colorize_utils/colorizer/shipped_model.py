@@ -304,7 +304,9 @@ def _build_and_fit(cfg: ColorizerConfig, bins, arrays: dict, run_dir: Path, resu
             # a hint model from the automatic one (or with propagation from one without): every shared layer
             # copied, the new hint layers keep their zero start
             copied = encoder_colorizer.copy_matching_weights(earlier, model)
-            print(f"weights: {copied} layers from the kept checkpoint of {cfg.init_from}; new hint layers at zero",
+            new = sorted({layer.name for layer in model.layers if layer.weights}
+                         - {layer.name for layer in earlier.layers})
+            print(f"weights: {copied} layers from the kept checkpoint of {cfg.init_from}; at zero: {', '.join(new)}",
                   flush=True)
         elif cfg.encoder is not None:  # the same network: a plain copy (the stages differ in what trains)
             model.set_weights(earlier.get_weights())

@@ -121,6 +121,9 @@ class HintPropagation(layers.Layer):
     def __init__(self, factor: int = OUTPUT_STRIDE, radius: int = PROPAGATION_RADIUS_CELLS,
                  eps: float = PROPAGATION_EPS, **kwargs):
         super().__init__(**kwargs)
+        if int(factor) < 1 or int(radius) < 0 or not float(eps) > 0:
+            raise ValueError(f"HintPropagation needs factor >= 1, radius >= 0 and eps > 0 (eps keeps flat L from "
+                             f"dividing 0 by 0); got {factor}, {radius}, {eps}.")
         self.factor, self.radius, self.eps = int(factor), int(radius), float(eps)
 
     def call(self, inputs):
@@ -134,7 +137,7 @@ class HintPropagation(layers.Layer):
         weighted_ab = cell(hints[..., :2] * mask)
         signal = ops.concatenate([weighted_ab, weight], axis=-1)
         mean_guide, mean_signal = box(guide), box(signal)
-        variance = box(guide * guide) - mean_guide * mean_guide
+        variance = ops.maximum(box(guide * guide) - mean_guide * mean_guide, 0.0)  # no negative round-off
         slope = (box(guide * signal) - mean_guide * mean_signal) / (variance + self.eps)
         offset = mean_signal - slope * mean_guide
         filtered = box(slope) * guide + box(offset)
@@ -276,7 +279,13 @@ def takes_hints(model) -> bool:
 def copy_matching_weights(source: keras.Model, target: keras.Model) -> int:
     """Copy every layer's weights from `source` into the layer of the same name in `target` (a hint model
     from the automatic one it extends: the hint layers keep their zero start). Returns the layers copied;
-    ValueError when a shared layer's shapes differ."""
+    ValueError when a shared layer's shapes differ, or when `source` has trained layers that `target` lacks
+    (copying would silently drop them, e.g. a hint model's into an automatic one)."""
+    names = {layer.name for layer in target.layers}
+    dropped = [layer.name for layer in source.layers if layer.weights and layer.name not in names]
+    if dropped:
+        raise ValueError(f"{len(dropped)} layers of the source have no place here ({', '.join(dropped[:4])}...): "
+                         "start from a network this one extends (e.g. a hint model from an automatic one).")
     copied = 0
     for layer in target.layers:
         try:

@@ -108,6 +108,10 @@ def test_the_rule_needs_the_hold_out_condition_on_the_small_validation_images():
     assert [row["qualifies"] for row in record["candidates"]] == [False, True]
     assert record["settings"]["prior_correction_alpha"] == pytest.approx(0.6)
     assert record["candidates"][0]["small"]["psnr"] == pytest.approx(22.8)
+    # the AuC and the colorfulness count there too: AuC at gray's, or colorfulness under 0.6 x 30 = 18
+    for tiny in ((23.1, 0.88, 26.0), (23.1, 0.89, 17.0)):
+        scores["rows"][1] = arrays((24.0, 0.90, 35.0), tiny)  # pooled: colorfulness 30.5 or 26 qualifies
+        assert [row["qualifies"] for row in release.choose(scores)["candidates"]] == [False, False]
 
 
 def comparison(new_vs_old: dict, new_row: dict, gray_row: dict) -> dict:

@@ -148,7 +148,7 @@ def test_propagation_spreads_each_hint_over_its_own_region_at_its_place():
     assert out[1, 25, 2] > 0.9 and out[25, 1, 2] < 0.01
 
 
-def test_a_hint_model_with_propagation_starts_as_the_one_without_and_reads_it():
+def test_a_hint_model_with_propagation_starts_as_the_one_without_and_reads_it(tmp_path):
     hinted = encoder_colorizer.build_encoder_colorizer(20, 4, 8, hint_scales=encoder_colorizer.HINT_SCALES)
     propagating = encoder_colorizer.build_encoder_colorizer(20, 4, 8, hint_scales=encoder_colorizer.HINT_SCALES,
                                                             hint_propagation=True)
@@ -164,6 +164,14 @@ def test_a_hint_model_with_propagation_starts_as_the_one_without_and_reads_it():
     assert not np.allclose(np.asarray(hinted([lightness, planes])), np.asarray(propagating([lightness, planes])))
     with pytest.raises(ValueError, match="hint_scales"):
         encoder_colorizer.build_encoder_colorizer(20, 4, 8, hint_propagation=True)
+    with pytest.raises(ValueError, match="no place here"):  # the propagation layers would be dropped
+        encoder_colorizer.copy_matching_weights(propagating, hinted)
+    with pytest.raises(ValueError, match="eps > 0"):
+        encoder_colorizer.HintPropagation(eps=0.0)
+    propagating.save(tmp_path / "p.keras")
+    again = keras.saving.load_model(tmp_path / "p.keras")
+    np.testing.assert_allclose(np.asarray(again([lightness, planes])), np.asarray(propagating([lightness, planes])),
+                               atol=1e-5)
 
 
 def test_simulated_hints_follow_the_geometric_law_and_carry_their_patch_means():
