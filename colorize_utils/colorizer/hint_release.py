@@ -42,6 +42,10 @@ NOT_WORSE_RULE = ("The hint model may replace the automatic one as the default o
                   "significantly worse on the photo test split (PSNR and AuC, paired bootstrap over photos, 95%); "
                   "otherwise it ships as a separate file (inference.DEFAULT_HINT_MODEL) and the automatic model "
                   "stays the default.")
+# The hint colorizer's result mixed with the propagation baseline's (inference.blend_with_propagation): the weight
+# of the baseline, chosen on the same 100 validation photos over 1-20 points (`choose_blend`); 0 is the network alone.
+BLEND_WEIGHTS = (0.0, 0.3, 0.5, 0.7)
+BLEND_COUNTS = (1, 2, 5, 10, 20)
 TARGETS = ("at 10 points at least 2 dB over the automatic result; significantly better than the propagation "
            "baseline at every count up to 20")
 
@@ -62,27 +66,10 @@ def point_seed(photo_index: int, count: int) -> int:
 
 def propagate_hints(rgb: np.ndarray, hints: list[hint_points.Hint], radius_share: float = 0.12,
                     eps: float = 1e-3) -> np.ndarray:
-    """The classic "propagate the scribbles" baseline, no network: each hint's ab on its pixel, spread over the
-    image by normalized convolution with a guided filter led by L (OpenCV ximgproc): ab = GF(ab * mask) /
-    GF(mask). Where the filter gives (almost) no support, the hints' mean ab. No hints: gray."""
-    import cv2
-
+    """The propagation baseline, no network: `rgb`'s L with the hints' ab spread edge-aware over it
+    (runtime.hints.propagate_ab). No hints: gray."""
     lightness = inference.lightness_of(rgb)
-    if not hints:
-        return inference.recombine(lightness, np.zeros(lightness.shape + (2,), np.float32))
-    height, width = lightness.shape
-    sparse = np.zeros((height, width, 3), np.float32)
-    for hint in hints:
-        sparse[int(hint.y), int(hint.x)] = (*hint.ab, 1.0)
-    sparse[..., :2] *= sparse[..., 2:3]
-    radius = max(1, int(round(radius_share * max(height, width))))
-    guide = lightness / 100.0
-    filtered = cv2.ximgproc.guidedFilter(guide, sparse, radius, float(eps))
-    support = filtered[..., 2:3]
-    fallback = np.mean([hint.ab for hint in hints], axis=0).astype(np.float32)
-    floor = 0.05 / (np.pi * radius * radius)  # about a twentieth of one point's weight spread over the window
-    ab = np.where(support > floor, filtered[..., :2] / np.maximum(support, floor), fallback)
-    return inference.recombine(lightness, np.clip(ab, -110.0, 110.0).astype(np.float32))
+    return inference.recombine(lightness, hint_points.propagate_ab(lightness, hints, radius_share, eps))
 
 
 def choose_propagation(photos: dict[str, np.ndarray], count: int = 10, log=print) -> dict:
@@ -97,6 +84,29 @@ def choose_propagation(photos: dict[str, np.ndarray], count: int = 10, log=print
     log(f"propagation baseline: radius {best['radius_share']} x the longer side, eps {best['eps']} "
         f"({best['psnr']:.2f} dB at {count} points on {len(photos)} validation photos)")
     return {"chosen": best, "grid": rows, "photos": len(photos), "points": count}
+
+
+def with_blend(hint_model: inference.Colorizer, weight: float, propagation: dict) -> inference.Colorizer:
+    """The hint colorizer whose results mix in the propagation baseline at `weight` (inference.blend_with_propagation;
+    0: the network alone)."""
+    blend = {"weight": float(weight), "radius_share": float(propagation["radius_share"]),
+             "eps": float(propagation["eps"])} if weight else None
+    card = {**{k: v for k, v in hint_model.card.items() if k != "hint_blend"}, **({"hint_blend": blend} if blend else {})}
+    return inference.Colorizer(hint_model.model, hint_model.binning, hint_model.path, card)
+
+
+def choose_blend(photos: dict[str, np.ndarray], hint_model: inference.Colorizer, propagation: dict,
+                 counts=BLEND_COUNTS, log=print) -> dict:
+    """The BLEND_WEIGHTS weight with the best mean PSNR over `counts` points on `photos` (validation photos)."""
+    rows = []
+    for weight in BLEND_WEIGHTS:
+        blended = with_blend(hint_model, weight, propagation)
+        values = [metrics.psnr(inference.colorize(rgb, blended, hints=reveal_points(rgb, count, point_seed(i, count)))
+                               [None], rgb[None])[0] for count in counts for i, rgb in enumerate(photos.values())]
+        rows.append({"weight": weight, "psnr": float(np.mean(values))})
+        log(f"blend weight {weight}: {rows[-1]['psnr']:.2f} dB over {counts} points on {len(photos)} validation photos")
+    best = max(rows, key=lambda row: row["psnr"])
+    return {"chosen": best, "grid": rows, "photos": len(photos), "counts": list(counts)}
 
 
 def hint_curve(photos: dict[str, np.ndarray], hint_model: inference.Colorizer, automatic: inference.Colorizer,
@@ -215,15 +225,16 @@ def automatic_check(photos: dict[str, np.ndarray], hint_model: inference.Coloriz
 
 
 def hint_card(automatic: inference.Colorizer, curve: dict, check: dict, commit: str, record_path: Path,
-              propagation: bool = False) -> dict:
+              propagation: bool = False, blend: dict | None = None) -> dict:
     """The hint model's card: the automatic model's (builder, decoding defaults, ab mean: it was fine-tuned from
     that model and decodes as it does), with the hint scales (and whether it reads the hints' propagation), its
-    curve and the no-hints verdict."""
+    curve and the no-hints verdict; `blend`: how much of the propagation baseline its results mix in."""
     return {**{k: v for k, v in automatic.card.items() if k not in ("test_metrics", "record")},
             "version": f"{automatic.card.get('version', 4)}-hints",
             "builder_args": {**automatic.card.get("builder_args", {}), "hint_scales": list(HINT_SCALES),
                              "hint_propagation": bool(propagation)},
             "hint_input": "a / 100, b / 100, mask at the input's size (runtime.hints.hint_planes)",
+            **({"hint_blend": blend} if blend else {}),
             "git_commit": commit,
             "test_metrics": {"curve_psnr": {str(r["points"]): round(r["hint_model"], 3) for r in curve["rows"]},
                              "no_hints_not_worse_than_automatic": check["not_worse"]},
@@ -252,7 +263,7 @@ def export_hint_model(run_dir: str | os.PathLike, card: dict,
 
 
 def main(argv: list[str] | None = None) -> int:
-    """python -m colorize_utils.colorizer.hint_release RUN_DIR --photos DIR [--automatic MODEL] [--no-export]"""
+    """python -m colorize_utils.colorizer.hint_release RUN_DIR --photos DIR [--automatic MODEL] [--blend] [--no-export]"""
     parser = argparse.ArgumentParser(prog="python -m colorize_utils.colorizer.hint_release",
                                      description="Score a hint colorizer (train-colorizer --hint-input) with and "
                                                  "without hints on the photo test split, draw its curve and figure, "
@@ -262,6 +273,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--automatic", default=None, help="the automatic model to compare with (default: shipped)")
     parser.add_argument("--curve-photos", type=int, default=CURVE_PHOTOS)
     parser.add_argument("--no-export", action="store_true")
+    parser.add_argument("--blend", action="store_true",
+                        help="choose, on validation photos, how much of the propagation baseline the results mix in "
+                             "(BLEND_WEIGHTS; 0 is the network alone), and score and ship that")
     args = parser.parse_args(argv)
     from colorize_utils.quiet import import_tensorflow_quietly
 
@@ -285,12 +299,16 @@ def main(argv: list[str] | None = None) -> int:
                                      run_config["seed"], run_config["photo_size"])
     train_mean = np.asarray(automatic.card.get("train_ab_mean", (0.0, 0.0)), np.float32)
     # subsets spread evenly over the split's order, which is by source: every source keeps its share
-    propagation = choose_propagation(photo_eval.calibration_subset(photos["val"], 100))
+    validation = photo_eval.calibration_subset(photos["val"], 100)
+    propagation = choose_propagation(validation)
+    blend = choose_blend(validation, hint_model, propagation["chosen"]) if args.blend else None
+    if blend is not None:
+        hint_model = with_blend(hint_model, blend["chosen"]["weight"], propagation["chosen"])
     test = photos["test"]
     curve = hint_curve(photo_eval.calibration_subset(test, args.curve_photos), hint_model, automatic,
                        propagation["chosen"], train_mean)
     record_path = run_dir / "hint_record.json"
-    record = {"run": str(run_dir), "curve": curve, "propagation": propagation, "targets": TARGETS,
+    record = {"run": str(run_dir), "curve": curve, "propagation": propagation, "blend": blend, "targets": TARGETS,
               "settings": settings, "git_commit": git_commit()}
     record_path.write_text(json.dumps(json_safe(record), indent=1))  # kept should a later step fail
     check = automatic_check(test, hint_model, automatic, train_mean)
@@ -308,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{row['vs_propagation']['high']:+.2f}]")
     print(f"targets: {curve['targets']}; with no hints against the automatic model: {check['verdicts']}")
     card = hint_card(automatic, curve, check, record["git_commit"], run_dir / "hint_record.json",
-                     run_config.get("hint_propagation", False))
+                     run_config.get("hint_propagation", False), hint_model.card.get("hint_blend"))
     write_run_card(run_dir, hint_model, card)
     if not args.no_export:
         print(f"exported to {export_hint_model(run_dir, card)}")

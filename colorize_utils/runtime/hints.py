@@ -167,3 +167,26 @@ def mark_hints(rgb: np.ndarray, points: Sequence[Hint], size: int = 3) -> np.nda
             out[max(0, y - ring):y + ring + 1, max(0, x - ring):x + ring + 1] = value
         out[max(0, y - size):y + size + 1, max(0, x - size):x + size + 1] = point.rgb
     return out
+
+
+def propagate_ab(lightness: np.ndarray, hints: Sequence[Hint], radius_share: float, eps: float) -> np.ndarray:
+    """The hints' ab spread over the image edge-aware, without a network (the classic "propagate the scribbles"
+    step): normalized convolution with OpenCV's guided filter led by L (H x W, 0..100), ab = GF(ab x mask) /
+    GF(mask), radius `radius_share` x the longer side, `eps` on (L/100)^2. Where the filter gives (almost) no
+    support, the hints' mean ab; no hints: 0 (gray). Returns H x W x 2 float32."""
+    import cv2
+
+    height, width = lightness.shape
+    if not hints:
+        return np.zeros((height, width, 2), np.float32)
+    sparse = np.zeros((height, width, 3), np.float32)
+    for hint in hints:
+        sparse[int(hint.y), int(hint.x)] = (*hint.ab, 1.0)
+    sparse[..., :2] *= sparse[..., 2:3]
+    radius = max(1, int(round(radius_share * max(height, width))))
+    filtered = cv2.ximgproc.guidedFilter(np.asarray(lightness, np.float32) / 100.0, sparse, radius, float(eps))
+    support = filtered[..., 2:3]
+    fallback = np.mean([hint.ab for hint in hints], axis=0).astype(np.float32)
+    floor = 0.05 / (np.pi * radius * radius)  # about a twentieth of one point's weight spread over the window
+    ab = np.where(support > floor, filtered[..., :2] / np.maximum(support, floor), fallback)
+    return np.clip(ab, -110.0, 110.0).astype(np.float32)

@@ -536,7 +536,7 @@ def prepare(image, model=None, decode: str | None = None, temperature: float | N
             working_size: int | None = None, guided_filter=None, small_image_scale: float | None = None,
             mirror_average: bool | None = None, hints=None):
     """What colorize() and suggest_colors() share: (rgb, colorizer, settings, full-resolution L, working L,
-    hint planes or None), every argument checked (a bad hint gets a ValueError naming it) before the model runs."""
+    hint planes or None, the checked hints or None), every argument checked (a bad hint gets a ValueError naming it) before the model runs."""
     check_given_settings(decode, temperature, working_size)
     rgb = as_rgb_uint8(image)
     if rgb.shape[0] * rgb.shape[1] > MAX_PIXELS:
@@ -552,7 +552,7 @@ def prepare(image, model=None, decode: str | None = None, temperature: float | N
     if checked is not None and not takes_hints(colorizer.model):  # e.g. a card's other weights for small images
         raise ValueError(f"the weights {colorizer.path} uses for this image take no color hints.")
     planes = hint_points.hint_planes(checked, rgb.shape[:2], small.shape)[None] if checked is not None else None
-    return rgb, colorizer, settings, lightness, small, planes
+    return rgb, colorizer, settings, lightness, small, planes, checked
 
 
 def colorize(image, model=None, decode: str | None = None, temperature: float | None = None,
@@ -570,11 +570,25 @@ def colorize(image, model=None, decode: str | None = None, temperature: float | 
     automatically with the hint model.
     Every setting left at None is the model card's calibrated default (Colorizer.settings).
     """
-    rgb, colorizer, settings, lightness, small, planes = prepare(
+    rgb, colorizer, settings, lightness, small, planes, checked = prepare(
         image, model, decode, temperature, working_size, guided_filter, small_image_scale, mirror_average, hints)
     small_ab = predict_working_ab(colorizer, small[None], settings.decode, settings.temperature,
                                   settings.mirror_average, planes=planes)[0]
+    blend = colorizer.card.get("hint_blend") if checked else None
+    if blend:
+        return blend_with_propagation(lightness, small_ab, settings.guided_filter, checked, blend)
     return recombine(lightness, small_ab, settings.guided_filter)
+
+
+def blend_with_propagation(lightness: np.ndarray, small_ab: np.ndarray, guided_filter, hints, blend: dict) -> np.ndarray:
+    """A hint colorizer's result with its card's `hint_blend` ({"weight", "radius_share", "eps"}, chosen on
+    validation photos): ab = (1 - weight) x the network's ab + weight x the same hints spread edge-aware over L
+    without a network (runtime.hints.propagate_ab). The two err in different places, so their mean beats both."""
+    height, width = lightness.shape
+    weight = float(blend["weight"])
+    network_ab = full_resolution_ab(lightness, small_ab, 0, height, guided_filter)
+    spread = hint_points.propagate_ab(lightness, hints, float(blend["radius_share"]), float(blend["eps"]))
+    return lab_to_rgb_uint8(lightness, (1.0 - weight) * network_ab + weight * spread)
 
 
 def suggest_colors(image, x: float, y: float, k: int = 5, model=None, hints=None,
@@ -591,7 +605,7 @@ def suggest_colors(image, x: float, y: float, k: int = 5, model=None, hints=None
     if not (np.isfinite(x) and np.isfinite(y) and 0 <= x < width and 0 <= y < height):
         raise ValueError(f"the place to suggest colors for, (x={x:g}, y={y:g}), is outside the {width} x {height} "
                          f"image: x must be in [0, {width}) and y in [0, {height}).")
-    rgb, colorizer, settings, lightness, small, planes = prepare(
+    rgb, colorizer, settings, lightness, small, planes, _ = prepare(
         image, model, mirror_average=mirror_average, hints=[] if hints is None else hints)
     output = working_output(colorizer, small[None], settings.mirror_average, planes=planes)
     if len(output.shape) != 5:

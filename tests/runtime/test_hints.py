@@ -174,6 +174,30 @@ def test_a_hint_model_with_propagation_starts_as_the_one_without_and_reads_it(tm
                                atol=1e-5)
 
 
+def test_a_card_blend_mixes_the_network_with_the_hints_spread_over_l():
+    oracle = oracle_hint_colorizer()
+    image = photo(64, 96)
+    given = [(20, 10, "#c0392b"), (80, 50, "#1e5ac8")]
+    checked = hints.check_hints(given, 64, 96)
+    lightness = inference.lightness_of(image)
+    spread = hints.propagate_ab(lightness, checked, 0.25, 0.01)
+    assert np.abs(spread[10, 20] - checked[0].ab).max() < 3 and np.abs(spread[50, 80] - checked[1].ab).max() < 3
+    network = inference.colorize(image, oracle, hints=given)
+
+    def blended(weight):
+        card = {**oracle.card, "hint_blend": {"weight": weight, "radius_share": 0.25, "eps": 0.01}}
+        return inference.colorize(image, inference.Colorizer(oracle.model, oracle.binning, None, card), hints=given)
+
+    np.testing.assert_array_equal(blended(1.0), inference.lab_to_rgb_uint8(lightness, spread))  # all propagation
+    np.testing.assert_array_equal(blended(0.0), network)  # all network
+    half = blended(0.5).astype(int)
+    assert np.abs(half - network).mean() > 3 and np.abs(half - blended(1.0)).mean() > 3  # a mix of the two
+    no_hints = inference.Colorizer(oracle.model, oracle.binning, None, {**oracle.card, "hint_blend": {
+        "weight": 0.5, "radius_share": 0.25, "eps": 0.01}})
+    np.testing.assert_array_equal(inference.colorize(image, no_hints, hints=[]),
+                                  inference.colorize(image, oracle, hints=[]))  # no hints: nothing to blend
+
+
 def test_simulated_hints_follow_the_geometric_law_and_carry_their_patch_means():
     tf = pytest.importorskip("tensorflow")
     from colorize_utils.learning import simulated_hints
