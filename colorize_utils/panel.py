@@ -54,7 +54,8 @@ class HintPanel:
         # The pictures are sent at most display_width pixels wide: a 1-megapixel photo's PNGs would cost more
         # to encode than the model takes to run. save() keeps the full resolution.
         self.shown_scale = min(1.0, self.scale)
-        self.shown_size = (max(1, round(rgb.shape[1] * self.shown_scale)), max(1, round(rgb.shape[0] * self.shown_scale)))
+        self.shown_size = (max(1, round(rgb.shape[1] * self.shown_scale)),
+                           max(1, round(rgb.shape[0] * self.shown_scale)))
         self.gray_shown = self.shown(self.gray)
         layout = widgets.Layout(width=f"{display_width}px")
         self.input_view = widgets.Image(format="png", layout=layout)

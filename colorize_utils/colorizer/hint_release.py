@@ -91,7 +91,8 @@ def with_blend(hint_model: inference.Colorizer, weight: float, propagation: dict
     0: the network alone)."""
     blend = {"weight": float(weight), "radius_share": float(propagation["radius_share"]),
              "eps": float(propagation["eps"])} if weight else None
-    card = {**{k: v for k, v in hint_model.card.items() if k != "hint_blend"}, **({"hint_blend": blend} if blend else {})}
+    card = {k: v for k, v in hint_model.card.items() if k != "hint_blend"}
+    card.update({"hint_blend": blend} if blend else {})
     return inference.Colorizer(hint_model.model, hint_model.binning, hint_model.path, card)
 
 

@@ -300,12 +300,12 @@ def _build_and_fit(cfg: ColorizerConfig, bins, arrays: dict, run_dir: Path, resu
               flush=True)
     if cfg.init_from is not None and not resuming:  # a resumed call has its own newer weights in backup/
         earlier = networks.load_model(Path(cfg.init_from).expanduser() / RUN_FILES["model"])
-        if cfg.encoder is not None and {layer.name for layer in model.layers} != {layer.name for layer in earlier.layers}:
+        earlier_names = {layer.name for layer in earlier.layers}
+        if cfg.encoder is not None and {layer.name for layer in model.layers} != earlier_names:
             # a hint model from the automatic one (or with propagation from one without): every shared layer
             # copied, the new hint layers keep their zero start
             copied = encoder_colorizer.copy_matching_weights(earlier, model)
-            new = sorted({layer.name for layer in model.layers if layer.weights}
-                         - {layer.name for layer in earlier.layers})
+            new = sorted(layer.name for layer in model.layers if layer.weights and layer.name not in earlier_names)
             print(f"weights: {copied} layers from the kept checkpoint of {cfg.init_from}; at zero: {', '.join(new)}",
                   flush=True)
         elif cfg.encoder is not None:  # the same network: a plain copy (the stages differ in what trains)

@@ -536,7 +536,8 @@ def prepare(image, model=None, decode: str | None = None, temperature: float | N
             working_size: int | None = None, guided_filter=None, small_image_scale: float | None = None,
             mirror_average: bool | None = None, hints=None):
     """What colorize() and suggest_colors() share: (rgb, colorizer, settings, full-resolution L, working L,
-    hint planes or None, the checked hints or None), every argument checked (a bad hint gets a ValueError naming it) before the model runs."""
+    hint planes or None, the checked hints or None), every argument checked (a bad hint gets a ValueError naming
+    it) before the model runs."""
     check_given_settings(decode, temperature, working_size)
     rgb = as_rgb_uint8(image)
     if rgb.shape[0] * rgb.shape[1] > MAX_PIXELS:
@@ -580,7 +581,8 @@ def colorize(image, model=None, decode: str | None = None, temperature: float | 
     return recombine(lightness, small_ab, settings.guided_filter)
 
 
-def blend_with_propagation(lightness: np.ndarray, small_ab: np.ndarray, guided_filter, hints, blend: dict) -> np.ndarray:
+def blend_with_propagation(lightness: np.ndarray, small_ab: np.ndarray, guided_filter, hints,
+                           blend: dict) -> np.ndarray:
     """A hint colorizer's result with its card's `hint_blend` ({"weight", "radius_share", "eps"}, chosen on
     validation photos): ab = (1 - weight) x the network's ab + weight x the same hints spread edge-aware over L
     without a network (runtime.hints.propagate_ab). The two err in different places, so their mean beats both."""
