@@ -7,6 +7,9 @@
 - `automatic_check()`: with no hints, the hint model against the automatic one on the photo test split
   (release.score_split); NOT_WORSE_RULE decides whether it may replace it as the default.
 - `hint_figure()`: test photos with 0, 3 and 10 revealed points beside the truth.
+- `choose_blend()`: how the results mix in the propagation baseline, and how local one click stays (the gate),
+  chosen on validation photos by BLEND_RULE; the same test photos as the curve then get the targeted-click
+  check (colorizer.hint_clicks: one click on one object, its reach inside and its leak outside) and its figure.
 - `main()`: `python -m colorize_utils.colorizer.hint_release RUN_DIR` runs all of it, writes RUN_DIR/hint_record.json
   and the figure, and exports the model as the shipped hint colorizer when it passes.
 """
@@ -30,6 +33,7 @@ from colorize_utils.files import atomic_path, git_commit, json_safe
 from colorize_utils.runtime import hints as hint_points
 from colorize_utils.runtime import inference
 from colorize_utils.runtime.encoder_colorizer import HINT_SCALES, takes_hints
+from colorize_utils.colorizer import hint_clicks
 from colorize_utils.colorizer.shipped_model import RUN_FILES, write_card
 
 POINT_COUNTS = (0, 1, 2, 5, 10, 20, 50, 100)
@@ -43,9 +47,20 @@ NOT_WORSE_RULE = ("The hint model may replace the automatic one as the default o
                   "otherwise it ships as a separate file (inference.DEFAULT_HINT_MODEL) and the automatic model "
                   "stays the default.")
 # The hint colorizer's result mixed with the propagation baseline's (inference.blend_with_propagation): the weight
-# of the baseline, chosen on the same 100 validation photos over 1-20 points (`choose_blend`); 0 is the network alone.
+# of the baseline and the radius of the locality gate (a share of the longer side; None: no gate), chosen on the
+# same 100 validation photos by BLEND_RULE. (0, None) is the network alone.
 BLEND_WEIGHTS = (0.0, 0.3, 0.5, 0.7)
+BLEND_GATES = (None, 0.25, 0.35, 0.5)
 BLEND_COUNTS = (1, 2, 5, 10, 20)
+LEAK_SHARE = 0.5
+BLEND_RULE = (
+    "Written in session 11, before any test photo was scored with a gate. On the 100 validation photos: every "
+    "(weight, gate) of BLEND_WEIGHTS x BLEND_GATES is scored by its mean PSNR over BLEND_COUNTS random revealed "
+    "points and by the targeted-click check (colorizer.hint_clicks: one recolor click on one object, the mean ab "
+    f"change outside it). A setting is eligible when that leak is at most {LEAK_SHARE} x the network alone's (one "
+    "click should change its object, not the photo); the eligible setting with the best mean PSNR wins (none "
+    "eligible: the one with the least leak). Session 10's blend (weight 0.5, no gate) had been chosen on PSNR "
+    "alone and tinted the whole photo at one click.")
 TARGETS = ("at 10 points at least 2 dB over the automatic result; significantly better than the propagation "
            "baseline at every count up to 20")
 
@@ -72,6 +87,11 @@ def propagate_hints(rgb: np.ndarray, hints: list[hint_points.Hint], radius_share
     return inference.recombine(lightness, hint_points.propagate_ab(lightness, hints, radius_share, eps))
 
 
+def colorize_with(model: inference.Colorizer):
+    """(rgb, hints) -> colorize(rgb, model, hints=hints): a method for hint_clicks.targeted_check."""
+    return lambda rgb, hints: inference.colorize(rgb, model, hints=hints)
+
+
 def choose_propagation(photos: dict[str, np.ndarray], count: int = 10, log=print) -> dict:
     """The PROPAGATION_GRID setting with the best mean PSNR at `count` points on `photos` (validation photos)."""
     rows = []
@@ -86,28 +106,54 @@ def choose_propagation(photos: dict[str, np.ndarray], count: int = 10, log=print
     return {"chosen": best, "grid": rows, "photos": len(photos), "points": count}
 
 
-def with_blend(hint_model: inference.Colorizer, weight: float, propagation: dict) -> inference.Colorizer:
-    """The hint colorizer whose results mix in the propagation baseline at `weight` (inference.blend_with_propagation;
-    0: the network alone)."""
+def with_blend(hint_model: inference.Colorizer, weight: float, propagation: dict,
+               gate: float | None = None) -> inference.Colorizer:
+    """The hint colorizer whose results mix in the propagation baseline at `weight`, with a locality gate of
+    radius `gate` x the longer side (inference.blend_with_propagation; weight 0 and no gate: the network alone)."""
     blend = {"weight": float(weight), "radius_share": float(propagation["radius_share"]),
-             "eps": float(propagation["eps"])} if weight else None
+             "eps": float(propagation["eps"])}
+    if gate is not None:
+        blend["gate"] = {"radius_share": float(gate), "eps": float(propagation["eps"])}
     card = {k: v for k, v in hint_model.card.items() if k != "hint_blend"}
-    card.update({"hint_blend": blend} if blend else {})
+    card.update({"hint_blend": blend} if weight or gate is not None else {})
     return inference.Colorizer(hint_model.model, hint_model.binning, hint_model.path, card)
+
+
+def blend_name(weight: float, gate: float | None) -> str:
+    """A (weight, gate) setting's name in records: 'weight 0.5, gate 0.25' / 'weight 0.5, no gate'."""
+    return f"weight {weight:g}, " + ("no gate" if gate is None else f"gate {gate:g}")
 
 
 def choose_blend(photos: dict[str, np.ndarray], hint_model: inference.Colorizer, propagation: dict,
                  counts=BLEND_COUNTS, log=print) -> dict:
-    """The BLEND_WEIGHTS weight with the best mean PSNR over `counts` points on `photos` (validation photos)."""
-    rows = []
-    for weight in BLEND_WEIGHTS:
-        blended = with_blend(hint_model, weight, propagation)
-        values = [metrics.psnr(inference.colorize(rgb, blended, hints=reveal_points(rgb, count, point_seed(i, count)))
-                               [None], rgb[None])[0] for count in counts for i, rgb in enumerate(photos.values())]
-        rows.append({"weight": weight, "psnr": float(np.mean(values))})
-        log(f"blend weight {weight}: {rows[-1]['psnr']:.2f} dB over {counts} points on {len(photos)} validation photos")
-    best = max(rows, key=lambda row: row["psnr"])
-    return {"chosen": best, "grid": rows, "photos": len(photos), "counts": list(counts)}
+    """BLEND_RULE on `photos` (validation photos): every (weight, gate) scored by mean PSNR over `counts` random
+    points and by the targeted-click check's leak; {'chosen', 'grid', 'clicks', 'photos', 'counts', 'rule'}."""
+    settings = {blend_name(w, g): (w, g) for g in BLEND_GATES for w in BLEND_WEIGHTS}
+    models = {name: with_blend(hint_model, w, propagation, g) for name, (w, g) in settings.items()}
+    values: dict[str, list] = {name: [] for name in settings}
+    for index, rgb in enumerate(photos.values()):  # photo and points outside: the settings share the predictions
+        for count in counts:
+            points = reveal_points(rgb, count, point_seed(index, count))
+            for name, model in models.items():
+                values[name].append(metrics.psnr(inference.colorize(rgb, model, hints=points)[None], rgb[None])[0])
+    network = blend_name(0.0, None)
+    clicks = hint_clicks.targeted_check(
+        photos, {name: colorize_with(model) for name, model in models.items()}, reference=network, log=log)
+    rows = [{"name": name, "weight": w, "gate": g, "psnr": float(np.mean(values[name])),
+             "recolor_leak": clicks["means"][name]["recolor_leak"], "recolor_reach": clicks["means"][name]["recolor_reach"],
+             "truth_leak": clicks["means"][name]["truth_leak"], "truth_reach": clicks["means"][name]["truth_reach"]}
+            for name, (w, g) in settings.items()]
+    limit = LEAK_SHARE * clicks["means"][network]["recolor_leak"]
+    for row in rows:
+        row["eligible"] = row["recolor_leak"] <= limit
+        log(f"blend {row['name']}: {row['psnr']:.2f} dB over {counts} points; one recolor click: reach "
+            f"{row['recolor_reach']:.2f}, leak {row['recolor_leak']:.2f}{'' if row['eligible'] else ' (not eligible)'}")
+    eligible = [row for row in rows if row["eligible"]]
+    best = max(eligible, key=lambda row: row["psnr"]) if eligible else min(rows, key=lambda row: row["recolor_leak"])
+    log(f"blend chosen: {best['name']} (leak limit {limit:.2f})")
+    clicks = {k: v for k, v in clicks.items() if k != "per_photo"}
+    return {"chosen": best, "grid": rows, "leak_limit": limit, "clicks": clicks, "photos": len(photos),
+            "counts": list(counts), "rule": BLEND_RULE}
 
 
 def hint_curve(photos: dict[str, np.ndarray], hint_model: inference.Colorizer, automatic: inference.Colorizer,
@@ -304,18 +350,27 @@ def main(argv: list[str] | None = None) -> int:
     propagation = choose_propagation(validation)
     blend = choose_blend(validation, hint_model, propagation["chosen"]) if args.blend else None
     if blend is not None:
-        hint_model = with_blend(hint_model, blend["chosen"]["weight"], propagation["chosen"])
+        hint_model = with_blend(hint_model, blend["chosen"]["weight"], propagation["chosen"], blend["chosen"]["gate"])
     test = photos["test"]
     curve = hint_curve(photo_eval.calibration_subset(test, args.curve_photos), hint_model, automatic,
                        propagation["chosen"], train_mean)
+    clicks_photos = photo_eval.calibration_subset(test, args.curve_photos)
+    click_methods = {"hint colorizer": colorize_with(hint_model),
+                     "network alone": colorize_with(with_blend(hint_model, 0.0, propagation["chosen"])),
+                     "propagation": lambda rgb, hints: propagate_hints(
+                         rgb, hint_points.check_hints(hints, *rgb.shape[:2]), propagation["chosen"]["radius_share"],
+                         propagation["chosen"]["eps"])}
+    clicks = hint_clicks.targeted_check(clicks_photos, click_methods, reference="network alone")
     record_path = run_dir / "hint_record.json"
-    record = {"run": str(run_dir), "curve": curve, "propagation": propagation, "blend": blend, "targets": TARGETS,
-              "settings": settings, "git_commit": git_commit()}
+    record = {"run": str(run_dir), "curve": curve, "clicks": clicks, "propagation": propagation, "blend": blend,
+              "targets": TARGETS, "settings": settings, "git_commit": git_commit()}
     record_path.write_text(json.dumps(json_safe(record), indent=1))  # kept should a later step fail
     check = automatic_check(test, hint_model, automatic, train_mean)
     figures = run_dir / "figures"
     figures.mkdir(exist_ok=True)
-    for name, fig in (("hint_curve", curve_figure(curve)), ("hint_photos", hint_figure(test, hint_model))):
+    for name, fig in (("hint_curve", curve_figure(curve)), ("hint_photos", hint_figure(test, hint_model)),
+                      ("hint_clicks", hint_clicks.click_figure(clicks_photos, {
+                          k: click_methods[k] for k in ("hint colorizer", "network alone")}))):
         fig.savefig(figures / f"{name}.png", dpi=110, bbox_inches="tight")
     record.update(automatic_check=check, seconds=time.perf_counter() - started)
     record_path.write_text(json.dumps(json_safe(record), indent=1))
@@ -325,6 +380,11 @@ def main(argv: list[str] | None = None) -> int:
               f"[{row['vs_automatic']['low']:+.2f}, {row['vs_automatic']['high']:+.2f}]  vs propagation "
               f"{row['vs_propagation']['difference']:+.2f} [{row['vs_propagation']['low']:+.2f}, "
               f"{row['vs_propagation']['high']:+.2f}]")
+    for method, row in clicks["means"].items():
+        print(f"one click on one object ({clicks['photos']} photos), {method}: recolor reach {row['recolor_reach']:.2f}, "
+              f"leak {row['recolor_leak']:.2f}; truthful click: ab error inside {row['truth_error_inside_before']:.1f} "
+              f"-> {row['truth_error_inside_after']:.1f}, outside {row['truth_error_outside_before']:.1f} -> "
+              f"{row['truth_error_outside_after']:.1f}")
     print(f"targets: {curve['targets']}; with no hints against the automatic model: {check['verdicts']}")
     card = hint_card(automatic, curve, check, record["git_commit"], run_dir / "hint_record.json",
                      run_config.get("hint_propagation", False), hint_model.card.get("hint_blend"))

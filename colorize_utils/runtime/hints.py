@@ -169,6 +169,24 @@ def mark_hints(rgb: np.ndarray, points: Sequence[Hint], size: int = 3) -> np.nda
     return out
 
 
+def hint_reach(lightness: np.ndarray, hints: Sequence[Hint], radius_share: float, eps: float) -> np.ndarray:
+    """Where the hints reach, edge-aware: the hints' mask guided-filtered by L (radius `radius_share` x the
+    longer side, `eps` on (L/100)^2) times the window's pixel count, clipped to [0, 1]. In a flat area a lone
+    hint gives a tent: 1 at the hint, falling linearly to 0 at twice the radius; across an edge of L it falls
+    much sooner. H x W x 1 float32; no hints: 0."""
+    import cv2
+
+    height, width = lightness.shape
+    mask = np.zeros((height, width), np.float32)
+    for hint in hints:
+        mask[int(hint.y), int(hint.x)] = 1.0
+    if not hints:
+        return mask[..., None]
+    radius = max(1, int(round(radius_share * max(height, width))))
+    spread = cv2.ximgproc.guidedFilter(np.asarray(lightness, np.float32) / 100.0, mask, radius, float(eps))
+    return np.clip(spread * (2 * radius + 1) ** 2, 0.0, 1.0)[..., None].astype(np.float32)
+
+
 def propagate_ab(lightness: np.ndarray, hints: Sequence[Hint], radius_share: float, eps: float) -> np.ndarray:
     """The hints' ab spread over the image edge-aware, without a network (the classic "propagate the scribbles"
     step): normalized convolution with OpenCV's guided filter led by L (H x W, 0..100), ab = GF(ab x mask) /

@@ -573,24 +573,65 @@ def colorize(image, model=None, decode: str | None = None, temperature: float | 
     """
     rgb, colorizer, settings, lightness, small, planes, checked = prepare(
         image, model, decode, temperature, working_size, guided_filter, small_image_scale, mirror_average, hints)
-    small_ab = predict_working_ab(colorizer, small[None], settings.decode, settings.temperature,
-                                  settings.mirror_average, planes=planes)[0]
+    small_ab = cached_working_ab(colorizer, small, settings, planes)
     blend = colorizer.card.get("hint_blend") if checked else None
     if blend:
-        return blend_with_propagation(lightness, small_ab, settings.guided_filter, checked, blend)
+        automatic = cached_working_ab(colorizer, small, settings, None) if blend.get("gate") else None
+        return blend_with_propagation(lightness, small_ab, settings.guided_filter, checked, blend, automatic)
     return recombine(lightness, small_ab, settings.guided_filter)
 
 
-def blend_with_propagation(lightness: np.ndarray, small_ab: np.ndarray, guided_filter, hints,
-                           blend: dict) -> np.ndarray:
-    """A hint colorizer's result with its card's `hint_blend` ({"weight", "radius_share", "eps"}, chosen on
-    validation photos): ab = (1 - weight) x the network's ab + weight x the same hints spread edge-aware over L
-    without a network (runtime.hints.propagate_ab). The two err in different places, so their mean beats both."""
+_PREDICTIONS: dict = {}  # the last few working-resolution predictions, by the model, settings and input bytes
+PREDICTION_CACHE_SIZE = 4
+
+
+def cached_working_ab(colorizer: Colorizer, small: np.ndarray, settings: "ColorizeSettings",
+                      planes: np.ndarray | None) -> np.ndarray:
+    """predict_working_ab for one working-resolution L (h, w) and its hint planes (or none), remembered for the
+    last PREDICTION_CACHE_SIZE inputs: a hint panel re-colorizes the same photo at every click, and a card's
+    `hint_blend` gate needs the same photo's automatic result beside each hinted one."""
+    import hashlib
+
+    if planes is not None and not np.any(planes):  # no hint placed: the automatic result
+        planes = None
+    digest = hashlib.blake2b(np.ascontiguousarray(small, np.float32).tobytes(), digest_size=16)
+    if planes is not None:
+        digest.update(np.ascontiguousarray(planes, np.float32).tobytes())
+    key = (id(colorizer.model), id(colorizer.binning), settings.decode, settings.temperature,
+           settings.mirror_average, small.shape, digest.hexdigest())
+    entry = _PREDICTIONS.get(key)
+    # an id can be reused once its object is gone: the entry keeps the model weakly and the bins, and must match
+    if entry is None or entry[0]() is not colorizer.model or entry[1] is not colorizer.binning:
+        if len(_PREDICTIONS) >= PREDICTION_CACHE_SIZE:
+            _PREDICTIONS.pop(next(iter(_PREDICTIONS)))
+        entry = (weakref.ref(colorizer.model), colorizer.binning, predict_working_ab(
+            colorizer, small[None], settings.decode, settings.temperature, settings.mirror_average, planes=planes)[0])
+        _PREDICTIONS[key] = entry
+    return entry[2]
+
+
+def blend_with_propagation(lightness: np.ndarray, small_ab: np.ndarray, guided_filter, hints, blend: dict,
+                           automatic_small_ab: np.ndarray | None = None) -> np.ndarray:
+    """A hint colorizer's result with its card's `hint_blend` (chosen on validation photos by
+    colorizer.hint_release): ab = the network's ab + `weight` x (the same hints spread edge-aware over L without
+    a network, runtime.hints.propagate_ab, - the network's ab); the two err in different places.
+    With a `gate` ({"radius_share", "eps"}), a click stays local: the network's ab departs from its automatic
+    result (`automatic_small_ab`, the same model without hints) only where the hints reach edge-aware
+    (runtime.hints.hint_reach), and the spread hints count only where they reach too, so one click on one object
+    no longer tints the whole photo (colorizer.hint_clicks measures this)."""
     height, width = lightness.shape
     weight = float(blend["weight"])
     network_ab = full_resolution_ab(lightness, small_ab, 0, height, guided_filter)
     spread = hint_points.propagate_ab(lightness, hints, float(blend["radius_share"]), float(blend["eps"]))
-    return lab_to_rgb_uint8(lightness, (1.0 - weight) * network_ab + weight * spread)
+    gate = blend.get("gate")
+    if gate:
+        if automatic_small_ab is None:
+            raise ValueError("this hint_blend has a gate: give the model's automatic (no hints) ab as well.")
+        automatic = full_resolution_ab(lightness, automatic_small_ab, 0, height, guided_filter)
+        reach = hint_points.hint_reach(lightness, hints, float(gate["radius_share"]), float(gate["eps"]))
+        network_ab = automatic + reach * (network_ab - automatic)
+        weight = weight * hint_points.hint_reach(lightness, hints, float(blend["radius_share"]), float(blend["eps"]))
+    return lab_to_rgb_uint8(lightness, network_ab + weight * (spread - network_ab))
 
 
 def suggest_colors(image, x: float, y: float, k: int = 5, model=None, hints=None,

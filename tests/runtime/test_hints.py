@@ -266,3 +266,33 @@ def test_clips_refuse_hints(tmp_path):
                                 str(tmp_path / "o"), "--hint", "1,1,#ff0000"], capture_output=True, text=True)
     assert completed.returncode == 2 and "clips take no color hints" in completed.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_a_gated_blend_keeps_one_click_on_its_side_of_the_edges():
+    lightness = np.full((64, 96), 30.0, np.float32)
+    lightness[:, 48:] = 70.0  # an edge down the middle
+    given = hints.check_hints([(30, 32, "#c0392b")], 64, 96)
+    red = np.asarray(given[0].ab, np.float32)
+    tinted = np.broadcast_to(red, (16, 24, 2)).copy()  # a network that tints the whole photo at one click
+    automatic = np.zeros((16, 24, 2), np.float32)
+    blend = {"weight": 0.5, "radius_share": 0.25, "eps": 0.01}
+    ungated = uint8_rgb_to_lab_np(inference.blend_with_propagation(lightness, tinted, None, given, blend))[..., 1:]
+    gated = uint8_rgb_to_lab_np(inference.blend_with_propagation(
+        lightness, tinted, None, given, {**blend, "gate": {"radius_share": 0.25, "eps": 0.01}}, automatic))[..., 1:]
+    assert np.linalg.norm(ungated[32, 90]) > 20  # without the gate the far side turns red too
+    assert_coloured_like(gated[32, 30], (192, 57, 43))  # the click's own place takes its color
+    assert_coloured_like(gated[32, 40], (192, 57, 43))  # and so does its side of the edge nearby
+    assert np.linalg.norm(gated[32, 90]) < 2  # beyond its reach: the automatic result (gray here)
+    assert np.linalg.norm(gated[32, 52]) < 0.3 * np.linalg.norm(gated[32, 44])  # the edge holds it back
+    with pytest.raises(ValueError, match="automatic"):
+        inference.blend_with_propagation(lightness, tinted, None, given, {**blend, "gate": {"radius_share": 0.25,
+                                                                                           "eps": 0.01}})
+
+
+def test_hint_reach_is_one_at_the_hint_and_zero_beyond_its_window():
+    lightness = np.full((40, 120), 50.0, np.float32)
+    reach = hints.hint_reach(lightness, hints.check_hints([(10, 20, "#ffffff")], 40, 120), 0.1, 0.01)[..., 0]
+    # 12 px radius: a tent, 1 at the hint, (25 - 10) / 25 ten pixels away, 0 from twice the radius on
+    assert reach[20, 10] == pytest.approx(1.0) and reach[20, 20] == pytest.approx(0.6, abs=0.01)
+    assert reach[20, 35:].max() == 0.0
+    assert hints.hint_reach(lightness, [], 0.1, 0.01).max() == 0.0
