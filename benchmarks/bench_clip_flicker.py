@@ -4,13 +4,18 @@
                                             [--out results/benchmarks/clip_flicker.json]
 
 A virtual camera pans across a photo (clip_eval.synthetic_clip, 48 frames at 240 x 320), written as an animated
-color GIF. `python -m colorize_utils colorize clip.gif -o out.gif` (the command line with its defaults) colorizes
+color GIF. `python -m colorize_utils colorize clip.gif --out DIR` (the command line with its defaults) colorizes
 it; the GIF it writes is read back. The same frames also go through `colorize()` one by one, kept as arrays.
 Both are scored on the truth's motion (Farneback on the input's L, shared by both):
 - flicker: the mean motion-compensated frame-to-frame ab change (runtime.temporal.clip_flicker); the target is
   at most 0.5 x frame by frame's;
 - warping error (Lai et al. 2018) and CDC (Liu et al. 2021);
 - PSNR against the truth, so that steadiness is not bought with wrong colors.
+
+`--choose-tolerance` instead chooses clips.GIF_STEADY_TOLERANCE on a validation clip that no scored clip uses (a
+pan over grace_hopper): the flow method's frames written through `steady_palette_frames` at each tolerance; the
+largest tolerance whose PSNR stays within 0.2 dB of tolerance 0's (one palette, nearest entry every frame) wins,
+the rule by which the flow filter's strength was chosen.
 """
 
 from __future__ import annotations
@@ -52,13 +57,47 @@ def scores(frames, truth, motions) -> dict:
             "psnr": float(np.mean(metrics.psnr(frames, truth)))}
 
 
+TOLERANCES = (0, 4, 6, 8, 10, 12, 16)
+
+
+def choose_tolerance(args) -> None:
+    """The GIF writer's steadiness tolerance on the validation clip (module docstring)."""
+    import numpy as np
+
+    from colorize_utils.files import git_commit
+    from colorize_utils.learning import sources
+    from colorize_utils.paper import clip_eval
+    from colorize_utils.runtime import clips, inference, temporal, video
+
+    truth = clip_eval.synthetic_clip(sources.natural_photos(("grace_hopper",))["grace_hopper"], "pan", args.frames,
+                                     (240, 320))
+    motions = temporal.clip_motions(np.stack([inference.lightness_of(frame) for frame in truth]))
+    colorizer = inference.resolve_colorizer(args.model)
+    flow = list(video.colorize_frames(list(truth), colorizer))
+    rows = {"flow, in memory": scores(np.stack(flow), truth, motions)}
+    for tolerance in TOLERANCES:
+        written = np.stack([np.asarray(image.convert("RGB")) for image in clips.steady_palette_frames(flow, tolerance)])
+        rows[tolerance] = scores(written, truth, motions)
+        print(f"tolerance {tolerance:>2}: flicker {rows[tolerance]['flicker']:.3f}  PSNR {rows[tolerance]['psnr']:.2f}")
+    chosen = max(t for t in TOLERANCES if rows[t]["psnr"] >= rows[0]["psnr"] - 0.2)
+    print(f"chosen: {chosen} (the largest within 0.2 dB of tolerance 0's PSNR)")
+    out = Path(args.out).with_name("clip_gif_tolerance.json")
+    out.write_text(json.dumps({"clip": f"pan over grace_hopper, {args.frames} frames at 240 x 320 (validation)",
+                               "model": str(colorizer.path), "rows": {str(k): v for k, v in rows.items()},
+                               "chosen": chosen, "rule": "the largest tolerance whose PSNR stays within 0.2 dB of 0's",
+                               "git_commit": git_commit()}, indent=1))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--photo", default="astronaut", help="a photo of learning.sources.natural_photos")
     parser.add_argument("--frames", type=int, default=48)
     parser.add_argument("--model", default=None, help="a .keras colorizer (default: the shipped one)")
     parser.add_argument("--out", default=str(ROOT / "results" / "benchmarks" / "clip_flicker.json"))
+    parser.add_argument("--choose-tolerance", action="store_true")
     args = parser.parse_args()
+    if args.choose_tolerance:
+        return choose_tolerance(args)
     import numpy as np
 
     from colorize_utils.files import git_commit
@@ -70,13 +109,14 @@ def main() -> None:
     motions = temporal.clip_motions(np.stack([inference.lightness_of(frame) for frame in truth]))
     colorizer = inference.resolve_colorizer(args.model)
     with tempfile.TemporaryDirectory() as folder:
-        source, target = Path(folder) / "clip.gif", Path(folder) / "colorized.gif"
+        source, out_dir = Path(folder) / "clip.gif", Path(folder) / "out"
+        target = out_dir / "clip.gif"  # the command line names its output after the input's stem
         from PIL import Image
 
         gif = [Image.fromarray(frame) for frame in truth]
         gif[0].save(source, save_all=True, append_images=gif[1:], duration=40, loop=0)
         given = read_gif(source)  # the input as the command line reads it (a GIF holds 256 colors a frame)
-        command = [sys.executable, "-m", "colorize_utils", "colorize", str(source), "-o", str(target)]
+        command = [sys.executable, "-m", "colorize_utils", "colorize", str(source), "--out", str(out_dir)]
         if args.model:
             command += ["--model", args.model]
         started = time.perf_counter()

@@ -158,12 +158,53 @@ def _codec_for(suffix: str) -> str:
     return "libvpx-vp9" if suffix == ".webm" else "libx264"
 
 
+# A GIF pixel keeps its previous frame's palette color (moved with the motion) while that color stays within this
+# many RGB levels (on each channel) of its new color: without it, colors that drift slightly hop between palette
+# entries from frame to frame. Chosen on a validation clip (benchmarks/bench_clip_flicker.py --choose-tolerance).
+GIF_STEADY_TOLERANCE = 16
+GIF_PALETTE_PIXELS = 4_000_000  # the pixels (of frames spread over the clip) the clip's one palette is fitted on
+
+
+def steady_palette_frames(frames: list[np.ndarray], tolerance: float = GIF_STEADY_TOLERANCE) -> list:
+    """uint8 RGB frames -> PIL palette images for one animated GIF, steady in time: one 256-color palette
+    (median cut over frames spread across the clip) for every frame, and each pixel keeps the palette entry
+    its previous frame gave it, moved with the motion (Farneback on L, runtime.temporal), while that entry
+    stays within `tolerance` of its color. A GIF holds 256 colors a frame; a palette per frame, or the nearest
+    entry chosen afresh each frame, would make colors hop between frames (flicker) as they drift."""
+    import cv2
+    from PIL import Image
+
+    from colorize_utils.color import lightness_from_uint8
+    from colorize_utils.runtime.temporal import estimate_motion
+
+    step = max(1, int(np.ceil(len(frames) * frames[0].shape[0] * frames[0].shape[1] / GIF_PALETTE_PIXELS)))
+    sample = np.concatenate([frame.reshape(-1, 3) for frame in frames[::step]])[None]
+    palette = Image.fromarray(np.ascontiguousarray(sample)).quantize(256, dither=Image.Dither.NONE)
+    colors = np.asarray(palette.getpalette()[:768], np.int16).reshape(-1, 3)
+    images, previous_index, previous_lightness = [], None, None
+    for frame in frames:
+        index = np.asarray(Image.fromarray(frame).quantize(palette=palette, dither=Image.Dither.NONE), np.uint8)
+        lightness = lightness_from_uint8(frame)
+        if previous_index is not None and tolerance > 0 and previous_index.shape == index.shape:
+            motion = estimate_motion(previous_lightness, lightness)
+            moved = cv2.remap(previous_index, motion.map_x, motion.map_y, cv2.INTER_NEAREST,
+                              borderMode=cv2.BORDER_REPLICATE)
+            close = np.abs(colors[moved] - frame.astype(np.int16)).max(axis=-1) <= tolerance
+            index = np.where(close & motion.inside, moved, index).astype(np.uint8)
+        image = Image.frombytes("P", (index.shape[1], index.shape[0]), np.ascontiguousarray(index).tobytes())
+        image.putpalette(palette.getpalette()[:768])
+        images.append(image)
+        previous_index, previous_lightness = index, lightness
+    return images
+
+
 class ClipWriter:
     """Writes frames to a video file (container from the extension) or an animated GIF, atomically.
 
     Video: H.264 (VP9 for .webm) at high quality (CRF 16), 4:2:0 chroma where the size allows it, else
     4:4:4, at the input's exact frame rate. GIF: each frame keeps its duration; GIF frames are held until
-    close (the format is written in one go), video frames are not.
+    close (the format is written in one go, with one palette for the clip: `steady_palette_frames`), video
+    frames are not.
     """
 
     def __init__(self, path: str | os.PathLike, info: ClipInfo, crf: int = 16):
@@ -202,9 +243,7 @@ class ClipWriter:
             raise ValueError(f"frame {self.frames_written} is {frame.shape[1]}x{frame.shape[0]}; the clip is "
                              f"{self.info.width}x{self.info.height}")
         if self._container is None:
-            from PIL import Image
-
-            self._gif_frames.append(Image.fromarray(frame).quantize(256, dither=Image.Dither.NONE))
+            self._gif_frames.append(np.array(frame, np.uint8))
         else:
             import av
 
@@ -227,8 +266,8 @@ class ClipWriter:
                 durations = (self.info.durations_ms[:len(self._gif_frames)]
                              or [round(1000 / float(self.info.frame_rate))] * len(self._gif_frames))
                 loop = {} if self.info.loop is None else {"loop": self.info.loop}
-                self._gif_frames[0].save(self.temporary, format="GIF", save_all=True,
-                                         append_images=self._gif_frames[1:], duration=durations,
+                frames = steady_palette_frames(self._gif_frames)
+                frames[0].save(self.temporary, format="GIF", save_all=True, append_images=frames[1:], duration=durations,
                                          optimize=False, disposal=1, **loop)
                 self._gif_frames = []
             os.replace(self.temporary, self.path)

@@ -249,3 +249,28 @@ def test_the_mirror_average_can_be_turned_off_for_clips_as_for_photos(photos, tm
     expected = {mirror: np.stack(list(video.colorize_frames(decoded, temporal="none", mirror_average=mirror)))
                 for mirror in (False, True)}
     assert gap(written, expected[False]) < gap(written, expected[True])
+
+
+def test_gif_frames_share_one_palette_and_keep_drifting_colors_steady():
+    from colorize_utils.color import uint8_rgb_to_lab_np
+    from colorize_utils.runtime import clips
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:48, 0:200]
+    scene = np.stack([60 + xx * 0.8, 90 + yy * 2.0, 200 - xx * 0.5], axis=-1)  # a smooth scene wider than a frame
+    frames = []
+    for t in range(8):  # the camera pans 2 px a frame; every color drifts a little, as a model's colors do
+        drift = rng.normal(0, 1.5, 3)
+        frames.append(np.clip(scene[:, 2 * t:2 * t + 64] + drift, 0, 255).astype(np.uint8))
+
+    def hops(images):
+        ab = [uint8_rgb_to_lab_np(np.asarray(image.convert("RGB")))[..., 1:] for image in images]
+        # the same scene point, one frame later: 2 px further left (columns 2.. of frame t are 0.. of t+1)
+        return np.mean([np.abs(ab[t + 1][:, :-2] - ab[t][:, 2:]).mean() for t in range(len(ab) - 1)])
+
+    steady = clips.steady_palette_frames(frames, 16)
+    fresh = clips.steady_palette_frames(frames, 0)  # nearest entry chosen afresh every frame
+    assert len({tuple(image.getpalette()[:768]) for image in steady}) == 1  # one palette for the clip
+    assert hops(steady) < 0.6 * hops(fresh)
+    for image, frame in zip(steady, frames):  # a kept entry stays close to the frame's own color
+        assert np.abs(np.asarray(image.convert("RGB")).astype(int) - frame).max() <= 16 + 8
