@@ -169,3 +169,21 @@ def click_figure(photos: dict[str, np.ndarray], methods: dict[str, Method], coun
         if len(labels) == count:
             break
     return image_grid(columns, row_labels=labels, cell_size=2.6)
+
+
+def clicks_table(result: dict) -> list[dict]:
+    """targeted_check's result as table rows: per method, the recolor click's reach and leak, the truthful
+    click's ab error inside and outside the object (before -> after), and the leak's difference from the
+    reference with its 95% interval."""
+    rows = []
+    for method, means in result["means"].items():
+        row = {"method": method, "recolor reach": round(means["recolor_reach"], 2),
+               "recolor leak": round(means["recolor_leak"], 2),
+               "truthful: error inside": f"{means['truth_error_inside_before']:.1f} -> {means['truth_error_inside_after']:.1f}",
+               "truthful: error outside": f"{means['truth_error_outside_before']:.1f} -> "
+                                          f"{means['truth_error_outside_after']:.1f}"}
+        leak = result.get("comparisons", {}).get(method, {}).get("recolor_leak")
+        row[f"leak - {result.get('reference')}"] = (
+            f"{leak['difference']:+.2f} [{leak['low']:+.2f}, {leak['high']:+.2f}] {leak['verdict']}" if leak else "")
+        rows.append(row)
+    return rows

@@ -630,7 +630,9 @@ def blend_with_propagation(lightness: np.ndarray, small_ab: np.ndarray, guided_f
         automatic = full_resolution_ab(lightness, automatic_small_ab, 0, height, guided_filter)
         reach = hint_points.hint_reach(lightness, hints, float(gate["radius_share"]), float(gate["eps"]))
         network_ab = automatic + reach * (network_ab - automatic)
-        weight = weight * hint_points.hint_reach(lightness, hints, float(blend["radius_share"]), float(blend["eps"]))
+        same = (float(gate["radius_share"]), float(gate["eps"])) == (float(blend["radius_share"]), float(blend["eps"]))
+        weight = weight * (reach if same else hint_points.hint_reach(lightness, hints, float(blend["radius_share"]),
+                                                                     float(blend["eps"])))
     return lab_to_rgb_uint8(lightness, network_ab + weight * (spread - network_ab))
 
 

@@ -296,3 +296,17 @@ def test_hint_reach_is_one_at_the_hint_and_zero_beyond_its_window():
     assert reach[20, 10] == pytest.approx(1.0) and reach[20, 20] == pytest.approx(0.6, abs=0.01)
     assert reach[20, 35:].max() == 0.0
     assert hints.hint_reach(lightness, [], 0.1, 0.01).max() == 0.0
+
+
+def test_the_prediction_cache_answers_only_for_the_same_model_photo_and_hints():
+    first, second = oracle_hint_colorizer(), oracle_hint_colorizer()
+    image = photo(64, 96)
+    red = inference.colorize(image, first, hints=[(20, 10, "#c0392b")])
+    blue = inference.colorize(image, first, hints=[(20, 10, "#1e5ac8")])  # other hints: not the cached answer
+    assert_coloured_like(cell_colour(blue, 20, 10), (30, 90, 200))
+    assert_coloured_like(cell_colour(red, 20, 10), (192, 57, 43))
+    # another model object (the same weights here) gets its own entry; so does another photo
+    np.testing.assert_array_equal(inference.colorize(image, second, hints=[(20, 10, "#c0392b")]), red)
+    moved = inference.colorize(np.roll(image, 20, axis=1), first, hints=[(60, 10, "#c0392b")])
+    assert np.linalg.norm(cell_colour(moved, 20, 10)) < 8 and np.linalg.norm(cell_colour(moved, 60, 10)) > 20
+    assert len(inference._PREDICTIONS) <= inference.PREDICTION_CACHE_SIZE
