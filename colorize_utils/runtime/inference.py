@@ -581,33 +581,47 @@ def colorize(image, model=None, decode: str | None = None, temperature: float | 
     return recombine(lightness, small_ab, settings.guided_filter)
 
 
-_PREDICTIONS: dict = {}  # the last few working-resolution predictions, by the model, settings and input bytes
+_PREDICTIONS: dict = {}  # the model's last few raw outputs, by the model, the mirror average and the input's bytes
 PREDICTION_CACHE_SIZE = 4
 
 
-def cached_working_ab(colorizer: Colorizer, small: np.ndarray, settings: "ColorizeSettings",
-                      planes: np.ndarray | None) -> np.ndarray:
-    """predict_working_ab for one working-resolution L (h, w) and its hint planes (or none), remembered for the
-    last PREDICTION_CACHE_SIZE inputs: a hint panel re-colorizes the same photo at every click, and a card's
-    `hint_blend` gate needs the same photo's automatic result beside each hinted one."""
+def cached_working_output(colorizer: Colorizer, small: np.ndarray, mirror_average: bool,
+                          planes: np.ndarray | None) -> np.ndarray:
+    """working_output (the model's raw output, bin logits or ab, as a batch of one) for one working-resolution L
+    (h, w) and its hint planes (or none), remembered for the last PREDICTION_CACHE_SIZE inputs: a hint panel
+    re-colorizes the same photo at every click and asks for suggestions given the same points, and a card's
+    `hint_blend` gate needs the photo's automatic result beside each hinted one."""
     import hashlib
+
+    from keras import ops
 
     if planes is not None and not np.any(planes):  # no hint placed: the automatic result
         planes = None
     digest = hashlib.blake2b(np.ascontiguousarray(small, np.float32).tobytes(), digest_size=16)
     if planes is not None:
         digest.update(np.ascontiguousarray(planes, np.float32).tobytes())
-    key = (id(colorizer.model), id(colorizer.binning), settings.decode, settings.temperature,
-           settings.mirror_average, small.shape, digest.hexdigest())
+    key = (id(colorizer.model), bool(mirror_average), small.shape, digest.hexdigest())
     entry = _PREDICTIONS.get(key)
-    # an id can be reused once its object is gone: the entry keeps the model weakly and the bins, and must match
-    if entry is None or entry[0]() is not colorizer.model or entry[1] is not colorizer.binning:
+    # an id can be reused once its object is gone: the entry keeps the model weakly, and it must match
+    if entry is None or entry[0]() is not colorizer.model:
         if len(_PREDICTIONS) >= PREDICTION_CACHE_SIZE:
             _PREDICTIONS.pop(next(iter(_PREDICTIONS)))
-        entry = (weakref.ref(colorizer.model), colorizer.binning, predict_working_ab(
-            colorizer, small[None], settings.decode, settings.temperature, settings.mirror_average, planes=planes)[0])
+        output = working_output(colorizer, small[None], mirror_average, planes=planes)
+        entry = (weakref.ref(colorizer.model), np.asarray(ops.convert_to_numpy(output), np.float32))
         _PREDICTIONS[key] = entry
-    return entry[2]
+    return entry[1]
+
+
+def cached_working_ab(colorizer: Colorizer, small: np.ndarray, settings: "ColorizeSettings",
+                      planes: np.ndarray | None) -> np.ndarray:
+    """predict_working_ab for one working-resolution L (h, w) and its hint planes (or none), from
+    cached_working_output: (h', w', 2) ab at the model's output resolution."""
+    from keras import ops
+
+    output = cached_working_output(colorizer, small, settings.mirror_average, planes)
+    if output.ndim == 5:
+        output = colorizer.binning.decode_logits(output, settings.decode, settings.temperature)
+    return np.asarray(ops.convert_to_numpy(output), np.float32)[0]
 
 
 def blend_with_propagation(lightness: np.ndarray, small_ab: np.ndarray, guided_filter, hints, blend: dict,
@@ -652,7 +666,7 @@ def suggest_colors(image, x: float, y: float, k: int = 5, model=None, hints=None
                          f"image: x must be in [0, {width}) and y in [0, {height}).")
     rgb, colorizer, settings, lightness, small, planes, _ = prepare(
         image, model, mirror_average=mirror_average, hints=[] if hints is None else hints)
-    output = working_output(colorizer, small[None], settings.mirror_average, planes=planes)
+    output = cached_working_output(colorizer, small, settings.mirror_average, planes)
     if len(output.shape) != 5:
         raise ValueError(f"{colorizer.path} predicts ab directly, not a distribution over bins: it cannot suggest colors.")
     logits = np.asarray(ops.convert_to_numpy(output), np.float32)[0, ..., 0, :]

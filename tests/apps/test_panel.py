@@ -70,3 +70,15 @@ def test_save_writes_hints_the_command_line_reads_and_the_result(panel, tmp_path
     assert hints.check_hints(hints.read_hints_file(hints_path), 96, 128) == panel.hints
     assert json.loads(hints_path.read_text())["hints"][0]["color"] == "#28aa28"
     np.testing.assert_array_equal(np.asarray(Image.open(image_path)), panel.result)
+
+
+def test_a_click_runs_the_model_once(panel, monkeypatch):
+    from colorize_utils.runtime import inference
+
+    calls = []
+    original = inference.working_output
+    monkeypatch.setattr(inference, "working_output", lambda *args, **kwargs: calls.append(1) or original(*args, **kwargs))
+    panel.click(100, 20, "#28aa28")  # the suggestions reuse the last colorization's output (the same points)
+    assert len(calls) == 1
+    panel.click(30, 70, "#1e5ac8")
+    assert len(calls) == 2

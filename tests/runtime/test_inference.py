@@ -173,6 +173,8 @@ def test_images_below_the_working_size_get_the_cards_small_image_settings(monkey
     monkeypatch.setattr(inference, "predict_working_ab", lambda c, small_l, decode, temperature, mirror=False, planes=None: used.append(
         (c.binning.prior_correction["alpha"], temperature, small_l.shape[1:])) or np.zeros((len(small_l), 2, 2, 2),
                                                                                            np.float32))
+    monkeypatch.setattr(inference, "cached_working_ab", lambda c, small_l, settings, planes: used.append(
+        (c.binning.prior_correction["alpha"], settings.temperature, small_l.shape)) or np.zeros((2, 2, 2), np.float32))
     inference.colorize(np.full((64, 64, 3), 90, np.uint8), colorizer)
     inference.colorize(np.full((320, 400, 3), 90, np.uint8), colorizer)
     from colorize_utils.runtime import video
