@@ -144,15 +144,23 @@ def targeted_check(photos: dict[str, np.ndarray], methods: dict[str, Method], re
 
 
 def click_figure(photos: dict[str, np.ndarray], methods: dict[str, Method], count: int = 6):
-    """One recolor click per photo (the first `count` photos that have an object click): the gray input with the
-    click marked and the object outlined | each method before and after the click | truth."""
+    """One recolor click per photo (`count` photos with an object click, one per source in turn: every kind of
+    photo, none picked by eye): the gray input with the click marked and the object outlined | each method
+    before and after the click | truth."""
+    import itertools
+
     import cv2
 
     from colorize_utils.learning.plots import image_grid
 
+    by_source: dict[str, list] = {}
+    for index, name in enumerate(photos):
+        by_source.setdefault(name.split("/")[0], []).append((index, name))
+    order = [item for group in itertools.zip_longest(*by_source.values()) for item in group if item]
     columns: dict[str, list] = {"gray input, the click": []}
     labels = []
-    for index, (name, rgb) in enumerate(photos.items()):
+    for index, name in order:
+        rgb = photos[name]
         click = object_click(rgb, CLICK_SEED + index)  # the same click as targeted_check's
         if click is None:
             continue

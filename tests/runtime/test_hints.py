@@ -310,3 +310,17 @@ def test_the_prediction_cache_answers_only_for_the_same_model_photo_and_hints():
     moved = inference.colorize(np.roll(image, 20, axis=1), first, hints=[(60, 10, "#c0392b")])
     assert np.linalg.norm(cell_colour(moved, 20, 10)) < 8 and np.linalg.norm(cell_colour(moved, 60, 10)) > 20
     assert len(inference._PREDICTIONS) <= inference.PREDICTION_CACHE_SIZE
+
+
+def test_the_shipped_hint_colorizer_keeps_one_click_near_its_place():
+    if not inference.DEFAULT_HINT_MODEL.is_file():
+        pytest.skip("no hint colorizer shipped")
+    from colorize_utils.learning import sources
+
+    image = sources.natural_photos(("astronaut",))["astronaut"][::4, ::4]  # 128 x 128
+    before = uint8_rgb_to_lab_np(inference.colorize(image, hints=[]))[..., 1:]
+    after = uint8_rgb_to_lab_np(inference.colorize(image, hints=[(16, 16, "#1e64c8")]))[..., 1:]
+    change = np.hypot(*(after - before).transpose(2, 0, 1))
+    assert change[10:23, 10:23].mean() > 15  # the click's place follows it
+    assert change[96:, 96:].mean() < 3  # the far corner, beyond its reach, does not
+    assert inference.resolve_hint_colorizer().card["hint_blend"]["gate"]
