@@ -35,14 +35,17 @@ validation = dict(photo_eval.calibration_subset(photos["val"], photo_count))
 validation.update(photo_eval.as_photos(np.load(run / "data" / "val.npy")[:tiny_count], "tiny_val_"))
 model = networks.load_model(run / "model.keras")
 bins = load_binning(run / "bins.json")
-raw = inference.Colorizer(model, bins, run / "model.keras", {"input_multiple": encoder_colorizer.INPUT_MULTIPLE})
+# version 4's encoder needs sides in multiples of 32; version 3's design (the ablation's scratch arm) of 8
+multiple = (encoder_colorizer.INPUT_MULTIPLE if encoder_colorizer.is_encoder_colorizer(model)
+            else inference.DEFAULT_INPUT_MULTIPLE)
+raw = inference.Colorizer(model, bins, run / "model.keras", {"input_multiple": multiple})
 calibration = release.calibrate(raw, validation, train_mean, lam=config["rebalance_lambda"],
                                 sigma=config["soft_sigma"])
 settings = calibration["settings"]
 corrected = bins.with_prior_correction(settings["prior_correction_alpha"], config["rebalance_lambda"],
                                        config["soft_sigma"])
 v4 = inference.Colorizer(model, corrected, run / "model.keras",
-                         {"default_decoding": settings, "input_multiple": encoder_colorizer.INPUT_MULTIPLE})
+                         {"default_decoding": settings, "input_multiple": multiple})
 scored = release.score_split(validation, {"v4": v4, "v3": shipped}, train_mean)
 for row in scored["means"]:
     print(row["model"], *(f"{k} {row[k]:.4f}" for k in ("psnr", "auc", "colorfulness", "truth_colorfulness")))
