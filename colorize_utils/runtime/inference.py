@@ -585,6 +585,11 @@ _PREDICTIONS: dict = {}  # the model's last few raw outputs, by the model, the m
 PREDICTION_CACHE_SIZE = 4
 
 
+def clear_prediction_cache() -> None:
+    """Forget the remembered model outputs (cached_working_output): benchmarks time the uncached cost."""
+    _PREDICTIONS.clear()
+
+
 def cached_working_output(colorizer: Colorizer, small: np.ndarray, mirror_average: bool,
                           planes: np.ndarray | None) -> np.ndarray:
     """working_output (the model's raw output, bin logits or ab, as a batch of one) for one working-resolution L
