@@ -1,8 +1,9 @@
-# Run from the repository root: python benchmarks/v4_ablation_report.py [--tiny-cache DIR] [--photos 250 --tiny 250]
+# Run from the repository root: python benchmarks/v4_ablation_report.py [--tiny-cache DIR]
 """Version 4's equal-time ablation, side by side: every arm of results/colorizer/v4_ablation/ that has its
 validation probe (benchmarks/v4_validation_probe.py: its own calibration by release.py's grid on validation images)
 through colorize() with those settings, with the shipped colorizer (version 3), on the same validation images as the
-probes (PHOTOS validation photos spread over the sources and TINY Tiny ImageNet validation images), beside gray and
+probes (their validation photos spread over the sources and Tiny ImageNet validation images; the arms' probes
+must have used the same split and counts), beside gray and
 mean color, with paired bootstrap intervals of every arm against every other (release.score_split), and by size
 bucket. No test image is scored. Each arm's training (blocks, images, minutes, images/s) is read from its history.
 
@@ -55,12 +56,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tiny-cache", default=None, help="a run's data cache holding val.npy (default: the first "
                                                            "arm that has one)")
-    parser.add_argument("--photos", type=int, default=250)
-    parser.add_argument("--tiny", type=int, default=250)
     args = parser.parse_args()
     started = time.time()
     arms = {arm.name: arm for arm in sorted(ABLATION.iterdir()) if (arm / "validation_probe.json").is_file()}
     probes = {name: json.loads((arm / "validation_probe.json").read_text()) for name, arm in arms.items()}
+    # the probes' own validation images: the same counts of the same split, or the arms were calibrated apart
+    counts = {(probe["validation"]["photos"], probe["validation"]["tiny"]) for probe in probes.values()}
+    splits = {tuple(json.loads((arm / "config.json").read_text())[k] for k in (
+        "photos_dir", "photo_val_size", "photo_test_size", "seed", "photo_size")) for arm in arms.values()}
+    if len(counts) != 1 or len(splits) != 1:
+        raise SystemExit(f"the arms' probes used different validation images ({counts}, {splits}): probe them alike")
+    args.photos, args.tiny = counts.pop()
     caches = [Path(args.tiny_cache)] if args.tiny_cache else [arm / "data" for arm in arms.values()]
     cache = next(c for c in caches if (c / "val.npy").is_file())
     config = json.loads(next(iter(arms.values())).joinpath("config.json").read_text())

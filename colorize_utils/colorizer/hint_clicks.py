@@ -20,7 +20,7 @@ object, to change. This check places such a click:
 from __future__ import annotations
 
 import time
-from typing import Callable, NamedTuple
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
 import numpy as np
 
@@ -35,6 +35,9 @@ MARGIN_SHARE = 0.03
 RECOLOR_CHROMA = 45.0
 CLICK_SEED = 35
 SEED_TRIES = 60
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 Method = Callable[[np.ndarray, list], np.ndarray]  # (rgb, hints) -> rgb
 
@@ -88,9 +91,10 @@ def hint_from_lab(lightness: float, ab, x: int, y: int) -> hint_points.Hint:
 
 def click_scores(before: np.ndarray, after: np.ndarray, click: Click, hint: hint_points.Hint,
                  truth: np.ndarray | None = None) -> dict:
-    """`reach` (mean over the object of how far its ab moved from `before` towards the hint's ab; 1 is all the
-    way), `leak` (mean ab change outside it) and, given the `truth`, the mean ab error to it inside and outside,
-    before and after."""
+    """`reach` (how far the object's ab moved from `before` towards the hint's ab, pooled over its pixels: the
+    sum of each pixel's move along its way to the hint over the sum of its squared way, so the pixels furthest
+    from the hint's color weigh most; 1 is all the way), `leak` (the mean ab change outside it) and, given the
+    `truth`, the mean ab error to it inside and outside, before and after."""
     ab_before, ab_after = uint8_rgb_to_lab_np(before)[..., 1:], uint8_rgb_to_lab_np(after)[..., 1:]
     towards = np.asarray(hint.ab, np.float32) - ab_before[click.region]
     moved = ab_after[click.region] - ab_before[click.region]
@@ -107,11 +111,14 @@ def click_scores(before: np.ndarray, after: np.ndarray, click: Click, hint: hint
 
 
 def targeted_check(photos: dict[str, np.ndarray], methods: dict[str, Method], reference: str | None = None,
-                   log=print) -> dict:
+                   log: Callable[[str], None] = print) -> dict:
     """Every method on every photo's object click (module docstring): per-photo scores, their means, and, for
     each method against `reference`, paired bootstrap intervals of the differences in leak and reach."""
     clicks = {name: object_click(rgb, CLICK_SEED + index) for index, (name, rgb) in enumerate(photos.items())}
     names = [name for name, click in clicks.items() if click is not None]
+    if not names:
+        raise ValueError(f"none of the {len(photos)} photos has an object to click (a region of near-constant color "
+                         f"covering {REGION_SHARES[0]:.0%}-{REGION_SHARES[1]:.0%} of it): give other or more photos.")
     per_photo: dict[str, dict[str, list]] = {method: {} for method in methods}
     started = time.perf_counter()
     for name in names:  # photos outside, methods inside: methods that share a model share its predictions
@@ -143,7 +150,7 @@ def targeted_check(photos: dict[str, np.ndarray], methods: dict[str, Method], re
             "recolor_chroma": RECOLOR_CHROMA, "seed": CLICK_SEED}
 
 
-def click_figure(photos: dict[str, np.ndarray], methods: dict[str, Method], count: int = 6):
+def click_figure(photos: dict[str, np.ndarray], methods: dict[str, Method], count: int = 6) -> "Figure":
     """One recolor click per photo (`count` photos with an object click, one per source in turn: every kind of
     photo, none picked by eye): the gray input with the click marked and the object outlined | each method
     before and after the click | truth."""

@@ -87,7 +87,7 @@ def propagate_hints(rgb: np.ndarray, hints: list[hint_points.Hint], radius_share
     return inference.recombine(lightness, hint_points.propagate_ab(lightness, hints, radius_share, eps))
 
 
-def colorize_with(model: inference.Colorizer):
+def colorize_with(model: inference.Colorizer) -> hint_clicks.Method:
     """(rgb, hints) -> colorize(rgb, model, hints=hints): a method for hint_clicks.targeted_check."""
     return lambda rgb, hints: inference.colorize(rgb, model, hints=hints)
 

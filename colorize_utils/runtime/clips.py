@@ -177,8 +177,11 @@ def steady_palette_frames(frames: list[np.ndarray], tolerance: float = GIF_STEAD
     from colorize_utils.color import lightness_from_uint8
     from colorize_utils.runtime.temporal import estimate_motion
 
+    if not frames:
+        raise ValueError("no frames to write")
     step = max(1, int(np.ceil(len(frames) * frames[0].shape[0] * frames[0].shape[1] / GIF_PALETTE_PIXELS)))
-    sample = np.concatenate([frame.reshape(-1, 3) for frame in frames[::step]])[None]
+    sample = np.concatenate([frame.reshape(-1, 3) for frame in frames[::step]])
+    sample = sample[::max(1, int(np.ceil(len(sample) / GIF_PALETTE_PIXELS)))][None]  # one huge frame: every k-th pixel
     palette = Image.fromarray(np.ascontiguousarray(sample)).quantize(256, dither=Image.Dither.NONE)
     colors = np.asarray(palette.getpalette()[:768], np.int16).reshape(-1, 3)
     images, previous_index, previous_lightness = [], None, None

@@ -581,7 +581,8 @@ def colorize(image, model=None, decode: str | None = None, temperature: float | 
     return recombine(lightness, small_ab, settings.guided_filter)
 
 
-_PREDICTIONS: dict = {}  # the model's last few raw outputs, by the model, the mirror average and the input's bytes
+# the model's last few raw outputs, by the model, the mirror average and the input's bytes, least recently used first
+_PREDICTIONS: dict = {}
 PREDICTION_CACHE_SIZE = 4
 
 
@@ -606,14 +607,16 @@ def cached_working_output(colorizer: Colorizer, small: np.ndarray, mirror_averag
     if planes is not None:
         digest.update(np.ascontiguousarray(planes, np.float32).tobytes())
     key = (id(colorizer.model), bool(mirror_average), small.shape, digest.hexdigest())
-    entry = _PREDICTIONS.get(key)
+    entry = _PREDICTIONS.pop(key, None)  # taken out and put back last: the least recently used goes first
     # an id can be reused once its object is gone: the entry keeps the model weakly, and it must match
     if entry is None or entry[0]() is not colorizer.model:
-        if len(_PREDICTIONS) >= PREDICTION_CACHE_SIZE:
+        while len(_PREDICTIONS) >= PREDICTION_CACHE_SIZE:
             _PREDICTIONS.pop(next(iter(_PREDICTIONS)))
-        output = working_output(colorizer, small[None], mirror_average, planes=planes)
-        entry = (weakref.ref(colorizer.model), np.asarray(ops.convert_to_numpy(output), np.float32))
-        _PREDICTIONS[key] = entry
+        output = np.array(ops.convert_to_numpy(working_output(colorizer, small[None], mirror_average,
+                                                              planes=planes)), np.float32)
+        output.setflags(write=False)  # callers get the remembered array itself: nobody may change it
+        entry = (weakref.ref(colorizer.model), output)
+    _PREDICTIONS[key] = entry
     return entry[1]
 
 
@@ -626,11 +629,11 @@ def cached_working_ab(colorizer: Colorizer, small: np.ndarray, settings: "Colori
     output = cached_working_output(colorizer, small, settings.mirror_average, planes)
     if output.ndim == 5:
         output = colorizer.binning.decode_logits(output, settings.decode, settings.temperature)
-    return np.asarray(ops.convert_to_numpy(output), np.float32)[0]
+    return np.array(ops.convert_to_numpy(output), np.float32)[0]  # a copy: the remembered output stays as it was
 
 
-def blend_with_propagation(lightness: np.ndarray, small_ab: np.ndarray, guided_filter, hints, blend: dict,
-                           automatic_small_ab: np.ndarray | None = None) -> np.ndarray:
+def blend_with_propagation(lightness: np.ndarray, small_ab: np.ndarray, guided_filter: tuple[float, float] | None,
+                           hints: list, blend: dict, automatic_small_ab: np.ndarray | None = None) -> np.ndarray:
     """A hint colorizer's result with its card's `hint_blend` (chosen on validation photos by
     colorizer.hint_release): ab = the network's ab + `weight` x (the same hints spread edge-aware over L without
     a network, runtime.hints.propagate_ab, - the network's ab); the two err in different places.

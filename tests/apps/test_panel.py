@@ -72,13 +72,16 @@ def test_save_writes_hints_the_command_line_reads_and_the_result(panel, tmp_path
     np.testing.assert_array_equal(np.asarray(Image.open(image_path)), panel.result)
 
 
-def test_a_click_runs_the_model_once(panel, monkeypatch):
+def test_a_click_runs_the_model_once(monkeypatch):
     from colorize_utils.runtime import inference
 
+    oracle = oracle_hint_colorizer()
+    gated = inference.Colorizer(oracle.model, oracle.binning, None, {**oracle.card, "hint_blend": {
+        "weight": 0.5, "radius_share": 0.25, "eps": 0.01, "gate": {"radius_share": 0.25, "eps": 0.01}}})
+    panel = HintPanel(photo(96, 128), model=gated, display_width=256)  # shows the automatic result first
     calls = []
     original = inference.working_output
     monkeypatch.setattr(inference, "working_output", lambda *args, **kwargs: calls.append(1) or original(*args, **kwargs))
-    panel.click(100, 20, "#28aa28")  # the suggestions reuse the last colorization's output (the same points)
-    assert len(calls) == 1
-    panel.click(30, 70, "#1e5ac8")
-    assert len(calls) == 2
+    for number in range(1, 7):  # the gate's automatic result and the suggestions are the remembered ones
+        panel.click(10 + 15 * number, 20, "#28aa28")
+        assert len(calls) == number

@@ -299,17 +299,33 @@ def test_hint_reach_is_one_at_the_hint_and_zero_beyond_its_window():
 
 
 def test_the_prediction_cache_answers_only_for_the_same_model_photo_and_hints():
-    first, second = oracle_hint_colorizer(), oracle_hint_colorizer()
-    image = photo(64, 96)
-    red = inference.colorize(image, first, hints=[(20, 10, "#c0392b")])
-    blue = inference.colorize(image, first, hints=[(20, 10, "#1e5ac8")])  # other hints: not the cached answer
-    assert_coloured_like(cell_colour(blue, 20, 10), (30, 90, 200))
-    assert_coloured_like(cell_colour(red, 20, 10), (192, 57, 43))
-    # another model object (the same weights here) gets its own entry; so does another photo
-    np.testing.assert_array_equal(inference.colorize(image, second, hints=[(20, 10, "#c0392b")]), red)
-    moved = inference.colorize(np.roll(image, 20, axis=1), first, hints=[(60, 10, "#c0392b")])
-    assert np.linalg.norm(cell_colour(moved, 20, 10)) < 8 and np.linalg.norm(cell_colour(moved, 60, 10)) > 20
+    def ab_model(scale: float) -> inference.Colorizer:
+        """A hint model that predicts ab directly: a = scale x L, b = the hint plane's a (so L, the hints and the
+        model each change the answer)."""
+        lightness, planes = keras.Input((None, None, 1)), keras.Input((None, None, 3))
+        output = layers.Lambda(lambda t: ops.concatenate([t[0] * scale, t[1][..., :1] * 100.0], axis=-1))(
+            [lightness, planes])
+        return inference.Colorizer(keras.Model([lightness, planes], output), None, None, {})
+
+    first, second = ab_model(0.5), ab_model(-0.5)
+    small = np.linspace(10, 90, 8 * 12, dtype=np.float32).reshape(8, 12)
+    planes = np.zeros((1, 8, 12, 3), np.float32)
+    planes[0, 2, 3] = (0.4, 0.1, 1.0)
+
+    def a_and_b(colorizer, lightness, hint_planes):
+        output = inference.cached_working_output(colorizer, lightness, False, hint_planes)
+        return float(output[0, 4, 6, 0]), float(output[0, 2, 3, 1])
+
+    inference.clear_prediction_cache()
+    assert a_and_b(first, small, planes) == pytest.approx((0.5 * small[4, 6], 40.0))
+    assert a_and_b(second, small, planes)[0] == pytest.approx(-0.5 * small[4, 6])  # another model: its own answer
+    assert a_and_b(first, small + 5, planes)[0] == pytest.approx(0.5 * (small[4, 6] + 5))  # another photo
+    assert a_and_b(first, small, np.zeros_like(planes))[1] == 0.0  # no hints: not the hinted answer
+    assert a_and_b(first, small, planes) == pytest.approx((0.5 * small[4, 6], 40.0))  # the first one, remembered
     assert len(inference._PREDICTIONS) <= inference.PREDICTION_CACHE_SIZE
+    remembered = inference.cached_working_output(first, small, False, planes)
+    with pytest.raises(ValueError):  # read-only: a caller cannot change what later callers get
+        remembered[0, 0, 0, 0] = 1.0
 
 
 def test_the_shipped_hint_colorizer_keeps_one_click_near_its_place():
