@@ -140,8 +140,7 @@ def choose_blend(photos: dict[str, np.ndarray], hint_model: inference.Colorizer,
     clicks = hint_clicks.targeted_check(
         photos, {name: colorize_with(model) for name, model in models.items()}, reference=network, log=log)
     rows = [{"name": name, "weight": w, "gate": g, "psnr": float(np.mean(values[name])),
-             "recolor_leak": clicks["means"][name]["recolor_leak"], "recolor_reach": clicks["means"][name]["recolor_reach"],
-             "truth_leak": clicks["means"][name]["truth_leak"], "truth_reach": clicks["means"][name]["truth_reach"]}
+             **{key: clicks["means"][name][key] for key in ("recolor_leak", "recolor_reach", "truth_leak", "truth_reach")}}
             for name, (w, g) in settings.items()]
     limit = LEAK_SHARE * clicks["means"][network]["recolor_leak"]
     for row in rows:
@@ -321,8 +320,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--curve-photos", type=int, default=CURVE_PHOTOS)
     parser.add_argument("--no-export", action="store_true")
     parser.add_argument("--blend", action="store_true",
-                        help="choose, on validation photos, how much of the propagation baseline the results mix in "
-                             "(BLEND_WEIGHTS; 0 is the network alone), and score and ship that")
+                        help="choose, on validation photos by BLEND_RULE, how much of the propagation baseline the "
+                             "results mix in and how far one click reaches (BLEND_WEIGHTS x BLEND_GATES; weight 0 and "
+                             "no gate is the network alone), and score and ship that")
     args = parser.parse_args(argv)
     from colorize_utils.quiet import import_tensorflow_quietly
 

@@ -169,22 +169,31 @@ def mark_hints(rgb: np.ndarray, points: Sequence[Hint], size: int = 3) -> np.nda
     return out
 
 
+def guided_spread(lightness: np.ndarray, hints: Sequence[Hint], radius_share: float, eps: float,
+                  with_ab: bool = False) -> tuple[np.ndarray, int]:
+    """What hint_reach and propagate_ab share: the hints' mask (preceded, `with_ab`, by a x mask and b x mask)
+    guided-filtered by L (H x W, 0..100) with radius `radius_share` x the longer side and `eps` on (L/100)^2, as
+    H x W x C float32, and that radius in pixels. Hints must be given."""
+    import cv2
+
+    height, width = lightness.shape
+    sparse = np.zeros((height, width, 3 if with_ab else 1), np.float32)
+    for hint in hints:
+        sparse[int(hint.y), int(hint.x)] = (*hint.ab, 1.0) if with_ab else 1.0
+    radius = max(1, int(round(radius_share * max(height, width))))
+    filtered = cv2.ximgproc.guidedFilter(np.asarray(lightness, np.float32) / 100.0, sparse, radius, float(eps))
+    return filtered.reshape(height, width, -1), radius
+
+
 def hint_reach(lightness: np.ndarray, hints: Sequence[Hint], radius_share: float, eps: float) -> np.ndarray:
     """Where the hints reach, edge-aware: the hints' mask guided-filtered by L (radius `radius_share` x the
     longer side, `eps` on (L/100)^2) times the window's pixel count, clipped to [0, 1]. In a flat area a lone
     hint gives a tent: 1 at the hint, falling linearly to 0 at twice the radius; across an edge of L it falls
     much sooner. H x W x 1 float32; no hints: 0."""
-    import cv2
-
-    height, width = lightness.shape
-    mask = np.zeros((height, width), np.float32)
-    for hint in hints:
-        mask[int(hint.y), int(hint.x)] = 1.0
     if not hints:
-        return mask[..., None]
-    radius = max(1, int(round(radius_share * max(height, width))))
-    spread = cv2.ximgproc.guidedFilter(np.asarray(lightness, np.float32) / 100.0, mask, radius, float(eps))
-    return np.clip(spread * (2 * radius + 1) ** 2, 0.0, 1.0)[..., None].astype(np.float32)
+        return np.zeros(lightness.shape + (1,), np.float32)
+    spread, radius = guided_spread(lightness, hints, radius_share, eps)
+    return np.clip(spread * (2 * radius + 1) ** 2, 0.0, 1.0).astype(np.float32)
 
 
 def propagate_ab(lightness: np.ndarray, hints: Sequence[Hint], radius_share: float, eps: float) -> np.ndarray:
@@ -192,17 +201,9 @@ def propagate_ab(lightness: np.ndarray, hints: Sequence[Hint], radius_share: flo
     step): normalized convolution with OpenCV's guided filter led by L (H x W, 0..100), ab = GF(ab x mask) /
     GF(mask), radius `radius_share` x the longer side, `eps` on (L/100)^2. Where the filter gives (almost) no
     support, the hints' mean ab; no hints: 0 (gray). Returns H x W x 2 float32."""
-    import cv2
-
-    height, width = lightness.shape
     if not hints:
-        return np.zeros((height, width, 2), np.float32)
-    sparse = np.zeros((height, width, 3), np.float32)
-    for hint in hints:
-        sparse[int(hint.y), int(hint.x)] = (*hint.ab, 1.0)
-    sparse[..., :2] *= sparse[..., 2:3]
-    radius = max(1, int(round(radius_share * max(height, width))))
-    filtered = cv2.ximgproc.guidedFilter(np.asarray(lightness, np.float32) / 100.0, sparse, radius, float(eps))
+        return np.zeros(lightness.shape + (2,), np.float32)
+    filtered, radius = guided_spread(lightness, hints, radius_share, eps, with_ab=True)
     support = filtered[..., 2:3]
     fallback = np.mean([hint.ab for hint in hints], axis=0).astype(np.float32)
     floor = 0.05 / (np.pi * radius * radius)  # about a twentieth of one point's weight spread over the window
