@@ -85,8 +85,9 @@ def test_the_rule_takes_the_best_psnr_among_vivid_enough_candidates():
                                               2: (23.5, 0.89, 24.7), 3: (23.9, 0.87, 26.0)}))
     assert record["qualified"] and record["settings"]["prior_correction_alpha"] == pytest.approx(0.7)
     assert [row["qualifies"] for row in record["candidates"]] == [False, True, True, False]
-    # 24.5 is below 0.82 x 30 = 24.6: it does not qualify, and the best score wins instead
-    fallback = release.choose(synthetic_scores({0: (24.0, 0.90, 10.0), 1: (23.6, 0.895, 24.5)}))  # scores 1.0, 1.55
+    # just below the bar (0.75 x 30 = 22.5): it does not qualify, and the best score wins instead
+    below_bar = release.VALIDATION_COLORFULNESS_TARGET * 30.0 - 0.1
+    fallback = release.choose(synthetic_scores({0: (24.0, 0.90, 10.0), 1: (23.6, 0.895, below_bar)}))
     assert not fallback["qualified"] and fallback["settings"]["prior_correction_alpha"] == pytest.approx(0.6)
 
 
