@@ -104,13 +104,17 @@ def run_notebook(name: str, profile: str, extra_parameters: dict | None = None, 
     if run_file is not None:
         parameters["RUN_FILE"] = str(run_file)
     failed_copy = results / "notebooks" / f"{name}.FAILED.ipynb"
+    kernel_log = results / "logs" / f"{name}{KERNEL_LOG_SUFFIX}"
+    kernel_log.parent.mkdir(parents=True, exist_ok=True)
+    kernel_log.write_bytes(b"")  # this run's kernel output only
     try:
         # The kernel starts in notebooks/ (nbclient's resources path) without papermill's cwd=, which changes the
         # whole process's directory: two notebooks at once would race on it.
         papermill.execute_notebook(str(notebook_path(name)), str(executed), parameters=parameters,
                                    kernel_name="python3", progress_bar=progress_bar, log_output=True,
                                    resources={"metadata": {"path": str(NOTEBOOK_DIR)}},
-                                   extra_arguments=KERNEL_ARGUMENTS)
+                                   extra_arguments=KERNEL_ARGUMENTS,
+                                   kernel_manager_class=kernel_manager_writing_to(kernel_log))
     except PapermillExecutionError as error:
         failed_copy.parent.mkdir(parents=True, exist_ok=True)
         if executed.exists():
@@ -294,7 +298,7 @@ def run_summary(names: list[str], finished: set[str], failed: list[str], not_run
     lines.append(f"  outputs: {results_dir} (notebooks/, figures/, tables/, metrics/)")
     log_path = Path(results_dir) / "logs" / LOG_NAME
     if log_path.exists():
-        lines.append(f"  log:     {log_path} (every cell's output)")
+        lines.append(f"  log:     {log_path} (every cell's output; each kernel's own output in <name>{KERNEL_LOG_SUFFIX})")
     return "\n".join(lines)
 
 
@@ -304,6 +308,23 @@ PROGRESS_LINE = re.compile(r"\S: epoch \d+/\d+ ")
 LOG_NAME = "runner.log"
 # The kernels' own start-up log (ipykernel warns that its local TCP sockets are unencrypted) stays out too.
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
+
+
+KERNEL_LOG_SUFFIX = ".kernel.log"
+
+
+def kernel_manager_writing_to(path: Path) -> type:
+    """A kernel manager class whose kernels write their own standard output and error to `path` (appended)
+    instead of the console. A kernel echoes whatever reaches its file descriptors (C++ library logs, its own
+    start-up log) to the streams it inherited; the cells' outputs travel by messages and are untouched."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class KernelOutputToFile(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
+            with open(path, "ab") as stream:  # the kernel holds its own copy of the descriptor
+                await super()._async_launch_kernel(kernel_cmd, **{**kw, "stdout": stream, "stderr": stream})
+
+    return KernelOutputToFile
 
 
 class ProgressOnlyHandler(logging.StreamHandler):

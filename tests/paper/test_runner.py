@@ -306,18 +306,23 @@ def test_the_runner_ends_with_a_summary_of_what_ran_failed_and_where_outputs_are
 def test_the_console_shows_a_few_lines_per_notebook_and_the_log_file_keeps_every_cell(fake_project, capfd):
     _notebook(fake_project / "notebooks" / "01_fake.ipynb",
               WRITE_RESULTS + '\nprint("a table row nobody needs on the console")\n'
-                              'print("toy_model: epoch 1/2  loss 3.1  1 s/epoch, about 0.0 min left")\n')
+                              'print("toy_model: epoch 1/2  loss 3.1  1 s/epoch, about 0.0 min left")\n'
+                              'import os\nos.write(2, b"a C++ library writes to the descriptor: nobody needs it\\n")\n')
     assert runner.main(["--profile", "smoke", "--no-progress", "--jobs", "1"]) == 0
     console = capfd.readouterr()
     lines = (console.out + console.err).strip().splitlines()
     assert "toy_model: epoch 1/2  loss 3.1  1 s/epoch, about 0.0 min left" in lines  # training progress shows
-    assert not any("Executing Cell" in line or "IPKernelApp" in line or "nobody needs" in line for line in lines)
+    noise = [line for line in lines if "Executing Cell" in line or "IPKernelApp" in line or "nobody needs" in line]
+    assert not noise, lines
     summary = lines.index(next(line for line in lines if line.startswith("Done in")))
     assert summary <= 5, lines  # "Running ...", "[1/1] ...", the epoch line, "[1/1] ... done"
     log = fake_project / "runs" / "smoke" / "logs" / "runner.log"
-    assert f"  log:     {log} (every cell's output)" in lines
+    assert any(line.startswith(f"  log:     {log} (every cell's output") for line in lines), lines
     text = log.read_text()
     assert "Executing Cell 2" in text and "a table row nobody needs on the console" in text and "toy_model" in text
+    # what the kernel wrote to its own descriptors is kept beside the log, not shown
+    kernel_log = (log.parent / f"01_fake{runner.KERNEL_LOG_SUFFIX}").read_text()
+    assert "a C++ library writes to the descriptor: nobody needs it" in kernel_log
 
 
 def test_the_runner_on_a_folder_of_bad_inputs_uses_the_good_ones_and_records_the_rest(corpus, tmp_path,
