@@ -205,6 +205,43 @@ def choose(scores: dict) -> dict:
             "by_bucket": by_bucket}
 
 
+def best_psnr_by_colorfulness(candidates: list[dict], levels=(15, 18, 21, 24, 27, 30)) -> list[dict]:
+    """Models compared at equal colorfulness: for each level, the best mean PSNR among a calibration's candidates
+    (choose()'s rows) at least that colorful, and that candidate's colorfulness; psnr None when none is. PSNR
+    falls as colorfulness rises, so two models calibrated to different colorfulness do not compare on PSNR."""
+    rows = []
+    for level in levels:
+        vivid = [row for row in candidates if row["colorfulness"] >= level]
+        best = max(vivid, key=lambda row: row["psnr"]) if vivid else None
+        rows.append({"colorfulness_at_least": float(level), "psnr": best["psnr"] if best else None,
+                     "colorfulness": best["colorfulness"] if best else None})
+    return rows
+
+
+def ablation_tables(ablation_file: str | os.PathLike) -> tuple[list[dict], list[dict]]:
+    """Version 4's equal-time ablation (benchmarks/v4_ablation_report.py's ablation.json) as two tables: each
+    arm's training and scores at its calibrated settings beside gray, mean color and the shipped model; and each
+    arm's best PSNR at equal colorfulness (best_psnr_by_colorfulness on its probe's calibration candidates,
+    `<arm>/validation_probe.json` beside the file)."""
+    ablation_file = Path(ablation_file)
+    record = json.loads(ablation_file.read_text())
+    arms = record["arms"]
+    scores = []
+    for row in record["scores"]["means"]:
+        training = arms.get(row["model"], {}).get("training", {})
+        scores.append({"model": row["model"], **{k: training.get(k, "") for k in (
+            "blocks", "images", "minutes", "images_per_second", "kept_val_loss")},
+            **{k: row[k] for k in ("psnr", "auc", "colorfulness", "truth_colorfulness", "photos")}})
+    equal = []
+    for name in arms:
+        probe = ablation_file.parent / name / "validation_probe.json"
+        if probe.is_file():
+            candidates = json.loads(probe.read_text())["calibration"]["candidates"]
+            equal.append({"model": name, **{f"colorfulness >= {row['colorfulness_at_least']:g}": row["psnr"]
+                                            for row in best_psnr_by_colorfulness(candidates)}})
+    return scores, equal
+
+
 def validation_images(photos_val: dict[str, np.ndarray], tiny_val: np.ndarray) -> dict[str, np.ndarray]:
     """The calibration set: VALIDATION_PHOTOS validation photos (every source's share) and the first
     VALIDATION_TINY Tiny ImageNet validation images."""

@@ -151,3 +151,30 @@ def test_size_buckets():
     assert [release.size_bucket(np.zeros((h, w, 3))) for h, w in ((64, 64), (99, 300), (100, 120), (159, 400),
                                                                   (160, 160), (2000, 3000))] == [
         "under 100 px", "under 100 px", "100-159 px", "100-159 px", "160 px and up", "160 px and up"]
+
+
+def test_models_compare_at_equal_colorfulness_by_the_best_psnr_at_least_that_colorful():
+    rows = [{"psnr": 22.9, "colorfulness": 31.0}, {"psnr": 23.5, "colorfulness": 20.0},
+            {"psnr": 23.8, "colorfulness": 22.0}, {"psnr": 24.0, "colorfulness": 12.0}]
+    table = release.best_psnr_by_colorfulness(rows, levels=(10, 21, 25, 35))
+    assert [row["psnr"] for row in table] == [24.0, 23.8, 22.9, None]
+    assert table[1]["colorfulness"] == 22.0 and table[3]["colorfulness"] is None
+
+
+def test_the_ablation_tables_put_each_arm_beside_the_baselines_and_at_equal_colorfulness(tmp_path):
+    import json
+
+    means = [{"model": name, "psnr": psnr, "auc": 0.89, "colorfulness": cf, "truth_colorfulness": 36.0, "photos": 2}
+             for name, psnr, cf in (("gray", 23.0, 0.1), ("mean_color", 22.9, 7.0), ("frozen", 23.3, 30.0))]
+    (tmp_path / "ablation.json").write_text(json.dumps({
+        "arms": {"frozen": {"training": {"blocks": 3, "images": 900, "minutes": 1.5, "images_per_second": 10.0,
+                                         "kept_val_loss": 3.1}}},
+        "scores": {"means": means}}))
+    (tmp_path / "frozen").mkdir()
+    (tmp_path / "frozen" / "validation_probe.json").write_text(json.dumps({"calibration": {"candidates": [
+        {"psnr": 23.9, "colorfulness": 16.0}, {"psnr": 23.4, "colorfulness": 28.0}]}}))
+    scores, equal = release.ablation_tables(tmp_path / "ablation.json")
+    assert [row["model"] for row in scores] == ["gray", "mean_color", "frozen"]
+    assert scores[2]["blocks"] == 3 and scores[2]["psnr"] == 23.3 and scores[0]["blocks"] == ""
+    assert equal[0]["model"] == "frozen" and equal[0]["colorfulness >= 15"] == 23.9
+    assert equal[0]["colorfulness >= 27"] == 23.4 and equal[0]["colorfulness >= 30"] is None
