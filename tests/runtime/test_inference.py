@@ -246,8 +246,10 @@ def test_color_inputs_are_reduced_to_their_lightness_first(inputs):
     color = expected_rgb(inputs / "color.jpg")
     gray_version = inference.gray_of(color)  # the same L, no color
     from_color, from_gray = inference.colorize(color), inference.colorize(gray_version)
-    # identical up to the gray image's own 8-bit rounding of L
-    assert np.abs(from_color.astype(int) - from_gray.astype(int)).max() <= 3
+    # the same up to the gray image's own 8-bit rounding of L, which moves version 4's colors by a few levels
+    # (keeping the input's own colors would differ by tens of levels on average)
+    difference = np.abs(from_color.astype(int) - from_gray.astype(int))
+    assert difference.mean() < 1.0 and difference.max() <= 12, (difference.mean(), difference.max())
 
 
 def test_python_api_takes_gray_and_rgb_arrays_and_returns_rgb_uint8():
