@@ -88,7 +88,9 @@ def main() -> None:
         config = json.loads((folder / "config.json").read_text())
         seconds = float(sum(history.get("seconds", [])))
         steps = len(history.get("loss", [])) * 250
-        images = steps * shipped_model.images_per_step(ColorizerConfig(**config))
+        # runs from before session 12 recorded options that were removed since (average_of)
+        known = {k: v for k, v in config.items() if k in ColorizerConfig.__dataclass_fields__}
+        images = steps * shipped_model.images_per_step(ColorizerConfig(**known))
         training[variant] = {"flags": VARIANTS[variant], "steps": steps, "train_seconds": seconds,
                              "images_per_second": images / seconds if seconds else None,
                              "best_val_loss": float(min(history["val_loss"])),

@@ -72,13 +72,9 @@ def _train_colorizer_parser(sub) -> None:
                              "filter's normalized convolution) and their mean; from a hint run, the new layers start at "
                              "zero")
     parser.add_argument("--init-from", default=None, metavar="RUN_DIR",
-                        help="start from the kept checkpoint and bins of this finished run (train it further, "
-                             "e.g. with another --batch-pattern and a lower --learning-rate); a larger --width widens it "
-                             "so that it starts computing the same colours; default: from scratch")
-    parser.add_argument("--average-of", nargs="+", default=None, metavar="RUN_DIR",
-                        help="no training: average the weights of the kept checkpoints of these finished runs "
-                             "(two or more, of one width, trained further from one checkpoint with --init-from) "
-                             "into --run-dir, then calibrate, evaluate and export it like a trained run")
+                        help="start from the kept checkpoint and bins of this finished run of the same design and "
+                             "width (train it further, e.g. with another --batch-pattern and a lower "
+                             "--learning-rate); default: from scratch")
     parser.add_argument("--rebalance-lambda", type=float, default=defaults.rebalance_lambda)
     parser.add_argument("--max-minutes", type=float, default=None,
                         help="stop after the block that ends past this wall time (continue with --resume)")
@@ -97,11 +93,6 @@ def _train_colorizer_parser(sub) -> None:
                         help="discard the training state in --run-dir (not its data cache) and train from scratch")
     parser.add_argument("--train-only", action="store_true",
                         help="train (or resume) and stop: no calibration, evaluation or export (ablations)")
-    parser.add_argument("--small-images", action="store_true",
-                        help="no training: re-choose only the shipped model's settings for images below its working "
-                             "size (enlargement, prior correction, temperature) on Tiny ImageNet's validation split, "
-                             "and write them into its card if, on the hold-out, they are not worse than the current "
-                             "ones (give the shipped run's --run-dir, --data-dir and --photos for its data)")
     parser.add_argument("--evaluate-only", action="store_true",
                         help="no training: calibrate, evaluate and export the kept checkpoint of --run-dir")
 
@@ -113,8 +104,6 @@ def _run_train_colorizer(args) -> int:
 
     fields = {f.name for f in dataclasses.fields(ColorizerConfig)}
     cfg = ColorizerConfig(**{k: v for k, v in vars(args).items() if k in fields})
-    if cfg.average_of is not None:
-        cfg = dataclasses.replace(cfg, average_of=tuple(cfg.average_of))
     try:
         if args.train_only and args.evaluate_only:
             raise ValueError("--train-only and --evaluate-only exclude each other: give one.")
@@ -122,15 +111,10 @@ def _run_train_colorizer(args) -> int:
             raise ValueError("a hint colorizer is scored with and without hints by `python -m "
                              "colorize_utils.colorizer.hint_release RUN_DIR`, not by the automatic model's release: "
                              "give --hint-input with --train-only.")
-        if args.resume and (args.fresh or args.evaluate_only or args.average_of):
-            raise ValueError("--resume continues an unfinished run: give it without --fresh, --evaluate-only or "
-                             "--average-of.")
-        if args.small_images and (args.train_only or args.evaluate_only or args.fresh or args.no_export
-                                  or args.init_from or args.average_of):
-            raise ValueError("--small-images only re-chooses the shipped model's small-image settings: give it "
-                             "without --train-only, --evaluate-only, --fresh, --no-export, --init-from or --average-of.")
+        if args.resume and (args.fresh or args.evaluate_only):
+            raise ValueError("--resume continues an unfinished run: give it without --fresh or --evaluate-only.")
         cfg.validate()
-        if not (args.evaluate_only or args.fresh or args.small_images):
+        if not (args.evaluate_only or args.fresh):
             shipped_model.check_mode(cfg.run_dir, args.resume)  # the mode is the command's, never the folder's
         check_distribute(cfg.distribute)  # whether this Keras backend can run the mode (imports Keras)
     except ValueError as error:
@@ -138,14 +122,6 @@ def _run_train_colorizer(args) -> int:
         return 2
     started = time.perf_counter()
     started_commit = git_commit()  # the code this process runs, even if a commit lands meanwhile
-    if args.small_images:
-        try:
-            record = shipped_model.update_shipped_small_images(cfg, args.out or PRETRAINED_DIR)
-        except (ValueError, FileNotFoundError, RuntimeError) as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 1
-        print("updated the card's small_images settings" if record["applies"] else "the card is unchanged")
-        return 0
     if args.fresh:
         shipped_model.reset_run(cfg.run_dir)
     try:

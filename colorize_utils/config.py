@@ -237,9 +237,6 @@ class ColorizerConfig:
     # A finished run folder whose kept checkpoint and bins this run starts from (a second stage that trains
     # an earlier run further, with its own batch pattern and learning rate); None trains from scratch.
     init_from: str | None = None
-    # Finished run folders (two or more, one width, one set of bins) whose kept checkpoints are averaged
-    # weight by weight (weights.average_weights) instead of training: a "soup" of runs trained from one start.
-    average_of: tuple[str, ...] | None = None
     # Version 4: "efficientnet-lite0" builds encoder_colorizer's network on the ImageNet-trained encoder;
     # None builds version 3's design from scratch (networks.build_colorizer).
     encoder: str | None = None
@@ -313,35 +310,18 @@ class ColorizerConfig:
             raise ValueError(f"Unknown distribute mode {self.distribute!r}; choose one of "
                              f"{', '.join(DISTRIBUTE_MODES)}.")
         check_precision(self.precision)
-        if isinstance(self.average_of, (str, os.PathLike)):
-            raise ValueError(f"average_of takes a list of run folders, not one path; got {self.average_of!r}: "
-                             f"give average_of=({str(self.average_of)!r}, 'OTHER_RUN_DIR').")
-        if self.average_of is not None and (self.init_from is not None or len(self.average_of) < 2):
-            raise ValueError("average_of takes two or more finished run folders and no init_from (their kept "
-                             f"checkpoints are averaged, not trained further); got {list(self.average_of)} and "
-                             f"init_from {self.init_from}.")
-        earlier_runs = ([("init_from", self.init_from)] if self.init_from is not None else []) + [
-            ("average_of", run) for run in self.average_of or ()]
-        for option, run in earlier_runs:
-            folder = Path(run).expanduser()
+        if self.init_from is not None:
+            folder = Path(self.init_from).expanduser()
             if not all((folder / name).is_file() for name in ("model.keras", "bins.json")):
-                raise ValueError(f"{option} {run} holds no model.keras and bins.json; give the folder of a "
-                                 "finished train-colorizer run (its kept checkpoint and bins are read).")
-            if not (folder / "config.json").is_file():
-                continue
-            # A run from before the global_context option had no such branch.
-            earlier = {"global_context": False, **json.loads((folder / "config.json").read_text())}
-            width, context = int(earlier.get("width", self.width)), bool(earlier["global_context"])
-            too_wide = width > self.width if option == "init_from" else width != self.width
-            if too_wide or context != self.global_context:
-                need = ("a width at least as large (it is widened)" if option == "init_from" else
-                        "the same width (weights are averaged one for one)")
-                raise ValueError(f"{option} {run} was trained with width {width} and global_context {context}; "
-                                 f"this run needs the same global_context and {need}, got {self.width} and "
-                                 f"{self.global_context}.")
-        if self.average_of is not None:
-            tables = {Path(run).expanduser().joinpath("bins.json").read_bytes() for run in self.average_of}
-            if len(tables) > 1:
-                raise ValueError(f"average_of: the runs {list(self.average_of)} have different bin tables, so their "
-                                 "output layers mean different colors; average only runs started from one "
-                                 "checkpoint (train-colorizer --init-from keeps its bins).")
+                raise ValueError(f"init_from {self.init_from} holds no model.keras and bins.json; give the folder of "
+                                 "a finished train-colorizer run (its kept checkpoint and bins are read).")
+            if (folder / "config.json").is_file():
+                # A run from before the global_context option had no such branch.
+                earlier = {"global_context": False, **json.loads((folder / "config.json").read_text())}
+                width, context = int(earlier.get("width", self.width)), bool(earlier["global_context"])
+                # A second stage continues the same network: its weights are copied one for one.
+                if width != self.width or context != self.global_context:
+                    raise ValueError(f"init_from {self.init_from} was trained with width {width} and global_context "
+                                     f"{context}; this run needs the same (got width {self.width} and global_context "
+                                     f"{self.global_context}): give --width {width}"
+                                     + (" without" if context else " with") + " --no-global-context.")

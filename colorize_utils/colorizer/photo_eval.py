@@ -9,7 +9,6 @@ paired bootstrap intervals over photos (metrics.paired_bootstrap).
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import os
 from pathlib import Path
@@ -98,45 +97,26 @@ def rule_score(row: dict, gray: dict, colorfulness_share: float = COLORFULNESS_S
     return qualifies, float(value)
 
 
-def choose(rows: list[dict], by_score: bool = False) -> tuple[dict, bool]:
-    """The winning row by CALIBRATION_RULE, and whether it qualified. With a reference model (calibrate's
-    `not_worse_than`) a row that is not admissible never wins while another is. `by_score`: the best admissible
-    score wins, qualifying or not (a stage that fixes the decoding, where the targets say little)."""
+def choose(rows: list[dict]) -> tuple[dict, bool]:
+    """The winning row by CALIBRATION_RULE (the best score among the qualifying rows, else among all), and
+    whether it qualified."""
     qualifying = [row for row in rows if row["qualifies"]]
-    admissible = [row for row in rows if row.get("admissible", True)]
-    pool = (admissible or rows) if by_score else (qualifying or admissible or rows)
-    return max(pool, key=lambda row: row["score"]), bool(qualifying)
+    return max(qualifying or rows, key=lambda row: row["score"]), bool(qualifying)
 
 
 def calibrate(colorizer: inference.Colorizer, photos: dict[str, np.ndarray], train_ab_mean: np.ndarray,
               working_sizes=None, decoding_grid: dict | None = None, upsampling_grid=None,
-              lam: float = 0.5, sigma: float = 5.0, log=print,
-              not_worse_than: dict[str, np.ndarray] | None = None, small_image_scales=None,
-              first_stage_by_score: bool = False) -> dict:
-    """Choose the default settings on validation photos by CALIBRATION_RULE (three stages, coordinates).
+              lam: float = 0.5, sigma: float = 5.0, log=print) -> dict:
+    """Choose the default settings on validation photos by CALIBRATION_RULE (four stages, coordinates).
 
-    Returns {'settings': the card's default_decoding, 'rule', 'qualified', 'photos', 'candidates' (every
+    Returns {'settings': the card's default_decoding, 'rule', 'qualified', 'photos', 'gray', 'candidates' (every
     candidate's row, with its stage)}. The grids default to WORKING_SIZES, DECODING_GRID and UPSAMPLING_GRID.
-    `not_worse_than`: another model's outputs of the same photos (the 'reference'); a candidate is then
-    admissible only if it is not significantly worse than them on PSNR and AuC (paired bootstrap over photos),
-    or if it meets the targets while the reference does not (the issue's targets first), and qualifies only if
-    admissible. The record then has 'reference': the reference's own means, qualification and score.
-    `small_image_scales`: for images below the working size, stage 1 tries these enlargements (at the first
-    working size) instead of working sizes.
-    `first_stage_by_score`: stage 1's winner is the best admissible score, qualifying or not.
     """
     working_sizes = WORKING_SIZES if working_sizes is None else working_sizes
     decoding_grid = DECODING_GRID if decoding_grid is None else decoding_grid
     upsampling_grid = UPSAMPLING_GRID if upsampling_grid is None else upsampling_grid
     gray = next(row for row in score(photos, {}, train_ab_mean)[0] if row["model"] == metrics.GRAY)
     rows: list[dict] = []
-    reference_record = None
-    if not_worse_than is not None:  # the reference's own path, scored by the same rule
-        means, _ = score(photos, {"reference": not_worse_than}, train_ab_mean, baselines=False)
-        reference_row = next(row for row in means if row["model"] == "reference")
-        qualifies, value = rule_score(reference_row, gray, VALIDATION_COLORFULNESS_SHARE)
-        reference_record = {**{k: reference_row[k] for k in ("psnr", "auc", "colorfulness", "truth_colorfulness")},
-                            "qualifies": qualifies, "score": value}
 
     def run(stage: int, candidates: list[dict]) -> dict:
         for candidate in candidates:
@@ -147,39 +127,22 @@ def calibrate(colorizer: inference.Colorizer, photos: dict[str, np.ndarray], tra
             corrected = colorizer.with_prior_correction(candidate["alpha"], lam, sigma)
             settings = {k: v for k, v in candidate.items() if k != "alpha"}
             outputs = colorize_all(photos, corrected, **settings)
-            against = {}
-            if not_worse_than is None:
-                means, _ = score(photos, {"candidate": outputs}, train_ab_mean, baselines=False)
-            else:  # one scoring gives the candidate's means and its intervals against the other model
-                comparison = compare(photos, {"candidate": outputs, "reference": not_worse_than}, train_ab_mean,
-                                     references=("reference",), keys=("psnr", "auc"))
-                means, against = comparison["means"], verdicts(comparison, "candidate", "reference")
+            means, _ = score(photos, {"candidate": outputs}, train_ab_mean, baselines=False)
             row = next(row for row in means if row["model"] == "candidate")
             qualifies, value = rule_score(row, gray, VALIDATION_COLORFULNESS_SHARE)
-            # The issue's targets first: a candidate that meets them may lose fidelity to a reference that does not.
-            admissible = "worse" not in against.values() or (
-                qualifies and reference_record is not None and not reference_record["qualifies"])
-            qualifies = qualifies and admissible
             rows.append({"stage": stage, **candidate,
                          **{k: row[k] for k in ("psnr", "auc", "ssim", "colorfulness", "truth_colorfulness",
                                                  "accuracy_10_bins")},
-                         "gray_psnr": gray["psnr"], "gray_auc": gray["auc"], "qualifies": qualifies, "score": value,
-                         **({"vs_reference": against, "admissible": admissible} if against else {})})
+                         "gray_psnr": gray["psnr"], "gray_auc": gray["auc"], "qualifies": qualifies, "score": value})
             log(f"stage {stage} {candidate}: PSNR {row['psnr']:.2f} (gray {gray['psnr']:.2f}), AuC {row['auc']:.4f} "
                 f"(gray {gray['auc']:.4f}), colorfulness {row['colorfulness']:.1f} (truth "
-                f"{row['truth_colorfulness']:.1f}), score {value:.3f}"
-                + (f", vs reference {against}" if against else "") + ("  qualifies" if qualifies else ""))
-        return choose([row for row in rows if row["stage"] == stage], by_score=first_stage_by_score and stage == 1)[0]
+                f"{row['truth_colorfulness']:.1f}), score {value:.3f}" + ("  qualifies" if qualifies else ""))
+        return choose([row for row in rows if row["stage"] == stage])[0]
 
     base = {"decode": "annealed", "alpha": 0.75, "temperature": DEFAULT_TEMPERATURE, "guided_filter": False,
             "mirror_average": False}
-    if small_image_scales is None:
-        best = run(1, [{**base, "working_size": size} for size in working_sizes])
-        sized = {"working_size": best["working_size"]}
-    else:
-        best = run(1, [{**base, "working_size": working_sizes[0], "small_image_scale": float(scale)}
-                       for scale in small_image_scales])
-        sized = {"working_size": best["working_size"], "small_image_scale": best["small_image_scale"]}
+    best = run(1, [{**base, "working_size": size} for size in working_sizes])
+    sized = {"working_size": best["working_size"]}
     best = run(2, [{**base, **sized, "alpha": alpha, "temperature": temperature}
                    for alpha, temperature in itertools.product(decoding_grid["alpha"], decoding_grid["temperature"])])
     keep = {k: best[k] for k in ("decode", "alpha", "temperature", *sized)}
@@ -190,12 +153,9 @@ def calibrate(colorizer: inference.Colorizer, photos: dict[str, np.ndarray], tra
     settings = {"decode": winner["decode"], "temperature": float(winner["temperature"]),
                 "working_size": int(winner["working_size"]), "prior_correction_alpha": float(winner["alpha"]),
                 "guided_filter": {"radius_cells": float(guided[0]), "eps": float(guided[1])} if guided else None,
-                "mirror_average": bool(winner["mirror_average"]),
-                **({"small_image_scale": float(winner["small_image_scale"])} if "small_image_scale" in winner else {})}
-    return {"settings": settings, "admissible": bool(winner.get("admissible", True)), "rule": CALIBRATION_RULE,
-            "qualified": qualified, "photos": len(photos),
-            "gray": {k: gray[k] for k in ("psnr", "auc", "colorfulness", "truth_colorfulness")}, "candidates": rows,
-            **({"reference": reference_record} if reference_record is not None else {})}
+                "mirror_average": bool(winner["mirror_average"])}
+    return {"settings": settings, "rule": CALIBRATION_RULE, "qualified": qualified, "photos": len(photos),
+            "gray": {k: gray[k] for k in ("psnr", "auc", "colorfulness", "truth_colorfulness")}, "candidates": rows}
 
 
 def compare(photos: dict[str, np.ndarray], colorized: dict[str, dict], train_ab_mean: np.ndarray,
@@ -241,122 +201,18 @@ def verdicts(comparison: dict, method: str, reference: str, metrics_: tuple[str,
             if row["method"] == method and row["reference"] == reference and row["metric"] in metrics_}
 
 
-SMALL_IMAGE_RULE = (
-    "Images below the working size, on the Tiny ImageNet validation split (64 px): stage 1 how much they are "
-    "enlarged (SMALL_IMAGE_SCALES x their short side, at most the working size), stage 2 the prior correction "
-    "and temperature (SMALL_IMAGE_DECODING_GRID), by CALIBRATION_RULE. A candidate is admissible only if it is "
-    "not significantly worse than the shipped model (with its own defaults) on PSNR and AuC there, the ship "
-    "rule's hold-out condition applied on validation images; the winner is the best admissible candidate by the "
-    "rule (the qualifying ones first). (Session 3's version had no stage 1, a coarser grid, and kept the main "
-    "settings unless a candidate met all three targets; it was rewritten in session 4 from validation numbers "
-    "only, when enlarging 64 px images by a quarter to a half was found better than their own size.) "
-    "Revised in session 7, before any test or hold-out image was scored with it (the issue's targets first): a "
-    "candidate that meets all three targets is admissible even when it is worse than a shipped path that "
-    "does not meet them (no faithful setting of any model so far reached 0.6 x the truth's colorfulness on "
-    "64 px images); stage 1 chooses the enlargement by score alone (at its one fixed decoding, the targets "
-    "say little about the size); the alpha grid is finer between 0.5 and 0.75, where the colorfulness target "
-    "is crossed.")
-SMALL_IMAGE_SCALES = (1.0, 1.25, 1.5, 2.0)
-SMALL_IMAGE_DECODING_GRID = {"alpha": (0.25, 0.375, 0.5, 0.5625, 0.625, 0.6875, 0.75, 1.0),
-                             "temperature": (0.38, 0.5, 0.7)}
-
-
-def calibrate_small_images(colorizer: inference.Colorizer, small_validation: dict[str, np.ndarray],
-                           train_ab_mean: np.ndarray, working_size: int, lam: float = 0.5, sigma: float = 5.0,
-                           previous: inference.Colorizer | None = None, log=print) -> dict:
-    """The enlargement, prior correction and temperature for images smaller than the working size (seen at
-    about their own size, where the model's colors are duller), by SMALL_IMAGE_RULE, with bilinear upsampling.
-    Returns calibrate()'s record; small_image_entry() turns it into the card's `small_images`."""
-    reference = colorize_all(small_validation, previous) if previous is not None else None
-    record = calibrate(colorizer, small_validation, train_ab_mean, working_sizes=(working_size,),
-                       decoding_grid=SMALL_IMAGE_DECODING_GRID, upsampling_grid=(None,), lam=lam, sigma=sigma,
-                       log=log, not_worse_than=reference, small_image_scales=SMALL_IMAGE_SCALES,
-                       first_stage_by_score=True)
-    return {**record, "rule": SMALL_IMAGE_RULE}
-
-
-SMALL_IMAGE_WEIGHTS_RULE = (
-    "Written in session 6, before the averaged model's test scores (and revised before them, see "
-    "docs/colorizer.md). With a shipped model to compare with, images below the working size keep the "
-    "shipped model's own path for them (its weights, saved beside the new model as inference.SMALL_MODEL_FILE, "
-    "and its settings for such images) unless the new weights' small-image winner (SMALL_IMAGE_RULE) is "
-    "significantly better than that path on both PSNR and AuC on the same Tiny ImageNet validation images "
-    "(paired bootstrap, 95%): the ship rule's 'significantly better', applied per scale. Why: every "
-    "continuation that gained on photos lost on 64 px images (docs/colorizer.md), and a winner that only ties "
-    "the shipped path on 1,000 validation images lost 0.10 dB to it on the 7,900 hold-out images (session 4). "
-    "Revised in session 7, before any test or hold-out image was scored with it (the issue's targets first): "
-    "the new weights' winner also serves when it meets the issue's three targets there and the shipped path "
-    "does not.")
-
-
-def keeps_previous_small_path(record: dict) -> bool:
-    """Whether, by SMALL_IMAGE_WEIGHTS_RULE, images below the working size keep the shipped model's path
-    (calibrate_small_images' record, made with a `previous` model: its candidates carry `vs_reference`)."""
-    if "reference" not in record:
-        return False
-    last = max(row["stage"] for row in record["candidates"])
-    winner, qualified = choose([row for row in record["candidates"] if row["stage"] == last])
-    if qualified and not record["reference"]["qualifies"]:
-        return False
-    return winner.get("vs_reference") != {"psnr": "better", "auc": "better"}
-
-
-def previous_small_entry(previous: inference.Colorizer, working_size: int, record: dict) -> dict:
-    """The card's `small_images` entry that colorizes images below `working_size` as `previous` does: its
-    weights (inference.SMALL_MODEL_FILE) and its settings for such images."""
-    settings = previous.settings(short_side=1)
-    guided = settings.guided_filter
-    return small_images_settings(
-        {"prior_correction_alpha": settings.prior_correction_alpha, "temperature": settings.temperature,
-         "small_image_scale": settings.small_image_scale, "mirror_average": settings.mirror_average,
-         "guided_filter": {"radius_cells": guided[0], "eps": guided[1]} if guided else None},
-        working_size, record["reference"]["qualifies"],
-        weights=inference.SMALL_MODEL_FILE, rule=SMALL_IMAGE_WEIGHTS_RULE)
-
-
-def small_images_settings(settings: dict, working_size: int, met_targets: bool, **extra) -> dict:
-    """The card's `small_images` entry from settings in calibrate()'s format (plus `extra` keys)."""
-    return {"prior_correction_alpha": settings["prior_correction_alpha"], "temperature": settings["temperature"],
-            "scale": settings.get("small_image_scale", 1.0), "guided_filter": settings.get("guided_filter"),
-            "mirror_average": bool(settings.get("mirror_average", False)),
-            "applies_below_short_side": int(working_size), "met_targets": bool(met_targets), **extra}
-
-
-def small_image_entry(record: dict, working_size: int) -> dict | None:
-    """The card's `small_images` settings from calibrate_small_images' record (None when its winner is not
-    admissible: every candidate is significantly worse than the reference)."""
-    if not record["admissible"]:
-        return None
-    return small_images_settings(record["settings"], working_size, record["qualified"])
-
-
 def evaluate_photo_run(model, bins, run_model_path: Path, photos: dict[str, dict[str, np.ndarray]],
                        holdout: np.ndarray, train_ab_mean: np.ndarray, lam: float, sigma: float,
-                       previous: inference.Colorizer | None, log=print,
-                       small_validation: np.ndarray | None = None) -> dict:
-    """Calibrate a trained colorizer on the validation photos (and, with `small_validation`, its settings for
-    images below the working size on those small validation images), then score it through colorize() on the
-    test photos and the Tiny ImageNet hold-out, against gray, mean color and `previous` (the shipped model,
-    with its own card's defaults). Returns the card's parts: 'calibration', 'small_image_calibration',
-    'photo_test', 'holdout', 'ships', and the calibrated bins ('bins') and colorizer ('colorizer')."""
+                       previous: inference.Colorizer | None, log=print) -> dict:
+    """Calibrate a trained colorizer on the validation photos (one calibration: its settings serve every image
+    size), then score it through colorize() on the test photos and the Tiny ImageNet hold-out, against gray,
+    mean color and `previous` (the shipped model, with its own card's defaults). Returns the card's parts:
+    'calibration', 'photo_test', 'holdout', 'ships', and the calibrated bins ('bins') and colorizer
+    ('colorizer')."""
     raw = inference.Colorizer(model, bins, Path(run_model_path))
     validation = calibration_subset(photos["val"])
     calibration = calibrate(raw, validation, train_ab_mean, lam=lam, sigma=sigma, log=log)
     settings = calibration["settings"]
-    small_calibration = None
-    if small_validation is not None:
-        log(f"calibrating for small images on {len(small_validation)} validation images ...")
-        small_calibration = calibrate_small_images(raw, as_photos(small_validation, "tiny_val_"), train_ab_mean,
-                                                   settings["working_size"], lam, sigma, previous, log)
-        if previous is not None and keeps_previous_small_path(small_calibration):
-            log("small images keep the shipped model's weights and settings (SMALL_IMAGE_WEIGHTS_RULE)")
-            inference.save_small_weights(previous.for_small_images(),
-                                         Path(run_model_path).parent)
-            entry = previous_small_entry(previous, settings["working_size"], small_calibration)
-        else:
-            entry = small_image_entry(small_calibration, settings["working_size"])
-        if entry is not None:
-            settings["small_images"] = entry
     calibrated_bins = bins.with_prior_correction(settings["prior_correction_alpha"], lam, sigma)
     new = inference.Colorizer(model, calibrated_bins, Path(run_model_path), card={"default_decoding": settings})
     methods = {"colorizer": new, **({"previous": previous} if previous is not None else {})}
@@ -370,58 +226,8 @@ def evaluate_photo_run(model, bins, run_model_path: Path, photos: dict[str, dict
     ships = previous is None or (
         all(v == "better" for v in verdicts(results["photo_test"], "colorizer", "previous").values())
         and all(v != "worse" for v in verdicts(results["holdout"], "colorizer", "previous").values()))
-    return {"calibration": calibration, "small_image_calibration": small_calibration,
-            "photo_test": results["photo_test"], "holdout": results["holdout"],
+    return {"calibration": calibration, "photo_test": results["photo_test"], "holdout": results["holdout"],
             "ships": bool(ships), "ship_rule": SHIP_RULE, "bins": calibrated_bins, "colorizer": new}
-
-
-SMALL_IMAGE_UPDATE_RULE = (
-    "The shipped model's settings for images below its working size change only if, on the Tiny ImageNet "
-    "hold-out, the new ones are not significantly worse than the current ones on PSNR and AuC (paired "
-    "bootstrap over images, 95%), or (added in session 7, before any hold-out image was scored with it: the "
-    "issue's targets first) the new ones meet the issue's three targets there (CALIBRATION_RULE's "
-    "'qualifies') and the current ones do not. The weights that serve such images stay the same. Images at or "
-    "above the working size are colorized exactly as before.")
-
-
-def update_small_images(colorizer: inference.Colorizer, small_validation: np.ndarray, holdout: np.ndarray,
-                        train_ab_mean: np.ndarray, lam: float = 0.5, sigma: float = 5.0, log=print) -> dict:
-    """Re-choose a shipped model's settings for small images (SMALL_IMAGE_RULE on `small_validation`, against
-    its current defaults), then score them on the `holdout` against the current defaults, gray and mean color.
-
-    Returns {'calibration', 'holdout' (compare()'s result; methods 'updated' and 'current'), 'applies' (by
-    SMALL_IMAGE_UPDATE_RULE), 'rule', 'default_decoding' (the card's, updated when it applies)}.
-    """
-    settings = dict(colorizer.card.get("default_decoding", {}))
-    working_size = int(settings.get("working_size", inference.DEFAULT_WORKING_SIZE))
-    weights = (settings.get("small_images") or {}).get("weights")
-    # The weights that serve small images now (the card's other weights, if it names them) serve them after.
-    serving = colorizer.for_small_images() if weights else colorizer
-    # Candidates are decoded without the card: its prior correction would replace each candidate's.
-    uncalibrated = dataclasses.replace(serving, card={}, variants={})
-    calibration = calibrate_small_images(uncalibrated, as_photos(small_validation, "tiny_val_"), train_ab_mean,
-                                         working_size, lam, sigma, previous=colorizer, log=log)
-    entry = small_image_entry(calibration, working_size)
-    updated = {key: value for key, value in settings.items() if key != "small_images"}
-    if entry is not None:
-        updated["small_images"] = {**entry, **({"weights": weights} if weights else {})}
-    candidate = dataclasses.replace(colorizer, card={**colorizer.card, "default_decoding": updated}, variants={})
-    photo_set = as_photos(holdout, "tiny_holdout_")
-    log(f"scoring {len(photo_set)} hold-out images with the updated and the current settings ...")
-    outputs = {"updated": colorize_all(photo_set, candidate), "current": colorize_all(photo_set, colorizer)}
-    holdout_result = compare(photo_set, outputs, train_ab_mean,
-                             references=(metrics.GRAY, metrics.MEAN_COLOR, "current"))
-    holdout_result["images"] = len(photo_set)
-    gray = next(row for row in holdout_result["means"] if row["model"] == metrics.GRAY)
-    meets = {name: rule_score(next(row for row in holdout_result["means"] if row["model"] == name), gray)[0]
-             for name in ("updated", "current")}
-    holdout_result["meets_targets"] = meets
-    applies = entry is not None and (
-        all(verdict != "worse" for verdict in verdicts(holdout_result, "updated", "current").values())
-        or (meets["updated"] and not meets["current"]))
-    return {"calibration": calibration, "holdout": holdout_result,
-            "applies": bool(applies), "rule": SMALL_IMAGE_UPDATE_RULE,
-            "default_decoding": updated if applies else settings}
 
 
 def photo_figure(photos: dict[str, np.ndarray], methods: dict, count: int = 6, cell_size: float = 3.2):

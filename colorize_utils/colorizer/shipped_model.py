@@ -31,15 +31,17 @@ from colorize_utils.binning import JointBins, UniformBins, load_binning, mean_ab
 from colorize_utils.config import ColorizerConfig
 from colorize_utils.learning.data import load_splits, stratified_folder_splits
 from colorize_utils.learning.distribute import distribution_scope, prepare_distribution
-from colorize_utils.files import atomic_path, git_commit, json_safe
+from colorize_utils.files import atomic_path, json_safe
 from colorize_utils.images import fit_to_size
 from colorize_utils.learning.pipeline import rgb_uint8_to_model_pair
 from colorize_utils.tables import markdown_table
 from colorize_utils.runtime.networks import load_model
 from colorize_utils.learning.training import TrainResult, read_history, resolve_precision
-from colorize_utils.colorizer import weights
 
 MODEL_FILE, BINS_FILE, CARD_FILE = "colorizer.keras", "colorizer.bins.json", "colorizer.card.json"
+# Version 3's second weights file for images below 160 px and its bins (removed in session 12): an export
+# deletes them from the export folder, so an older install does not keep them beside the new model.
+STALE_SMALL_FILES = ("colorizer.small.keras", "colorizer.small.bins.json")
 # What a run folder holds (beside backup/, tensorboard/, figures/ and its data/ cache), in one place.
 RUN_FILES = {"model": "model.keras", "history": "history.csv", "history_json": "history.json",
              "bins": "bins.json", "bins_key": "bins.key.json", "calibrated_bins": "bins.calibrated.json",
@@ -218,9 +220,6 @@ def train_colorizer(cfg: ColorizerConfig, resume: bool = False):
     cfg = dataclasses.replace(cfg, precision=resolve_precision(cfg.precision))
     run_dir = Path(cfg.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    if cfg.average_of is not None:  # nothing is trained: the average is a finished run, evaluated next
-        average_runs(cfg)
-        return load_finished_run(cfg)
     resuming = resume
     if resuming and (run_dir / "config.json").exists():
         # A run from before --precision existed trained in float32.
@@ -260,22 +259,6 @@ def train_colorizer(cfg: ColorizerConfig, resume: bool = False):
     return result, bins, arrays, report
 
 
-def average_runs(cfg: ColorizerConfig) -> Path:
-    """Write the weight average of the kept checkpoints of `cfg.average_of` (weights.average_weights) into
-    `cfg.run_dir` as a finished run: its model, the runs' common bins and its config. Nothing is trained; the
-    evaluation then calibrates and scores it like any other run. Returns the model's path."""
-    run_dir = Path(cfg.run_dir)
-    folders = [Path(run).expanduser() for run in cfg.average_of]
-    averaged = weights.average_weights([load_model(folder / RUN_FILES["model"]) for folder in folders])
-    with atomic_path(run_dir / RUN_FILES["model"]) as partial:
-        averaged.save(partial)
-    shutil.copyfile(folders[0] / RUN_FILES["bins"], run_dir / RUN_FILES["bins"])
-    (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=1))
-    print(f"weights: the average of the kept checkpoints of {', '.join(map(str, cfg.average_of))} (nothing trained)",
-          flush=True)
-    return run_dir / RUN_FILES["model"]
-
-
 def build_run_model(cfg: ColorizerConfig, num_classes: int):
     """The untrained network a run trains: version 4's encoder colorizer (cfg.encoder) or version 3's design."""
     if cfg.encoder is not None:
@@ -311,11 +294,14 @@ def _build_and_fit(cfg: ColorizerConfig, bins, arrays: dict, run_dir: Path, resu
         elif cfg.encoder is not None:  # the same network: a plain copy (the stages differ in what trains)
             model.set_weights(earlier.get_weights())
             print(f"weights: the kept checkpoint of {cfg.init_from}", flush=True)
-        else:
-            weights.widen_colorizer(earlier, model)  # a plain copy at equal width; function-preserving when wider
-            earlier_width = weights.colorizer_width(earlier)
-            print(f"weights: the kept checkpoint of {cfg.init_from} (width {earlier_width}"
-                  + (f", widened to {cfg.width})" if cfg.width != earlier_width else ")"), flush=True)
+        else:  # version 3's design: a plain copy, so the earlier run must have this run's width
+            earlier_width = int(earlier.get_layer("enc1a_conv").filters)
+            if earlier_width != cfg.width:  # config.json may be missing, so validate() could not tell
+                raise ValueError(f"init_from {cfg.init_from} was trained with width {earlier_width}, this run has "
+                                 f"width {cfg.width}: give --width {earlier_width} (a second stage continues the "
+                                 "same network; widening was removed in session 12).")
+            model.set_weights(earlier.get_weights())
+            print(f"weights: the kept checkpoint of {cfg.init_from}", flush=True)
     if cfg.encoder is not None:
         trainable = encoder_colorizer.set_encoder_trainable(model, cfg.fine_tune_from_block)
         print(f"encoder: {'frozen' if cfg.fine_tune_from_block is None else f'{trainable:,} weights learn from block {cfg.fine_tune_from_block} on'}"
@@ -357,13 +343,10 @@ def export_pretrained(run_dir: str | os.PathLike, card: dict,
                       out_dir: str | os.PathLike = project_config.PRETRAINED_DIR) -> Path:
     """Copy the kept checkpoint and its bins into the package, with the card; each file written atomically."""
     run_dir, out_dir = Path(run_dir), Path(out_dir)
-    small = card.get("default_decoding", {}).get("small_images") or {}
-    small_files = ((small["weights"], inference.bins_beside(small["weights"]).name) if small.get("weights") else ())
-    # Every file first: a missing one must not leave the package with new weights under the old card.
-    missing = [str(run_dir / name) for name in (RUN_FILES["model"], *small_files) if not (run_dir / name).is_file()]
-    if missing:
-        raise FileNotFoundError(f"cannot export {run_dir}: {', '.join(missing)} missing (the card names them); "
-                                "evaluate the run again, which writes them. The package was left as it was.")
+    # Checked first: a missing model must not leave the package with new bins under the old card.
+    if not (run_dir / RUN_FILES["model"]).is_file():
+        raise FileNotFoundError(f"cannot export {run_dir}: {run_dir / RUN_FILES['model']} is missing; train the run "
+                                "(or give the folder of a finished one). The package was left as it was.")
     out_dir.mkdir(parents=True, exist_ok=True)
     # Re-saved without the optimizer's state (train() writes model.keras without it; a run interrupted before
     # this change, or a model that cannot be copied, may hold it: a third of the size, and all inference needs).
@@ -372,14 +355,8 @@ def export_pretrained(run_dir: str | os.PathLike, card: dict,
     calibrated = run_dir / RUN_FILES["calibrated_bins"]
     with atomic_path(out_dir / BINS_FILE) as partial:
         shutil.copyfile(calibrated if calibrated.exists() else run_dir / RUN_FILES["bins"], partial)
-    # Weights for images below the working size (photo_eval.SMALL_IMAGE_WEIGHTS_RULE) travel with the card
-    # that names them; a card that names none leaves no stale pair behind.
-    for name in small_files:
-        with atomic_path(out_dir / name) as partial:
-            shutil.copyfile(run_dir / name, partial)
-    for name in (inference.SMALL_MODEL_FILE, inference.bins_beside(inference.SMALL_MODEL_FILE).name):
-        if name not in small_files and (out_dir / name).exists():
-            (out_dir / name).unlink()
+    for name in STALE_SMALL_FILES:  # one model serves every image size now
+        (out_dir / name).unlink(missing_ok=True)
     write_card(out_dir, card, CARD_FILE)
     return out_dir
 
@@ -473,8 +450,7 @@ def evaluate_run(cfg: ColorizerConfig, result, bins, arrays: dict, report: dict,
         photos = photo_eval.split_photos(cfg.photos_dir, cfg.photo_val_size, cfg.photo_test_size, cfg.seed,
                                          cfg.photo_size)
         photo = photo_eval.evaluate_photo_run(result.model, bins, Path(cfg.run_dir) / RUN_FILES["model"], photos,
-                                              holdout, train_mean, cfg.rebalance_lambda, cfg.soft_sigma, previous, log,
-                                              small_validation=arrays["val"])
+                                              holdout, train_mean, cfg.rebalance_lambda, cfg.soft_sigma, previous, log)
         calibrated, default_decoding = photo.pop("bins"), photo["calibration"]["settings"]
         for path in photo_eval.save_run_figures(cfg.run_dir, photo.pop("colorizer"), previous, photos["val"]):
             log(f"figure: {path}")
@@ -482,9 +458,6 @@ def evaluate_run(cfg: ColorizerConfig, result, bins, arrays: dict, report: dict,
                             "split": f"{photo['calibration']['photos']} validation photos (every source's share)",
                             "candidates": photo["calibration"]["candidates"],
                             "chosen_alpha": default_decoding["prior_correction_alpha"]}
-        small = photo.get("small_image_calibration")
-        if small is not None:  # the settings for images below the working size, chosen on Tiny's validation split
-            prior_correction["small_images"] = small_images_record(small, default_decoding.get("small_images"))
         for name in ("photo_test", "holdout"):
             log(f"{name} ({photo[name]['images']} images, through colorize() with each model's defaults):")
             log(markdown_table(photo[name]["means"]))
@@ -512,9 +485,7 @@ def evaluate_run(cfg: ColorizerConfig, result, bins, arrays: dict, report: dict,
         "default_decoding": default_decoding,
         "prior_correction": prior_correction,
         "train_ab_mean": [float(v) for v in train_mean],
-        "training": {**training_summary(cfg, result),
-                     **({"averaged_from": [earlier_training(run) for run in cfg.average_of]}
-                        if cfg.average_of else {})},
+        "training": training_summary(cfg, result),
         "data": {k: report.get(k) for k in ("source", "root", "sizes", "skipped_corrupt", "skipped_gray", "notes")},
         "test_metrics": {"split": f"Tiny ImageNet val/ folder, {len(arrays['test'])} images at 64x64", "rows": rows},
         "holdout_metrics": {"split": f"the other {len(holdout)} images of Tiny ImageNet's val/ folder (never used "
@@ -628,65 +599,6 @@ def earlier_training(init_from: str | os.PathLike) -> dict:
                    **{k: config.get(k) for k in ("batch_pattern", "precision", "learning_rate")}}
     return {"run_dir": str(init_from), **{k: earlier.get(k) for k in (
         "steps_done", "kept_block", "images_seen", "train_seconds", "batch_pattern", "precision", "learning_rate")}}
-
-
-def small_images_record(calibration: dict, chosen: dict | None) -> dict:
-    """The card's record of a small-image calibration (calibrate_small_images): its split, rule, candidates
-    and the settings chosen (None: the main settings apply)."""
-    return {"split": f"{calibration['photos']} Tiny ImageNet validation images (64 px)", "rule": calibration["rule"],
-            "qualified": calibration["qualified"], "candidates": calibration["candidates"], "chosen": chosen}
-
-
-def update_shipped_small_images(cfg: ColorizerConfig, out_dir: str | os.PathLike = project_config.PRETRAINED_DIR,
-                                log=print) -> dict:
-    """Re-choose the shipped model's settings for images below its working size on the Tiny ImageNet data of
-    `cfg` (validation split; the hold-out decides, photo_eval.SMALL_IMAGE_UPDATE_RULE) and, when they apply,
-    write them into its card in `out_dir` and into the card of `cfg.run_dir` if that run is the one shipped.
-    Returns photo_eval.update_small_images' record. Weights, bins and every other setting stay as they are."""
-    out_dir = Path(out_dir)
-    shipped = inference.load_colorizer(out_dir / MODEL_FILE)
-    if not shipped.card.get("train_ab_mean"):
-        raise ValueError(f"{out_dir / CARD_FILE} has no train_ab_mean: export a model with train-colorizer first.")
-    trained = shipped.card.get("training", {})
-    # The validation and hold-out images must be the shipped run's: never images it trained on.
-    differ = {k: (trained[k], getattr(cfg, k)) for k in ("source", "train_size", "val_size", "test_size",
-                                                         "image_size", "seed") if k in trained and trained[k] != getattr(cfg, k)}
-    if differ:
-        raise ValueError(f"the shipped model was trained with other data settings {differ} (shipped, given): give "
-                         "the shipped run's settings so its validation and hold-out images are used.")
-    arrays, _ = load_image_arrays(cfg)
-    holdout = holdout_test_images(cfg, arrays["test"])
-    log(f"small images: {len(arrays['val'])} Tiny ImageNet validation images, {len(holdout)} hold-out images")
-    correction = getattr(shipped.binning, "prior_correction", None) or {}  # the bins' own rebalancing settings
-    record = photo_eval.update_small_images(shipped, np.asarray(arrays["val"]), holdout,
-                                            np.asarray(shipped.card["train_ab_mean"]),
-                                            correction.get("lambda", cfg.rebalance_lambda),
-                                            correction.get("sigma", cfg.soft_sigma), log)
-    log(markdown_table(record["holdout"]["means"]))
-    log(f"meets the issue's targets on the hold-out: {record['holdout'].get('meets_targets')}")
-    log(("applies: " if record["applies"] else "does not apply: ") + record["rule"])
-    for row in record["holdout"]["intervals"]:
-        if row["method"] == "updated":
-            log(f"hold-out, updated - {row['reference']}, {row['metric']}: {row['difference']:+.4f} "
-                f"[{row['low']:+.4f}, {row['high']:+.4f}] {row['verdict']}")
-    provenance = {"git_commit": git_commit(), "machine": reporting.machine_description(),
-                  "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    # Kept whether or not it applies: the evidence for the decision (the card records only what applies).
-    with atomic_path(Path(cfg.run_dir) / "small_images_update.json") as partial:
-        partial.write_text(json.dumps(json_safe({**record, **provenance}), indent=1))
-    if record["applies"]:
-        card = {**shipped.card, "default_decoding": record["default_decoding"]}
-        card["prior_correction"] = {**card.get("prior_correction", {}), "small_images": {
-            **small_images_record(record["calibration"], record["default_decoding"].get("small_images")),
-            "chosen_at": provenance,
-            "holdout_check": {"rule": record["rule"], "images": record["holdout"]["images"],
-                              "means": record["holdout"]["means"], "intervals": record["holdout"]["intervals"]}}}
-        card = json_safe(card)  # compared below with the run's card as written (strict JSON)
-        write_card(out_dir, card, CARD_FILE)
-        run_card = Path(cfg.run_dir) / RUN_FILES["card"]
-        if run_card.is_file() and json.loads(run_card.read_text()).get("timestamp") == shipped.card.get("timestamp"):
-            write_card(cfg.run_dir, card)
-    return record
 
 
 def images_per_step(cfg: ColorizerConfig) -> float:

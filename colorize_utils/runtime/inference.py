@@ -34,9 +34,6 @@ DEFAULT_WORKING_SIZE = 64  # short side the model sees: the scale of Tiny ImageN
 DEFAULT_GUIDED_FILTER = (1.0, 1e-3)
 DEFAULT_INPUT_MULTIPLE = 8  # a card without `input_multiple`: version 3's design (three stride-2 stages)
 STRIP_PIXELS = 256 * 1024  # pixels converted at a time: memory stays near the image's own size
-# A card's small_images.weights: other weights for images below the working size, beside the model file
-# (this stem, with its own bins as SMALL_MODEL_FILE's stem + ".bins.json").
-SMALL_MODEL_FILE = "colorizer.small.keras"
 
 
 def strip_rows(width: int) -> int:
@@ -76,32 +73,16 @@ class Colorizer:
         return INPUT_MULTIPLE if is_encoder_colorizer(self.model) else DEFAULT_INPUT_MULTIPLE
 
     def settings(self, decode: str | None = None, temperature: float | None = None,
-                 working_size: int | None = None, guided_filter=None,
-                 short_side: int | None = None, small_image_scale: float | None = None,
+                 working_size: int | None = None, guided_filter=None, small_image_scale: float | None = None,
                  mirror_average: bool | None = None) -> "ColorizeSettings":
         """The settings a call uses: each one given here, else the model card's calibrated default
         (`default_decoding`), else the package's. `guided_filter`: None (the card's), False (bilinear) or
         (radius in model output cells, eps).
 
-        An image whose `short_side` is below the working size is seen at about its own size (working_lightness),
-        a scale at which the model's colors are duller: the card's `small_images` prior correction, temperature
-        and enlargement (`scale`), calibrated on small validation images, apply to it (a temperature given here
-        wins), and so do its `weights` and `mirror_average` (cards before those keys: these weights, no mirror).
-        "Below" is the card's `applies_below_short_side` (else its working size), whatever `working_size` says."""
+        Every image size gets the same settings; an image below the working size is only enlarged, by
+        `small_image_scale` (the card's, chosen on validation). A version-3 card's `small_images` block (other
+        weights and settings for small images, removed in session 12) is ignored."""
         card = self.card.get("default_decoding", {})
-        small = card.get("small_images")
-        chosen_size = int(working_size or card.get("working_size", DEFAULT_WORKING_SIZE))
-        # Which path an image takes is the card's (the size its small-image settings were chosen below), not
-        # the working size asked for: `--working-size` changes how large an image is seen, not which weights.
-        threshold = int((small or {}).get("applies_below_short_side",
-                                          card.get("working_size", DEFAULT_WORKING_SIZE)))
-        if small and short_side is not None and short_side < threshold:
-            card = {**card, "temperature": small["temperature"],
-                    "prior_correction_alpha": small["prior_correction_alpha"],
-                    "small_image_scale": small.get("scale", 1.0),  # cards before the scale: own size
-                    "mirror_average": small.get("mirror_average", False), "weights": small.get("weights"),
-                    # chosen with bilinear upsampling (cards before this key: the main settings' filter)
-                    "guided_filter": small.get("guided_filter", card.get("guided_filter"))}
         if guided_filter is None:
             guided_filter = card.get("guided_filter")  # cards before the edge-aware step: bilinear
             guided_filter = (guided_filter["radius_cells"], guided_filter["eps"]) if guided_filter else False
@@ -109,45 +90,15 @@ class Colorizer:
             decode=decode or card.get("decode", "annealed"),
             temperature=float(temperature if temperature is not None
                               else card.get("temperature", DEFAULT_TEMPERATURE)),
-            working_size=chosen_size,
+            working_size=int(working_size or card.get("working_size", DEFAULT_WORKING_SIZE)),
             guided_filter=tuple(float(v) for v in guided_filter) if guided_filter else None,
             prior_correction_alpha=card.get("prior_correction_alpha"),
             small_image_scale=float(small_image_scale if small_image_scale is not None
                                     else card.get("small_image_scale", 1.0)),
             mirror_average=(bool(card.get("mirror_average", False)) if mirror_average is None
-                            else check_switch("mirror_average", mirror_average)),
-            weights=card.get("weights"))
+                            else check_switch("mirror_average", mirror_average)))
         settings.check()
         return settings
-
-    def for_settings(self, settings: "ColorizeSettings") -> "Colorizer":
-        """The colorizer that `settings` ask for: these weights or the card's other weights for small images
-        (`settings.weights`, loaded once), with the prior correction the settings name."""
-        chosen = self
-        if settings.weights:
-            key = ("weights", settings.weights)
-            if key not in self.variants:
-                if self.path is None:
-                    raise ValueError(f"the card names weights for small images, {settings.weights}, but this "
-                                     "colorizer has no path to find them beside: load it with load_colorizer().")
-                path = Path(self.path).with_name(settings.weights)
-                # Only its own bins: a run folder's bins.json belongs to the main weights.
-                bins_path = bins_beside(path)
-                for needed in (path, bins_path):
-                    if not needed.is_file():
-                        raise FileNotFoundError(
-                            f"{self.path}'s card names weights for small images, {path.name} (with "
-                            f"{bins_path.name}), but {needed} is missing: reinstall the package or export the "
-                            "run again.")
-                loaded = load_colorizer(path)
-                self.variants[key] = Colorizer(loaded.model, loaded.binning, path, self.card)
-            chosen = self.variants[key]
-        return chosen.with_prior_correction(settings.prior_correction_alpha)
-
-    def for_small_images(self) -> "Colorizer":
-        """The colorizer that images below the card's small-image size get (its other weights, if it names
-        them, with their prior correction)."""
-        return self.for_settings(self.settings(short_side=1))
 
     def with_prior_correction(self, alpha: float | None, lam: float | None = None,
                               sigma: float | None = None) -> "Colorizer":
@@ -186,8 +137,6 @@ class ColorizeSettings:
     # Average the logits over the image and its mirror image (test-time augmentation): calibrated on the
     # validation photos like the other settings (photo_eval.calibrate's stage 4).
     mirror_average: bool = False
-    # Other weights for this image (a file beside the model, Colorizer.for_settings); None: the model's own.
-    weights: str | None = None
 
     def check(self) -> None:
         """ValueError naming the allowed values when a setting is out of range."""
@@ -499,16 +448,6 @@ def recombine(lightness: np.ndarray, small_ab: np.ndarray,
     return out
 
 
-def save_small_weights(colorizer: Colorizer, folder: str | os.PathLike) -> Path:
-    """Save a colorizer's weights and bins into `folder` as SMALL_MODEL_FILE (and its .bins.json), the other
-    weights a card's small_images entry names. Returns the model's path."""
-    folder = Path(folder)
-    path = folder / SMALL_MODEL_FILE
-    colorizer.model.save(path)
-    colorizer.binning.save(bins_beside(path))
-    return path
-
-
 def lab_to_rgb_uint8(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
     """uint8 RGB of L (R x W) and full-resolution ab (R x W x 2), ab first fitted into the gamut (L kept)."""
     return lab_to_rgb_uint8_in_gamut(lightness[..., None], ab)
@@ -545,13 +484,11 @@ def prepare(image, model=None, decode: str | None = None, temperature: float | N
                          "downscale it first.")
     checked = hint_points.check_hints(hints, *rgb.shape[:2]) if hints is not None else None
     colorizer = resolve_hint_colorizer(model) if checked is not None else resolve_colorizer(model)
-    settings = colorizer.settings(decode, temperature, working_size, guided_filter, short_side=min(rgb.shape[:2]),
+    settings = colorizer.settings(decode, temperature, working_size, guided_filter,
                                   small_image_scale=small_image_scale, mirror_average=mirror_average)
-    colorizer = colorizer.for_settings(settings)
+    colorizer = colorizer.with_prior_correction(settings.prior_correction_alpha)
     lightness = lightness_of(rgb)
     small = working_lightness(colorizer, lightness, settings.working_size, settings.small_image_scale)
-    if checked is not None and not takes_hints(colorizer.model):  # e.g. a card's other weights for small images
-        raise ValueError(f"the weights {colorizer.path} uses for this image take no color hints.")
     planes = hint_points.hint_planes(checked, rgb.shape[:2], small.shape)[None] if checked is not None else None
     return rgb, colorizer, settings, lightness, small, planes, checked
 

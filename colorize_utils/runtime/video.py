@@ -44,10 +44,9 @@ def colorize_frames(frames: Iterable[np.ndarray], model=None, decode: str | None
     def flush() -> Iterator[np.ndarray]:
         # Color conversions run on the chunk's frames stacked into one tall image: one call for all of them.
         height, width = pending[0].shape[:2]
-        # as colorize() does for one image of this size (the card's settings for small images included)
-        settings = loaded.settings(decode, temperature, working_size, guided_filter, short_side=min(height, width),
-                                   mirror_average=mirror_average)
-        colorizer = loaded.for_settings(settings)
+        # as colorize() does for one image of this size (a small frame is enlarged by the card's scale)
+        settings = loaded.settings(decode, temperature, working_size, guided_filter, mirror_average=mirror_average)
+        colorizer = loaded.with_prior_correction(settings.prior_correction_alpha)
         lightness = inference.lightness_of(np.concatenate(pending)).reshape(len(pending), height, width)
         small = np.stack([inference.working_lightness(colorizer, frame_l, settings.working_size,
                                                          settings.small_image_scale)

@@ -206,8 +206,18 @@ def test_missing_unreadable_and_empty_inputs_and_an_unwritable_out(corpus, tmp_p
     assert "no permission to read it" in capsys.readouterr().out
 
 
-def test_small_images_refuses_to_be_combined_with_training_options(tmp_path, capsys):
-    from colorize_utils.cli import main
+def test_train_colorizer_no_longer_offers_version_3s_small_image_update_weight_averaging_or_widening(tmp_path, capsys):
+    """Removed in session 12 (one model serves every image size; version 4 uses none of them): the options are
+    unknown, refused before any work, and the help names none of them."""
+    from colorize_utils.cli import build_parser
 
-    assert main(["train-colorizer", "--small-images", "--train-only", "--run-dir", str(tmp_path / "run")]) == 2
-    assert "--small-images" in capsys.readouterr().err and not (tmp_path / "run").exists()
+    for removed in (["--small-images"], ["--average-of", str(tmp_path / "a"), str(tmp_path / "b")]):
+        with pytest.raises(SystemExit) as exited:
+            cli_main(["train-colorizer", *removed, "--run-dir", str(tmp_path / "run")])
+        assert exited.value.code == 2 and "unrecognized arguments" in capsys.readouterr().err
+        assert not (tmp_path / "run").exists()
+    subcommands = next(action for action in build_parser()._actions if action.choices and "train-colorizer" in
+                       action.choices)
+    help_text = subcommands.choices["train-colorizer"].format_help()
+    for gone in ("--small-images", "--average-of", "small-image", "widen", "average the weights"):
+        assert gone not in help_text, gone

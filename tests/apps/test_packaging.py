@@ -68,9 +68,9 @@ def test_wheel_has_the_console_script_and_the_shipped_model(wheel):
     assert re.search(r"^colorize\s*=\s*colorize_utils\.cli:colorize_command$", entry_points, re.M), entry_points
     names = set(wheel.namelist())
     card = json.loads((ROOT / "colorize_utils/runtime/pretrained/colorizer.card.json").read_text())
-    small = (card["default_decoding"].get("small_images") or {}).get("weights")  # weights the card names
-    extra = (small, small.replace(".keras", ".bins.json")) if small else ()
-    for shipped in ("colorizer.keras", "colorizer.bins.json", "colorizer.card.json", *extra):
+    assert "small_images" not in card["default_decoding"]  # one model serves every image size (session 12)
+    for shipped in ("colorizer.keras", "colorizer.bins.json", "colorizer.card.json"):
         assert f"colorize_utils/runtime/pretrained/{shipped}" in names, f"{shipped} is missing from the wheel"
+    assert not [name for name in names if "/pretrained/colorizer.small." in name]  # version 3's second weights
     assert wheel.getinfo("colorize_utils/runtime/pretrained/colorizer.keras").file_size == \
         (ROOT / "colorize_utils/runtime/pretrained/colorizer.keras").stat().st_size

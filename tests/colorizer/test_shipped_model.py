@@ -6,18 +6,16 @@ import dataclasses
 import json
 import subprocess
 import sys
-import shutil
 import textwrap
 
 import keras
 import numpy as np
 import pytest
 
-from colorize_utils.runtime import inference, networks
+from colorize_utils.runtime import networks
 from colorize_utils.learning import losses, pipeline, training
 from colorize_utils.colorizer import shipped_model
 from colorize_utils.binning import JointBins, QuantileBins, UniformBins, decode_distribution, load_binning
-from colorize_utils.colorizer import weights
 from helpers import reporting_history
 from helpers import run_until as _run_until
 
@@ -218,94 +216,64 @@ def test_a_second_stage_starts_from_the_earlier_runs_kept_checkpoint_and_bins(tm
     assert not (tmp_path / "third").exists()
 
 
-def test_a_wider_second_stage_starts_computing_the_earlier_runs_colours(tmp_path, shared_data, monkeypatch):
+def test_a_second_stage_of_another_width_or_design_is_refused(tmp_path, shared_data, monkeypatch, capsys):
+    """--init-from continues the same network (widening was removed in session 12): another width, or a
+    model without the earlier one's global-context branch, is refused, before any work when the earlier run's
+    config.json tells, else when its model is read."""
     from colorize_utils.cli import main
 
     monkeypatch.setenv("COLORIZE_DATA_DIR", str(shared_data))
     small = [*SMALL_STAGE, "--steps", "2"]
-    first, wider = tmp_path / "first", tmp_path / "wider"
+    first = tmp_path / "first"
     assert main(["train-colorizer", "--run-dir", str(first), "--width", "2", *small]) == 0
-    assert main(["train-colorizer", "--run-dir", str(wider), "--learning-rate", "0",
-                 "--init-from", str(first), "--width", "3", *small]) == 0
-    start, kept = networks.load_model(first / "model.keras"), networks.load_model(wider / "model.keras")
-    assert (weights.colorizer_width(start), weights.colorizer_width(kept)) == (2, 3)
-    # A learning rate of 0 leaves the weights as widening set them (BatchNorm's moving statistics still move,
-    # so outputs are not compared here; test_models checks that widening keeps the output): widening the
-    # first run's model over the kept one's own new channels must change none of its trainable weights.
-    expected = networks.build_colorizer(3, "classification", 1, kept.output.shape[-1], global_context=True)
-    expected.set_weights(kept.get_weights())
-    weights.widen_colorizer(start, expected)
-    for want, got in zip(expected.trainable_weights, kept.trainable_weights, strict=True):
-        np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
-    # a narrower model cannot hold the earlier one: refused before any work
-    assert main(["train-colorizer", "--run-dir", str(tmp_path / "narrow"), "--init-from", str(first),
-                 "--width", "1", *small]) == 2
-    assert not (tmp_path / "narrow").exists()
-    # nor can a model without the earlier one's global-context branch, nor one from a run before that option
-    assert main(["train-colorizer", "--run-dir", str(tmp_path / "flat"), "--init-from", str(first),
-                 "--width", "3", "--no-global-context", *small]) == 2
-    assert not (tmp_path / "flat").exists()
+    capsys.readouterr()
+    for name, extra in (("wider", ["--width", "3"]), ("narrow", ["--width", "1"]),
+                        ("flat", ["--width", "2", "--no-global-context"])):
+        assert main(["train-colorizer", "--run-dir", str(tmp_path / name), "--init-from", str(first),
+                     *extra, *small]) == 2, name
+        assert "was trained with width 2 and global_context True" in capsys.readouterr().err
+        assert not (tmp_path / name).exists()
+    # a run from before the global_context option had no such branch
     earlier = json.loads((first / "config.json").read_text())
     del earlier["global_context"]
     (first / "config.json").write_text(json.dumps(earlier))
     assert main(["train-colorizer", "--run-dir", str(tmp_path / "old"), "--init-from", str(first),
-                 "--width", "3", *small]) == 2
+                 "--width", "2", *small]) == 2
     assert not (tmp_path / "old").exists()
+    # without the earlier run's config.json the width is read from its model, and refused with the same advice
+    (first / "config.json").unlink()
+    capsys.readouterr()
+    assert main(["train-colorizer", "--run-dir", str(tmp_path / "unrecorded"), "--init-from", str(first),
+                 "--width", "3", *small]) == 1
+    assert "was trained with width 2, this run has width 3: give --width 2" in capsys.readouterr().err
+    assert not (tmp_path / "unrecorded" / "model.keras").exists()
 
 
-def test_average_of_writes_the_mean_of_two_runs_as_a_finished_run_and_refuses_mismatched_runs(
-        tmp_path, shared_data, monkeypatch):
-    from colorize_utils.cli import main
-
-    monkeypatch.setenv("COLORIZE_DATA_DIR", str(shared_data))
-    small = [*SMALL_STAGE, "--width", "2", "--steps", "2"]
-    first, second, soup = tmp_path / "first", tmp_path / "second", tmp_path / "soup"
-    assert main(["train-colorizer", "--run-dir", str(first), *small]) == 0
-    assert main(["train-colorizer", "--run-dir", str(second), "--init-from", str(first), *small]) == 0
-    assert main(["train-colorizer", "--run-dir", str(soup), "--average-of", str(first), str(second), *small]) == 0
-    runs = [networks.load_model(run / "model.keras") for run in (first, second)]
-    averaged = networks.load_model(soup / "model.keras")
-    assert not np.allclose(runs[0].get_weights()[0], runs[1].get_weights()[0])
-    for got, a, b in zip(averaged.get_weights(), runs[0].get_weights(), runs[1].get_weights(), strict=True):
-        np.testing.assert_allclose(got, (a + b) / 2, rtol=1e-6, atol=1e-7)
-    assert (soup / "bins.json").read_bytes() == (first / "bins.json").read_bytes()
-    assert json.loads((soup / "config.json").read_text())["average_of"] == [str(first), str(second)]
-    # refused before any work: one run, a run of another width, other bins, or with --init-from
-    other_bins = tmp_path / "other_bins"
-    other_bins.mkdir()
-    for name in ("model.keras", "config.json"):
-        shutil.copyfile(second / name, other_bins / name)
-    (other_bins / "bins.json").write_text((second / "bins.json").read_text().replace("1", "2", 1))
-    for extra in (["--average-of", str(first)], ["--average-of", str(first), str(second), "--width", "3"],
-                  ["--average-of", str(first), str(other_bins)],
-                  ["--average-of", str(first), str(second), "--init-from", str(first)]):
-        target = tmp_path / "refused"
-        assert main(["train-colorizer", "--run-dir", str(target), *small, *extra]) == 2, extra
-        assert not target.exists()
-    # from Python, one path is not read as a list of its letters
-    with pytest.raises(ValueError, match="list of run folders"):
-        shipped_model.ColorizerConfig(run_dir=str(tmp_path / "refused"), average_of=str(first)).validate()
-
-
-def test_export_carries_the_small_image_weights_its_card_names_and_removes_stale_ones(tmp_path):
+def test_export_removes_the_small_image_weights_of_an_older_install(tmp_path):
+    """Version 3 shipped a second weights file for small images; one model serves every size now (session 12),
+    so an export into a folder that still holds that pair deletes it, and a card's leftover `small_images`
+    block does not bring it back."""
     run, out = tmp_path / "run", tmp_path / "out"
     run.mkdir()
+    out.mkdir()
     model = networks.build_colorizer(2, "classification", 1, 5)
     model.save(run / "model.keras")
     (run / "bins.json").write_text("{}")
-    for name in (inference.SMALL_MODEL_FILE, "colorizer.small.bins.json"):
-        (run / name).write_bytes(b"small " + name.encode())
-    card = {"default_decoding": {"working_size": 160, "small_images": {"weights": inference.SMALL_MODEL_FILE}}}
+    stale = ("colorizer.small.keras", "colorizer.small.bins.json")
+    for name in stale:  # an old install, and a run folder that still holds the pair
+        (out / name).write_bytes(b"old " + name.encode())
+        (run / name).write_bytes(b"run " + name.encode())
+    card = {"default_decoding": {"working_size": 160, "small_images": {"weights": "colorizer.small.keras"}}}
     shipped_model.export_pretrained(run, card, out)
-    assert (out / inference.SMALL_MODEL_FILE).read_bytes() == b"small " + inference.SMALL_MODEL_FILE.encode()
-    assert (out / "colorizer.small.bins.json").is_file()
-    shipped_model.export_pretrained(run, {"default_decoding": {"working_size": 160}}, out)
-    assert not (out / inference.SMALL_MODEL_FILE).exists() and not (out / "colorizer.small.bins.json").exists()
-    # a card naming small weights the run lacks: refused before anything is written, the package as it was
+    assert sorted(path.name for path in out.iterdir()) == ["colorizer.bins.json", "colorizer.card.json",
+                                                           "colorizer.keras"]
+    assert json.loads((out / "colorizer.card.json").read_text()) == card
+    shipped_model.export_pretrained(run, {"default_decoding": {"working_size": 160}}, out)  # nothing to remove
+    # a run without its model: refused before anything is written, the package as it was
     before = {path.name: path.read_bytes() for path in out.iterdir()}
-    (run / "colorizer.small.bins.json").unlink()
-    with pytest.raises(FileNotFoundError, match="colorizer.small.bins.json"):
-        shipped_model.export_pretrained(run, {**card, "note": "new"}, out)
+    (run / "model.keras").unlink()
+    with pytest.raises(FileNotFoundError, match="model.keras"):
+        shipped_model.export_pretrained(run, {"note": "new"}, out)
     assert {path.name: path.read_bytes() for path in out.iterdir()} == before
 
 
@@ -414,6 +382,9 @@ def test_train_colorizer_with_photos_calibrates_on_validation_photos_and_ships_o
     stages = [row["stage"] for row in card["prior_correction"]["candidates"]]
     assert stages == [1, 1, 2, 2, 3, 3, 4, 4]  # stage 4: the mirror average off and on
     assert isinstance(settings["mirror_average"], bool)
+    # one calibration serves every image size: no small-image settings, record or weights (session 12)
+    assert "small_images" not in settings and "small_images" not in card["prior_correction"]
+    assert not list(run_dir.glob("colorizer.small*"))
     test = card["photos"]["photo_test"]
     assert test["images"] == 10 and {row["model"] for row in test["means"]} >= {"gray", "mean_color", "colorizer",
                                                                                 "previous"}
@@ -456,50 +427,3 @@ def test_sigkill_of_the_shipped_model_command_resumes(tmp_path, shared_data):
         refused = subprocess.run([sys.executable, "-c", script, *extra], capture_output=True, text=True, timeout=900)
         assert refused.returncode == 2 and message in refused.stderr, refused.stderr[-2000:]
     assert reporting_history(run_dir) == history
-
-
-def test_the_small_image_update_writes_the_shipped_card_only_when_it_applies(tmp_path, shared_data, monkeypatch):
-    from colorize_utils.colorizer import photo_eval, shipped_model
-    from colorize_utils.cli import main
-    from colorize_utils.config import ColorizerConfig
-
-    monkeypatch.setenv("COLORIZE_DATA_DIR", str(shared_data))
-    run_dir, out = tmp_path / "run", tmp_path / "pretrained"
-    assert main(["train-colorizer", "--run-dir", str(run_dir), "--out", str(out), "--train-size", "60",
-                 "--val-size", "16", "--test-size", "16", "--steps", "2", "--steps-per-epoch", "2",
-                 "--batch-size", "8", "--width", "2"]) == 0
-    cfg = ColorizerConfig(data_dir=str(shared_data), train_size=60, val_size=16, test_size=16, run_dir=str(run_dir))
-    before = json.loads((out / shipped_model.CARD_FILE).read_text())
-    chosen = {"scale": 1.5, "prior_correction_alpha": 0.5, "temperature": 0.5, "guided_filter": None}
-    seen = {}
-
-    def decided(applies):
-        def update_small_images(colorizer, val_images, holdout, mean_ab, lam, sigma, log):
-            seen.update(val=len(val_images), holdout=len(holdout), mean=np.asarray(mean_ab).tolist())
-            return {"applies": applies, "rule": "the test's rule",
-                    "default_decoding": {**before["default_decoding"], "small_images": chosen},
-                    "calibration": {"photos": len(val_images), "rule": "r", "qualified": [], "candidates": []},
-                    "holdout": {"images": len(holdout), "means": [{"model": "updated", "psnr": 1.0}],
-                                "intervals": []}}
-        return update_small_images
-
-    monkeypatch.setattr(photo_eval, "update_small_images", decided(False))
-    shipped_model.update_shipped_small_images(cfg, out, log=lambda *a: None)
-    assert json.loads((out / shipped_model.CARD_FILE).read_text()) == before  # not applied: card untouched
-    assert json.loads((run_dir / "small_images_update.json").read_text())["applies"] is False  # the evidence kept
-    holdout = shipped_model.holdout_test_images(cfg, shipped_model.load_image_arrays(cfg)[0]["test"])
-    assert seen == {"val": 16, "holdout": len(holdout), "mean": before["train_ab_mean"]}
-
-    monkeypatch.setattr(photo_eval, "update_small_images", decided(True))
-    shipped_model.update_shipped_small_images(cfg, out, log=lambda *a: None)
-    after = json.loads((out / shipped_model.CARD_FILE).read_text())
-    assert after["default_decoding"]["small_images"] == chosen
-    assert after["prior_correction"]["small_images"]["chosen"] == chosen
-    assert after["prior_correction"]["small_images"]["holdout_check"]["rule"] == "the test's rule"
-    assert {k: v for k, v in after.items() if k not in ("default_decoding", "prior_correction")} == {
-        k: v for k, v in before.items() if k not in ("default_decoding", "prior_correction")}
-    assert json.loads((run_dir / "card.json").read_text()) == after  # the run that was shipped: its card too
-    assert inference.load_colorizer(out / shipped_model.MODEL_FILE).card["default_decoding"]["small_images"] == chosen
-    # another run's data settings are refused: the hold-out must be the shipped run's
-    with pytest.raises(ValueError, match="other data settings"):
-        shipped_model.update_shipped_small_images(dataclasses.replace(cfg, seed=7), out, log=lambda *a: None)

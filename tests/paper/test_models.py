@@ -7,7 +7,6 @@ import pytest
 from colorize_utils.runtime import networks
 from colorize_utils.binning import UniformBins
 from colorize_utils.paper import models as paper_models
-from colorize_utils.colorizer import weights
 
 
 @pytest.mark.parametrize("head, num_bins, shape", [("regression", 10, (64, 64, 2)),
@@ -95,44 +94,3 @@ def test_the_global_context_branch_saves_loads_and_depends_on_the_whole_image(tm
     assert np.abs(corner(model(changed)) - corner(model(lightness))).max() > 1e-5
     plain = networks.build_colorizer(4, "regression")
     assert np.abs(corner(plain(changed)) - corner(plain(lightness))).max() == 0.0
-
-
-def _randomised(model: keras.Model, seed: int) -> keras.Model:
-    """Every weight random (BatchNorm variances positive), so no zero start can hide a wrong copy."""
-    rng = np.random.default_rng(seed)
-    for variable in model.weights:
-        value = rng.normal(0.0, 0.3, variable.shape)
-        variable.assign(np.abs(value) + 0.5 if "variance" in variable.path else value)
-    return model
-
-
-def test_widening_a_colorizer_keeps_its_output_and_refuses_a_narrower_target():
-    source = _randomised(networks.build_colorizer(4, "classification", 1, 7, global_context=True), 0)
-    wider = _randomised(networks.build_colorizer(6, "classification", 1, 7, global_context=True), 1)
-    weights.widen_colorizer(source, wider)
-    lightness = np.random.default_rng(2).uniform(0, 100, (2, 40, 48, 1)).astype(np.float32)
-    expected = np.asarray(source(lightness, training=False))
-    assert np.abs(expected).max() > 1.0  # the comparison below is not between two near-zero outputs
-    np.testing.assert_allclose(np.asarray(wider(lightness, training=False)), expected, rtol=1e-4, atol=1e-4)
-    assert weights.colorizer_width(wider) == 6 and wider.count_params() > 2 * source.count_params()
-    with pytest.raises(ValueError, match="narrower than the source"):
-        weights.widen_colorizer(wider, networks.build_colorizer(4, "classification", 1, 7, global_context=True))
-    with pytest.raises(ValueError, match="same design"):
-        weights.widen_colorizer(source, networks.build_colorizer(6, "classification", 1, 7, global_context=False))
-    with pytest.raises(ValueError, match="same design"):  # more classes: their logits would stay random
-        weights.widen_colorizer(source, networks.build_colorizer(6, "classification", 1, 9, global_context=True))
-
-
-def test_averaged_weights_are_the_mean_of_each_weight_and_other_designs_are_refused():
-    keras.utils.set_random_seed(0)
-    first, second = (networks.build_colorizer(2, "classification", 1, 7, name=f"run{i}") for i in range(2))
-    expected = [(a + b) / 2 for a, b in zip(first.get_weights(), second.get_weights())]
-    assert not np.allclose(expected[0], first.get_weights()[0])  # two different random starts
-    averaged = weights.average_weights([first, second])
-    for got, want in zip(averaged.get_weights(), expected, strict=True):  # BatchNorm's statistics included
-        np.testing.assert_allclose(got, want, rtol=1e-6)
-    wider = networks.build_colorizer(3, "classification", 1, 7)
-    with pytest.raises(ValueError, match="not the same design"):
-        weights.average_weights([first, wider])
-    with pytest.raises(ValueError, match="at least two"):
-        weights.average_weights([first])

@@ -147,41 +147,46 @@ def test_a_small_image_is_enlarged_only_by_its_scale_and_never_past_the_working_
         inference.colorize(np.zeros((64, 64, 3), np.uint8), model=oracle, small_image_scale=0.5)
 
 
-def test_images_below_the_working_size_get_the_cards_small_image_settings(monkeypatch):
+def test_images_of_every_size_get_the_cards_one_set_of_settings_and_a_leftover_small_images_block_is_ignored(
+        monkeypatch):
+    """One model, one set of settings (session 12): a small image is only enlarged by the card's
+    `small_image_scale`. A version-3 card's `small_images` block (other settings and weights for small images)
+    no longer applies: an old card loads and colorizes as if it had none."""
     from colorize_utils.binning import JointBins
 
     rng = np.random.default_rng(0)
     bins = JointBins.from_pixels(rng.normal(0, 30, (5000, 2)).astype(np.float32)).with_prior_correction(0.75)
     card = {"default_decoding": {"decode": "annealed", "temperature": 0.38, "working_size": 160,
-                                 "prior_correction_alpha": 0.75,
+                                 "prior_correction_alpha": 0.75, "small_image_scale": 1.25,
                                  "guided_filter": {"radius_cells": 1.0, "eps": 1e-3},
-                                 "small_images": {"prior_correction_alpha": 0.25, "temperature": 0.5,
-                                                  "scale": 1.25, "guided_filter": None}}}
+                                 "small_images": {"prior_correction_alpha": 0.25, "temperature": 0.5, "scale": 2.0,
+                                                  "guided_filter": None, "mirror_average": True,
+                                                  "weights": "colorizer.small.keras",
+                                                  "applies_below_short_side": 160}}}
     colorizer = inference.Colorizer(OracleModel(np.zeros((8, 8, 3), np.uint8)), bins, path=None, card=card)
-    large, small = colorizer.settings(short_side=400), colorizer.settings(short_side=64)
-    assert (large.temperature, large.prior_correction_alpha) == (0.38, 0.75)
-    assert (small.temperature, small.prior_correction_alpha) == (0.5, 0.25)
-    assert (large.small_image_scale, small.small_image_scale) == (1.0, 1.25)
-    # small images are upsampled as they were calibrated (bilinear), large ones with the card's filter
-    assert (large.guided_filter, small.guided_filter) == ((1.0, 1e-3), None)
-    assert colorizer.settings(temperature=0.3, short_side=64).temperature == 0.3  # a given temperature wins
+    settings = colorizer.settings()
+    assert (settings.temperature, settings.prior_correction_alpha) == (0.38, 0.75)
+    assert (settings.small_image_scale, settings.guided_filter, settings.mirror_average) == (1.25, (1.0, 1e-3), False)
+    assert colorizer.settings(temperature=0.3).temperature == 0.3  # a given setting wins over the card's
     assert colorizer.with_prior_correction(0.75) is colorizer  # the bins' own correction: the same colorizer
     variant = colorizer.with_prior_correction(0.25)
     assert variant.binning.prior_correction["alpha"] == 0.25 and colorizer.with_prior_correction(0.25) is variant
-    # colorize() and clips decode a small image with those settings, a large one with the card's main ones
+    # colorize() and clips decode small and large images alike, with these weights and the card's main settings
     used = []
     monkeypatch.setattr(inference, "predict_working_ab", lambda c, small_l, decode, temperature, mirror=False, planes=None: used.append(
-        (c.binning.prior_correction["alpha"], temperature, small_l.shape[1:])) or np.zeros((len(small_l), 2, 2, 2),
-                                                                                           np.float32))
+        (c.model, c.binning.prior_correction["alpha"], temperature, small_l.shape[1:])) or np.zeros(
+            (len(small_l), 2, 2, 2), np.float32))
     monkeypatch.setattr(inference, "cached_working_ab", lambda c, small_l, settings, planes: used.append(
-        (c.binning.prior_correction["alpha"], settings.temperature, small_l.shape)) or np.zeros((2, 2, 2), np.float32))
+        (c.model, c.binning.prior_correction["alpha"], settings.temperature, small_l.shape)) or np.zeros(
+            (2, 2, 2), np.float32))
     inference.colorize(np.full((64, 64, 3), 90, np.uint8), colorizer)
     inference.colorize(np.full((320, 400, 3), 90, np.uint8), colorizer)
     from colorize_utils.runtime import video
 
     list(video.colorize_frames([np.full((48, 64, 3), 90, np.uint8)] * 2, colorizer, temporal="none"))
     # the card's scale enlarges the small image and the clip's small frames (64 -> 80, 48 x 64 -> 64 x 80)
-    assert used == [(0.25, 0.5, (80, 80)), (0.75, 0.38, (160, 200)), (0.25, 0.5, (64, 80))], used
+    model = colorizer.model
+    assert used == [(model, 0.75, 0.38, (80, 80)), (model, 0.75, 0.38, (160, 200)), (model, 0.75, 0.38, (64, 80))], used
 
 
 def random_colorizer(seed: int, path=None, card=None) -> inference.Colorizer:
@@ -207,39 +212,27 @@ def test_the_mirror_average_gives_a_mirrored_photo_the_mirrored_colours(photo):
         assert (difference <= 1) if mirror else (difference > 10), (mirror, difference)
 
 
-def test_a_cards_small_image_weights_colour_small_images_and_only_them(tmp_path, photo):
-    main, other = random_colorizer(4, tmp_path / "colorizer.keras"), random_colorizer(5)
-    inference.save_small_weights(other, tmp_path)
-    card = {"default_decoding": {"decode": "annealed", "temperature": 0.38, "working_size": 64,
-                                 "small_images": {"prior_correction_alpha": None, "temperature": 0.38, "scale": 1.0,
-                                                  "weights": inference.SMALL_MODEL_FILE}}}
-    main.card = card
-    small, large = photo[:48, :72], photo[:200, :300]
-    by_other = {"temperature": 0.38, "working_size": 64}
-    np.testing.assert_array_equal(inference.colorize(small, main), inference.colorize(small, other, **by_other))
-    own_weights = inference.Colorizer(main.model, main.binning, None)
-    np.testing.assert_array_equal(inference.colorize(large, main), inference.colorize(large, own_weights, **by_other))
-    assert not np.array_equal(inference.colorize(large, main), inference.colorize(large, other, **by_other))
-    # the path is the card's threshold, whatever working size is asked for: a 48 px image still takes the small
-    # weights at working size 32, and a 200 px one the main weights at working size 256
-    np.testing.assert_array_equal(inference.colorize(small, main, working_size=32),
-                                  inference.colorize(small, other, temperature=0.38, working_size=32))
-    np.testing.assert_array_equal(inference.colorize(large, main, working_size=256),
-                                  inference.colorize(large, own_weights, temperature=0.38, working_size=256))
-    # small weights never borrow the main weights' bins: without their own, the missing file is named, even
-    # with a run folder's bins.json beside them
-    main.binning.save(tmp_path / "bins.json")
-    (tmp_path / "colorizer.small.bins.json").unlink()
-    fresh = inference.Colorizer(main.model, main.binning, tmp_path / "colorizer.keras", card)
-    with pytest.raises(FileNotFoundError, match="colorizer.small.bins.json"):
-        inference.colorize(small, fresh)
-    # a card naming weights that are not there says which file is missing
-    (tmp_path / inference.SMALL_MODEL_FILE).unlink()
-    fresh = inference.Colorizer(main.model, main.binning, tmp_path / "colorizer.keras", card)
-    with pytest.raises(FileNotFoundError, match="colorizer.small.keras"):
-        inference.colorize(small, fresh)
-    with pytest.raises(ValueError, match="no path"):
-        inference.colorize(small, inference.Colorizer(main.model, main.binning, None, card))
+def test_an_old_card_naming_small_image_weights_colours_small_images_with_the_main_weights(tmp_path, photo):
+    """A version-3 install's card names `colorizer.small.keras` for images below 160 px; that file is gone
+    (session 12). Loading the model and colorizing a small image must neither look for it nor fail: the main
+    weights and the card's main settings serve it, exactly as for a card without the block."""
+    import json
+
+    main = random_colorizer(4)
+    main.model.save(tmp_path / "colorizer.keras")
+    main.binning.save(tmp_path / "colorizer.bins.json")
+    main_settings = {"decode": "annealed", "temperature": 0.38, "working_size": 64, "small_image_scale": 1.5}
+    leftover = {"prior_correction_alpha": 0.25, "temperature": 0.7, "scale": 1.0, "guided_filter": None,
+                "weights": "colorizer.small.keras", "applies_below_short_side": 160, "met_targets": False}
+    (tmp_path / "colorizer.card.json").write_text(json.dumps(
+        {"default_decoding": {**main_settings, "small_images": leftover}}))
+    assert not (tmp_path / "colorizer.small.keras").exists()
+    loaded = inference.load_colorizer(tmp_path / "colorizer.keras")
+    without_block = inference.Colorizer(loaded.model, loaded.binning, None, {"default_decoding": main_settings})
+    small = photo[:48, :72]
+    np.testing.assert_array_equal(inference.colorize(small, loaded), inference.colorize(small, without_block))
+    other = random_colorizer(5)  # other weights give other colours: the comparison above can tell them apart
+    assert not np.array_equal(inference.colorize(small, loaded), inference.colorize(small, other, **main_settings))
 
 
 def test_color_inputs_are_reduced_to_their_lightness_first(inputs):
