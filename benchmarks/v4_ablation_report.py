@@ -1,7 +1,7 @@
 # Run from the repository root: python benchmarks/v4_ablation_report.py [--tiny-cache DIR]
 """Version 4's equal-time ablation, side by side: every arm of results/colorizer/v4_ablation/ that has its
 validation probe (benchmarks/v4_validation_probe.py: its own calibration by release.py's grid on validation images)
-through colorize() with those settings, with the shipped colorizer (version 3), on the same validation images as the
+through colorize() with those settings, with version 3 (the model shipped until session 12), on the same validation images as the
 probes (their validation photos spread over the sources and Tiny ImageNet validation images; the arms' probes
 must have used the same split and counts), beside gray and
 mean color, with paired bootstrap intervals of every arm against every other (release.score_split), and by size
@@ -24,6 +24,7 @@ from colorize_utils.learning.training import read_history
 from colorize_utils.runtime import encoder_colorizer, inference, networks
 
 ABLATION = Path("results/colorizer/v4_ablation")
+VERSION_3 = Path("results/colorizer/previous_v3/colorizer.keras")  # shipped until session 12
 
 
 def arm_colorizer(arm: Path, probe: dict) -> inference.Colorizer:
@@ -70,18 +71,22 @@ def main() -> None:
     caches = [Path(args.tiny_cache)] if args.tiny_cache else [arm / "data" for arm in arms.values()]
     cache = next(c for c in caches if (c / "val.npy").is_file())
     config = json.loads(next(iter(arms.values())).joinpath("config.json").read_text())
-    shipped = inference.default_colorizer()
+    bars = {probe.get("validation_colorfulness_target", 0.82) for probe in probes.values()}  # session 11's: 0.82
+    if len(bars) != 1:
+        raise SystemExit(f"the arms were calibrated at different colorfulness bars ({bars}): probe them alike")
+    shipped = inference.load_colorizer(VERSION_3)
     train_mean = np.asarray(shipped.card["train_ab_mean"])
     photos = photo_eval.split_photos(config["photos_dir"], config["photo_val_size"], config["photo_test_size"],
                                      config["seed"], config["photo_size"])
     images = dict(photo_eval.calibration_subset(photos["val"], args.photos))
     images.update(photo_eval.as_photos(np.load(cache / "val.npy")[:args.tiny], "tiny_val_"))
     colorizers = {name: arm_colorizer(arm, probes[name]) for name, arm in arms.items()}
-    scored = release.score_split(images, {**colorizers, "version 3 (shipped)": shipped}, train_mean)
+    scored = release.score_split(images, {**colorizers, "version 3": shipped}, train_mean)
     training = {name: training_summary(arm) for name, arm in arms.items()}
     record = {"arms": {name: {"training": training[name], "settings": probes[name]["calibration"]["settings"]}
                        for name in arms},
               "validation": {"photos": args.photos, "tiny": args.tiny}, "scores": scored,
+              "validation_colorfulness_target": bars.pop(), "reference": str(VERSION_3),
               "seconds": time.time() - started, "machine": machine_description(),
               "git_commit": subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()}
     release.write_record(ABLATION / "ablation.json", record)
@@ -94,7 +99,7 @@ def main() -> None:
                f"{t['kept_val_loss']:.4f}") if t else " | | | | "
         print(f"| {name} | {run} | {row['psnr']:.2f} | {row['auc']:.4f} | {row['colorfulness']:.1f} |")
     for row in scored["intervals"]:
-        if row["metric"] in ("psnr", "auc") and row["method"] in arms and row["reference"] in (*arms, "version 3 (shipped)"):
+        if row["metric"] in ("psnr", "auc") and row["method"] in arms and row["reference"] in (*arms, "version 3"):
             print(f"{row['method']} - {row['reference']} {row['metric']}: {row['difference']:+.4f} "
                   f"[{row['low']:+.4f}, {row['high']:+.4f}] {row['verdict']}")
     print(f"wrote {ABLATION / 'ablation.json'} in {time.time() - started:.0f} s")

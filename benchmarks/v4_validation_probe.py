@@ -1,11 +1,14 @@
-# Run from the repository root: python benchmarks/v4_validation_probe.py RUN_DIR [PHOTOS TINY]
-"""A version-4 run's kept checkpoint against the shipped colorizer (version 3), on validation images only.
+# Run from the repository root: python benchmarks/v4_validation_probe.py RUN_DIR [PHOTOS TINY] [--colorfulness-bar X]
+"""A version-4 run's kept checkpoint against version 3, on validation images only.
 
 The run is calibrated by release.calibrate (its one grid and rule) on PHOTOS validation photos (default 250) and
-TINY Tiny ImageNet validation images (default 250, from the run's data cache); then both models go through
-colorize() with their own settings on those same images, beside gray and mean color, with paired bootstrap
-intervals, and by size bucket. Both models' defaults were chosen on validation photos of this split (version 3's
-on 500 of them), so the comparison favours neither by much, but it is not a test: no test image is scored.
+TINY Tiny ImageNet validation images (default 250, from the run's data cache); then it and version 3
+(VERSION_3: the model shipped until session 12, kept under results/) go through colorize() with their own settings
+on those same images, beside gray and mean color, with paired bootstrap intervals, and by size bucket. Both models'
+defaults were chosen on validation photos of this split (version 3's on 500 of them), so the comparison favours
+neither by much, but it is not a test: no test image is scored.
+`--colorfulness-bar X` calibrates at release.VALIDATION_COLORFULNESS_TARGET = X instead of today's (the ablation's
+arms 1 and 3 were probed at session 11's 0.82; the record keeps the bar used).
 Writes RUN_DIR/validation_probe.json and RUN_DIR/figures/v3_vs_v4_validation_photos.png (12 photos).
 """
 import json
@@ -22,12 +25,18 @@ from colorize_utils.learning.reporting import machine_description
 from colorize_utils.learning.training import read_history
 from colorize_utils.runtime import encoder_colorizer, inference, networks
 
+VERSION_3 = Path("results/colorizer/previous_v3/colorizer.keras")
 started = time.time()
-run = Path(sys.argv[1])
-photo_count = int(sys.argv[2]) if len(sys.argv) > 2 else 250
-tiny_count = int(sys.argv[3]) if len(sys.argv) > 3 else 250
+arguments = sys.argv[1:]
+if "--colorfulness-bar" in arguments:
+    at = arguments.index("--colorfulness-bar")
+    release.VALIDATION_COLORFULNESS_TARGET = float(arguments[at + 1])
+    del arguments[at:at + 2]
+run = Path(arguments[0])
+photo_count = int(arguments[1]) if len(arguments) > 1 else 250
+tiny_count = int(arguments[2]) if len(arguments) > 2 else 250
 config = json.loads((run / "config.json").read_text())
-shipped = inference.default_colorizer()
+shipped = inference.load_colorizer(VERSION_3)
 train_mean = np.asarray(shipped.card["train_ab_mean"])  # the same training pixels (photos + all of Tiny)
 photos = photo_eval.split_photos(config["photos_dir"], config["photo_val_size"], config["photo_test_size"],
                                  config["seed"], config["photo_size"])
@@ -61,11 +70,12 @@ history = read_history(run / "history.csv")
 kept = int(np.argmin(history["val_loss"]))
 record = {"run": str(run), "kept_block": kept + 1, "kept_val_loss": history["val_loss"][kept],
           "blocks_run": len(history["val_loss"]), "validation": {"photos": photo_count, "tiny": tiny_count},
+          "validation_colorfulness_target": release.VALIDATION_COLORFULNESS_TARGET, "reference": str(VERSION_3),
           "calibration": calibration, "scores": scored, "seconds": time.time() - started,
           "git_commit": subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip(),
           "machine": machine_description()}
 release.write_record(run / "validation_probe.json", record)
-figure = photo_eval.photo_figure(photos["val"], {"version 3 (shipped)": lambda rgb: inference.colorize(rgb, shipped),
+figure = photo_eval.photo_figure(photos["val"], {"version 3": lambda rgb: inference.colorize(rgb, shipped),
                                                  f"{run.name}": lambda rgb: inference.colorize(rgb, v4)},
                                  count=12, cell_size=2.6)
 (run / "figures").mkdir(exist_ok=True)
