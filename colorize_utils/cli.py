@@ -154,8 +154,7 @@ def _run_train_colorizer(args) -> int:
     if not ships and not args.no_export:
         from colorize_utils.colorizer import release
 
-        rule = card["photos"]["ship_rule"] if "photos" in card else release.SHIP_RULE
-        print(f"not exported: it does not beat the shipped model ({rule}); its card is "
+        print(f"not exported: it does not beat the shipped model ({release.SHIP_RULE}); its card is "
               f"{Path(cfg.run_dir, shipped_model.RUN_FILES['card'])}")
     elif not args.no_export:
         out = shipped_model.export_pretrained(cfg.run_dir, json_safe(card),

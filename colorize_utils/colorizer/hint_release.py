@@ -28,7 +28,6 @@ import numpy as np
 
 from colorize_utils import config as project_config
 from colorize_utils import metrics
-from colorize_utils.color import uint8_rgb_to_lab_np
 from colorize_utils.files import atomic_path, git_commit, json_safe
 from colorize_utils.runtime import hints as hint_points
 from colorize_utils.runtime import inference

@@ -28,7 +28,7 @@ from colorize_utils import metrics
 from colorize_utils.runtime import inference
 from colorize_utils.colorizer import photo_eval
 from colorize_utils.binning import UniformBins
-from colorize_utils.runtime.encoder_colorizer import BUILDER, INPUT_MULTIPLE, OUTPUT_STRIDE
+from colorize_utils.runtime.encoder_colorizer import OUTPUT_STRIDE
 from colorize_utils.files import atomic_path, json_safe
 from colorize_utils.learning.pipeline import rgb_uint8_to_model_pair
 
@@ -70,7 +70,9 @@ SHIP_RULE = (
     "defaults, it is significantly better than the shipped model (version 3 when written) on PSNR and AuC "
     "(paired bootstrap over photos, 95%) "
     f"with colorfulness at least {SHIP_COLORFULNESS_SHARE} x the truth's, and (2) on the Tiny ImageNet hold-out its "
-    f"PSNR is at least gray's, its AuC above gray's and its colorfulness at least {SMALL_COLORFULNESS_SHARE} x the truth's.")
+    f"PSNR is at least gray's, its AuC above gray's and its colorfulness at least {SMALL_COLORFULNESS_SHARE} x the truth's. "
+    "Added in session 13 for runs trained without photos (no version 4 candidate is one): part (1) is checked on "
+    "the Tiny ImageNet hold-out.")
 SIZE_BUCKETS = (("under 100 px", 0, 100), ("100-159 px", 100, 160), ("160 px and up", 160, math.inf))
 CARD_LIMIT = 4096
 SCORED_METRICS = ("psnr", "auc", "ssim", "colorfulness", "accuracy_10_bins")
@@ -163,6 +165,13 @@ def mean_row(values: dict, mask: np.ndarray | None = None) -> dict:
     return {metric: float(np.mean(array if mask is None else array[mask])) for metric, array in values.items()}
 
 
+def fallback_score(row: dict, gray: dict, truth_colorfulness: float) -> float:
+    """CALIBRATION_RULE's score when no candidate qualifies: (PSNR - gray's) in dB + 100 x (AuC - gray's) - 0.1 x
+    |colorfulness - the truth's| (1 dB of PSNR = 0.01 of AuC = 10 units of colorfulness off the truth)."""
+    return float((row["psnr"] - gray["psnr"]) + 100.0 * (row["auc"] - gray["auc"])
+                 - 0.1 * abs(row["colorfulness"] - truth_colorfulness))
+
+
 def choose(scores: dict) -> dict:
     """CALIBRATION_RULE on grid_scores' result: {'settings', 'qualified', 'candidates' (a row each), 'gray',
     'mean_color', 'truth_colorfulness', 'by_bucket' (the winner, gray and mean color per size bucket)}."""
@@ -181,7 +190,7 @@ def choose(scores: dict) -> dict:
         if small_row is not None:  # the hold-out condition on the small images' own validation bucket
             qualifies = qualifies and (small_row["psnr"] >= small_gray["psnr"] and small_row["auc"] > small_gray["auc"]
                                        and small_row["colorfulness"] >= SMALL_COLORFULNESS_SHARE * small_truth)
-        _, value = photo_eval.rule_score({**row, "truth_colorfulness": truth}, gray)  # version 3's score formula
+        value = fallback_score(row, gray, truth)
         table.append({**candidate, **row, "qualifies": qualifies, "score": value, "index": index,
                       **({"small": small_row} if small_row is not None else {})})
     qualifying = [row for row in table if row["qualifies"]]
@@ -292,14 +301,17 @@ def meets(result: dict, method: str, colorfulness_share: float) -> dict:
             "colorfulness_share": share, "colorfulness_ok": share >= colorfulness_share}
 
 
-def ships(photo_test: dict, holdout: dict, new: str = "v4", previous: str | None = "v3") -> tuple[bool, dict]:
+def ships(photo_test: dict | None, holdout: dict, new: str = "v4", previous: str | None = "v3") -> tuple[bool, dict]:
     """SHIP_RULE on score_split results for the photo test split and the hold-out; (ships, the checks). With
-    no `previous` (nothing shipped yet) only the rule's targets apply."""
-    against = (photo_eval.verdicts(photo_test, new, previous) if previous is not None
+    no `previous` (nothing shipped yet) only the rule's targets apply. A run without photos (`photo_test` None)
+    has part (1) checked on the hold-out instead."""
+    first = holdout if photo_test is None else photo_test
+    against = (photo_eval.verdicts(first, new, previous) if previous is not None
                else {"psnr": "better", "auc": "better"})
-    test_targets = meets(photo_test, new, SHIP_COLORFULNESS_SHARE)
+    test_targets = meets(first, new, SHIP_COLORFULNESS_SHARE)
     holdout_targets = meets(holdout, new, SMALL_COLORFULNESS_SHARE)
-    checks = {"photo_test_vs_previous": against, "photo_test_colorfulness_share": test_targets["colorfulness_share"],
+    checks = {"split_of_part_1": "Tiny hold-out (the run has no photos)" if photo_test is None else "photo test split",
+              "photo_test_vs_previous": against, "photo_test_colorfulness_share": test_targets["colorfulness_share"],
               "holdout": holdout_targets}
     ok = (against == {"psnr": "better", "auc": "better"} and test_targets["colorfulness_ok"]
           and holdout_targets["psnr_at_least_gray"] and holdout_targets["auc_above_gray"]
@@ -307,16 +319,15 @@ def ships(photo_test: dict, holdout: dict, new: str = "v4", previous: str | None
     return bool(ok), checks
 
 
-def card(model, num_classes: int, decoder_width: int, global_units: int, settings: dict, train_ab_mean,
-         git_commit: str, headline: dict, record_path: str) -> dict:
+def card(model, builder: str, builder_args: dict, input_multiple: int, settings: dict, train_ab_mean,
+         git_commit: str, headline: dict, record_path: str, version: int | str = VERSION) -> dict:
     """The shipped card: what loading needs (builder and arguments, classes, input multiple and output stride,
     decoding defaults, ab mean), the version, the commit, the headline test metrics and the record's path.
     ValueError when it exceeds CARD_LIMIT bytes."""
-    entry = {"version": VERSION, "builder": BUILDER,
-             "builder_args": {"num_classes": int(num_classes), "decoder_width": int(decoder_width),
-                              "global_units": int(global_units)},
-             "classes": int(num_classes), "parameters": int(model.count_params()),
-             "input_multiple": INPUT_MULTIPLE, "output_stride": OUTPUT_STRIDE,
+    num_classes = int(builder_args["num_classes"])
+    entry = {"version": version, "builder": builder, "builder_args": dict(builder_args),
+             "classes": num_classes, "parameters": int(model.count_params()),
+             "input_multiple": int(input_multiple), "output_stride": OUTPUT_STRIDE,
              "input": "Lab L (0..100), H and W multiples of input_multiple; output: logits over joint (a, b) bins "
                       "at 1/output_stride resolution",
              "default_decoding": settings, "train_ab_mean": [float(v) for v in train_ab_mean],

@@ -378,126 +378,86 @@ def evaluate_colorizer(model, bins, images: np.ndarray, mean_ab: np.ndarray,
     return evaluation.build_metrics_table(lightness, ab_true, predictions, binnings, interval_metrics=())
 
 
-PRIOR_CORRECTION_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
-
-
-PRIOR_CORRECTION_RULE = ("on the validation split: the most colourful alpha (annealed mean) whose output beats "
-                         "gray's AuC by at least 0.005 and gray's binned accuracy at 10 bins (its better side) by at "
-                         "least 0.01, and stays within 0.3 dB of gray's PSNR; alpha = 1 when none does")
-# The first rule (no margins) picked alpha 0.25, which beat gray on validation by 0.002 AuC and 0.010 accuracy
-# but not on the 2,000-image test split: validation-to-test shifts of that size are normal, hence the margins.
-
-
-def calibrate_prior_correction(model, bins, val_images: np.ndarray, mean_ab: np.ndarray, lam: float,
-                               temperature: float = project_config.DEFAULT_TEMPERATURE, psnr_margin: float = 0.3,
-                               grid=PRIOR_CORRECTION_GRID, sigma: float = 5.0, auc_margin: float = 0.005,
-                               accuracy_margin: float = 0.01) -> tuple[object, list[dict]]:
-    """Choose how much of the rebalancing to undo at decoding time, on the validation split only.
-
-    The rule (PRIOR_CORRECTION_RULE): the most colourful alpha (annealed mean at `temperature`) whose output
-    beats gray's AuC by `auc_margin` and its binned accuracy at 10 bins (gray's better side) by
-    `accuracy_margin`, and stays within `psnr_margin` dB of gray's PSNR; alpha = 1 (the unweighted
-    posterior) when none does. Returns the corrected bins and one row per alpha.
-    """
-    rows = []
-    for alpha in grid:
-        corrected = bins.with_prior_correction(alpha, lam, sigma)
-        table, _ = evaluate_colorizer(model, corrected, val_images, mean_ab, decodings=(("annealed", temperature),))
-        by_id = {row["model"]: row for row in table}
-        gray, model_row = by_id[metrics.GRAY], by_id["colorizer"]
-        qualifies = (model_row["auc"] >= gray["auc"] + auc_margin
-                     and model_row["accuracy_10_bins"] >= gray["accuracy_10_bins"] + accuracy_margin
-                     and model_row["psnr"] >= gray["psnr"] - psnr_margin)
-        rows.append({"alpha": alpha, "auc": model_row["auc"], "gray_auc": gray["auc"],
-                     "accuracy_10_bins": model_row["accuracy_10_bins"], "gray_accuracy_10_bins": gray["accuracy_10_bins"],
-                     "psnr": model_row["psnr"], "gray_psnr": gray["psnr"], "colorfulness": model_row["colorfulness"],
-                     "qualifies": qualifies})
-        print(f"prior correction alpha {alpha}: AuC {model_row['auc']:.4f} (gray {gray['auc']:.4f}), accuracy@10 "
-              f"{model_row['accuracy_10_bins']:.4f} (gray {gray['accuracy_10_bins']:.4f}), PSNR {model_row['psnr']:.2f} "
-              f"(gray {gray['psnr']:.2f}), colorfulness {model_row['colorfulness']:.1f}"
-              + ("  qualifies" if qualifies else ""), flush=True)
-    qualifying = [row for row in rows if row["qualifies"]]
-    chosen = max(qualifying, key=lambda row: row["colorfulness"])["alpha"] if qualifying else 1.0
-    return bins.with_prior_correction(chosen, lam, sigma), rows
-
-
 # ----------------------------------------------------------------------------- after training: calibrate, score, card
 
 
 def evaluate_run(cfg: ColorizerConfig, result, bins, arrays: dict, report: dict, started_commit: str,
                  started: float, log=print) -> tuple[dict, bool]:
-    """Calibrate the kept checkpoint, score it, and assemble its card; returns (card, ships).
+    """One evaluation for every run (colorizer.release): release.calibrate on the validation images (the run's
+    validation photos, when it has them, and Tiny ImageNet's validation images), then the chosen settings and the
+    shipped model through colorize() on the photo test split (when the run has photos) and the Tiny hold-out,
+    release.SHIP_RULE, the record (`record.json` in the run folder) and the small card. The calibrated bins are
+    saved in the run folder; the card is written there by write_card. Returns (card, ships)."""
+    from colorize_utils.colorizer import release
 
-    With photos every default is chosen on the validation photos and the test photos decide shipping
-    (photo_eval); without them the prior correction is chosen on Tiny ImageNet's validation split and the
-    model ships. The calibrated bins are saved in the run folder; the card is written there by write_card.
-    """
-    if cfg.encoder is not None:  # version 4: one calibration grid, the ship rule, a small card (release.py)
-        return evaluate_release(cfg, result, bins, arrays, report, started_commit, started, log)
-    # the mean-color baseline: the mean of every training pixel, through the same per-channel fit as the paper's
+    run_dir = Path(cfg.run_dir)
     train_mean = mean_ab(UniformBins(10).fit(iter_ab(training_pixels(arrays))))
+    photos = (photo_eval.split_photos(cfg.photos_dir, cfg.photo_val_size, cfg.photo_test_size, cfg.seed,
+                                      cfg.photo_size) if cfg.photos_dir is not None else {"val": {}, "test": {}})
+    model_path = run_dir / RUN_FILES["model"]
+    family = model_family(cfg, bins.num_classes)
+    raw = inference.Colorizer(result.model, bins, model_path, card={"input_multiple": family["input_multiple"]})
+    calibration = release.calibrate(raw, release.validation_images(photos["val"], arrays["val"]), train_mean,
+                                    lam=cfg.rebalance_lambda, sigma=cfg.soft_sigma, log=log)
+    settings = calibration["settings"]
+    calibrated = bins.with_prior_correction(settings["prior_correction_alpha"], cfg.rebalance_lambda, cfg.soft_sigma)
+    calibrated.save(run_dir / RUN_FILES["calibrated_bins"])
+    new = inference.Colorizer(result.model, calibrated, model_path,
+                              card={"default_decoding": settings, "input_multiple": family["input_multiple"]})
+    previous = inference.default_colorizer() if inference.DEFAULT_MODEL.is_file() else None
+    colorizers = {"new": new, **({"shipped": previous} if previous is not None else {})}
     holdout = holdout_test_images(cfg, arrays["test"])
-    photo = None
-    if cfg.photos_dir is None:  # Tiny ImageNet only: the prior correction is chosen on its validation split
-        calibrated, calibration = calibrate_prior_correction(result.model, bins, arrays["val"], train_mean,
-                                                             cfg.rebalance_lambda, sigma=cfg.soft_sigma)
-        default_decoding = {"decode": "annealed", "temperature": project_config.DEFAULT_TEMPERATURE,
-                            "prior_correction_alpha": calibrated.prior_correction["alpha"]}
-        prior_correction = {"rule": PRIOR_CORRECTION_RULE, "split": "validation", "candidates": calibration,
-                            "chosen_alpha": default_decoding["prior_correction_alpha"]}
-    else:  # with photos: every default is chosen on the validation photos, and the test photos decide shipping
-        previous = inference.default_colorizer() if inference.DEFAULT_MODEL.is_file() else None
-        photos = photo_eval.split_photos(cfg.photos_dir, cfg.photo_val_size, cfg.photo_test_size, cfg.seed,
-                                         cfg.photo_size)
-        photo = photo_eval.evaluate_photo_run(result.model, bins, Path(cfg.run_dir) / RUN_FILES["model"], photos,
-                                              holdout, train_mean, cfg.rebalance_lambda, cfg.soft_sigma, previous, log)
-        calibrated, default_decoding = photo.pop("bins"), photo["calibration"]["settings"]
-        for path in photo_eval.save_run_figures(cfg.run_dir, photo.pop("colorizer"), previous, photos["val"]):
-            log(f"figure: {path}")
-        prior_correction = {"rule": photo_eval.CALIBRATION_RULE,
-                            "split": f"{photo['calibration']['photos']} validation photos (every source's share)",
-                            "candidates": photo["calibration"]["candidates"],
-                            "chosen_alpha": default_decoding["prior_correction_alpha"]}
-        for name in ("photo_test", "holdout"):
-            log(f"{name} ({photo[name]['images']} images, through colorize() with each model's defaults):")
-            log(markdown_table(photo[name]["means"]))
-        log(("ships: " if photo["ships"] else "does not ship: ") + photo["ship_rule"])
-    calibrated.save(Path(cfg.run_dir) / RUN_FILES["calibrated_bins"])
-    temperature = default_decoding["temperature"]
-    rows, _ = evaluate_colorizer(result.model, calibrated, arrays["test"], train_mean,
-                                 decodings=(("annealed", temperature), ("mean", 1.0), ("argmax", 1.0)))
-    uncorrected, _ = evaluate_colorizer(result.model, bins, arrays["test"], train_mean,
-                                        decodings=(("annealed", temperature),))
-    rows.append({**uncorrected[-1], "model": f"colorizer_annealed_T{temperature:g}_without_prior_correction"})
-    log(markdown_table(rows))
-    holdout_rows, _ = evaluate_colorizer(result.model, calibrated, holdout, train_mean,
-                                         decodings=(("annealed", temperature),))
-    log(f"hold-out: the other {len(holdout)} labelled val/ images")
-    log(markdown_table(holdout_rows))
-    card = {
-        "model": "colorize_utils.runtime.networks.build_colorizer", "width": cfg.width,
-        "parameters": int(result.model.count_params()),
-        "input": "Lab L (any size, a multiple of 8; colorize() resizes to a working size), output: logits over "
-                 "joint (a, b) bins at 1/4 resolution",
-        "bins": {"kind": bins.kind, "classes": bins.num_classes, "step": bins.step,
-                 "fitted_on_pixels": int(bins.counts.sum())},
-        "loss": f"soft-encoded (5 nearest, sigma 5) cross-entropy, rebalanced with lambda {cfg.rebalance_lambda}",
-        "default_decoding": default_decoding,
-        "prior_correction": prior_correction,
-        "train_ab_mean": [float(v) for v in train_mean],
+    photo_test = release.score_split(photos["test"], colorizers, train_mean, log) if photos["test"] else None
+    holdout_result = release.score_split(photo_eval.as_photos(holdout, "tiny_holdout_"), colorizers, train_mean, log)
+    for name, scored in (("photo test split", photo_test), ("Tiny hold-out", holdout_result)):
+        if scored is not None:
+            log(f"{name} ({scored['images']} images, through colorize() with each model's defaults):")
+            log(markdown_table(scored["means"]))
+    ships, checks = release.ships(photo_test, holdout_result, "new", "shipped" if previous is not None else None)
+    log(("ships: " if ships else "does not ship: ") + release.SHIP_RULE)
+    record_path = run_dir / "record.json"
+    provenance = {"git_commit": started_commit, "machine": reporting.machine_description(),
+                  "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                  "wall_seconds_this_call": time.perf_counter() - started}
+    release.write_record(record_path, {
+        "version": family["version"], "split": split_summary(photos, cfg) if cfg.photos_dir is not None else None,
         "training": training_summary(cfg, result),
         "data": {k: report.get(k) for k in ("source", "root", "sizes", "skipped_corrupt", "skipped_gray", "notes")},
-        "test_metrics": {"split": f"Tiny ImageNet val/ folder, {len(arrays['test'])} images at 64x64", "rows": rows},
-        "holdout_metrics": {"split": f"the other {len(holdout)} images of Tiny ImageNet's val/ folder (never used "
-                                     "for training, calibration or the test split)", "rows": holdout_rows},
-        "machine": reporting.machine_description(), "git_commit": started_commit,
-        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "wall_seconds_this_call": time.perf_counter() - started,
-    }
-    if photo is not None:
-        card["photos"] = {"split": report.get("photos"), **{k: photo[k] for k in ("photo_test", "holdout", "ships",
-                                                                                 "ship_rule")}}
-    return card, bool(photo["ships"]) if photo is not None else True
+        "bins": {"kind": bins.kind, "classes": bins.num_classes, "step": bins.step,
+                 "fitted_on_pixels": int(bins.counts.sum())},
+        "calibration": calibration, "photo_test": photo_test, "holdout": {**holdout_result, "images": len(holdout)},
+        "previous": (previous.card.get("version", 3) if previous is not None else None),
+        "ship_rule": release.SHIP_RULE, "ship_checks": checks, "ships": ships, **provenance})
+    headline = {}
+    for name, scored in (("photo_test", photo_test), ("tiny_holdout", holdout_result)):
+        if scored is None:
+            continue
+        rows = {row["model"]: row for row in scored["means"]}
+        headline[name] = {"images": scored["images"], **{k: round(rows["new"][k], 4) for k in (
+            "psnr", "auc", "colorfulness", "truth_colorfulness")},
+            "gray_psnr": round(rows[metrics.GRAY]["psnr"], 4), "gray_auc": round(rows[metrics.GRAY]["auc"], 4)}
+    try:
+        relative = str(record_path.resolve().relative_to(project_config.PROJECT_ROOT))
+    except ValueError:
+        relative = str(record_path)
+    card = release.card(result.model, family["builder"], family["builder_args"], family["input_multiple"], settings,
+                        train_mean, started_commit, headline, relative, version=family["version"])
+    return card, ships
+
+
+def model_family(cfg: ColorizerConfig, num_classes: int) -> dict:
+    """What a run's card says of its network (build_run_model's two designs): the builder and its arguments, the
+    input multiple and the version (4 with the ImageNet encoder, 3 for version 3's design)."""
+    if cfg.encoder is not None:
+        hints = ({"hint_scales": list(encoder_colorizer.HINT_SCALES), "hint_propagation": bool(cfg.hint_propagation)}
+                 if cfg.hint_input else {})
+        return {"builder": encoder_colorizer.BUILDER, "version": 4, "input_multiple": encoder_colorizer.INPUT_MULTIPLE,
+                "builder_args": {"num_classes": int(num_classes), "decoder_width": int(cfg.decoder_width),
+                                 "global_units": encoder_colorizer.GLOBAL_UNITS, **hints}}
+    return {"builder": "colorize_utils.runtime.networks.build_colorizer", "version": 3,
+            "input_multiple": inference.DEFAULT_INPUT_MULTIPLE,
+            "builder_args": {"num_classes": int(num_classes), "width": int(cfg.width),
+                             "global_context": bool(cfg.global_context)}}
 
 
 def training_summary(cfg: ColorizerConfig, result) -> dict:
@@ -520,64 +480,6 @@ def split_summary(photos: dict, cfg: ColorizerConfig) -> dict:
     digest = hashlib.sha256(json.dumps({name: sorted(photos[name]) for name in ("val", "test")}).encode())
     return {"photos_dir": str(cfg.photos_dir), "seed": cfg.seed, "val": len(photos["val"]),
             "test": len(photos["test"]), "sha256_of_file_lists": digest.hexdigest()}
-
-
-def evaluate_release(cfg: ColorizerConfig, result, bins, arrays: dict, report: dict, started_commit: str,
-                     started: float, log=print) -> tuple[dict, bool]:
-    """Version 4's evaluation: release.calibrate on the validation photos and Tiny validation images, then the
-    chosen settings and the shipped model through colorize() on the photo test split and the Tiny hold-out,
-    release.SHIP_RULE, the record (RELEASE_RECORD in the run folder) and the small card. Returns (card, ships)."""
-    from colorize_utils.colorizer import release
-
-    run_dir = Path(cfg.run_dir)
-    train_mean = mean_ab(UniformBins(10).fit(iter_ab(training_pixels(arrays))))
-    photos = photo_eval.split_photos(cfg.photos_dir, cfg.photo_val_size, cfg.photo_test_size, cfg.seed,
-                                     cfg.photo_size)
-    model_path = run_dir / RUN_FILES["model"]
-    raw = inference.Colorizer(result.model, bins, model_path)
-    calibration = release.calibrate(raw, release.validation_images(photos["val"], arrays["val"]), train_mean,
-                                    lam=cfg.rebalance_lambda, sigma=cfg.soft_sigma, log=log)
-    settings = calibration["settings"]
-    calibrated = bins.with_prior_correction(settings["prior_correction_alpha"], cfg.rebalance_lambda, cfg.soft_sigma)
-    calibrated.save(run_dir / RUN_FILES["calibrated_bins"])
-    new = inference.Colorizer(result.model, calibrated, model_path,
-                              card={"default_decoding": settings, "input_multiple": encoder_colorizer.INPUT_MULTIPLE})
-    previous = inference.default_colorizer() if inference.DEFAULT_MODEL.is_file() else None
-    colorizers = {"new": new, **({"shipped": previous} if previous is not None else {})}
-    holdout = holdout_test_images(cfg, arrays["test"])
-    photo_test = release.score_split(photos["test"], colorizers, train_mean, log)
-    holdout_result = release.score_split(photo_eval.as_photos(holdout, "tiny_holdout_"), colorizers, train_mean, log)
-    for name, scored in (("photo test split", photo_test), ("Tiny hold-out", holdout_result)):
-        log(f"{name} ({scored['images']} images, through colorize() with each model's defaults):")
-        log(markdown_table(scored["means"]))
-    ships, checks = release.ships(photo_test, holdout_result, "new", "shipped" if previous is not None else None)
-    log(("ships: " if ships else "does not ship: ") + release.SHIP_RULE)
-    record_path = run_dir / "record.json"
-    provenance = {"git_commit": started_commit, "machine": reporting.machine_description(),
-                  "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                  "wall_seconds_this_call": time.perf_counter() - started}
-    release.write_record(record_path, {
-        "version": release.VERSION, "split": split_summary(photos, cfg), "training": training_summary(cfg, result),
-        "data": {k: report.get(k) for k in ("source", "root", "sizes", "skipped_corrupt", "skipped_gray", "notes")},
-        "bins": {"kind": bins.kind, "classes": bins.num_classes, "step": bins.step,
-                 "fitted_on_pixels": int(bins.counts.sum())},
-        "calibration": calibration, "photo_test": photo_test, "holdout": {**holdout_result, "images": len(holdout)},
-        "previous": (previous.card.get("version", 3) if previous is not None else None),
-        "ship_rule": release.SHIP_RULE, "ship_checks": checks, "ships": ships, **provenance})
-    headline = {}
-    for name, scored in (("photo_test", photo_test), ("tiny_holdout", holdout_result)):
-        rows = {row["model"]: row for row in scored["means"]}
-        headline[name] = {"images": scored["images"], **{k: round(rows["new"][k], 4) for k in (
-            "psnr", "auc", "colorfulness", "truth_colorfulness")},
-            "gray_psnr": round(rows[metrics.GRAY]["psnr"], 4), "gray_auc": round(rows[metrics.GRAY]["auc"], 4)}
-    try:
-        relative = str(record_path.resolve().relative_to(project_config.PROJECT_ROOT))
-    except ValueError:
-        relative = str(record_path)
-    card = release.card(result.model, bins.num_classes, cfg.decoder_width, encoder_colorizer.GLOBAL_UNITS, settings,
-                        train_mean,
-                        started_commit, headline, relative)
-    return card, ships
 
 
 def earlier_training(init_from: str | os.PathLike) -> dict:

@@ -135,7 +135,7 @@ class ColorizeSettings:
     # 64 px image shrunk from a photo is smaller than what the model learnt from (docs/colorizer.md).
     small_image_scale: float = 1.0
     # Average the logits over the image and its mirror image (test-time augmentation): calibrated on the
-    # validation photos like the other settings (photo_eval.calibrate's stage 4).
+    # validation images like the other settings (colorizer.release's grid).
     mirror_average: bool = False
 
     def check(self) -> None:

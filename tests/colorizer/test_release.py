@@ -134,17 +134,27 @@ def test_the_ship_rule_needs_every_condition():
     assert not release.ships(dull, good_holdout, "new", "old")[0]  # 23 < 0.7 x 34
     below_gray = comparison({}, {"psnr": 22.9, "auc": 0.89, "colorfulness": 22, "truth_colorfulness": 36}, gray)
     assert not release.ships(good_test, below_gray, "new", "old")[0]
+    # a run without photos: part (1) is judged on the hold-out, whose verdicts against the old model decide
+    holdout_beats_old = comparison({"psnr": "better", "auc": "better"}, {"psnr": 23.4, "auc": 0.89, "colorfulness": 26,
+                                                                         "truth_colorfulness": 36}, gray)
+    assert release.ships(None, holdout_beats_old, "new", "old")[0]
+    ships, checks = release.ships(None, good_holdout, "new", "old")  # no verdicts on the hold-out: not better
+    assert not ships and checks["split_of_part_1"].startswith("Tiny hold-out")
 
 
 def test_the_card_holds_what_loading_needs_in_4_kb(v4_colorizer):
     settings = {"decode": "annealed", "temperature": 0.38, "working_size": 224, "prior_correction_alpha": 0.75,
                 "small_image_scale": 1.5, "guided_filter": None, "mirror_average": True}
-    card = release.card(v4_colorizer.model, v4_colorizer.binning.num_classes, 2, 4, settings, (1.0, 5.0),
-                        "abc", {"photo_test": {"psnr": 24.0}}, "results/colorizer/v4/record.json")
+    from colorize_utils.runtime import encoder_colorizer
+
+    args = {"num_classes": v4_colorizer.binning.num_classes, "decoder_width": 2, "global_units": 4}
+    card = release.card(v4_colorizer.model, encoder_colorizer.BUILDER, args, encoder_colorizer.INPUT_MULTIPLE,
+                        settings, (1.0, 5.0), "abc", {"photo_test": {"psnr": 24.0}}, "results/colorizer/v4/record.json")
     assert len(json.dumps(card, indent=1).encode()) <= release.CARD_LIMIT
     assert card["input_multiple"] == 32 and card["builder_args"]["num_classes"] == v4_colorizer.binning.num_classes
     with pytest.raises(ValueError, match="above the limit"):
-        release.card(v4_colorizer.model, 3, 2, 4, settings, (1.0, 5.0), "abc", {"rows": ["x" * 100] * 50}, "r")
+        release.card(v4_colorizer.model, encoder_colorizer.BUILDER, args, 32, settings, (1.0, 5.0), "abc",
+                     {"rows": ["x" * 100] * 50}, "r")
 
 
 def test_size_buckets():

@@ -171,19 +171,50 @@ def test_class_loss_and_its_gradient_match_the_dense_target_formula(case):
     np.testing.assert_allclose(gradient, expected_gradient, atol=1e-6)
 
 
-def test_train_colorizer_records_the_precision_it_resolved_and_exports_float32(tmp_path, shared_data, monkeypatch):
+# A small calibration grid keeps the end-to-end runs short; the rule, the scoring and the ship rule are the real ones.
+SMALL_GRID = {"working_size": (64, 96), "small_image_scale": (1.0,), "alpha": (0.5, 0.75), "temperature": (0.38,),
+              "mirror_average": (False, True)}
+
+
+def small_evaluation(monkeypatch, holdout_images: int = 20) -> None:
+    """release's grid shrunk to SMALL_GRID and the Tiny hold-out to its first `holdout_images` images."""
+    from colorize_utils.colorizer import release, shipped_model
+
+    monkeypatch.setattr(release, "GRID", SMALL_GRID)
+    real_holdout = shipped_model.holdout_test_images
+    monkeypatch.setattr(shipped_model, "holdout_test_images",
+                        lambda cfg, test: real_holdout(cfg, test)[:holdout_images])
+
+
+def test_a_run_without_photos_is_calibrated_and_judged_like_version_4_and_exports_float32(tmp_path, shared_data,
+                                                                                            monkeypatch):
+    """One calibration for every run (session 13): version 3's design trained on Tiny ImageNet alone goes through
+    release.calibrate on Tiny validation images, the ship rule (part 1 on the hold-out) and the small card."""
     from colorize_utils.cli import main
+    from colorize_utils.colorizer import release, shipped_model
 
     monkeypatch.setenv("COLORIZE_DATA_DIR", str(shared_data))
+    small_evaluation(monkeypatch)
     run_dir, out = tmp_path / "run", tmp_path / "export"
     assert main(["train-colorizer", "--run-dir", str(run_dir), "--out", str(out), "--train-size", "60",
                  "--val-size", "16", "--test-size", "16", "--steps", "2", "--steps-per-epoch", "2",
                  "--batch-size", "8", "--width", "2", "--precision", "auto"]) == 0
     expected = "mixed_bfloat16" if training.fast_bfloat16() else "float32"
-    card = json.loads((out / "colorizer.card.json").read_text())
-    assert card["training"]["precision"] == expected
+    record = json.loads((run_dir / "record.json").read_text())
+    assert record["training"]["precision"] == expected
     assert json.loads((run_dir / "config.json").read_text())["precision"] == expected
-    exported = networks.load_model(out / "colorizer.keras")
+    card = json.loads((run_dir / "card.json").read_text())
+    assert card["builder"] == "colorize_utils.runtime.networks.build_colorizer" and card["version"] == 3
+    assert card["builder_args"]["width"] == 2 and card["input_multiple"] == 8
+    assert len(json.dumps(card, indent=1).encode()) <= release.CARD_LIMIT
+    # the calibration scored every candidate of the grid on the 16 Tiny validation images
+    assert len(record["calibration"]["candidates"]) == len(release.candidates(SMALL_GRID))
+    assert set(card["default_decoding"]) >= {"working_size", "prior_correction_alpha", "mirror_average"}
+    assert record["photo_test"] is None and record["ship_checks"]["split_of_part_1"].startswith("Tiny hold-out")
+    assert "tiny_holdout" in card["test_metrics"] and "photo_test" not in card["test_metrics"]
+    # two steps of a width-2 model do not beat the shipped colorizer on the hold-out: nothing is exported
+    assert record["ships"] is False and not out.exists()
+    exported = networks.load_model(shipped_model.export_pretrained(run_dir, card, out) / "colorizer.keras")
     assert {layer.compute_dtype for layer in exported.layers if layer.weights} == {"float32"}
     assert keras.config.dtype_policy().name == "float32"
     # a bad precision is refused before any work
@@ -350,11 +381,11 @@ def test_prior_correction_undoes_rebalancing_at_decoding_and_survives_saving(tmp
         bins.with_prior_correction(1.5)
 
 
-def test_train_colorizer_with_photos_calibrates_on_validation_photos_and_ships_only_a_winner(tmp_path, shared_data,
+def test_train_colorizer_with_photos_calibrates_on_validation_images_and_ships_only_a_winner(tmp_path, shared_data,
                                                                                             monkeypatch):
     import shutil
 
-    from colorize_utils.colorizer import photo_eval
+    from colorize_utils.colorizer import photo_eval, release
     from colorize_utils.cli import main
 
     photos = tmp_path / "photos"
@@ -362,42 +393,40 @@ def test_train_colorizer_with_photos_calibrates_on_validation_photos_and_ships_o
         (photos / source).mkdir(parents=True)
         for path in sorted((shared_data / "photos" / source).iterdir())[:60]:
             shutil.copy(path, photos / source / path.name)
-    # a small grid keeps the test short; the rule and the stages are the real ones
-    monkeypatch.setattr(photo_eval, "WORKING_SIZES", (64, 96))
-    monkeypatch.setattr(photo_eval, "DECODING_GRID", {"alpha": (0.75, 1.0), "temperature": (0.38,)})
-    monkeypatch.setattr(photo_eval, "UPSAMPLING_GRID", (None, (1.0, 1e-3)))
-    from colorize_utils.colorizer import shipped_model
-
-    real_holdout = shipped_model.holdout_test_images
-    monkeypatch.setattr(shipped_model, "holdout_test_images", lambda cfg, test: real_holdout(cfg, test)[:20])
+    small_evaluation(monkeypatch)
+    calibrated_on = []
+    real_calibrate = release.calibrate
+    monkeypatch.setattr(release, "calibrate", lambda colorizer, images, *args, **kwargs: (
+        calibrated_on.append(sorted(images)), real_calibrate(colorizer, images, *args, **kwargs))[1])
     monkeypatch.setenv("COLORIZE_DATA_DIR", str(shared_data))
     run_dir, out = tmp_path / "run", tmp_path / "export"
     assert main(["train-colorizer", "--run-dir", str(run_dir), "--out", str(out), "--train-size", "60",
                  "--val-size", "16", "--test-size", "16", "--steps", "2", "--steps-per-epoch", "2",
                  "--batch-size", "8", "--width", "2", "--photos", str(photos), "--photo-val-size", "10",
                  "--photo-test-size", "10", "--photo-batch-size", "4"]) == 0
+    # once, on the 10 validation photos and the 16 Tiny validation images pooled
+    assert len(calibrated_on) == 1 and len(calibrated_on[0]) == 26
+    assert sum(name.startswith("tiny_val_") for name in calibrated_on[0]) == 16
     card = json.loads((run_dir / "card.json").read_text())
+    record = json.loads((run_dir / "record.json").read_text())
     settings = card["default_decoding"]
-    assert settings["working_size"] in (64, 96) and settings["prior_correction_alpha"] in (0.75, 1.0)
-    stages = [row["stage"] for row in card["prior_correction"]["candidates"]]
-    assert stages == [1, 1, 2, 2, 3, 3, 4, 4]  # stage 4: the mirror average off and on
+    assert settings["working_size"] in (64, 96) and settings["prior_correction_alpha"] in (0.5, 0.75)
     assert isinstance(settings["mirror_average"], bool)
-    # one calibration serves every image size: no small-image settings, record or weights (session 12)
-    assert "small_images" not in settings and "small_images" not in card["prior_correction"]
-    assert not list(run_dir.glob("colorizer.small*"))
-    test = card["photos"]["photo_test"]
-    assert test["images"] == 10 and {row["model"] for row in test["means"]} >= {"gray", "mean_color", "colorizer",
-                                                                                "previous"}
-    against_previous = photo_eval.verdicts(test, "colorizer", "previous")
-    assert set(against_previous) == {"psnr", "auc"}
+    # one calibration serves every image size: no small-image settings or weights (session 12)
+    assert "small_images" not in settings and not list(run_dir.glob("colorizer.small*"))
+    test = record["photo_test"]
+    assert test["images"] == 10 and {row["model"] for row in test["means"]} >= {"gray", "mean_color", "new",
+                                                                                "shipped"}
+    assert set(photo_eval.verdicts(test, "new", "shipped")) == {"psnr", "auc"}
+    assert record["split"]["val"] == 10 and len(record["split"]["sha256_of_file_lists"]) == 64
     # two steps of a width-2 model do not beat the shipped colorizer: nothing is exported
-    assert card["photos"]["ships"] is False and not out.exists()
+    assert record["ships"] is False and not out.exists()
 
 
 def test_sigkill_of_the_shipped_model_command_resumes(tmp_path, shared_data):
     run_dir = tmp_path / "run"
     arguments = ["--run-dir", str(run_dir), "--train-size", "60", "--val-size", "16", "--test-size", "16",
-                 "--steps", "6", "--steps-per-epoch", "2", "--batch-size", "8", "--width", "2", "--no-export"]
+                 "--steps", "6", "--steps-per-epoch", "2", "--batch-size", "8", "--width", "2", "--train-only"]
     script = textwrap.dedent(f"""
         import os, sys
         os.environ["COLORIZE_DATA_DIR"] = {str(shared_data)!r}
@@ -421,7 +450,7 @@ def test_sigkill_of_the_shipped_model_command_resumes(tmp_path, shared_data):
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "epoch 1/3" not in completed.stdout and "epoch 3/3" in completed.stdout
     history = reporting_history(run_dir)
-    assert len(history["loss"]) == 3 and (run_dir / "card.json").exists()
+    assert len(history["loss"]) == 3 and shipped_model.run_state(run_dir) == "finished"
     # a finished run is never thrown away or trained again unasked, nor "resumed"
     for extra, message in (([], "holds a finished run"), (["--resume"], "holds no unfinished run")):
         refused = subprocess.run([sys.executable, "-c", script, *extra], capture_output=True, text=True, timeout=900)
