@@ -57,6 +57,9 @@ class Colorizer:
     card: dict = field(default_factory=dict)
     # The same model with other prior corrections (with_prior_correction), made once each.
     variants: dict = field(default_factory=dict, repr=False, compare=False)
+    # A hint colorizer whose card's gate edits the automatic result (`hint_blend.gate.base` "automatic"): that
+    # automatic colorizer (None: the shipped one, default_colorizer()).
+    automatic: "Colorizer | None" = field(default=None, repr=False, compare=False)
 
     @property
     def fully_convolutional(self) -> bool:
@@ -114,7 +117,7 @@ class Colorizer:
         key = (float(alpha), float(lam), float(sigma))
         if key not in self.variants:
             self.variants[key] = Colorizer(self.model, self.binning.with_prior_correction(*key), self.path,
-                                           self.card)
+                                           self.card, automatic=self.automatic)
         return self.variants[key]
 
 
@@ -505,17 +508,42 @@ def colorize(image, model=None, decode: str | None = None, temperature: float | 
     working size). `mirror_average`: average the model's logits over the image and its mirror image.
     `hints`: color hints, [(x, y, color), ...] with x, y in the image's pixels and color an RGB triple (0..255)
     or "#rrggbb" (runtime.hints); they need a hint model (model None: the shipped one). An empty list colorizes
-    automatically with the hint model.
+    automatically: with the automatic model when the hint model's gate edits its result (the shipped one's
+    does, so a hint changes only what it reaches), else with the hint model.
     Every setting left at None is the model card's calibrated default (Colorizer.settings).
     """
     rgb, colorizer, settings, lightness, small, planes, checked = prepare(
         image, model, decode, temperature, working_size, guided_filter, small_image_scale, mirror_average, hints)
+    blend = colorizer.card.get("hint_blend") if checked is not None else None
+    base = gate_base(colorizer) if blend else None
+    automatic = None
+    if base is not None:  # the hints edit the automatic model's result: no hint leaves it as it is
+        automatic = automatic_working_ab(base, lightness, settings)
+        if not checked:
+            return recombine(lightness, automatic, settings.guided_filter)
     small_ab = cached_working_ab(colorizer, small, settings, planes)
-    blend = colorizer.card.get("hint_blend") if checked else None
-    if blend:
-        automatic = cached_working_ab(colorizer, small, settings, None) if blend.get("gate") else None
-        return blend_with_propagation(lightness, small_ab, settings.guided_filter, checked, blend, automatic)
-    return recombine(lightness, small_ab, settings.guided_filter)
+    if not (blend and checked):
+        return recombine(lightness, small_ab, settings.guided_filter)
+    if automatic is None and blend.get("gate"):
+        automatic = cached_working_ab(colorizer, small, settings, None)  # the hint model without hints
+    return blend_with_propagation(lightness, small_ab, settings.guided_filter, checked, blend, automatic)
+
+
+def gate_base(colorizer: Colorizer) -> Colorizer | None:
+    """The automatic colorizer a hint colorizer's gate edits (its card's `hint_blend.gate.base` is "automatic":
+    colorizer.automatic, else the shipped model), or None (the gate edits the hint model's own no-hint result)."""
+    gate = (colorizer.card.get("hint_blend") or {}).get("gate") or {}
+    if gate.get("base") != "automatic":
+        return None
+    return colorizer.automatic if colorizer.automatic is not None else default_colorizer()
+
+
+def automatic_working_ab(base: Colorizer, lightness: np.ndarray, settings: "ColorizeSettings") -> np.ndarray:
+    """`base`'s ab for a full-resolution L at the call's settings (its own prior correction and input multiple),
+    from the prediction cache: what colorize(image, base) gives before upsampling."""
+    base = base.with_prior_correction(settings.prior_correction_alpha)
+    small = working_lightness(base, lightness, settings.working_size, settings.small_image_scale)
+    return cached_working_ab(base, small, settings, None)
 
 
 # the model's last few raw outputs, by the model, the mirror average and the input's bytes, least recently used first
@@ -574,8 +602,9 @@ def blend_with_propagation(lightness: np.ndarray, small_ab: np.ndarray, guided_f
     """A hint colorizer's result with its card's `hint_blend` (chosen on validation photos by
     colorizer.hint_release): ab = the network's ab + `weight` x (the same hints spread edge-aware over L without
     a network, runtime.hints.propagate_ab, - the network's ab); the two err in different places.
-    With a `gate` ({"radius_share", "eps"}), a click stays local: the network's ab departs from its automatic
-    result (`automatic_small_ab`, the same model without hints) only where the hints reach edge-aware
+    With a `gate` ({"radius_share", "eps"}), a click stays local: the network's ab departs from the automatic
+    result (`automatic_small_ab`: the automatic model's with the gate's `base` "automatic", else the same model
+    without hints) only where the hints reach edge-aware
     (runtime.hints.hint_reach), and the spread hints count only where they reach too, so one click on one object
     no longer tints the whole photo (colorizer.hint_clicks measures this)."""
     height, width = lightness.shape

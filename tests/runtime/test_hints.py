@@ -340,3 +340,31 @@ def test_the_shipped_hint_colorizer_keeps_one_click_near_its_place():
     assert change[10:23, 10:23].mean() > 15  # the click's place follows it
     assert change[96:, 96:].mean() < 3  # the far corner, beyond its reach, does not
     assert inference.resolve_hint_colorizer().card["hint_blend"]["gate"]
+
+
+def constant_ab_colorizer(a: float, b: float) -> inference.Colorizer:
+    """An automatic colorizer that paints every pixel (a, b), whatever the photo."""
+    lightness = keras.Input((None, None, 1))
+    output = layers.Lambda(lambda t: ops.concatenate([ops.zeros_like(t) + a, ops.zeros_like(t) + b], axis=-1))(
+        lightness)
+    return inference.Colorizer(keras.Model(lightness, output), None, None, {})
+
+
+def test_a_gate_based_on_the_automatic_model_edits_its_result_and_leaves_the_rest_as_it_was():
+    automatic = constant_ab_colorizer(25.0, 30.0)  # orange everywhere: unlike the oracle's own gray
+    oracle = oracle_hint_colorizer()
+    blend = {"weight": 0.5, "radius_share": 0.25, "eps": 0.01,
+             "gate": {"radius_share": 0.25, "eps": 0.01, "base": "automatic"}}
+    gated = inference.Colorizer(oracle.model, oracle.binning, None, {**oracle.card, "hint_blend": blend},
+                                automatic=automatic)
+    image = photo(96, 128)
+    untouched = inference.colorize(image, automatic)
+    np.testing.assert_array_equal(inference.colorize(image, gated, hints=[]), untouched)  # no hint: the automatic
+    result = inference.colorize(image, gated, hints=[(110, 15, "#28aa28")])
+    assert_coloured_like(cell_colour(result, 110, 15), GREEN)  # the click's place takes its color
+    np.testing.assert_allclose(cell_colour(result, 10, 85), cell_colour(untouched, 10, 85), atol=1.0)  # far: as it was
+    assert np.linalg.norm(cell_colour(untouched, 10, 85)) > 30
+    # the same gate without the base edits the hint model's own (gray) result instead
+    own = inference.Colorizer(oracle.model, oracle.binning, None, {**oracle.card, "hint_blend": {
+        **blend, "gate": {"radius_share": 0.25, "eps": 0.01}}})
+    assert np.linalg.norm(cell_colour(inference.colorize(image, own, hints=[(110, 15, "#28aa28")]), 10, 85)) < 8
