@@ -92,6 +92,11 @@ def main(argv: list[str] | None = None) -> int:
                 news = page.get_by_role("button", name="No")  # JupyterLab's "get notified about news?" toast
                 if news.count():
                     news.first.click()
+                dialog = page.locator(".jp-Dialog")
+                if dialog.count():  # e.g. a fresh JupyterLab asking which kernel: its default button accepts
+                    print("a JupyterLab dialog: " + dialog.first.inner_text().replace("\n", " | ")[:300])
+                    dialog.locator(".jp-mod-accept").first.click()
+                    dialog.first.wait_for(state="detached", timeout=30_000)
                 page.locator(".jp-Notebook .jp-Cell").first.click()
                 page.keyboard.press("Shift+Enter")
                 pictures = page.locator(".widget-image")
