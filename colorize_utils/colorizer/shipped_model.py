@@ -447,11 +447,13 @@ def evaluate_run(cfg: ColorizerConfig, result, bins, arrays: dict, report: dict,
 
 def model_family(cfg: ColorizerConfig, num_classes: int) -> dict:
     """What a run's card says of its network (build_run_model's two designs): the builder and its arguments, the
-    input multiple and the version (4 with the ImageNet encoder, 3 for version 3's design)."""
+    input multiple and the version (release.VERSION with the ImageNet encoder, 3 for version 3's design)."""
+    from colorize_utils.colorizer import release
+
     if cfg.encoder is not None:
         hints = ({"hint_scales": list(encoder_colorizer.HINT_SCALES), "hint_propagation": bool(cfg.hint_propagation)}
                  if cfg.hint_input else {})
-        return {"builder": encoder_colorizer.BUILDER, "version": 4, "input_multiple": encoder_colorizer.INPUT_MULTIPLE,
+        return {"builder": encoder_colorizer.BUILDER, "version": release.VERSION, "input_multiple": encoder_colorizer.INPUT_MULTIPLE,
                 "builder_args": {"num_classes": int(num_classes), "decoder_width": int(cfg.decoder_width),
                                  "global_units": encoder_colorizer.GLOBAL_UNITS, **hints}}
     return {"builder": "colorize_utils.runtime.networks.build_colorizer", "version": 3,
