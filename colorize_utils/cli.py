@@ -49,6 +49,11 @@ def _train_colorizer_parser(sub) -> None:
                  "steps_per_epoch", "seed", "lr_patience", "photo_val_size", "photo_test_size", "photo_size",
                  "photo_crop", "photo_min_crop", "photo_batch_size", "photo_val_image_size"):
         parser.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(defaults, name))
+    parser.add_argument("--tiny-crop", type=int, default=defaults.tiny_crop,
+                        help="train Tiny ImageNet on random squares of --tiny-min-crop..64 px resized to this side "
+                             "(as photos are; e.g. 128, the scale colorize() enlarges small images to); default: "
+                             "--crop-size crops at their own size")
+    parser.add_argument("--tiny-min-crop", type=int, default=defaults.tiny_min_crop)
     parser.add_argument("--batch-pattern", default=defaults.batch_pattern,
                         help="which stream each step's batch comes from, in turn: p = photos, t = Tiny ImageNet "
                              f"(default {defaults.batch_pattern})")

@@ -204,6 +204,12 @@ class ColorizerConfig:
     test_size: int = 2_000
     image_size: int = 64
     crop_size: int = 56
+    # None: Tiny ImageNet is trained at its own 64 px (random crop_size crops). A side: random squares of
+    # tiny_min_crop..64 px resized to tiny_crop, as photos are. colorize() enlarges images below its working
+    # size (the card's small_image_scale, 2 x for version 4), so a model trained on 64 px Tiny images meets
+    # them only enlarged; and ImageNet's objects then reach the decoder at the scale photos do.
+    tiny_crop: int | None = None
+    tiny_min_crop: int = 48
     width: int = 16
     batch_size: int = 128
     steps: int = 8_000
@@ -269,6 +275,8 @@ class ColorizerConfig:
         if self.encoder is not None:
             sizes = {"crop_size": self.crop_size, "photo_crop": self.photo_crop,
                      "photo_val_image_size": self.photo_val_image_size}
+            if self.tiny_crop is not None:
+                sizes["tiny_crop"] = self.tiny_crop
             if self.photos_dir is None:
                 raise ValueError("an encoder run is calibrated and scored on photos: give --photos DIR (a folder of "
                                  "color photos, one sub-folder per source).")
@@ -288,6 +296,10 @@ class ColorizerConfig:
         if self.crop_size % 8 or self.crop_size > self.image_size:
             raise ValueError(f"crop_size must be a multiple of 8 and at most image_size ({self.image_size}); "
                              f"got {self.crop_size}.")
+        if self.tiny_crop is not None and (self.tiny_crop % 8 or self.tiny_crop < 8
+                                           or not 0 < self.tiny_min_crop <= self.image_size):
+            raise ValueError(f"tiny_crop must be a positive multiple of 8 and tiny_min_crop in (0, image_size "
+                             f"{self.image_size}]; got {self.tiny_crop} and {self.tiny_min_crop}.")
         for name in ("train_size", "val_size", "test_size", "batch_size", "steps", "steps_per_epoch", "width"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be at least 1; got {getattr(self, name)}.")

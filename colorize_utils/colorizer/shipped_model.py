@@ -310,7 +310,11 @@ def _build_and_fit(cfg: ColorizerConfig, bins, arrays: dict, run_dir: Path, resu
     blocks_done = len(read_history(run_dir / RUN_FILES["history"]).get("loss", [])) if resuming else 0
     if cfg.init_from is not None:  # nor the earlier run's
         blocks_done += len(read_history(Path(cfg.init_from).expanduser() / RUN_FILES["history"]).get("loss", []))
-    train_data = pipeline.make_colorizer_dataset(arrays["train"], cfg.batch_size, cfg.crop_size, augment=True,
+    if cfg.tiny_crop is None:
+        train_data = pipeline.make_colorizer_dataset(arrays["train"], cfg.batch_size, cfg.crop_size, augment=True,
+                                                     seed=cfg.seed + blocks_done, hints=cfg.hint_input)
+    else:  # multi-scale and enlarged, as photos are
+        train_data = pipeline.make_photo_dataset(arrays["train"], cfg.batch_size, cfg.tiny_crop, cfg.tiny_min_crop,
                                                  seed=cfg.seed + blocks_done, hints=cfg.hint_input)
     val_images = arrays["val"]
     if cfg.photos_dir is not None:
