@@ -210,6 +210,16 @@ def check_mode(run_dir: str | os.PathLike, resume: bool) -> None:
                          "--run-dir.")
 
 
+def tiny_training_batches(cfg: ColorizerConfig, images: np.ndarray, seed: int):
+    """The Tiny ImageNet stream of a run: random `crop_size` crops at the images' own size, or, with
+    `tiny_crop`, random squares of tiny_min_crop..64 px resized to tiny_crop, as photos are."""
+    if cfg.tiny_crop is None:
+        return pipeline.make_colorizer_dataset(images, cfg.batch_size, cfg.crop_size, augment=True, seed=seed,
+                                               hints=cfg.hint_input)
+    return pipeline.make_photo_dataset(images, cfg.batch_size, cfg.tiny_crop, cfg.tiny_min_crop, seed=seed,
+                                       hints=cfg.hint_input)
+
+
 def train_colorizer(cfg: ColorizerConfig, resume: bool = False):
     """Start (or, with `resume`, continue) a training run of the shipped colorizer; returns (TrainResult, bins,
     arrays, data report). ValueError when the run folder does not fit the mode (check_mode)."""
@@ -310,12 +320,7 @@ def _build_and_fit(cfg: ColorizerConfig, bins, arrays: dict, run_dir: Path, resu
     blocks_done = len(read_history(run_dir / RUN_FILES["history"]).get("loss", [])) if resuming else 0
     if cfg.init_from is not None:  # nor the earlier run's
         blocks_done += len(read_history(Path(cfg.init_from).expanduser() / RUN_FILES["history"]).get("loss", []))
-    if cfg.tiny_crop is None:
-        train_data = pipeline.make_colorizer_dataset(arrays["train"], cfg.batch_size, cfg.crop_size, augment=True,
-                                                     seed=cfg.seed + blocks_done, hints=cfg.hint_input)
-    else:  # multi-scale and enlarged, as photos are
-        train_data = pipeline.make_photo_dataset(arrays["train"], cfg.batch_size, cfg.tiny_crop, cfg.tiny_min_crop,
-                                                 seed=cfg.seed + blocks_done, hints=cfg.hint_input)
+    train_data = tiny_training_batches(cfg, arrays["train"], cfg.seed + blocks_done)
     val_images = arrays["val"]
     if cfg.photos_dir is not None:
         photo_data = pipeline.make_photo_dataset(arrays["photos_train"], cfg.photo_batch_size, cfg.photo_crop,

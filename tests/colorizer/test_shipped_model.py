@@ -236,15 +236,39 @@ def test_a_second_stage_starts_from_the_earlier_runs_kept_checkpoint_and_bins(tm
     assert main(["train-colorizer", "--run-dir", str(first), "--steps", "4", *small]) == 0
     # a learning rate of 0 leaves every trained weight where the second stage started it
     assert main(["train-colorizer", "--run-dir", str(second), "--steps", "2", "--learning-rate", "0",
-                 "--init-from", str(first), *small]) == 0
+                 "--init-from", str(first), "--tiny-crop", "64", "--tiny-min-crop", "40", *small]) == 0
     start, kept = networks.load_model(first / "model.keras"), networks.load_model(second / "model.keras")
     for before, after in zip(start.trainable_weights, kept.trainable_weights, strict=True):
         np.testing.assert_array_equal(np.asarray(before), np.asarray(after))
     assert (second / "bins.json").read_text() == (first / "bins.json").read_text()
-    assert json.loads((second / "config.json").read_text())["init_from"] == str(first)
+    recorded = json.loads((second / "config.json").read_text())
+    assert recorded["init_from"] == str(first) and (recorded["tiny_crop"], recorded["tiny_min_crop"]) == (64, 40)
     # a folder without a finished run is refused before any work
     assert main(["train-colorizer", "--run-dir", str(tmp_path / "third"), "--init-from", str(tmp_path)]) == 2
     assert not (tmp_path / "third").exists()
+
+
+def test_tiny_imagenet_is_enlarged_multi_scale_only_when_tiny_crop_is_given():
+    pytest.importorskip("tensorflow")
+    from colorize_utils.config import ColorizerConfig
+
+    images = np.zeros((8, 64, 64, 3), np.uint8)
+    images[:, :, 32:] = (220, 30, 30)  # a red right half: a crop of 48..64 px always holds some of both halves
+    own = shipped_model.tiny_training_batches(ColorizerConfig(batch_size=4, crop_size=56), images, seed=1)
+    lightness, ab = next(iter(own))
+    assert lightness.shape == (4, 56, 56, 1) and ab.shape == (4, 14, 14, 2)
+    enlarged = ColorizerConfig(batch_size=4, crop_size=56, tiny_crop=128, tiny_min_crop=48)
+    lightness, ab = next(iter(shipped_model.tiny_training_batches(enlarged, images, seed=1)))
+    assert lightness.shape == (4, 128, 128, 1) and ab.shape == (4, 32, 32, 2)
+    # enlarged at least 2 x: every image's red half spans whole 1/4 cells, not the one or two of a 56 px crop
+    assert ((np.asarray(ab)[..., 0] > 55).sum(axis=(1, 2)) >= 4 * 32).all()
+    # multi-scale from tiny_min_crop: whole images are half red; squares of 24..64 px are not all
+    def red_shares(min_crop):
+        config = dataclasses.replace(enlarged, tiny_min_crop=min_crop)
+        _, ab = next(iter(shipped_model.tiny_training_batches(config, images, seed=1)))
+        return (np.asarray(ab)[..., 0] > 27).mean(axis=(1, 2))
+    np.testing.assert_allclose(red_shares(64), 0.5, atol=0.02)
+    assert np.abs(red_shares(24) - 0.5).max() > 0.1
 
 
 def test_a_second_stage_of_another_width_or_design_is_refused(tmp_path, shared_data, monkeypatch, capsys):

@@ -23,6 +23,13 @@ from colorize_utils.learning import data
      "--hint-input with --encoder"),
     (lambda: __import__("colorize_utils.config", fromlist=["x"]).ColorizerConfig(
         encoder="efficientnet-lite0", hint_propagation=True).validate(), "with --hint-input"),
+    (lambda: __import__("colorize_utils.config", fromlist=["x"]).ColorizerConfig(tiny_crop=100).validate(),
+     "tiny_crop must be a positive multiple of 8"),
+    (lambda: __import__("colorize_utils.config", fromlist=["x"]).ColorizerConfig(
+        tiny_crop=128, tiny_min_crop=80).validate(), r"tiny_min_crop in \(0, image_size 64\]"),
+    (lambda: __import__("colorize_utils.config", fromlist=["x"]).ColorizerConfig(
+        encoder="efficientnet-lite0", photos_dir=".", crop_size=64, photo_crop=128, photo_val_image_size=128,
+        tiny_crop=112).validate(), "'tiny_crop': 112"),
 ])
 def test_bad_parameters_fail_at_once_and_name_what_is_allowed(call, message):
     with pytest.raises(ValueError, match=message):
