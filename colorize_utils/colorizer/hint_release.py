@@ -348,6 +348,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # the automatic model's calibrated decoding, which the hint model was fine-tuned from
     settings = dict(automatic.card.get("default_decoding", {}))
+    settings.pop("chroma_gain", None)  # the hint network's own colors are not scaled (ColorizeSettings.chroma_gain)
     hint_model = inference.Colorizer(hint_model.model, hint_model.binning.with_prior_correction(
         settings["prior_correction_alpha"]) if settings.get("prior_correction_alpha") is not None else hint_model.binning,
         hint_model.path, {"default_decoding": settings, "input_multiple": automatic.input_multiple})

@@ -210,6 +210,13 @@ def check_mode(run_dir: str | os.PathLike, resume: bool) -> None:
                          "--run-dir.")
 
 
+def same_weights(model, other) -> bool:
+    """Whether two models hold the same weights (a run evaluated again is the shipped network recalibrated)."""
+    first, second = model.get_weights(), other.get_weights()
+    return len(first) == len(second) and all(a.shape == b.shape and np.array_equal(a, b)
+                                             for a, b in zip(first, second))
+
+
 def tiny_training_batches(cfg: ColorizerConfig, images: np.ndarray, seed: int):
     """The Tiny ImageNet stream of a run: random `crop_size` crops at the images' own size, or, with
     `tiny_crop`, random squares of tiny_min_crop..64 px resized to tiny_crop, as photos are."""
@@ -422,7 +429,9 @@ def evaluate_run(cfg: ColorizerConfig, result, bins, arrays: dict, report: dict,
         if scored is not None:
             log(f"{name} ({scored['images']} images, through colorize() with each model's defaults):")
             log(markdown_table(scored["means"]))
-    ships, checks = release.ships(photo_test, holdout_result, "new", "shipped" if previous is not None else None)
+    recalibration = previous is not None and same_weights(result.model, previous.model)
+    ships, checks = release.ships(photo_test, holdout_result, "new", "shipped" if previous is not None else None,
+                                  recalibration=recalibration)
     log(("ships: " if ships else "does not ship: ") + release.SHIP_RULE)
     record_path = run_dir / "record.json"
     provenance = {"git_commit": started_commit, "machine": reporting.machine_description(),

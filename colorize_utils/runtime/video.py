@@ -52,7 +52,7 @@ def colorize_frames(frames: Iterable[np.ndarray], model=None, decode: str | None
                                                          settings.small_image_scale)
                           for frame_l in lightness])
         predicted = inference.predict_working_ab(colorizer, small, settings.decode, settings.temperature,
-                                                 settings.mirror_average)
+                                                 settings.mirror_average, chroma_gain=settings.chroma_gain)
         if temporal == "none" and flow_size is None:
             steady = [smoother(small_l, small_ab) for small_l, small_ab in zip(small, predicted)]
         else:

@@ -43,18 +43,42 @@ def test_a_v4_model_sees_inputs_in_multiples_of_32_and_gives_back_full_size(v4_c
     assert seen and all(h % 32 == 0 and w % 32 == 0 for h, w in seen), seen
 
 
+def test_the_cards_chroma_gain_scales_the_colors_of_photos_and_clips(v4_colorizer):
+    from colorize_utils.color import uint8_rgb_to_lab_np
+    from colorize_utils.runtime import video
+
+    def with_gain(gain):
+        return inference.Colorizer(v4_colorizer.model, v4_colorizer.binning, None,
+                                   {**v4_colorizer.card, "default_decoding": {"chroma_gain": gain}})
+
+    image = photo(96, 128)
+    plain, vivid = with_gain(1.0), with_gain(1.5)
+    assert vivid.settings().chroma_gain == 1.5 and plain.settings().chroma_gain == 1.0
+    chroma = {}
+    for name, colorizer in (("plain", plain), ("vivid", vivid)):
+        out = inference.colorize(image, colorizer, guided_filter=False)
+        frames = list(video.colorize_frames([image, image], colorizer, temporal="none", guided_filter=False))
+        np.testing.assert_array_equal(frames[0], out)  # a clip's frame is colorized as the photo is
+        chroma[name] = float(np.hypot(*np.moveaxis(uint8_rgb_to_lab_np(out)[..., 1:], -1, 0)).mean())
+    assert chroma["vivid"] == pytest.approx(1.5 * chroma["plain"], rel=0.05)
+    with pytest.raises(ValueError, match="chroma_gain"):
+        with_gain(0.0).settings()
+
+
 def test_the_grid_scores_what_colorize_gives(v4_colorizer):
     """Every candidate's score is the score of colorize() with those settings: break a step of the grid's path
     (the decoding, the mirror average, the seen size) and this fails."""
     images = {"wide": photo(90, 140), "small": photo(60, 64)}
     grid = {"working_size": (64, 96), "small_image_scale": (1.0, 1.5), "alpha": (0.5, 1.0), "temperature": (0.38,),
-            "mirror_average": (False, True)}
+            "mirror_average": (False, True), "chroma_gain": (1.0, 1.5)}
     train_mean = np.array([1.0, 5.0], np.float32)
     scores = release.grid_scores(v4_colorizer, images, train_mean, grid, log=lambda *_: None)
-    assert len(scores["candidates"]) == 16
-    for index in (0, 5, 11, 15):
+    assert len(scores["candidates"]) == 32
+    for index in (0, 5, 11, 22, 31):
         candidate = scores["candidates"][index]
         corrected = v4_colorizer.with_prior_correction(candidate["alpha"], 0.5, 5.0)
+        corrected = inference.Colorizer(corrected.model, corrected.binning, None, {
+            **corrected.card, "default_decoding": {"chroma_gain": candidate["chroma_gain"]}})
         outputs = {name: inference.colorize(rgb, corrected, decode="annealed", temperature=candidate["temperature"],
                                             working_size=candidate["working_size"], guided_filter=False,
                                             small_image_scale=candidate["small_image_scale"],
@@ -140,6 +164,28 @@ def test_the_ship_rule_needs_every_condition():
     assert release.ships(None, holdout_beats_old, "new", "old")[0]
     ships, checks = release.ships(None, good_holdout, "new", "old")  # no verdicts on the hold-out: not better
     assert not ships and checks["split_of_part_1"].startswith("Tiny hold-out")
+
+
+def test_a_recalibration_ships_when_more_colorful_and_not_worse():
+    gray = {"psnr": 23.0, "auc": 0.88}
+    old_row = {"model": "old", "psnr": 24.1, "auc": 0.9, "colorfulness": 26, "truth_colorfulness": 34}
+    holdout = comparison({}, {"psnr": 23.1, "auc": 0.89, "colorfulness": 22, "truth_colorfulness": 36}, gray)
+
+    def test_split(verdicts, colorfulness):
+        result = comparison(verdicts, {"psnr": 24, "auc": 0.9, "colorfulness": colorfulness,
+                                       "truth_colorfulness": 34}, gray)
+        result["means"].append(old_row)
+        return result
+
+    ties = {"psnr": "tie", "auc": "tie"}
+    assert not release.ships(test_split(ties, 28), holdout, "new", "old")[0]  # a new network must be better
+    ships, checks = release.ships(test_split(ties, 28), holdout, "new", "old", recalibration=True)
+    assert ships and checks["recalibration"] and checks["previous_colorfulness_share"] == pytest.approx(26 / 34)
+    assert not release.ships(test_split(ties, 25.9), holdout, "new", "old", recalibration=True)[0]  # less colorful
+    worse = {"psnr": "worse", "auc": "tie"}
+    assert not release.ships(test_split(worse, 28), holdout, "new", "old", recalibration=True)[0]
+    assert not release.ships(test_split({"psnr": "tie", "auc": "worse"}, 28), holdout, "new", "old",
+                             recalibration=True)[0]
 
 
 def test_the_card_holds_what_loading_needs_in_4_kb(v4_colorizer):

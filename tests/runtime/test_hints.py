@@ -364,6 +364,15 @@ def test_a_gate_based_on_the_automatic_model_edits_its_result_and_leaves_the_res
     assert_coloured_like(cell_colour(result, 110, 15), GREEN)  # the click's place takes its color
     np.testing.assert_allclose(cell_colour(result, 10, 85), cell_colour(untouched, 10, 85), atol=1.0)  # far: as it was
     assert np.linalg.norm(cell_colour(untouched, 10, 85)) > 30
+    # an automatic model whose card scales its colors: no hint still gives exactly its result
+    vivid = inference.Colorizer(automatic.model, None, None, {"default_decoding": {"chroma_gain": 1.2}})
+    gated_vivid = inference.Colorizer(oracle.model, oracle.binning, None, {**oracle.card, "hint_blend": blend},
+                                      automatic=vivid)
+    vivid_result = inference.colorize(image, vivid)
+    assert np.linalg.norm(cell_colour(vivid_result, 10, 85)) > 1.1 * np.linalg.norm(cell_colour(untouched, 10, 85))
+    np.testing.assert_array_equal(inference.colorize(image, gated_vivid, hints=[]), vivid_result)
+    assert_coloured_like(cell_colour(inference.colorize(image, gated_vivid, hints=[(110, 15, "#28aa28")]), 110, 15),
+                         GREEN)
     # the same gate without the base edits the hint model's own (gray) result instead
     own = inference.Colorizer(oracle.model, oracle.binning, None, {**oracle.card, "hint_blend": {
         **blend, "gate": {"radius_share": 0.25, "eps": 0.01}}})

@@ -173,7 +173,7 @@ def test_images_of_every_size_get_the_cards_one_set_of_settings_and_a_leftover_s
     assert variant.binning.prior_correction["alpha"] == 0.25 and colorizer.with_prior_correction(0.25) is variant
     # colorize() and clips decode small and large images alike, with these weights and the card's main settings
     used = []
-    monkeypatch.setattr(inference, "predict_working_ab", lambda c, small_l, decode, temperature, mirror=False, planes=None: used.append(
+    monkeypatch.setattr(inference, "predict_working_ab", lambda c, small_l, decode, temperature, mirror=False, planes=None, chroma_gain=1.0: used.append(
         (c.model, c.binning.prior_correction["alpha"], temperature, small_l.shape[1:])) or np.zeros(
             (len(small_l), 2, 2, 2), np.float32))
     monkeypatch.setattr(inference, "cached_working_ab", lambda c, small_l, settings, planes: used.append(

@@ -1,0 +1,101 @@
+# Run from the repository root: python benchmarks/chroma_gain_probe.py TINY_VAL_NPY [PHOTOS TINY] [--model PATH]
+"""Does scaling the decoded colors up (the chroma gain) reach a colorfulness at a better PSNR than a weaker prior
+correction does? On validation images only.
+
+The model (default: the shipped one) decodes PHOTOS validation photos (default 200, every source's share) and the
+first TINY Tiny ImageNet validation images (default 200, from TINY_VAL_NPY, a training run's data cache, e.g.
+results/colorizer/<run>/data/val.npy) at working sizes 160 and 192 (small images enlarged 2 x), with every prior
+correction alpha of 0..1, temperature 0.38 at chroma gains 1..1.45 and temperatures 0.3 and 0.5 at gain 1, through
+colorize()'s steps (release.quick_scores). Prints, for photos, Tiny images and both pooled, each decoding's mean
+PSNR, AuC and colorfulness share of the truth's, and the best PSNR at each colorfulness share with and without the
+gain. Writes results/benchmarks/chroma_gain_probe.json.
+"""
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from keras import ops
+
+from colorize_utils import metrics
+from colorize_utils.colorizer import photo_eval, release
+from colorize_utils.learning.pipeline import rgb_uint8_to_model_pair
+from colorize_utils.learning.reporting import machine_description
+from colorize_utils.runtime import inference
+
+WORKING_SIZES, ALPHAS, GAINS, TEMPERATURES = (160, 192), (0.0, 0.25, 0.5, 0.75, 1.0), (1.0, 1.15, 1.3, 1.45), (0.3, 0.5)
+SHARES = (0.7, 0.75, 0.8, 0.82, 0.85, 0.9)
+OUT = Path("results/benchmarks/chroma_gain_probe.json")
+
+started = time.time()
+arguments = sys.argv[1:]
+model_path = None
+if "--model" in arguments:
+    at = arguments.index("--model")
+    model_path = arguments[at + 1]
+    del arguments[at:at + 2]
+tiny_val = np.load(arguments[0])
+photo_count = int(arguments[1]) if len(arguments) > 1 else 200
+tiny_count = int(arguments[2]) if len(arguments) > 2 else 200
+colorizer = inference.resolve_colorizer(model_path)
+photos = photo_eval.split_photos("../shared/data/photos", 1000, 1000, 42, 160)  # every v4 run's split
+images = dict(photo_eval.calibration_subset(photos["val"], photo_count))
+images.update(photo_eval.as_photos(tiny_val[:tiny_count], "tiny_val_"))
+decoders = {alpha: colorizer.with_prior_correction(alpha, 0.5, 5.0) for alpha in ALPHAS}
+decodings = [(size, alpha, 0.38, gain) for size in WORKING_SIZES for alpha in ALPHAS for gain in GAINS]
+decodings += [(size, alpha, temperature, 1.0) for size in WORKING_SIZES for alpha in ALPHAS for temperature in TEMPERATURES]
+rows: dict = {}
+truth_colorfulness = []
+for number, (name, rgb) in enumerate(images.items()):
+    lightness = inference.lightness_of(rgb)
+    l_true, ab_true = (ops.convert_to_numpy(t)[None] for t in rgb_uint8_to_model_pair(rgb))
+    truth = metrics.Truth(l_true, ab_true)
+    truth_colorfulness.append(truth.mean_colorfulness)
+    gray = inference.recombine(lightness, np.zeros((2, 2, 2), np.float32))
+    rows.setdefault("gray", []).append(release.quick_scores(gray, l_true, truth))
+    outputs = {size: inference.working_output(colorizer, inference.working_lightness(colorizer, lightness, size, 2.0)[None])
+               for size in WORKING_SIZES}
+    for size, alpha, temperature, gain in decodings:
+        ab = inference.decoded_ab(decoders[alpha], outputs[size], "annealed", temperature)[0] * np.float32(gain)
+        rows.setdefault((size, alpha, temperature, gain), []).append(
+            release.quick_scores(inference.recombine(lightness, ab), l_true, truth))
+    if (number + 1) % 100 == 0:
+        print(f"{number + 1}/{len(images)} images ({time.time() - started:.0f} s)", flush=True)
+
+names = list(images)
+tiny = np.array([name.startswith("tiny_val_") for name in names])
+truth_colorfulness = np.array(truth_colorfulness)
+parts = {"photos": ~tiny, "tiny": tiny, "pooled": np.ones_like(tiny)}
+result = {}
+for part, mask in parts.items():
+    truth_mean = float(truth_colorfulness[mask].mean())
+    table = []
+    for key, scores in rows.items():
+        means = {m: float(np.array([row[m] for row in scores])[mask].mean()) for m in ("psnr", "auc", "colorfulness")}
+        entry = {"decoding": key if key == "gray" else dict(zip(("working_size", "alpha", "temperature", "chroma_gain"), key)),
+                 **means, "share": means["colorfulness"] / truth_mean}
+        table.append(entry)
+    decoded = [row for row in table if row["decoding"] != "gray"]
+    frontier = []
+    for share in SHARES:
+        best = {}
+        for label, pool in (("gain 1", [r for r in decoded if r["decoding"]["chroma_gain"] == 1.0]), ("any gain", decoded)):
+            vivid = [r for r in pool if r["share"] >= share]
+            best[label] = max(vivid, key=lambda r: r["psnr"]) if vivid else None
+        frontier.append({"share": share, **best})
+        print(part, f"share >= {share}:", *(f"{label}: " + (f"{r['psnr']:.3f} dB at {r['share']:.3f} {r['decoding']}" if r else "none")
+                                            for label, r in best.items()))
+    gray_row = next(r for r in table if r["decoding"] == "gray")
+    print(part, f"gray {gray_row['psnr']:.3f} dB, truth colorfulness {truth_mean:.1f}")
+    result[part] = {"images": int(mask.sum()), "truth_colorfulness": truth_mean, "gray": gray_row, "table": decoded,
+                    "frontier": frontier}
+OUT.parent.mkdir(parents=True, exist_ok=True)
+OUT.write_text(json.dumps({
+    "model": str(colorizer.path), "model_card_version": colorizer.card.get("version"),
+    "validation": {"photos": photo_count, "tiny": tiny_count, "split_seed": 42}, "parts": result,
+    "seconds": time.time() - started,
+    "git_commit": subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip(),
+    "machine": machine_description()}, indent=1))
+print(f"wrote {OUT} in {time.time() - started:.0f} s")
