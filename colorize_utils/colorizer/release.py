@@ -38,12 +38,13 @@ VERSION = 4
 # validation (best 26.8 against 29.8 for stage 1's checkpoint: validation_probe.json); alpha 1 was the dullest
 # and T 0.3 within 0.02 dB of 0.38 everywhere.
 # Session 14 (on validation images only; the test photos had been scored with version 4 in sessions 9-13): the
-# chroma gain added. On 200 validation photos and 200 Tiny validation images, a strong prior correction scaled up
-# reached 0.82 x the truth's colorfulness 0.3-0.5 dB above the old grid's best there; the temperature moved
-# colorfulness by under 0.01 x (0.3-0.5) and alpha 0 was the grid's worst on PSNR, so T 0.5 and alpha 0 made way
-# for alpha 1 and the gains (benchmarks/chroma_gain_probe.py).
-GRID = {"working_size": (160, 192, 224), "small_image_scale": (1.0, 1.5, 2.0), "alpha": (0.25, 0.5, 0.75, 1.0),
-        "temperature": (0.38,), "mirror_average": (False, True), "chroma_gain": (1.0, 1.15, 1.3, 1.45)}
+# chroma gain added. On 200 validation photos and 200 Tiny validation images (benchmarks/chroma_gain_probe.py,
+# results/benchmarks/chroma_gain_probe.json), a strong prior correction scaled up reached 0.82 x the truth's
+# colorfulness 0.33 dB (pooled; photos 0.67 dB) above the best decoding without a gain there; the temperature
+# moved colorfulness by under 0.01 x (0.3-0.5), and alphas 0 and 1 were on no frontier, so T 0.5 and alpha 0
+# left the grid to make room for the gains.
+GRID = {"working_size": (160, 192, 224), "small_image_scale": (1.0, 1.5, 2.0), "alpha": (0.25, 0.5, 0.75),
+        "temperature": (0.38,), "mirror_average": (False, True), "chroma_gain": (1.0, 1.1, 1.2, 1.3, 1.4)}
 VALIDATION_PHOTOS, VALIDATION_TINY = 500, 500
 # The ship rule asks 0.7 x the truth's colorfulness on the test photos. Session 8 set 0.82 here for the issue's
 # hidden-set aim (0.8 x); session 11's ablation showed on validation images that at that bar the frozen encoder is
@@ -72,7 +73,7 @@ CALIBRATION_RULE = (
     "rule's 0.7 x plus the margin, because session 11's ablation showed on validation images only that at 0.82 x "
     "the frozen encoder is level with gray. Changed in session 14, before any test image was scored with a "
     "chroma gain (the test photos had been scored with version 4's earlier decodings): the grid gained the chroma "
-    "gain (and alpha 1; alpha 0 and T 0.5 left it), and the bar is 0.82 x again, the issue's hidden-set aim of "
+    "gain (alpha 0 and T 0.5 left it), and the bar is 0.82 x again, the issue's hidden-set aim of "
     "0.8 x plus a margin, because on validation images the gain reached that bar well above gray.")
 SHIP_RULE = (
     "Version 4 ships only if (1) on the project's photo test split, through colorize() with each model's "

@@ -12,7 +12,7 @@ import functools
 import json
 import os
 import weakref
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -535,9 +535,12 @@ def colorize(image, model=None, decode: str | None = None, temperature: float | 
     base = gate_base(colorizer) if blend else None
     automatic = None
     if base is not None:  # the hints edit the automatic model's result: no hint leaves it as it is
-        automatic = automatic_working_ab(base, lightness, settings)
+        # at the automatic model's own defaults (what colorize(image, base) uses), save what the call gives
+        base_settings = base.settings(decode, temperature, working_size, guided_filter, small_image_scale,
+                                      mirror_average)
+        automatic = automatic_working_ab(base, lightness, base_settings)
         if not checked:
-            return recombine(lightness, automatic, settings.guided_filter)
+            return recombine(lightness, automatic, base_settings.guided_filter)
     small_ab = cached_working_ab(colorizer, small, settings, planes)
     if not (blend and checked):
         return recombine(lightness, small_ab, settings.guided_filter)
@@ -556,12 +559,11 @@ def gate_base(colorizer: Colorizer) -> Colorizer | None:
 
 
 def automatic_working_ab(base: Colorizer, lightness: np.ndarray, settings: "ColorizeSettings") -> np.ndarray:
-    """`base`'s ab for a full-resolution L at the call's settings (its own prior correction and input multiple),
-    from the prediction cache: what colorize(image, base) gives before upsampling."""
+    """`base`'s ab for a full-resolution L at `settings` (base.settings(...): its own defaults, a hint card's
+    may differ) with its input multiple, from the prediction cache: what colorize(image, base) gives before
+    upsampling."""
     base = base.with_prior_correction(settings.prior_correction_alpha)
     small = working_lightness(base, lightness, settings.working_size, settings.small_image_scale)
-    # the base's own chroma gain (a hint card holds none: its network's output is not scaled)
-    settings = replace(settings, chroma_gain=base.settings().chroma_gain)
     return cached_working_ab(base, small, settings, None)
 
 

@@ -373,6 +373,14 @@ def test_a_gate_based_on_the_automatic_model_edits_its_result_and_leaves_the_res
     np.testing.assert_array_equal(inference.colorize(image, gated_vivid, hints=[]), vivid_result)
     assert_coloured_like(cell_colour(inference.colorize(image, gated_vivid, hints=[(110, 15, "#28aa28")]), 110, 15),
                          GREEN)
+    # ... and so does one calibrated at another working size than the hint card's
+    lightness = keras.Input((None, None, 1))
+    from_lightness = layers.Lambda(lambda t: ops.concatenate([t - 50.0, ops.zeros_like(t) + 20.0], axis=-1))(lightness)
+    own_size = inference.Colorizer(keras.Model(lightness, from_lightness), None, None,
+                                   {"default_decoding": {"working_size": 40}})
+    gated_own = inference.Colorizer(oracle.model, oracle.binning, None, {**oracle.card, "hint_blend": blend},
+                                    automatic=own_size)
+    np.testing.assert_array_equal(inference.colorize(image, gated_own, hints=[]), inference.colorize(image, own_size))
     # the same gate without the base edits the hint model's own (gray) result instead
     own = inference.Colorizer(oracle.model, oracle.binning, None, {**oracle.card, "hint_blend": {
         **blend, "gate": {"radius_share": 0.25, "eps": 0.01}}})
