@@ -1,4 +1,5 @@
-# Run from the repository root: python benchmarks/chroma_gain_probe.py TINY_VAL_NPY [PHOTOS TINY] [--model PATH]
+# Run from the repository root:
+#   python benchmarks/chroma_gain_probe.py TINY_VAL_NPY [PHOTOS TINY] [--model PATH] [--out JSON]
 """Does scaling the decoded colors up (the chroma gain) reach a colorfulness at a better PSNR than a weaker prior
 correction does? On validation images only.
 
@@ -8,7 +9,8 @@ results/colorizer/<run>/data/val.npy) at working sizes 160 and 192 (small images
 correction alpha of 0..1, temperature 0.38 at chroma gains 1..1.45 and temperatures 0.3 and 0.5 at gain 1, through
 colorize()'s steps (release.quick_scores). Prints, for photos, Tiny images and both pooled, each decoding's mean
 PSNR, AuC and colorfulness share of the truth's, and the best PSNR at each colorfulness share with and without the
-gain. Writes results/benchmarks/chroma_gain_probe.json.
+gain. Writes results/benchmarks/chroma_gain_probe.json (or --out). `--model`: a .keras file beside its bins.json
+(a run's kept checkpoint: its bins carry no prior correction, every alpha is applied here).
 """
 import json
 import subprocess
@@ -31,11 +33,13 @@ OUT = Path("results/benchmarks/chroma_gain_probe.json")
 
 started = time.time()
 arguments = sys.argv[1:]
-model_path = None
-if "--model" in arguments:
-    at = arguments.index("--model")
-    model_path = arguments[at + 1]
-    del arguments[at:at + 2]
+options = {"--model": None, "--out": str(OUT)}
+for option in options:
+    if option in arguments:
+        at = arguments.index(option)
+        options[option] = arguments[at + 1]
+        del arguments[at:at + 2]
+model_path, OUT = options["--model"], Path(options["--out"])
 tiny_val = np.load(arguments[0])
 photo_count = int(arguments[1]) if len(arguments) > 1 else 200
 tiny_count = int(arguments[2]) if len(arguments) > 2 else 200
