@@ -120,7 +120,7 @@ resident = {}
 frames = (loop[index % len(loop)] for index in range(2000))
 for index, frame in enumerate(video.colorize_frames(frames, temporal="flow")):
     writer.write(frame)
-    if index + 1 in (300, 2000):
+    if index + 1 >= 300 and (index + 1) % 100 == 0:
         resident[index + 1] = process.memory_info().rss / 2 ** 20
 writer.close()
 print(json.dumps({"frames": writer.frames_written, "resident": resident}))
@@ -129,7 +129,9 @@ print(json.dumps({"frames": writer.frames_written, "resident": resident}))
 
 def test_memory_stays_flat_over_a_2000_frame_clip(tmp_path):
     # In a fresh process: in the test suite's own process (2.6 GB by then) the resident size drifted by 3-8 MiB
-    # over this loop whatever the loop kept, which hid or faked a leak.
+    # over this loop whatever the loop kept, which hid or faked a leak. Even alone, the allocator grows in
+    # one-off steps (4 MiB between frames 200 and 300 here, 6.3 MiB after frame 300 once in CI), while a leak
+    # grows every 100 frames: so the growth is counted without its largest 100-frame step.
     import json
     import subprocess
     import sys
@@ -138,10 +140,12 @@ def test_memory_stays_flat_over_a_2000_frame_clip(tmp_path):
                           text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    resident = {int(k): v for k, v in result["resident"].items()}
-    assert result["frames"] == 2000
-    # 1,700 more frames of 48x64x3 held would be 15 MiB of pixels alone (more as float32 Lab): allow 6 MiB.
-    assert resident[2000] - resident[300] < 6.0, resident
+    resident = [value for _, value in sorted((int(k), v) for k, v in result["resident"].items())]
+    assert result["frames"] == 2000 and len(resident) == 18
+    steps = np.diff(resident)
+    # 1,700 more frames of 48x64x3 held would be 15 MiB of pixels alone (more as float32 Lab), about 0.9 MiB a
+    # step: allow 6 MiB besides the largest step.
+    assert steps.sum() - steps.max() < 6.0, resident
     assert clips.ClipReader(tmp_path / "long.mp4").info.frame_count == 2000
 
 
