@@ -17,12 +17,11 @@ from pathlib import Path
 from colorize_utils.binning import load_binning
 from colorize_utils.colorizer import shipped_model
 from colorize_utils.config import ColorizerConfig
-from colorize_utils.learning import losses, pipeline
 from colorize_utils.files import git_commit
 from colorize_utils.runtime.networks import load_model
 
 
-def validation_loss(data_run: Path, model_run: Path, batch_size: int = 64) -> dict:
+def validation_loss(data_run: Path, model_run: Path) -> dict:
     """The loss of `model_run`'s model.keras on `data_run`'s photo validation images, with `data_run`'s bins."""
     cfg = ColorizerConfig(**json.loads((data_run / "config.json").read_text()))
     if cfg.photos_dir is None:
@@ -30,13 +29,13 @@ def validation_loss(data_run: Path, model_run: Path, batch_size: int = 64) -> di
     arrays, _ = shipped_model.load_image_arrays(cfg)
     images = arrays["photos_val"]
     bins = load_binning(data_run / "bins.json")
-    data = pipeline.make_colorizer_dataset(images, batch_size, None, augment=False, repeat=True)
+    data, steps = shipped_model.validation_batches(cfg, images)
     model = load_model(model_run / "model.keras")
-    model.compile(loss=losses.colorizer_loss(bins, cfg.rebalance_lambda, True, cfg.soft_sigma, cfg.soft_neighbours))
+    model.compile(loss=shipped_model.run_loss(cfg, bins))
     start = time.time()
-    loss = float(model.evaluate(data, steps=len(images) // batch_size, verbose=0))
+    loss = float(model.evaluate(data, steps=steps, verbose=0))
     return {"data_run": str(data_run), "model_run": str(model_run), "images": int(len(images)),
-            "image_size": int(images.shape[1]), "batch_size": batch_size, "val_loss": loss,
+            "image_size": int(images.shape[1]), "batch_size": cfg.batch_size, "val_loss": loss,
             "seconds": round(time.time() - start, 1), "git_commit": git_commit()}
 
 

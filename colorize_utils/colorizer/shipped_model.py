@@ -336,20 +336,30 @@ def _build_and_fit(cfg: ColorizerConfig, bins, arrays: dict, run_dir: Path, resu
         train_data = pipeline.interleave_batches([photo_data, train_data],
                                                  ["pt".index(kind) for kind in cfg.batch_pattern])
         val_images = arrays["photos_val"]  # the checkpoint is chosen on the photos users bring
-    # Endless but unshuffled: the same validation batches every time, and no "ran out of data" warning.
-    val_batch = min(cfg.batch_size, len(val_images))
-    val_data = pipeline.make_colorizer_dataset(val_images, val_batch, None, augment=False, repeat=True,
-                                               hints=cfg.hint_input)
+    val_data, validation_steps = validation_batches(cfg, val_images)
     train_config = training.TrainConfig(
         epochs=cfg.epochs, batch_size=cfg.batch_size, learning_rate=cfg.learning_rate,
         min_learning_rate=cfg.learning_rate / 10, lr_patience=cfg.lr_patience, seed=cfg.seed,
-        steps_per_epoch=cfg.steps_per_epoch, validation_steps=len(val_images) // val_batch,
+        steps_per_epoch=cfg.steps_per_epoch, validation_steps=validation_steps,
         max_minutes=cfg.max_minutes, label="colorizer",
         # a progress bar in a terminal; one line per block (with the time left) in a log file (nohup)
         verbose=1 if sys.stdout.isatty() else 2)
-    loss = losses.colorizer_loss(bins, cfg.rebalance_lambda, True, cfg.soft_sigma, cfg.soft_neighbours)
+    loss = run_loss(cfg, bins)
     (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=1))
     return training.train(model, train_data, val_data, loss, run_dir, train_config, bins)
+
+
+def validation_batches(cfg: ColorizerConfig, images: np.ndarray):
+    """A run's validation probe on uint8 images (N, H, W, 3): (dataset, steps). Endless but unshuffled: the same
+    validation batches every time, and no "ran out of data" warning."""
+    batch = min(cfg.batch_size, len(images))
+    data = pipeline.make_colorizer_dataset(images, batch, None, augment=False, repeat=True, hints=cfg.hint_input)
+    return data, len(images) // batch
+
+
+def run_loss(cfg: ColorizerConfig, bins):
+    """The loss a run trains and validates with, over its bins."""
+    return losses.colorizer_loss(bins, cfg.rebalance_lambda, True, cfg.soft_sigma, cfg.soft_neighbours)
 
 
 # ----------------------------------------------------------------------------- evaluation and export
