@@ -1,5 +1,7 @@
 # Run from the repository root:
 #   python benchmarks/chroma_gain_probe.py TINY_VAL_NPY [PHOTOS TINY] [--model PATH] [--out JSON]
+#       [--sizes 160,192] [--alphas 0,0.25,0.5,0.75,1] [--temperatures 0.38] [--gains 1,1.15,1.3,1.45]
+#       [--extra-temperatures 0.3,0.5]
 """Does scaling the decoded colors up (the chroma gain) reach a colorfulness at a better PSNR than a weaker prior
 correction does? On validation images only.
 
@@ -10,7 +12,9 @@ correction alpha of 0..1, temperature 0.38 at chroma gains 1..1.45 and temperatu
 colorize()'s steps (release.quick_scores). Prints, for photos, Tiny images and both pooled, each decoding's mean
 PSNR, AuC and colorfulness share of the truth's, and the best PSNR at each colorfulness share with and without the
 gain. Writes results/benchmarks/chroma_gain_probe.json (or --out). `--model`: a .keras file beside its bins.json
-(a run's kept checkpoint: its bins carry no prior correction, every alpha is applied here).
+(a run's kept checkpoint: its bins carry no prior correction, every alpha is applied here). The grid options take
+comma lists: every size x alpha x temperature x gain, plus every size x alpha x extra temperature at gain 1 (the
+defaults are session 14's probe). Temperature 1 is the plain mean of the distribution.
 """
 import json
 import subprocess
@@ -33,13 +37,20 @@ OUT = Path("results/benchmarks/chroma_gain_probe.json")
 
 started = time.time()
 arguments = sys.argv[1:]
-options = {"--model": None, "--out": str(OUT)}
+options = {"--model": None, "--out": str(OUT), "--sizes": None, "--alphas": None, "--temperatures": None,
+           "--gains": None, "--extra-temperatures": None}
 for option in options:
     if option in arguments:
         at = arguments.index(option)
         options[option] = arguments[at + 1]
         del arguments[at:at + 2]
 model_path, OUT = options["--model"], Path(options["--out"])
+listed = lambda option, default: default if options[option] is None else tuple(  # noqa: E731
+    float(value) for value in options[option].split(",") if value != "")
+WORKING_SIZES = tuple(int(size) for size in listed("--sizes", WORKING_SIZES))
+ALPHAS, GAINS = listed("--alphas", ALPHAS), listed("--gains", GAINS)
+TEMPERATURES = listed("--extra-temperatures", TEMPERATURES)
+GAIN_TEMPERATURES = listed("--temperatures", (0.38,))
 tiny_val = np.load(arguments[0])
 photo_count = int(arguments[1]) if len(arguments) > 1 else 200
 tiny_count = int(arguments[2]) if len(arguments) > 2 else 200
@@ -48,8 +59,10 @@ photos = photo_eval.split_photos("../shared/data/photos", 1000, 1000, 42, 160)  
 images = dict(photo_eval.calibration_subset(photos["val"], photo_count))
 images.update(photo_eval.as_photos(tiny_val[:tiny_count], "tiny_val_"))
 decoders = {alpha: colorizer.with_prior_correction(alpha, 0.5, 5.0) for alpha in ALPHAS}
-decodings = [(size, alpha, 0.38, gain) for size in WORKING_SIZES for alpha in ALPHAS for gain in GAINS]
-decodings += [(size, alpha, temperature, 1.0) for size in WORKING_SIZES for alpha in ALPHAS for temperature in TEMPERATURES]
+decodings = [(size, alpha, temperature, gain) for size in WORKING_SIZES for alpha in ALPHAS
+             for temperature in GAIN_TEMPERATURES for gain in GAINS]
+decodings += [(size, alpha, temperature, 1.0) for size in WORKING_SIZES for alpha in ALPHAS for temperature in TEMPERATURES
+              if (size, alpha, temperature, 1.0) not in decodings]
 rows: dict = {}
 truth_colorfulness = []
 for number, (name, rgb) in enumerate(images.items()):
@@ -61,8 +74,11 @@ for number, (name, rgb) in enumerate(images.items()):
     rows.setdefault("gray", []).append(release.quick_scores(gray, l_true, truth))
     outputs = {size: inference.working_output(colorizer, inference.working_lightness(colorizer, lightness, size, 2.0)[None])
                for size in WORKING_SIZES}
+    decoded = {}  # each (size, alpha, temperature) decoded once; the gains scale it
     for size, alpha, temperature, gain in decodings:
-        ab = inference.decoded_ab(decoders[alpha], outputs[size], "annealed", temperature)[0] * np.float32(gain)
+        if (size, alpha, temperature) not in decoded:
+            decoded[size, alpha, temperature] = inference.decoded_ab(decoders[alpha], outputs[size], "annealed", temperature)[0]
+        ab = decoded[size, alpha, temperature] * np.float32(gain)
         rows.setdefault((size, alpha, temperature, gain), []).append(
             release.quick_scores(inference.recombine(lightness, ab), l_true, truth))
     if (number + 1) % 100 == 0:

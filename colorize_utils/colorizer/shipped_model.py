@@ -42,6 +42,9 @@ MODEL_FILE, BINS_FILE, CARD_FILE = "colorizer.keras", "colorizer.bins.json", "co
 # Version 3's second weights file for images below 160 px and its bins (removed in session 12): an export
 # deletes them from the export folder, so an older install does not keep them beside the new model.
 STALE_SMALL_FILES = ("colorizer.small.keras", "colorizer.small.bins.json")
+# The shipped model file's size limit (issue "Colorizer v4": at most 30 MB): the package and a user's download stay
+# small. export_pretrained refuses a larger model (version 4's is 24.1 MiB; the wide decoder's 45.5 MB).
+MODEL_FILE_LIMIT_BYTES = 30_000_000
 # What a run folder holds (beside backup/, tensorboard/, figures/ and its data/ cache), in one place.
 RUN_FILES = {"model": "model.keras", "history": "history.csv", "history_json": "history.json",
              "bins": "bins.json", "bins_key": "bins.key.json", "calibrated_bins": "bins.calibrated.json",
@@ -367,7 +370,8 @@ def run_loss(cfg: ColorizerConfig, bins):
 
 def export_pretrained(run_dir: str | os.PathLike, card: dict,
                       out_dir: str | os.PathLike = project_config.PRETRAINED_DIR) -> Path:
-    """Copy the kept checkpoint and its bins into the package, with the card; each file written atomically."""
+    """Copy the kept checkpoint and its bins into the package, with the card; each file written atomically. A model
+    file over MODEL_FILE_LIMIT_BYTES is refused (ValueError) before anything in the package changes."""
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     # Checked first: a missing model must not leave the package with new bins under the old card.
     if not (run_dir / RUN_FILES["model"]).is_file():
@@ -378,6 +382,10 @@ def export_pretrained(run_dir: str | os.PathLike, card: dict,
     # this change, or a model that cannot be copied, may hold it: a third of the size, and all inference needs).
     with atomic_path(out_dir / MODEL_FILE) as partial:
         load_model(run_dir / RUN_FILES["model"]).save(partial)
+        if partial.stat().st_size > MODEL_FILE_LIMIT_BYTES:  # raised inside: the partial file is removed
+            raise ValueError(f"cannot export {run_dir}: its model file is {partial.stat().st_size / 1e6:.1f} MB, over "
+                             f"the shipped model's limit of {MODEL_FILE_LIMIT_BYTES / 1e6:.0f} MB; ship a smaller "
+                             "network (e.g. a narrower --decoder-width). The package was left as it was.")
     calibrated = run_dir / RUN_FILES["calibrated_bins"]
     with atomic_path(out_dir / BINS_FILE) as partial:
         shutil.copyfile(calibrated if calibrated.exists() else run_dir / RUN_FILES["bins"], partial)

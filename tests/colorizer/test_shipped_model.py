@@ -332,6 +332,25 @@ def test_export_removes_the_small_image_weights_of_an_older_install(tmp_path):
     assert {path.name: path.read_bytes() for path in out.iterdir()} == before
 
 
+def test_export_refuses_a_model_over_the_size_limit_and_leaves_the_package_as_it_was(tmp_path, monkeypatch):
+    """The shipped model file is at most 30 MB (issue "Colorizer v4"); a larger one (the wide decoder's) is refused
+    with the reason, and the model, bins and card in the package stay the old ones."""
+    run, out = tmp_path / "run", tmp_path / "out"
+    run.mkdir()
+    networks.build_colorizer(2, "classification", 1, 5).save(run / "model.keras")
+    (run / "bins.json").write_text("{}")
+    shipped_model.export_pretrained(run, {"note": "old"}, out)
+    before = {path.name: path.read_bytes() for path in out.iterdir()}
+    size = (out / "colorizer.keras").stat().st_size
+    monkeypatch.setattr(shipped_model, "MODEL_FILE_LIMIT_BYTES", size - 1)
+    with pytest.raises(ValueError, match="over the shipped model's limit"):
+        shipped_model.export_pretrained(run, {"note": "new"}, out)
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == before
+    monkeypatch.setattr(shipped_model, "MODEL_FILE_LIMIT_BYTES", size)  # at the limit: exported
+    shipped_model.export_pretrained(run, {"note": "new"}, out)
+    assert json.loads((out / "colorizer.card.json").read_text()) == {"note": "new"}
+
+
 def test_resuming_a_run_from_before_the_precision_option_refuses_another_precision(tmp_path):
     from colorize_utils.colorizer import shipped_model
 
