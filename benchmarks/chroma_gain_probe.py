@@ -1,7 +1,7 @@
 # Run from the repository root:
 #   python benchmarks/chroma_gain_probe.py TINY_VAL_NPY [PHOTOS TINY] [--model PATH] [--out JSON]
 #       [--sizes 160,192] [--alphas 0,0.25,0.5,0.75,1] [--temperatures 0.38] [--gains 1,1.15,1.3,1.45]
-#       [--extra-temperatures 0.3,0.5]
+#       [--extra-temperatures 0.3,0.5] [--per-image NPZ]
 """Does scaling the decoded colors up (the chroma gain) reach a colorfulness at a better PSNR than a weaker prior
 correction does? On validation images only.
 
@@ -14,7 +14,9 @@ PSNR, AuC and colorfulness share of the truth's, and the best PSNR at each color
 gain. Writes results/benchmarks/chroma_gain_probe.json (or --out). `--model`: a .keras file beside its bins.json
 (a run's kept checkpoint: its bins carry no prior correction, every alpha is applied here). The grid options take
 comma lists: every size x alpha x temperature x gain, plus every size x alpha x extra temperature at gain 1 (the
-defaults are session 14's probe). Temperature 1 is the plain mean of the distribution.
+defaults are session 14's probe). Temperature 1 is the plain mean of the distribution. `--per-image`: also write
+every image's PSNR and colorfulness under every decoding to NPZ (for paired intervals between models,
+benchmarks/frontier_compare.py).
 """
 import json
 import subprocess
@@ -38,7 +40,7 @@ OUT = Path("results/benchmarks/chroma_gain_probe.json")
 started = time.time()
 arguments = sys.argv[1:]
 options = {"--model": None, "--out": str(OUT), "--sizes": None, "--alphas": None, "--temperatures": None,
-           "--gains": None, "--extra-temperatures": None}
+           "--gains": None, "--extra-temperatures": None, "--per-image": None}
 for option in options:
     if option in arguments:
         at = arguments.index(option)
@@ -111,6 +113,13 @@ for part, mask in parts.items():
     print(part, f"gray {gray_row['psnr']:.3f} dB, truth colorfulness {truth_mean:.1f}")
     result[part] = {"images": int(mask.sum()), "truth_colorfulness": truth_mean, "gray": gray_row, "table": decoded,
                     "frontier": frontier}
+if options["--per-image"]:
+    keys = [key for key in rows if key != "gray"]
+    np.savez_compressed(options["--per-image"], names=np.array(names), tiny=tiny, truth_colorfulness=truth_colorfulness,
+                        decodings=np.array(keys, np.float64),
+                        gray_psnr=np.array([row["psnr"] for row in rows["gray"]]),
+                        psnr=np.array([[row["psnr"] for row in rows[key]] for key in keys]),
+                        colorfulness=np.array([[row["colorfulness"] for row in rows[key]] for key in keys]))
 OUT.parent.mkdir(parents=True, exist_ok=True)
 OUT.write_text(json.dumps({
     "model": str(colorizer.path), "model_card_version": colorizer.card.get("version"),
