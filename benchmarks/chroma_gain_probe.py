@@ -34,6 +34,7 @@ from colorize_utils.learning.reporting import machine_description
 from colorize_utils.runtime import inference
 
 WORKING_SIZES, ALPHAS, GAINS, TEMPERATURES = (160, 192), (0.0, 0.25, 0.5, 0.75, 1.0), (1.0, 1.15, 1.3, 1.45), (0.3, 0.5)
+BASELINES = ("gray", "mean color")
 SHARES = (0.7, 0.75, 0.8, 0.82, 0.85, 0.9)
 OUT = Path("results/benchmarks/chroma_gain_probe.json")
 
@@ -60,6 +61,9 @@ colorizer = inference.resolve_colorizer(model_path)
 photos = photo_eval.split_photos("../shared/data/photos", 1000, 1000, 42, 160)  # every v4 run's split
 images = dict(photo_eval.calibration_subset(photos["val"], photo_count))
 images.update(photo_eval.as_photos(tiny_val[:tiny_count], "tiny_val_"))
+# The mean-color baseline: the training ab mean the model's card records (the shipped card's when a run has none).
+train_ab_mean = np.asarray(colorizer.card.get("train_ab_mean") or inference.default_colorizer().card["train_ab_mean"],
+                           np.float32)
 decoders = {alpha: colorizer.with_prior_correction(alpha, 0.5, 5.0) for alpha in ALPHAS}
 decodings = [(size, alpha, temperature, gain) for size in WORKING_SIZES for alpha in ALPHAS
              for temperature in GAIN_TEMPERATURES for gain in GAINS]
@@ -74,6 +78,8 @@ for number, (name, rgb) in enumerate(images.items()):
     truth_colorfulness.append(truth.mean_colorfulness)
     gray = inference.recombine(lightness, np.zeros((2, 2, 2), np.float32))
     rows.setdefault("gray", []).append(release.quick_scores(gray, l_true, truth))
+    mean_color = inference.recombine(lightness, np.broadcast_to(train_ab_mean, (2, 2, 2)).copy())
+    rows.setdefault("mean color", []).append(release.quick_scores(mean_color, l_true, truth))
     outputs = {size: inference.working_output(colorizer, inference.working_lightness(colorizer, lightness, size, 2.0)[None])
                for size in WORKING_SIZES}
     decoded = {}  # each (size, alpha, temperature) decoded once; the gains scale it
@@ -96,10 +102,10 @@ for part, mask in parts.items():
     table = []
     for key, scores in rows.items():
         means = {m: float(np.array([row[m] for row in scores])[mask].mean()) for m in ("psnr", "auc", "colorfulness")}
-        entry = {"decoding": key if key == "gray" else dict(zip(("working_size", "alpha", "temperature", "chroma_gain"), key)),
+        entry = {"decoding": key if key in BASELINES else dict(zip(("working_size", "alpha", "temperature", "chroma_gain"), key)),
                  **means, "share": means["colorfulness"] / truth_mean}
         table.append(entry)
-    decoded = [row for row in table if row["decoding"] != "gray"]
+    decoded = [row for row in table if row["decoding"] not in BASELINES]
     frontier = []
     for share in SHARES:
         best = {}
@@ -110,14 +116,17 @@ for part, mask in parts.items():
         print(part, f"share >= {share}:", *(f"{label}: " + (f"{r['psnr']:.3f} dB at {r['share']:.3f} {r['decoding']}" if r else "none")
                                             for label, r in best.items()))
     gray_row = next(r for r in table if r["decoding"] == "gray")
-    print(part, f"gray {gray_row['psnr']:.3f} dB, truth colorfulness {truth_mean:.1f}")
-    result[part] = {"images": int(mask.sum()), "truth_colorfulness": truth_mean, "gray": gray_row, "table": decoded,
+    mean_color_row = next(r for r in table if r["decoding"] == "mean color")
+    print(part, f"gray {gray_row['psnr']:.3f} dB, mean color {mean_color_row['psnr']:.3f} dB, truth colorfulness {truth_mean:.1f}")
+    result[part] = {"images": int(mask.sum()), "truth_colorfulness": truth_mean, "gray": gray_row,
+                    "mean_color": mean_color_row, "table": decoded,
                     "frontier": frontier}
 if options["--per-image"]:
-    keys = [key for key in rows if key != "gray"]
+    keys = [key for key in rows if key not in BASELINES]
     np.savez_compressed(options["--per-image"], names=np.array(names), tiny=tiny, truth_colorfulness=truth_colorfulness,
                         decodings=np.array(keys, np.float64),
                         gray_psnr=np.array([row["psnr"] for row in rows["gray"]]),
+                        mean_color_psnr=np.array([row["psnr"] for row in rows["mean color"]]),
                         psnr=np.array([[row["psnr"] for row in rows[key]] for key in keys]),
                         colorfulness=np.array([[row["colorfulness"] for row in rows[key]] for key in keys]))
 OUT.parent.mkdir(parents=True, exist_ok=True)

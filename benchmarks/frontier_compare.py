@@ -44,6 +44,7 @@ def best_decoding(probe, mask: np.ndarray, share: float):
 rows = []
 for part, mask in (("photos", ~reference["tiny"]), ("tiny", reference["tiny"])):
     gray = float(reference["gray_psnr"][mask].mean())
+    mean_color = float(reference["mean_color_psnr"][mask].mean()) if "mean_color_psnr" in reference else None
     for share in SHARES:
         chosen = {name: best_decoding(probe, mask, share) for name, probe in (("reference", reference), ("candidate", candidate))}
         if None in chosen.values():
@@ -52,11 +53,12 @@ for part, mask in (("photos", ~reference["tiny"]), ("tiny", reference["tiny"])):
         (ref_index, ref_psnr, ref_share), (new_index, new_psnr, new_share) = chosen["reference"], chosen["candidate"]
         mean, low, high = metrics.paired_bootstrap(candidate["psnr"][new_index, mask], reference["psnr"][ref_index, mask])
         row = {"part": part, "images": int(mask.sum()), "share_at_least": share, "gray_psnr": gray,
+               "mean_color_psnr": mean_color,
                "reference": {"psnr": ref_psnr, "share": ref_share, "decoding": reference["decodings"][ref_index].tolist()},
                "candidate": {"psnr": new_psnr, "share": new_share, "decoding": candidate["decodings"][new_index].tolist()},
                "difference": [mean, low, high], "verdict": metrics.verdict(low, high, True)}
         rows.append(row)
-        print(f"{part} ({row['images']} images, gray {gray:.2f}) share >= {share}: reference {ref_psnr:.3f} at {ref_share:.3f}, "
+        print(f"{part} ({row['images']} images, gray {gray:.2f}, mean color {mean_color or float('nan'):.2f}) share >= {share}: reference {ref_psnr:.3f} at {ref_share:.3f}, "
               f"candidate {new_psnr:.3f} at {new_share:.3f}; candidate - reference {mean:+.3f} [{low:+.3f}, {high:+.3f}] "
               f"{row['verdict']}  (decodings: size, alpha, T, gain)")
 if out is not None:
