@@ -25,13 +25,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-from keras import ops
 
 from colorize_utils import metrics
-from colorize_utils.colorizer import photo_eval, release
-from colorize_utils.learning.pipeline import rgb_uint8_to_model_pair
+from colorize_utils.colorizer import release
 from colorize_utils.learning.reporting import machine_description
 from colorize_utils.runtime import inference
+
+import probe_setup  # benchmarks/probe_setup.py, beside this script
 
 WORKING_SIZES, ALPHAS, GAINS, TEMPERATURES = (160, 192), (0.0, 0.25, 0.5, 0.75, 1.0), (1.0, 1.15, 1.3, 1.45), (0.3, 0.5)
 BASELINES = ("gray", "mean color")
@@ -39,28 +39,17 @@ SHARES = (0.7, 0.75, 0.8, 0.82, 0.85, 0.9)
 OUT = Path("results/benchmarks/chroma_gain_probe.json")
 
 started = time.time()
-arguments = sys.argv[1:]
-options = {"--model": None, "--out": str(OUT), "--sizes": None, "--alphas": None, "--temperatures": None,
-           "--gains": None, "--extra-temperatures": None, "--per-image": None}
-for option in options:
-    if option in arguments:
-        at = arguments.index(option)
-        options[option] = arguments[at + 1]
-        del arguments[at:at + 2]
-model_path, OUT = options["--model"], Path(options["--out"])
+options, colorizer, images = probe_setup.probe_inputs(sys.argv[1:], {
+    "--out": str(OUT), "--sizes": None, "--alphas": None, "--temperatures": None, "--gains": None,
+    "--extra-temperatures": None, "--per-image": None})
+OUT = Path(options["--out"])
+photo_count, tiny_count = options["photos"], options["tiny"]
 listed = lambda option, default: default if options[option] is None else tuple(  # noqa: E731
     float(value) for value in options[option].split(",") if value != "")
 WORKING_SIZES = tuple(int(size) for size in listed("--sizes", WORKING_SIZES))
 ALPHAS, GAINS = listed("--alphas", ALPHAS), listed("--gains", GAINS)
 TEMPERATURES = listed("--extra-temperatures", TEMPERATURES)
 GAIN_TEMPERATURES = listed("--temperatures", (0.38,))
-tiny_val = np.load(arguments[0])
-photo_count = int(arguments[1]) if len(arguments) > 1 else 200
-tiny_count = int(arguments[2]) if len(arguments) > 2 else 200
-colorizer = inference.resolve_colorizer(model_path)
-photos = photo_eval.split_photos("../shared/data/photos", 1000, 1000, 42, 160)  # every v4 run's split
-images = dict(photo_eval.calibration_subset(photos["val"], photo_count))
-images.update(photo_eval.as_photos(tiny_val[:tiny_count], "tiny_val_"))
 # The mean-color baseline: the training ab mean the model's card records (the shipped card's when a run has none).
 train_ab_mean = np.asarray(colorizer.card.get("train_ab_mean") or inference.default_colorizer().card["train_ab_mean"],
                            np.float32)
@@ -72,9 +61,7 @@ decodings += [(size, alpha, temperature, 1.0) for size in WORKING_SIZES for alph
 rows: dict = {}
 truth_colorfulness = []
 for number, (name, rgb) in enumerate(images.items()):
-    lightness = inference.lightness_of(rgb)
-    l_true, ab_true = (ops.convert_to_numpy(t)[None] for t in rgb_uint8_to_model_pair(rgb))
-    truth = metrics.Truth(l_true, ab_true)
+    lightness, l_true, truth = release.image_truth(rgb)
     truth_colorfulness.append(truth.mean_colorfulness)
     gray = inference.recombine(lightness, np.zeros((2, 2, 2), np.float32))
     rows.setdefault("gray", []).append(release.quick_scores(gray, l_true, truth))

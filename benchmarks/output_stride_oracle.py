@@ -16,11 +16,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from keras import ops
 
 from colorize_utils import metrics
-from colorize_utils.colorizer import photo_eval
-from colorize_utils.learning.pipeline import rgb_uint8_to_model_pair
+from colorize_utils.colorizer import photo_eval, release
 from colorize_utils.learning.reporting import machine_description
 from colorize_utils.runtime import inference
 
@@ -37,12 +35,10 @@ settings = colorizer.settings()
 photos = photo_eval.split_photos("../shared/data/photos", 1000, 1000, 42, 160)  # every v4 run's split
 scores = {"stride 4 (today)": [], "stride 2": [], "model": []}
 for name, rgb in photo_eval.calibration_subset(photos["val"], count).items():
-    lightness = inference.lightness_of(rgb)
-    l_true, ab_true = (ops.convert_to_numpy(t)[None] for t in rgb_uint8_to_model_pair(rgb))
-    truth = metrics.Truth(l_true, ab_true)
+    lightness, l_true, truth = release.image_truth(rgb)
     height, width = inference.working_lightness(colorizer, lightness, settings.working_size, settings.small_image_scale).shape
     for key, stride in (("stride 4 (today)", 4), ("stride 2", 2)):
-        grid = cv2.resize(ab_true[0], (width // stride, height // stride), interpolation=cv2.INTER_AREA)
+        grid = cv2.resize(np.asarray(truth.ab[0], np.float32), (width // stride, height // stride), interpolation=cv2.INTER_AREA)
         scores[key].append(float(metrics.psnr(inference.recombine(lightness, grid.astype(np.float32))[None], truth.rgb)[0]))
     scores["model"].append(float(metrics.psnr(inference.colorize(rgb)[None], truth.rgb)[0]))
 psnr = {key: np.array(values) for key, values in scores.items()}

@@ -123,12 +123,10 @@ def grid_scores(colorizer: inference.Colorizer, images: dict[str, np.ndarray], t
     truth_colorfulness = []
     started = time.perf_counter()
     for number, (name, rgb) in enumerate(images.items()):
-        lightness = inference.lightness_of(rgb)
-        l_true, ab_true = (ops.convert_to_numpy(t)[None] for t in rgb_uint8_to_model_pair(rgb))
-        truth = metrics.Truth(l_true, ab_true)
+        lightness, l_true, truth = image_truth(rgb)
         truth_colorfulness.append(truth.mean_colorfulness)
-        for baseline, ab in metrics.baseline_predictions(ab_true, train_mean).items():
-            append_row(rows, baseline, metrics.evaluate(baseline, l_true, ab, ab_true, binnings, truth)[0],
+        for baseline, ab in metrics.baseline_predictions(truth.ab, train_mean).items():
+            append_row(rows, baseline, metrics.evaluate(baseline, l_true, ab, truth.ab, binnings, truth)[0],
                        CALIBRATION_METRICS)
         logits: dict = {}
         decoded: dict = {}
@@ -158,6 +156,13 @@ def grid_scores(colorizer: inference.Colorizer, images: dict[str, np.ndarray], t
     return {"candidates": settings, "rows": {k: {m: np.asarray(v) for m, v in r.items()} for k, r in rows.items()},
             "names": list(images), "buckets": [size_bucket(rgb) for rgb in images.values()],
             "truth_colorfulness": np.asarray(truth_colorfulness)}
+
+
+def image_truth(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, "metrics.Truth"]:
+    """What scoring one uint8 RGB image needs: its full-resolution L (H x W, colorize()'s input), the truth's model
+    L (1, H, W, 1) and the metrics.Truth that quick_scores compares with."""
+    l_true, ab_true = (ops.convert_to_numpy(t)[None] for t in rgb_uint8_to_model_pair(rgb))
+    return inference.lightness_of(rgb), l_true, metrics.Truth(l_true, ab_true)
 
 
 def quick_scores(rgb_out: np.ndarray, l_true: np.ndarray, truth) -> dict:
@@ -270,11 +275,12 @@ def ablation_tables(ablation_file: str | os.PathLike) -> tuple[list[dict], list[
     return scores, equal
 
 
-def validation_images(photos_val: dict[str, np.ndarray], tiny_val: np.ndarray) -> dict[str, np.ndarray]:
-    """The calibration set: VALIDATION_PHOTOS validation photos (every source's share) and the first
-    VALIDATION_TINY Tiny ImageNet validation images."""
-    images = dict(photo_eval.calibration_subset(photos_val, VALIDATION_PHOTOS))
-    images.update(photo_eval.as_photos(np.asarray(tiny_val[:VALIDATION_TINY]), "tiny_val_"))
+def validation_images(photos_val: dict[str, np.ndarray], tiny_val: np.ndarray, photo_count: int = VALIDATION_PHOTOS,
+                      tiny_count: int = VALIDATION_TINY) -> dict[str, np.ndarray]:
+    """The calibration set: `photo_count` validation photos (every source's share) and the first `tiny_count` Tiny
+    ImageNet validation images (named tiny_val_*); fewer of each for the validation probes in benchmarks/."""
+    images = dict(photo_eval.calibration_subset(photos_val, photo_count))
+    images.update(photo_eval.as_photos(np.asarray(tiny_val[:tiny_count]), "tiny_val_"))
     return images
 
 
