@@ -19,7 +19,6 @@ every image's PSNR and colorfulness under every decoding to NPZ (for paired inte
 benchmarks/frontier_compare.py).
 """
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,6 +27,7 @@ import numpy as np
 
 from colorize_utils import metrics
 from colorize_utils.colorizer import release
+from colorize_utils.files import git_commit
 from colorize_utils.learning.reporting import machine_description
 from colorize_utils.runtime import inference
 
@@ -121,6 +121,6 @@ OUT.write_text(json.dumps({
     "model": str(colorizer.path), "model_card_version": colorizer.card.get("version"),
     "validation": {"photos": photo_count, "tiny": tiny_count, "split_seed": 42}, "parts": result,
     "seconds": time.time() - started,
-    "git_commit": subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip(),
+    "git_commit": git_commit(),
     "machine": machine_description()}, indent=1))
 print(f"wrote {OUT} in {time.time() - started:.0f} s")

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from colorize_utils import metrics
+from colorize_utils.files import git_commit
 
 SHARES = (0.75, 0.8, 0.82)
 arguments = sys.argv[1:]
@@ -62,5 +63,6 @@ for part, mask in (("photos", ~reference["tiny"]), ("tiny", reference["tiny"])):
               f"candidate {new_psnr:.3f} at {new_share:.3f}; candidate - reference {mean:+.3f} [{low:+.3f}, {high:+.3f}] "
               f"{row['verdict']}  (decodings: size, alpha, T, gain)")
 if out is not None:
-    out.write_text(json.dumps({"reference": arguments[0], "candidate": arguments[1], "rows": rows}, indent=1))
+    out.write_text(json.dumps({"reference": arguments[0], "candidate": arguments[1], "rows": rows,
+                                "git_commit": git_commit()}, indent=1))
     print(f"wrote {out}")

@@ -9,7 +9,6 @@ grid alone costs. Beside it the shipped model through colorize(). If the errors 
 own error from the model's gives the most a finer output could gain. Writes results/benchmarks/output_stride_oracle.json.
 """
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy as np
 
 from colorize_utils import metrics
 from colorize_utils.colorizer import photo_eval, release
+from colorize_utils.files import git_commit
 from colorize_utils.learning.reporting import machine_description
 from colorize_utils.runtime import inference
 
@@ -55,7 +55,7 @@ result = {"photos": count, "split_seed": 42, "working_size": settings.working_si
           "mean_psnr": {key: float(values.mean()) for key, values in psnr.items()},
           "model_without_grid_error": {"stride 4 (today)": without("stride 4 (today)"), "stride 2": without("stride 2")},
           "seconds": time.time() - started,
-          "git_commit": subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip(),
+          "git_commit": git_commit(),
           "machine": machine_description()}
 result["most_a_stride_2_output_could_gain_db"] = (result["model_without_grid_error"]["stride 4 (today)"]
                                                   - result["model_without_grid_error"]["stride 2"])

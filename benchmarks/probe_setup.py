@@ -1,9 +1,9 @@
 """What the validation probes in benchmarks/ (chroma_gain_probe.py, tta_probe.py) share: their command line
 (TINY_VAL_NPY [PHOTOS TINY] and --options) and their images (validation only: every version 4 run's photo split)."""
+import numpy as np
+
 from colorize_utils.colorizer import photo_eval, release
 from colorize_utils.runtime import inference
-
-import numpy as np
 
 
 def probe_inputs(arguments: list[str], options: dict[str, str | None]):
