@@ -31,11 +31,11 @@ def split_photos(photos_dir: str | os.PathLike, val_size: int, test_size: int, s
     `limit` reads only the first photos of each split (in the split's order): quicker looks, never a choice.
     """
     splits = stratified_folder_splits(photos_dir, val_size, test_size, seed, image_size)
-    root = Path(photos_dir).expanduser().resolve()
+    root = Path(photos_dir).expanduser()  # the split's paths lie under it as written: a photo may be a link
     photos = {}
     for name in ("val", "test"):
         paths = splits[name].paths[:limit] if limit else splits[name].paths
-        photos[name] = {str(Path(path).resolve().relative_to(root)): images.read_image_file(path)
+        photos[name] = {Path(path).relative_to(root).as_posix(): images.read_image_file(path)
                         for path in paths}
     return photos
 

@@ -29,3 +29,21 @@ def test_gray_is_scored_on_its_better_side_of_the_zero_edge_photo_by_photo():
     gray_rows = [r for r in per_photo if r["model"] == "gray"]
     assert gray_mean["accuracy_10_bins"] == 1.0  # below 0: every pixel in the right bin
     assert [r["accuracy_10_bins"] for r in gray_rows] == [1.0, 1.0]  # and so photo by photo
+
+
+def test_split_photos_names_photos_by_their_path_in_the_folder_even_when_they_are_links(tmp_path):
+    from PIL import Image
+
+    originals, linked = tmp_path / "originals", tmp_path / "photos"
+    for source in ("a", "b"):
+        (originals / source).mkdir(parents=True)
+        (linked / source).mkdir(parents=True)
+        for number in range(5):
+            original = originals / source / f"{number}.png"
+            pixels = np.random.default_rng(number).integers(0, 256, (20, 30, 3), dtype=np.uint8)  # color: gray is skipped
+            Image.fromarray(pixels).save(original)
+            (linked / source / f"{number}.png").symlink_to(original)
+    photos = photo_eval.split_photos(linked, 2, 2, seed=0, image_size=16)
+    names = sorted(photos["val"]) + sorted(photos["test"])
+    assert len(names) == 4 and all(name.split("/")[0] in ("a", "b") and name.endswith(".png") for name in names)
+    assert all(photos["val"][name].shape == (20, 30, 3) for name in photos["val"])
