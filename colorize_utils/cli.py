@@ -41,7 +41,7 @@ def _train_colorizer_parser(sub) -> None:
     parser.add_argument("--data-dir", default=None,
                         help="folder holding tiny-imagenet-200/ (default: $COLORIZE_DATA_DIR, else data/)")
     parser.add_argument("--run-dir", default=defaults.run_dir, help="training state, cache and history")
-    parser.add_argument("--out", default=None, help="export folder (default: colorize_utils/pretrained)")
+    parser.add_argument("--out", default=None, help="export folder (default: colorize_utils/runtime/pretrained)")
     parser.add_argument("--photos", dest="photos_dir", default=None,
                         help="a folder of color photos to train on beside Tiny ImageNet (sub-folders are "
                              "sources: the photo split is stratified by them); validation is then on photos")
@@ -190,7 +190,7 @@ def _colorize_parser(sub) -> None:
                              "the photo's lightness) or bilinear (default: the model card's)")
     parser.add_argument("--mirror-average", action=argparse.BooleanOptionalAction, default=None,
                         help="average the model's colors over the image and its mirror image (twice the model's "
-                             "time; default: the model card's, on for the shipped model)")
+                             "time; default: the model card's, off for the shipped model)")
     parser.add_argument("--temporal", default="flow", help="clips: none (each frame alone), ema, or flow "
                         "(default: colors carried along the optical flow, so they do not flicker)")
     parser.add_argument("--skip-existing", action="store_true",
