@@ -1,8 +1,9 @@
 # Run from the repository root:
 #   python benchmarks/decoding_buckets.py TINY_VAL_NPY [PHOTOS TINY] [--model PATH] [--out JSON]
 #       [--decodings "192,2,0.5,0,1;160,1.5,0.5,1,1.1"]
-"""A few whole decodings of one network, by size bucket, each against the first with a paired interval. On
-validation images only.
+"""A few whole decodings of one network, by size bucket, each against the first with a paired interval.
+
+On validation images only.
 
 A decoding is working size, enlargement of images below it, prior correction alpha, mirror average (0/1) and chroma
 gain (temperature 0.38), scored through colorize()'s steps by release.grid_scores, the calibration's own scorer.
@@ -10,7 +11,8 @@ Images as in benchmarks/probe_setup.py (default 200 validation photos and 200 Ti
 calibration's 500 + 500 with PHOTOS TINY = 500 500). Prints and writes, for each bucket (release.SIZE_BUCKETS, the
 photos, all images), gray, mean color and every decoding's mean PSNR, AuC and colorfulness share of the truth's,
 and each decoding's PSNR minus the first's (95% paired bootstrap over images). Default decodings: the shipped
-card's, and the more colorful candidate of session 14's calibration record that session 16 noted.
+card's; the more colorful candidate of session 14's calibration record that session 16 noted; working size 192
+with alpha 0.75 and gain 1.3; session 14's gain decoding; the candidate at working size 192.
 """
 import json
 import sys
