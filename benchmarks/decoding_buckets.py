@@ -74,8 +74,7 @@ out = Path(options["--out"])
 out.parent.mkdir(parents=True, exist_ok=True)
 out.write_text(json.dumps({
     "what": __doc__.strip().splitlines()[0], "model": options["--model"] or "the shipped colorizer",
-    "images": {"validation photos": options["photos"], "tiny validation": options["tiny"], "split": "photo_eval.split_photos"
-               "(../shared/data/photos, 1000, 1000, seed 42, 160 px), every version 4 run's",
+    "images": {"validation photos": options["photos"], "tiny validation": options["tiny"], "split": probe_setup.PHOTO_SPLIT,
                "tiny_source": sys.argv[1]},
     "decodings": decodings, "buckets": table, "git_commit": git_commit(), "machine": machine_description(),
     "wall_seconds": round(time.time() - started, 1)}, indent=1))

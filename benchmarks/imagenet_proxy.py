@@ -22,13 +22,15 @@ from colorize_utils.files import json_safe
 from colorize_utils.learning.reporting import machine_description
 from colorize_utils.runtime import inference
 
+import probe_setup  # benchmarks/probe_setup.py, beside this script
+
 OUT = Path("results/benchmarks/imagenet_proxy.json")
 SOURCE = "imagenette"
 VERSION_3 = "results/colorizer/previous_v3/colorizer.keras"
 
 started = time.time()
 models = dict(argument.split("=", 1) for argument in sys.argv[1:]) or {"v3": VERSION_3}
-photos = photo_eval.split_photos("../shared/data/photos", 1000, 1000, 42, 160)  # every v4 run's split
+photos = photo_eval.split_photos(**probe_setup.PHOTO_SPLIT)  # every v4 run's split
 images = {name: rgb for name, rgb in photos["val"].items() if name.startswith(SOURCE)}
 if not images:
     raise SystemExit(f"no validation photo of the source {SOURCE!r}: the names are {list(photos['val'])[:3]} ...")

@@ -22,6 +22,8 @@ from colorize_utils.files import git_commit
 from colorize_utils.learning.reporting import machine_description
 from colorize_utils.runtime import inference
 
+import probe_setup  # benchmarks/probe_setup.py, beside this script
+
 OUT = Path("results/benchmarks/output_stride_oracle.json")
 started = time.time()
 arguments = sys.argv[1:]
@@ -32,7 +34,7 @@ if "--out" in arguments:
 count = int(arguments[0]) if arguments else 200
 colorizer = inference.default_colorizer()
 settings = colorizer.settings()
-photos = photo_eval.split_photos("../shared/data/photos", 1000, 1000, 42, 160)  # every v4 run's split
+photos = photo_eval.split_photos(**probe_setup.PHOTO_SPLIT)  # every v4 run's split
 scores = {"stride 4 (today)": [], "stride 2": [], "model": []}
 for name, rgb in photo_eval.calibration_subset(photos["val"], count).items():
     lightness, l_true, truth = release.image_truth(rgb)
